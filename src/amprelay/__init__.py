@@ -1,0 +1,3 @@
+"""amprelay: a self-hosted Amplitude (Actions) destination."""
+
+__version__ = "0.1.0"

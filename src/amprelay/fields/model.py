@@ -1,0 +1,35 @@
+"""An action's fields, declared as data (the reference's idea: an action is fields plus one perform)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FieldType = Literal["string", "number", "integer", "boolean", "object", "datetime", "password", "text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One input field of an action (or one property of an object field).
+
+    Mirrors the reference's InputField: ``type``, ``multiple`` (an array of ``type``),
+    ``required``, ``allow_null``, ``default`` (a mapping directive or a raw value), nested
+    ``properties`` for objects, ``choices`` for enumerations, ``format`` (e.g. ``date-time``).
+    """
+
+    key: str
+    label: str
+    type: FieldType
+    description: str = ""
+    required: bool = False
+    allow_null: bool = False
+    multiple: bool = False
+    default: Any = None
+    has_default: bool = False
+    properties: dict[str, Field] | None = None
+    additional_properties: bool = True
+    choices: tuple[Any, ...] | None = None
+    format: str | None = None
+    unsafe_hidden: bool = False
+    depends_on: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
