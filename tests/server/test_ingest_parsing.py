@@ -1,0 +1,115 @@
+import base64
+import gzip
+
+import orjson
+import pytest
+
+from amprelay.server.ingest import (
+    IngestError,
+    decode_body,
+    expand_batch_item,
+    parse_request,
+    write_key_from_auth,
+)
+
+
+def basic(user: str, password: str = "") -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_write_key_from_basic_auth_username():
+    assert write_key_from_auth(basic("wk_123")) == "wk_123"
+    assert write_key_from_auth(basic("wk_123", "ignored")) == "wk_123"
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer abc", "Basic !!!", "Basic " + base64.b64encode(b":pw").decode()])
+def test_write_key_absent_or_malformed(header):
+    assert write_key_from_auth(header) is None
+
+
+def test_track_path_sets_type_and_takes_body_write_key():
+    body = orjson.dumps({"event": "Signed Up", "userId": "u1", "writeKey": "wk", "type": "identify"})
+    parsed = parse_request("track", body, None, 32 * 1024)
+    assert parsed.write_key == "wk"
+    assert parsed.messages == [{"event": "Signed Up", "userId": "u1", "type": "track"}]
+
+
+def test_short_paths_of_analytics_js():
+    for seg, typ in [("t", "track"), ("p", "page"), ("i", "identify"), ("g", "group"), ("a", "alias"), ("s", "screen")]:
+        parsed = parse_request(seg, b'{"userId":"u"}', basic("k"), 32 * 1024)
+        assert parsed.messages[0]["type"] == typ
+
+
+def test_basic_auth_wins_over_body_key():
+    parsed = parse_request("track", b'{"writeKey":"body","event":"x"}', basic("header"), 1024)
+    assert parsed.write_key == "header"
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [(b"", "empty_body"), (b"{not json", "invalid_json"), (b"[1,2]", "invalid_json"), (b'"x"', "invalid_json")],
+)
+def test_invalid_bodies_are_400_with_reason(body, code):
+    with pytest.raises(IngestError) as info:
+        parse_request("track", body, None, 1024)
+    assert info.value.status == 400
+    assert info.value.code == code
+    assert info.value.message
+
+
+def test_message_over_32kb_is_413():
+    body = orjson.dumps({"event": "x", "properties": {"blob": "a" * 40000}})
+    with pytest.raises(IngestError) as info:
+        parse_request("track", body, None, 32 * 1024)
+    assert info.value.status == 413
+    assert "32768" in info.value.message
+
+
+def test_batch_requires_array():
+    with pytest.raises(IngestError) as info:
+        parse_request("batch", b'{"batch": {}}', None, 1024)
+    assert info.value.code == "invalid_batch"
+
+
+def test_batch_shared_context_integrations_and_sent_at():
+    body = orjson.dumps({
+        "batch": [{"type": "track", "event": "a", "context": {"ip": "1.2.3.4"}}, {"type": "page"}],
+        "context": {"library": {"name": "analytics-python"}, "ip": "9.9.9.9"},
+        "integrations": {"All": False},
+        "sentAt": "2024-01-01T00:00:00Z",
+    })
+    parsed = parse_request("batch", body, None, 1024)
+    first, reason = expand_batch_item(parsed.messages[0], parsed.batch_context, 1024)
+    assert reason is None
+    assert first["context"] == {"library": {"name": "analytics-python"}, "ip": "1.2.3.4"}
+    assert first["integrations"] == {"All": False}
+    assert first["sentAt"] == "2024-01-01T00:00:00Z"
+
+
+def test_batch_item_not_an_object_or_too_large():
+    assert expand_batch_item(5, {}, 1024) == (None, "a message must be a JSON object, not a number")
+    msg, reason = expand_batch_item({"type": "track", "event": "x" * 2000}, {}, 1024)
+    assert msg is None and "limit is 1024" in reason
+
+
+def test_gzip_bodies_and_limits():
+    raw = orjson.dumps({"event": "x"})
+    assert decode_body(gzip.compress(raw), "gzip", 1024) == raw
+    with pytest.raises(IngestError) as info:
+        decode_body(gzip.compress(b"a" * 5000), "gzip", 1024)
+    assert info.value.status == 413
+    with pytest.raises(IngestError) as info:
+        decode_body(b"not gzip", "gzip", 1024)
+    assert info.value.code == "invalid_gzip"
+    with pytest.raises(IngestError) as info:
+        decode_body(gzip.compress(raw)[:-6], "gzip", 1024)
+    assert info.value.status == 400
+    with pytest.raises(IngestError) as info:
+        decode_body(raw, "br", 1024)
+    assert info.value.status == 415
+
+
+def test_unknown_path_is_404():
+    with pytest.raises(IngestError) as info:
+        parse_request("nope", b"{}", None, 1024)
+    assert info.value.status == 404
