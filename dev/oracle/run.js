@@ -11,12 +11,13 @@ const readline = require('readline')
 const { setup, errorObject } = require('./harness')
 
 function parseArgs(argv) {
-  const out = { now: 1704067200000 }
+  const out = { now: 1704067200000, dumpActions: false }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--now') out.now = Number(argv[++i])
+    else if (argv[i] === '--dump-actions') out.dumpActions = true
     else if (argv[i].startsWith('--now=')) out.now = Number(argv[i].slice(6))
     else if (argv[i] === '-h' || argv[i] === '--help') {
-      process.stdout.write('usage: node run.js [--now MS] < cases.jsonl > answers.jsonl\n')
+      process.stdout.write('usage: node run.js [--now MS] < cases.jsonl > answers.jsonl\n       node run.js --dump-actions   (fields, defaults and presets as JSON)\n')
       process.exit(0)
     } else {
       process.stderr.write(`unknown argument: ${argv[i]}\n`)
@@ -115,7 +116,37 @@ async function answer(c) {
   }
 }
 
+// Field definitions (as JSON) for generators such as dev/difffuzz.py.
+function dumpActions() {
+  const actions = {}
+  for (const [key, action] of Object.entries(definition.actions)) {
+    const fields = {}
+    for (const [name, f] of Object.entries(action.fields)) {
+      fields[name] = {
+        label: f.label,
+        type: f.type,
+        required: Boolean(f.required),
+        multiple: Boolean(f.multiple),
+        allowNull: Boolean(f.allowNull),
+        default: f.default,
+        choices: f.choices ? f.choices.map((c) => (typeof c === 'object' ? c.value : c)) : undefined,
+        properties: f.properties
+          ? Object.fromEntries(
+              Object.entries(f.properties).map(([k, p]) => [k, { type: p.type, allowNull: Boolean(p.allowNull), required: Boolean(p.required) }])
+            )
+          : undefined,
+        additionalProperties: f.additionalProperties,
+        format: f.format
+      }
+    }
+    actions[key] = { title: action.title, defaultSubscription: action.defaultSubscription, fields }
+  }
+  const presets = definition.presets.map((p) => ({ name: p.name, subscribe: p.subscribe, partnerAction: p.partnerAction, mapping: p.mapping }))
+  process.stdout.write(JSON.stringify({ actions, presets }) + '\n')
+}
+
 async function main() {
+  if (args.dumpActions) return dumpActions()
   const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity })
   let buf = []
   const flush = () => {
