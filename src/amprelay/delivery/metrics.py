@@ -1,0 +1,61 @@
+"""Prometheus metrics of the relay, in their own registry (``Metrics().registry``).
+
+The server increments the ingest counters (received, filtered, mapped, mapping errors);
+delivery increments the rest and refreshes the queue gauges from :meth:`Queue.stats`.
+Render with ``prometheus_client.generate_latest(metrics.registry)``.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        r = self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
+        self.received = Counter("amprelay_events_received", "Messages received from sources", ["source"], registry=r)
+        self.filtered = Counter("amprelay_events_filtered",
+                                "Messages that matched no subscription of a destination", ["destination"], registry=r)
+        self.mapped = Counter("amprelay_events_mapped", "Messages mapped by an action",
+                              ["destination", "action"], registry=r)
+        self.mapping_errors = Counter("amprelay_mapping_errors", "Messages an action failed to map",
+                                      ["destination", "action"], registry=r)
+        self.enqueued = Counter("amprelay_units_enqueued", "Units (events, identifications, mappings) queued durably",
+                                ["destination"], registry=r)
+        self.delivered = Counter("amprelay_units_delivered", "Units Amplitude accepted", ["destination"], registry=r)
+        self.retried = Counter("amprelay_units_retried", "Units put back for another attempt",
+                               ["destination", "reason"], registry=r)
+        self.throttled = Counter("amprelay_units_throttled", "Units Amplitude throttled (429)",
+                                 ["destination"], registry=r)
+        self.dead_lettered = Counter("amprelay_units_dead_lettered", "Units moved to the dead-letter store",
+                                     ["destination"], registry=r)
+        self.requests = Counter("amprelay_amplitude_requests", "Requests sent to Amplitude",
+                                ["destination", "status"], registry=r)
+        self.queue_depth = Gauge("amprelay_queue_depth", "Units not yet delivered", ["destination"], registry=r)
+        self.dead_letters = Gauge("amprelay_dead_letters", "Units in the dead-letter store", ["destination"],
+                                  registry=r)
+        self.oldest_age = Gauge("amprelay_oldest_undelivered_age_seconds",
+                                "Age of the oldest undelivered unit", registry=r)
+        self.api_key_invalid = Gauge("amprelay_destination_api_key_invalid",
+                                     "1 while Amplitude rejects the destination's API key (its units are held)",
+                                     ["destination"], registry=r)
+        self.batch_size = Histogram("amprelay_batch_size", "Units per request to Amplitude", ["api"],
+                                    buckets=(1, 10, 50, 100, 250, 500, 1000, 1500, 2000), registry=r)
+        self.latency = Histogram("amprelay_delivery_latency_seconds", "From enqueue to Amplitude's acceptance",
+                                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
+                                 registry=r)
+        self._known_depth: set[str] = set()
+        self._known_dead: set[str] = set()
+
+    def set_queue_stats(self, stats, now: float) -> None:
+        for dest in self._known_depth - set(stats.depth_by_destination):
+            self.queue_depth.labels(dest).set(0)
+        for dest, n in stats.depth_by_destination.items():
+            self.queue_depth.labels(dest).set(n)
+        self._known_depth |= set(stats.depth_by_destination)
+        for dest in self._known_dead - set(stats.dead_by_destination):
+            self.dead_letters.labels(dest).set(0)
+        for dest, n in stats.dead_by_destination.items():
+            self.dead_letters.labels(dest).set(n)
+        self._known_dead |= set(stats.dead_by_destination)
+        self.oldest_age.set(stats.oldest_age(now))

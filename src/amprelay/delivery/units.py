@@ -1,0 +1,124 @@
+"""Split an action's requests into queue units (one event / identification / mapping entry).
+
+The unit keeps everything needed to rebuild its request (:class:`amprelay.queue.Route`): the
+method, URL, encoding, headers and every body field but the entries, in the order the action
+wrote them. :mod:`amprelay.delivery.batcher` puts several units of one route back into one
+request of the same shape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
+from amprelay.queue.base import NewUnit, Route
+
+# The body field that carries the entries, per encoding.
+JSON_ENTRIES_FIELD = "events"
+FORM_ENTRIES_FIELDS = ("identification", "mapping")
+
+
+class UnsupportedRequest(ValueError):
+    """A request whose body has no entries field delivery knows how to batch."""
+
+
+def _id_of(entry: Any, *names: str) -> str | None:
+    if not isinstance(entry, dict):
+        return None
+    for name in names:
+        v = entry.get(name)
+        if v is not None and v != "":
+            return v if isinstance(v, str) else orjson.dumps(v).decode()
+    return None
+
+
+def partition_key(kind: str, entry: Any) -> str | None:
+    """The user id, else the device id (Amplitude throttles and orders by these)."""
+    if kind == "groupidentify":
+        gt = _id_of(entry, "group_type")
+        gv = _id_of(entry, "group_value")
+        return f"group:{gt}:{gv}" if gt is not None or gv is not None else None
+    if kind == "usermap":
+        return _id_of(entry, "user_id")
+    return _id_of(entry, "user_id", "device_id")
+
+
+def _headers(request: Any) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in (request.headers or {}).items())
+
+
+def request_to_units(
+    destination: str,
+    message_id: str,
+    request: Any,
+    *,
+    request_index: int = 0,
+    subscription: str = "",
+    stable_insert_id: bool = True,
+    created_at: float | None = None,
+    fallback_partition: str | None = None,
+) -> list[NewUnit]:
+    """Units of one :class:`amprelay.destination.request.Request`."""
+    created_at = time.time() if created_at is None else created_at
+    if request.encoding == "json":
+        body = request.json or {}
+        events = body.get(JSON_ENTRIES_FIELD)
+        if not isinstance(events, list):
+            raise UnsupportedRequest(f"JSON request to {request.url} has no events array")
+        if stable_insert_id:
+            events = fill_insert_ids(events, base_insert_id(destination, subscription, message_id, request_index))
+        template = tuple((k, None if k == JSON_ENTRIES_FIELD else v) for k, v in body.items())
+        route = Route(destination, request.method, request.url, "json", JSON_ENTRIES_FIELD, False, template,
+                      _headers(request))
+        entries = events
+    else:
+        form = request.form or {}
+        field = next((f for f in FORM_ENTRIES_FIELDS if f in form), None)
+        if field is None:
+            raise UnsupportedRequest(f"form request to {request.url} has no identification or mapping")
+        try:
+            value = orjson.loads(form[field])
+        except orjson.JSONDecodeError as exc:
+            raise UnsupportedRequest(f"{field} of the request to {request.url} is not JSON") from exc
+        single = not isinstance(value, list)
+        entries = [value] if single else value
+        template = tuple((k, "" if k == field else str(v)) for k, v in form.items())
+        route = Route(destination, request.method, request.url, "form", field, single, template, _headers(request))
+    kind = route.kind
+    units: list[NewUnit] = []
+    for entry in entries:
+        part = partition_key(kind, entry) or fallback_partition or f"message:{message_id}"
+        units.append(NewUnit(route, orjson.dumps(entry), part, message_id, created_at))
+    return units
+
+
+def requests_to_units(
+    destination: str,
+    message_id: str,
+    requests: Sequence[Any],
+    *,
+    subscription: str = "",
+    stable_insert_id: bool = True,
+    created_at: float | None = None,
+) -> list[NewUnit]:
+    """Units of all requests one action made for one message, in order. A Group Identify
+    entry (no user of its own) shares the partition of the identification sent before it, so
+    groupIdentifyUser's two requests stay in order."""
+    created_at = time.time() if created_at is None else created_at
+    out: list[NewUnit] = []
+    last_partition: str | None = None
+    for i, req in enumerate(requests):
+        units = request_to_units(
+            destination, message_id, req, request_index=i, subscription=subscription,
+            stable_insert_id=stable_insert_id, created_at=created_at, fallback_partition=None,
+        )
+        for u in units:
+            if u.route.kind == "groupidentify" and last_partition is not None:
+                u.partition = last_partition
+            last_partition = u.partition
+        out.extend(units)
+    return out

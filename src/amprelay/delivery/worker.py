@@ -1,0 +1,276 @@
+"""The delivery loop: lease → batch → send → read the answer → ack / retry / dead-letter.
+
+Several loops run side by side (``concurrency``); each handles one *round* at a time: it
+leases units (lingering briefly when the queue holds less than a full batch), builds batches,
+sends them (batches that share a user/device one after the other, the others in parallel),
+and settles every unit of the round in one queue transaction.
+
+Order per user/device: a unit whose partition has an earlier unit that was not accepted in
+this round is not sent; it goes back to the queue, where it waits behind the earlier one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
+from amprelay.delivery.metrics import Metrics
+from amprelay.delivery.responses import Action, Outcome, classify
+from amprelay.delivery.sender import Sender, target_url
+from amprelay.queue.base import Lease, Queue, RetryItem, Route
+
+log = logging.getLogger("amprelay.delivery")
+
+PARKED = Outcome(Action.RESEND, "waiting behind an earlier unit of the same user/device")
+
+
+@dataclass
+class DeliverySettings:
+    max_age_seconds: float = 24 * 3600.0  # past it, undeliverable units go to the dead-letter store
+    linger_ms: float = 50.0  # wait this long for a fuller batch
+    concurrency: int = 4  # rounds in flight
+    timeout_seconds: float = 30.0
+    lease_units: int = 4000  # units per round
+    lease_seconds: float = 300.0
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 600.0
+    hold_seconds: float = 60.0  # invalid API key: probe again after this long
+    cap_seconds: float = 300.0  # a 413 lowers the route's batch limit for this long
+    poll_seconds: float = 0.25
+    stats_interval_seconds: float = 5.0
+    limits: dict[str, Limit] | None = None
+
+    @classmethod
+    def from_config(cls, cfg: Any, **overrides: Any) -> DeliverySettings:
+        """From ``amprelay.config.DeliveryConfig`` (or anything with the same attributes)."""
+        kw: dict[str, Any] = {}
+        for name in ("max_age_seconds", "linger_ms", "concurrency", "timeout_seconds"):
+            if cfg is not None and getattr(cfg, name, None) is not None:
+                kw[name] = getattr(cfg, name)
+        kw.update(overrides)
+        return cls(**kw)
+
+
+def backoff_delay(attempts: int, base: float, cap: float, rnd: float) -> float:
+    """Exponential backoff with jitter: between half and all of ``min(cap, base * 2**attempts)``."""
+    d = min(cap, base * (2 ** min(attempts, 40)))
+    return d * (0.5 + 0.5 * rnd)
+
+
+@dataclass
+class _Cap:
+    limit: Limit
+    until: float
+
+
+@dataclass
+class RoundResult:
+    results: list[tuple[Lease, Outcome]] = field(default_factory=list)
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        queue: Queue,
+        sender: Sender,
+        settings: DeliverySettings | None = None,
+        metrics: Metrics | None = None,
+        *,
+        base_url: str | None = None,
+        worker_id: str = "local",
+        clock: Callable[[], float] = time.time,
+        rng: Callable[[], float] = random.random,
+    ):
+        self.queue = queue
+        self.sender = sender
+        self.settings = settings or DeliverySettings()
+        self.metrics = metrics or Metrics()
+        self.base_url = base_url
+        self.worker_id = worker_id
+        self.clock = clock
+        self.rng = rng
+        self.batcher = Batcher(self.settings.limits)
+        self._caps: dict[Route, _Cap] = {}
+        self._held: dict[str, float] = {}  # destination -> hold until (invalid API key)
+        self._wake: asyncio.Event | None = None
+        self._stopping = False
+        self.batch_sizes: list[int] = []  # for the bench; trimmed
+        self.rounds = 0
+
+    # -- public ---------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def stop_soon(self) -> None:
+        self._stopping = True
+        self.wake()
+
+    async def run(self) -> None:
+        """Lease and deliver until :meth:`stop_soon`."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        while not self._stopping:
+            n = await self.run_round()
+            if n == 0 and not self._stopping:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
+                except TimeoutError:
+                    pass
+
+    async def run_round(self) -> int:
+        """One round; returns how many units it leased."""
+        s = self.settings
+        leases = await asyncio.to_thread(self.queue.lease, self.worker_id, s.lease_units, s.lease_seconds)
+        if not leases:
+            return 0
+        if len(leases) < s.lease_units and s.linger_ms > 0 and not self._stopping:
+            oldest = min(u.created_at for u in leases)
+            wait = oldest + s.linger_ms / 1000.0 - self.clock()
+            if wait > 0:
+                await asyncio.sleep(min(wait, s.linger_ms / 1000.0))
+                more = await asyncio.to_thread(
+                    self.queue.lease, self.worker_id, s.lease_units - len(leases), s.lease_seconds)
+                leases.extend(more)
+        results = await self.deliver(leases)
+        await asyncio.to_thread(self.settle, results)
+        self.rounds += 1
+        return len(leases)
+
+    # -- one round ---------------------------------------------------------------------------------
+
+    async def deliver(self, leases: list[Lease]) -> list[tuple[Lease, Outcome]]:
+        now = self.clock()
+        out: list[tuple[Lease, Outcome]] = []
+        to_send: list[Lease] = []
+        for u in leases:
+            until = self._held.get(u.route.destination)
+            if until is not None and until > now:
+                out.append((u, Outcome(Action.HOLD, "held: Amplitude rejected the destination's API key")))
+            else:
+                to_send.append(u)
+        batches = self.batcher.build(to_send, self._current_caps(now))
+        held_parts: set[str] = set()
+        for wave in waves(batches):
+            parts = await asyncio.gather(*(self._deliver_batch(b, held_parts) for b in wave))
+            for p in parts:
+                out.extend(p)
+        return out
+
+    def _current_caps(self, now: float) -> dict[Route, Limit]:
+        for r in [r for r, c in self._caps.items() if c.until <= now]:
+            del self._caps[r]
+        return {r: c.limit for r, c in self._caps.items()}
+
+    async def _deliver_batch(self, batch: Batch, held_parts: set[str]) -> list[tuple[Lease, Outcome]]:
+        out: list[tuple[Lease, Outcome]] = []
+        if held_parts:
+            rest = [u for u in batch.leases if u.partition not in held_parts]
+            if len(rest) < len(batch.leases):
+                out.extend((u, PARKED) for u in batch.leases if u.partition in held_parts)
+                if not rest:
+                    return out
+                batch = self.batcher.rebuild(batch, rest)
+        route = batch.route
+        dest = route.destination
+        m = self.metrics
+        m.batch_size.labels(route.kind).observe(len(batch))
+        if len(self.batch_sizes) < 100_000:
+            self.batch_sizes.append(len(batch))
+        ans = await self.sender.post(route.method, target_url(route.url, self.base_url), batch.body, batch.headers)
+        verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error)
+        m.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
+        n = len(batch)
+        if verdict.split and n > 1:
+            if verdict.status == 413:
+                self._lower_cap(route, batch)
+            mid = n // 2
+            log.info("Amplitude answered %s to %d %s entries for %s; splitting", verdict.status, n, route.kind, dest)
+            out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[:mid]), held_parts))
+            out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[mid:]), held_parts))
+            return out
+        if verdict.hold:
+            self._held[dest] = self.clock() + self.settings.hold_seconds
+            m.api_key_invalid.labels(dest).set(1)
+            log.error(
+                "DESTINATION %r: Amplitude rejects the API key (%s). Its %d queued unit(s) are HELD, not dropped; "
+                "fix the destination's apiKey. Trying again in %.0fs.",
+                dest, verdict.error, n, self.settings.hold_seconds,
+            )
+        elif verdict.status is not None and 200 <= verdict.status < 300 and dest in self._held:
+            del self._held[dest]
+            m.api_key_invalid.labels(dest).set(0)
+            log.warning("destination %r: Amplitude accepts the API key again; delivery resumes", dest)
+        elif verdict.status is not None and 200 <= verdict.status < 300:
+            m.api_key_invalid.labels(dest).set(0)
+        for u, o in zip(batch.leases, verdict.outcomes, strict=True):
+            out.append((u, o))
+            if o.action is not Action.DONE and o.action is not Action.DEAD:
+                held_parts.add(u.partition)
+        return out
+
+    def _lower_cap(self, route: Route, batch: Batch) -> None:
+        lim = self.batcher.limit(route)
+        cur = self._caps.get(route)
+        base = cur.limit if cur else lim
+        new = Limit(max(1, min(base.max_entries, len(batch) // 2)), max(1, min(base.max_bytes, len(batch.body) // 2)))
+        self._caps[route] = _Cap(new, self.clock() + self.settings.cap_seconds)
+        log.warning("Amplitude answered 413 for %d entries (%d bytes) to %s; batches now at most %d entries, %d bytes",
+                    len(batch), len(batch.body), route.url, new.max_entries, new.max_bytes)
+
+    # -- settle ---------------------------------------------------------------------------------------
+
+    def settle(self, results: list[tuple[Lease, Outcome]]) -> None:
+        """Write a round's outcomes to the queue (one transaction) and count them."""
+        s = self.settings
+        now = self.clock()
+        acks: list[int] = []
+        retries: list[RetryItem] = []
+        deads: list[tuple[int, str]] = []
+        m = self.metrics
+        delivered: dict[str, int] = {}
+        for u, o in results:
+            dest = u.route.destination
+            a = o.action
+            if a is Action.DONE:
+                acks.append(u.id)
+                delivered[dest] = delivered.get(dest, 0) + 1
+                m.latency.observe(max(0.0, now - u.created_at))
+            elif a is Action.DEAD:
+                deads.append((u.id, o.reason))
+                m.dead_lettered.labels(dest).inc()
+            elif a is Action.RESEND or a is Action.SPLIT:
+                retries.append(RetryItem(u.id, now, None, False))
+                m.retried.labels(dest, "resend").inc()
+            elif a is Action.HOLD:
+                retries.append(RetryItem(u.id, self._held.get(dest, now + s.hold_seconds), o.reason, False))
+                m.retried.labels(dest, "api_key").inc()
+            else:  # BACKOFF, THROTTLED
+                age = now - u.created_at
+                if age >= s.max_age_seconds:
+                    deads.append((u.id, f"undelivered after {u.attempts + 1} attempt(s) over {age / 3600:.1f}h "
+                                        f"(maximum age {s.max_age_seconds / 3600:.1f}h); last error: {o.reason}"))
+                    m.dead_lettered.labels(dest).inc()
+                    continue
+                if a is Action.THROTTLED:
+                    delay = o.delay * (1.0 + 0.5 * self.rng())
+                    m.throttled.labels(dest).inc()
+                    m.retried.labels(dest, "throttled").inc()
+                else:
+                    delay = backoff_delay(u.attempts, s.backoff_base_seconds, s.backoff_max_seconds, self.rng())
+                    m.retried.labels(dest, "error").inc()
+                retries.append(RetryItem(u.id, now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0),
+                                         o.reason, True))
+        self.queue.settle(acks, retries, deads, now=now)
+        for dest, n in delivered.items():
+            m.delivered.labels(dest).inc(n)
+        if deads:
+            log.warning("%d unit(s) moved to the dead-letter store; first reason: %s", len(deads), deads[0][1])

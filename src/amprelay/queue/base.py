@@ -1,0 +1,226 @@
+"""The durable queue behind delivery: one small interface, several backends.
+
+A queued *unit* is one Amplitude event, one identification or one user-mapping entry, with
+everything needed to rebuild the request it came from (its :class:`Route`). Units are
+acknowledged to their sender only once :meth:`Queue.enqueue` has returned (the data is on
+disk), and removed only when Amplitude has accepted them (:meth:`Queue.ack`) or they were moved
+to the dead-letter store (:meth:`Queue.dead_letter`).
+
+Ordering contract (every backend): units of one *partition* (the user id, else the device id)
+are leased in enqueue order. :meth:`Queue.lease` never returns a unit while an earlier unit of
+its partition is leased or waiting for a retry, and for each partition it returns only the
+leading run of units that share one route. A caller may therefore send the leased units of
+different routes in parallel without reordering any user's or device's data.
+
+The interface is shaped for a multi-worker PostgreSQL backend as well: ``worker_id`` and
+``lease_seconds`` let a backend hand out partitions to several workers with expiring leases
+(``FOR UPDATE SKIP LOCKED``); the embedded SQLite backend has one worker process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Route:
+    """Where and how a unit is sent: everything of the original request but its entries.
+
+    ``template`` is the request body with the entries left out, as ordered ``(name, value)``
+    pairs in the order the action wrote them. For JSON bodies the values are JSON values and
+    ``entries_field`` (``"events"``) marks where the entries go; for form bodies the values are
+    the exact strings sent. ``single`` is true when the action sent one object rather than an
+    array (identifyUser's ``identification``): a batch of one is then sent as that object, a
+    larger batch as an array (the Identify API accepts both).
+    """
+
+    destination: str
+    method: str
+    url: str
+    encoding: str  # "json" | "form"
+    entries_field: str  # "events" | "identification" | "mapping"
+    single: bool
+    template: tuple[tuple[str, object], ...]
+    headers: tuple[tuple[str, str], ...] = ()
+    _key: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", orjson.dumps(
+            [self.destination, self.method, self.url, self.encoding, self.entries_field, self.single,
+             [list(p) for p in self.template], [list(h) for h in self.headers]]
+        ).decode())
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Route) and other._key == self._key
+
+    @property
+    def kind(self) -> str:
+        """The Amplitude API: ``events`` (HTTP V2 / Batch), ``identify``, ``groupidentify``,
+        ``usermap``."""
+        path = self.path
+        if path.endswith("/groupidentify"):
+            return "groupidentify"
+        if path.endswith("/identify"):
+            return "identify"
+        if path.endswith("/usermap"):
+            return "usermap"
+        return "events"
+
+    @property
+    def path(self) -> str:
+        rest = self.url.split("://", 1)[-1]
+        slash = rest.find("/")
+        return rest[slash:] if slash >= 0 else "/"
+
+    def key(self) -> str:
+        """A stable text key: equal routes have equal keys."""
+        return self._key
+
+    @classmethod
+    def from_key(cls, key: str) -> Route:
+        d, method, url, encoding, entries_field, single, template, headers = orjson.loads(key)
+        return cls(d, method, url, encoding, entries_field, single,
+                   tuple((k, v) for k, v in template), tuple((k, v) for k, v in headers))
+
+
+@dataclass(slots=True)
+class NewUnit:
+    """A unit to enqueue. ``entry`` is the entry's JSON (orjson bytes, key order kept)."""
+
+    route: Route
+    entry: bytes
+    partition: str
+    message_id: str
+    created_at: float
+
+
+@dataclass(slots=True)
+class Lease:
+    """A leased unit. ``id`` increases with enqueue order."""
+
+    id: int
+    route: Route
+    entry: bytes
+    partition: str
+    message_id: str
+    created_at: float
+    attempts: int = 0
+    last_error: str | None = None
+
+
+@dataclass(slots=True)
+class RetryItem:
+    id: int
+    not_before: float  # unix seconds
+    error: str | None = None
+    count_attempt: bool = True  # False: resent for another unit's sake (not this unit's failure)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    id: int
+    route: Route
+    entry: bytes
+    partition: str
+    message_id: str
+    created_at: float
+    dead_at: float
+    attempts: int
+    reason: str
+
+    @property
+    def destination(self) -> str:
+        return self.route.destination
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterFilter:
+    """Selects dead letters; every given criterion must hold."""
+
+    destination: str | None = None
+    kind: str | None = None  # events | identify | groupidentify | usermap
+    reason_contains: str | None = None
+    message_id: str | None = None
+    partition: str | None = None
+    since: float | None = None  # dead_at >= since
+    until: float | None = None  # dead_at < until
+    ids: tuple[int, ...] | None = None
+
+
+@dataclass(slots=True)
+class QueueStats:
+    depth: int = 0  # units not yet delivered (ready, leased, waiting for retry)
+    leased: int = 0
+    waiting: int = 0  # waiting for a retry time in the future
+    dead_letters: int = 0
+    oldest_created_at: float | None = None
+    depth_by_destination: dict[str, int] = field(default_factory=dict)
+    dead_by_destination: dict[str, int] = field(default_factory=dict)
+
+    def oldest_age(self, now: float) -> float:
+        return 0.0 if self.oldest_created_at is None else max(0.0, now - self.oldest_created_at)
+
+
+@runtime_checkable
+class Queue(Protocol):
+    """The queue every backend implements. All methods are blocking and thread-safe."""
+
+    def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
+        """Store the units durably (one transaction, flushed to disk) and return their ids.
+        Nothing is stored if it raises."""
+        ...
+
+    def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
+        """Lease up to ``max_units`` ready units in enqueue order, honouring the ordering
+        contract of this module. A lease not acked, retried or dead-lettered within
+        ``lease_seconds`` expires and its units become ready again."""
+        ...
+
+    def release(self, worker_id: str) -> int:
+        """Return every unit leased by ``worker_id`` to the ready state (a restarted worker)."""
+        ...
+
+    def ack(self, ids: Iterable[int]) -> None:
+        """Amplitude accepted these units: remove them."""
+        ...
+
+    def retry(self, items: Iterable[RetryItem]) -> None:
+        """Return leased units to the queue, ready again at ``not_before``."""
+        ...
+
+    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
+        """Move units to the dead-letter store with a reason."""
+        ...
+
+    def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
+        """``ack``, ``retry`` and ``dead_letter`` in one transaction (the end of a round)."""
+        ...
+
+    def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,
+                  offset: int = 0) -> list[DeadLetter]:
+        ...
+
+    def count_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
+        ...
+
+    def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
+        """Put matching dead letters back into the queue (as new units, age reset); returns
+        how many."""
+        ...
+
+    def purge_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
+        ...
+
+    def stats(self) -> QueueStats:
+        ...
+
+    def close(self) -> None:
+        ...

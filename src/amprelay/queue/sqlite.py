@@ -1,0 +1,417 @@
+"""The embedded queue: one SQLite file in WAL mode (the default backend).
+
+Durability: :meth:`SQLiteQueue.enqueue` commits with ``PRAGMA synchronous=FULL``, so the WAL is
+fsync'd before it returns. Concurrent callers are merged into one transaction (group commit),
+so many small enqueues cost one fsync. Leases, acks, retries and dead-lettering commit with
+``synchronous=NORMAL``: they survive a crash of the process (the WAL is written before the
+commit returns) and only a power loss can undo them, which at worst resends a unit that
+Amplitude then deduplicates by ``insert_id``.
+
+One process owns the file for delivery (``worker_id`` is kept for the interface's sake); other
+processes (``amprelay dlq``) may open it at the same time for the dead-letter commands.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from amprelay.queue.base import (
+    DeadLetter,
+    DeadLetterFilter,
+    Lease,
+    NewUnit,
+    QueueStats,
+    RetryItem,
+    Route,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS routes (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    destination TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS units (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    route_id INTEGER NOT NULL,
+    partition TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    entry BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    not_before REAL NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS units_leased ON units(partition, id) WHERE lease_owner IS NOT NULL;
+CREATE INDEX IF NOT EXISTS units_waiting ON units(partition, id) WHERE not_before > 0;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    unit_id INTEGER NOT NULL,
+    route_id INTEGER NOT NULL,
+    partition TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    entry BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    dead_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_letters_dead_at ON dead_letters(dead_at);
+"""
+
+# Scanning stops after this many rows per lease even if fewer units were eligible, so a huge
+# throttled backlog at the head of the queue cannot make one lease arbitrarily slow.
+MAX_SCAN_ROWS = 200_000
+
+
+class _PendingEnqueue:
+    __slots__ = ("units", "ids", "error", "done")
+
+    def __init__(self, units: Sequence[NewUnit]):
+        self.units = units
+        self.ids: list[int] = []
+        self.error: BaseException | None = None
+        self.done = False
+
+
+class SQLiteQueue:
+    """:class:`amprelay.queue.base.Queue` on a SQLite file."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._lock = threading.RLock()
+        self._cv = threading.Condition()
+        self._pending: list[_PendingEnqueue] = []
+        self._writing = False
+        self._route_ids: dict[str, int] = {}
+        self._routes: dict[int, Route] = {}
+        self._sync = ""
+        with self._lock:
+            c = self._conn
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA busy_timeout=30000")
+            c.execute("PRAGMA cache_size=-65536")
+            c.execute("PRAGMA temp_store=MEMORY")
+            self._set_sync("FULL")
+            c.executescript(SCHEMA)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _set_sync(self, mode: str) -> None:
+        if self._sync != mode:
+            self._conn.execute(f"PRAGMA synchronous={mode}")
+            self._sync = mode
+
+    def _route_id(self, route: Route) -> int:
+        key = route.key()
+        rid = self._route_ids.get(key)
+        if rid is None:
+            c = self._conn
+            c.execute("INSERT OR IGNORE INTO routes(key, destination, kind) VALUES (?, ?, ?)",
+                      (key, route.destination, route.kind))
+            rid = c.execute("SELECT id FROM routes WHERE key = ?", (key,)).fetchone()[0]
+            self._route_ids[key] = rid
+            self._routes[rid] = route
+        return rid
+
+    def _route(self, rid: int) -> Route:
+        route = self._routes.get(rid)
+        if route is None:
+            key = self._conn.execute("SELECT key FROM routes WHERE id = ?", (rid,)).fetchone()[0]
+            route = Route.from_key(key)
+            self._routes[rid] = route
+            self._route_ids[key] = rid
+        return route
+
+    def _txn(self, sync: str):
+        return _Txn(self, sync)
+
+    # -- enqueue (group commit) -------------------------------------------------------------
+
+    def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
+        if not units:
+            return []
+        me = _PendingEnqueue(units)
+        with self._cv:
+            self._pending.append(me)
+            while not me.done:
+                if self._writing:
+                    self._cv.wait()
+                    continue
+                self._writing = True
+                group, self._pending = self._pending, []
+                self._cv.release()
+                try:
+                    self._write_group(group)
+                finally:
+                    self._cv.acquire()
+                    self._writing = False
+                    for p in group:
+                        p.done = True
+                    self._cv.notify_all()
+        if me.error is not None:
+            raise me.error
+        return me.ids
+
+    def _write_group(self, group: list[_PendingEnqueue]) -> None:
+        try:
+            with self._txn("FULL"):
+                c = self._conn
+                for p in group:
+                    rows = [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at)
+                            for u in p.units]
+                    first = c.execute("SELECT seq FROM sqlite_sequence WHERE name='units'").fetchone()
+                    c.executemany(
+                        "INSERT INTO units(route_id, partition, message_id, entry, created_at) VALUES (?,?,?,?,?)",
+                        rows,
+                    )
+                    start = (first[0] if first else 0) + 1
+                    p.ids = list(range(start, start + len(rows)))
+        except BaseException as exc:  # every caller of the group sees the failure
+            self._route_ids.clear()  # a rolled-back route insert must not stay cached
+            self._routes.clear()
+            for p in group:
+                p.error = exc
+                p.ids = []
+
+    # -- leasing ----------------------------------------------------------------------------
+
+    def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
+        now = time.time() if now is None else now
+        with self._txn("NORMAL"):
+            c = self._conn
+            c.execute("UPDATE units SET lease_owner = NULL, lease_until = NULL "
+                      "WHERE lease_owner IS NOT NULL AND lease_until < ?", (now,))
+            blocked: dict[str, int] = dict(
+                c.execute("SELECT partition, MIN(id) FROM units WHERE lease_owner IS NOT NULL GROUP BY partition")
+            )
+            for part, first in c.execute(
+                "SELECT partition, MIN(id) FROM units WHERE not_before > 0 AND not_before > ? GROUP BY partition",
+                (now,),
+            ):
+                if part not in blocked or first < blocked[part]:
+                    blocked[part] = first
+            run_route: dict[str, int] = {}
+            chosen: list[Lease] = []
+            scanned = 0
+            cur = c.execute(
+                "SELECT id, route_id, partition, message_id, entry, created_at, attempts, last_error "
+                "FROM units WHERE lease_owner IS NULL AND not_before <= ? ORDER BY id",
+                (now,),
+            )
+            for uid, rid, part, mid, entry, created, attempts, err in cur:
+                scanned += 1
+                first_blocked = blocked.get(part)
+                if first_blocked is not None and uid > first_blocked:
+                    continue
+                prev = run_route.get(part)
+                if prev is None:
+                    run_route[part] = rid
+                elif prev != rid:
+                    blocked[part] = uid  # another route: its turn comes after this run is done
+                    continue
+                chosen.append(Lease(uid, self._route(rid), entry, part, mid, created, attempts, err))
+                if len(chosen) >= max_units or scanned >= MAX_SCAN_ROWS:
+                    break
+            cur.close()
+            if chosen:
+                c.executemany(
+                    "UPDATE units SET lease_owner = ?, lease_until = ?, not_before = 0 WHERE id = ?",
+                    [(worker_id, now + lease_seconds, u.id) for u in chosen],
+                )
+        return chosen
+
+    def release(self, worker_id: str) -> int:
+        with self._txn("NORMAL"):
+            cur = self._conn.execute(
+                "UPDATE units SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", (worker_id,)
+            )
+            return cur.rowcount
+
+    def ack(self, ids: Iterable[int]) -> None:
+        self.settle(ack=ids)
+
+    def retry(self, items: Iterable[RetryItem]) -> None:
+        self.settle(retry=items)
+
+    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
+        self.settle(dead=items, now=now)
+
+    def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        acks = [(i,) for i in ack]
+        retries = [(max(it.not_before, 0.0), it.error, 1 if it.count_attempt else 0, it.id) for it in retry]
+        deads = list(dead)
+        if not (acks or retries or deads):
+            return
+        with self._txn("NORMAL"):
+            c = self._conn
+            if acks:
+                c.executemany("DELETE FROM units WHERE id = ?", acks)
+            if retries:
+                c.executemany(
+                    "UPDATE units SET lease_owner = NULL, lease_until = NULL, not_before = ?, "
+                    "last_error = COALESCE(?, last_error), attempts = attempts + ? WHERE id = ?",
+                    retries,
+                )
+            if deads:
+                c.executemany(
+                    "INSERT INTO dead_letters(unit_id, route_id, partition, message_id, entry, created_at, dead_at, "
+                    "attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, ?, attempts + 1, ? "
+                    "FROM units WHERE id = ?",
+                    [(now, reason, uid) for uid, reason in deads],
+                )
+                c.executemany("DELETE FROM units WHERE id = ?", [(uid,) for uid, _ in deads])
+
+    # -- dead letters ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _where(flt: DeadLetterFilter) -> tuple[str, list]:
+        terms: list[str] = []
+        args: list = []
+        if flt.destination is not None:
+            terms.append("r.destination = ?")
+            args.append(flt.destination)
+        if flt.kind is not None:
+            terms.append("r.kind = ?")
+            args.append(flt.kind)
+        if flt.reason_contains:
+            terms.append("instr(lower(d.reason), lower(?)) > 0")
+            args.append(flt.reason_contains)
+        if flt.message_id is not None:
+            terms.append("d.message_id = ?")
+            args.append(flt.message_id)
+        if flt.partition is not None:
+            terms.append("d.partition = ?")
+            args.append(flt.partition)
+        if flt.since is not None:
+            terms.append("d.dead_at >= ?")
+            args.append(flt.since)
+        if flt.until is not None:
+            terms.append("d.dead_at < ?")
+            args.append(flt.until)
+        if flt.ids is not None:
+            if not flt.ids:
+                terms.append("0")
+            else:
+                terms.append(f"d.id IN ({','.join('?' * len(flt.ids))})")
+                args.extend(flt.ids)
+        return (" WHERE " + " AND ".join(terms)) if terms else "", args
+
+    def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,
+                  offset: int = 0) -> list[DeadLetter]:
+        where, args = self._where(flt)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT d.id, d.route_id, d.entry, d.partition, d.message_id, d.created_at, d.dead_at, d.attempts, "
+                f"d.reason FROM dead_letters d JOIN routes r ON r.id = d.route_id{where} ORDER BY d.id "
+                "LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            return [DeadLetter(i, self._route(rid), e, p, m, ca, da, a, reason)
+                    for i, rid, e, p, m, ca, da, a, reason in rows]
+
+    def count_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
+        where, args = self._where(flt)
+        with self._lock:
+            return self._conn.execute(
+                f"SELECT COUNT(*) FROM dead_letters d JOIN routes r ON r.id = d.route_id{where}", args
+            ).fetchone()[0]
+
+    def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
+        now = time.time() if now is None else now
+        where, args = self._where(flt)
+        with self._txn("FULL"):
+            c = self._conn
+            ids = [r[0] for r in c.execute(
+                f"SELECT d.id FROM dead_letters d JOIN routes r ON r.id = d.route_id{where} ORDER BY d.unit_id", args)]
+            c.executemany(
+                "INSERT INTO units(route_id, partition, message_id, entry, created_at) "
+                "SELECT route_id, partition, message_id, entry, ? FROM dead_letters WHERE id = ?",
+                [(now, i) for i in ids],
+            )
+            c.executemany("DELETE FROM dead_letters WHERE id = ?", [(i,) for i in ids])
+            return len(ids)
+
+    def purge_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
+        where, args = self._where(flt)
+        with self._txn("NORMAL"):
+            cur = self._conn.execute(
+                f"DELETE FROM dead_letters WHERE id IN (SELECT d.id FROM dead_letters d "
+                f"JOIN routes r ON r.id = d.route_id{where})",
+                args,
+            )
+            return cur.rowcount
+
+    # -- stats ------------------------------------------------------------------------------
+
+    def stats(self, now: float | None = None) -> QueueStats:
+        now = time.time() if now is None else now
+        with self._lock:
+            c = self._conn
+            by_route = c.execute("SELECT route_id, COUNT(*) FROM units GROUP BY route_id").fetchall()
+            s = QueueStats()
+            for rid, n in by_route:
+                dest = self._route(rid).destination
+                s.depth_by_destination[dest] = s.depth_by_destination.get(dest, 0) + n
+                s.depth += n
+            s.leased = c.execute("SELECT COUNT(*) FROM units WHERE lease_owner IS NOT NULL").fetchone()[0]
+            s.waiting = c.execute(
+                "SELECT COUNT(*) FROM units WHERE not_before > 0 AND not_before > ?", (now,)).fetchone()[0]
+            row = c.execute("SELECT created_at FROM units ORDER BY id LIMIT 1").fetchone()
+            s.oldest_created_at = row[0] if row else None
+            for dest, n in c.execute(
+                "SELECT r.destination, COUNT(*) FROM dead_letters d JOIN routes r ON r.id = d.route_id "
+                "GROUP BY r.destination"
+            ):
+                s.dead_by_destination[dest] = n
+                s.dead_letters += n
+            return s
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error:
+                pass
+            self._conn.close()
+
+
+class _Txn:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) under the connection lock."""
+
+    __slots__ = ("q", "sync")
+
+    def __init__(self, q: SQLiteQueue, sync: str):
+        self.q = q
+        self.sync = sync
+
+    def __enter__(self) -> None:
+        self.q._lock.acquire()
+        try:
+            self.q._set_sync(self.sync)
+            self.q._conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.q._lock.release()
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is None:
+                self.q._conn.execute("COMMIT")
+            else:
+                self.q._conn.execute("ROLLBACK")
+        finally:
+            self.q._lock.release()
