@@ -60,7 +60,8 @@ def _error(exc: IngestError) -> Response:
 
 
 def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batch_bytes: int = 500 * 1024,
-               cors_origins: list[str] | None = None, extra_routes: list[Route] | None = None) -> Starlette:
+               cors_origins: list[str] | None = None, extra_routes: list[Route] | None = None,
+               lifespan=None) -> Starlette:
     async def ingest(request: Request) -> Response:
         segment = request.path_params["kind"]
         if segment not in TYPE_BY_PATH and segment not in BATCH_PATHS:
@@ -141,7 +142,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         Middleware(CORSMiddleware, allow_origins=cors_origins or ["*"], allow_methods=["POST", "GET", "OPTIONS"],
                    allow_headers=["Content-Type", "Authorization", "Content-Encoding"], max_age=86400),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -1,0 +1,233 @@
+"""The relay: compiled destinations and the durable queue behind ingest and replay.
+
+``Relay.process`` turns messages into queue units (trigger -> mapping -> action -> units) and
+stores them durably in one call; an action that fails for a message (a mapping or validation
+error) sends that message's failure to the dead-letter store with its reason, never away.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from amprelay.config import Config, DestinationConfig, SourceConfig, all_subscriptions, resolved_mapping
+from amprelay.delivery.metrics import Metrics
+from amprelay.delivery.units import UnsupportedRequest, requests_to_units
+from amprelay.destination import Settings
+from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.queue.base import NewUnit, Queue, Route
+from amprelay.relay.routing import destination_enabled
+
+log = logging.getLogger("amprelay.relay")
+
+# Dead letters that never became an Amplitude request (an invalid message, a mapping error)
+# are kept under a route of this method, so `amprelay dlq` lists them with the rest.
+REJECTED_METHOD = "REJECTED"
+
+
+class Refused(Exception):
+    """The relay can't keep more now; ingest answers 503 with Retry-After."""
+
+    def __init__(self, reason: str, retry_after: int = 5):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass
+class CompiledDestination:
+    name: str
+    settings: Settings
+    subscriptions: list[CompiledSubscription]
+    sources: frozenset[str] | None
+    stable_insert_id: bool
+    config: DestinationConfig
+
+
+def compile_destination(dest: DestinationConfig) -> CompiledDestination:
+    subs = []
+    for sub in all_subscriptions(dest):
+        subs.append(compile_subscription(
+            Subscription(name=sub.name, trigger=sub.trigger, action_key=sub.action,
+                         mapping=resolved_mapping(sub), enabled=sub.enabled)))
+    return CompiledDestination(
+        name=dest.name,
+        settings=Settings.from_dict(dest.settings),
+        subscriptions=subs,
+        sources=frozenset(dest.sources) if dest.sources is not None else None,
+        stable_insert_id=dest.stable_insert_id,
+        config=dest,
+    )
+
+
+def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: str, now: float) -> NewUnit:
+    """A dead-letter unit for something that never became a request."""
+    route = Route(destination, REJECTED_METHOD, f"amprelay:{reason_kind}", "json", "message", True, ())
+    partition = "rejected"
+    if isinstance(message, dict):
+        partition = str(message.get("userId") or message.get("anonymousId") or "rejected")
+    return NewUnit(route, orjson.dumps(message, default=str), partition, message_id, now)
+
+
+@dataclass
+class ProcessResult:
+    units: list[NewUnit] = field(default_factory=list)
+    dead: list[tuple[NewUnit, str]] = field(default_factory=list)
+    matched: int = 0
+
+
+class Relay:
+    """Everything between the HTTP layer and the queue. Thread-safe: ``process`` and
+    ``accept_sync`` may run in several threads (the queue serialises writes)."""
+
+    def __init__(self, config: Config, queue: Queue, metrics: Metrics | None = None,
+                 data_dir: str | Path | None = None, on_enqueued: Callable[[], None] | None = None):
+        self.config = config
+        self.queue = queue
+        self.metrics = metrics or Metrics()
+        self.destinations = [compile_destination(d) for d in config.destinations]
+        self._sources_by_key = {s.write_key.get_secret_value(): s for s in config.sources}
+        self._data_dir = Path(data_dir or config.data_dir)
+        self._admission_lock = threading.Lock()
+        self._admission_checked = 0.0
+        self._admission_reason: str | None = None
+        self.last_error: str | None = None
+        self._on_enqueued = on_enqueued
+
+    # --- sources --------------------------------------------------------------------------
+    def source_for_key(self, write_key: str) -> SourceConfig | None:
+        return self._sources_by_key.get(write_key)
+
+    # --- transform ------------------------------------------------------------------------
+    def transform(self, source_name: str, message: dict[str, Any], now_ms: int | None = None,
+                  result: ProcessResult | None = None) -> ProcessResult:
+        """Units for one message over every destination and subscription (pure but for metrics)."""
+        out = result if result is not None else ProcessResult()
+        message_id = str(message.get("messageId") or "")
+        created = time.time()
+        for dest in self.destinations:
+            if dest.sources is not None and source_name not in dest.sources:
+                continue
+            if not destination_enabled(message):
+                self.metrics.filtered.labels(dest.name).inc()
+                continue
+            matched = False
+            for sub in dest.subscriptions:
+                if not sub.matches(message):
+                    continue
+                matched = True
+                out.matched += 1
+                try:
+                    requests = sub.run(message, dest.settings, now_ms)
+                    units = requests_to_units(dest.name, message_id, requests, subscription=sub.name,
+                                              stable_insert_id=dest.stable_insert_id, created_at=created)
+                except (ActionError, UnsupportedRequest) as exc:
+                    self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
+                    reason = f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"
+                    out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
+                    continue
+                self.metrics.mapped.labels(dest.name, sub.action_key).inc()
+                out.units.extend(units)
+            if not matched:
+                self.metrics.filtered.labels(dest.name).inc()
+        return out
+
+    # --- durable acceptance ---------------------------------------------------------------
+    def accept_sync(self, source: SourceConfig | str, messages: Sequence[dict[str, Any]],
+                    rejected: Iterable[dict[str, Any]] = ()) -> ProcessResult:
+        """Transform ``messages`` and store every unit, plus ``rejected`` (each with ``reason``
+        and ``message``), durably. Returns once they are on disk; raises :class:`Refused`."""
+        reason = self.admission()
+        if reason is not None:
+            raise Refused(reason)
+        source_name = source if isinstance(source, str) else source.name
+        result = ProcessResult()
+        now = time.time()
+        for message in messages:
+            self.transform(source_name, message, result=result)
+        for r in rejected:
+            msg = r.get("message")
+            mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""
+            result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now),
+                                f"invalid message at index {r.get('index')}: {r.get('reason')}"))
+        self.store(result)
+        self.metrics.received.labels(source_name).inc(len(messages))
+        return result
+
+    def store(self, result: ProcessResult) -> None:
+        if not result.units and not result.dead:
+            return
+        try:
+            enqueue_with_dead = getattr(self.queue, "enqueue_with_dead", None)
+            if enqueue_with_dead is not None:
+                enqueue_with_dead(result.units, result.dead)
+            else:
+                self.queue.enqueue(result.units)
+        except Exception as exc:
+            self.last_error = f"the queue refused the write: {exc}"
+            log.error("queue write failed: %s", exc)
+            raise Refused("the durable store is unavailable; retry later", retry_after=5) from exc
+        for unit in result.units:
+            self.metrics.enqueued.labels(unit.route.destination).inc()
+        if result.units and self._on_enqueued is not None:
+            self._on_enqueued()
+
+    async def accept(self, source: SourceConfig, messages: list[dict[str, Any]],
+                     rejected: list[dict[str, Any]]) -> None:
+        from starlette.concurrency import run_in_threadpool
+
+        from amprelay.server.app import Unavailable
+
+        try:
+            await run_in_threadpool(self.accept_sync, source, messages, rejected)
+        except Refused as exc:
+            raise Unavailable(exc.reason, exc.retry_after) from None
+
+    # --- admission, readiness, metrics ----------------------------------------------------
+    def admission(self) -> str | None:
+        """Why ingest must refuse now (store over its size, disk nearly full), or None.
+        Checked at most once a second."""
+        now = time.monotonic()
+        if now - self._admission_checked < 1.0:
+            return self._admission_reason
+        with self._admission_lock:
+            if now - self._admission_checked < 1.0:
+                return self._admission_reason
+            reason = None
+            qc = self.config.queue
+            try:
+                size = getattr(self.queue, "size_bytes", lambda: 0)()
+                if size > qc.max_bytes:
+                    reason = f"the queue holds {size} bytes, over its limit of {qc.max_bytes}"
+                self._data_dir.mkdir(parents=True, exist_ok=True)
+                free = shutil.disk_usage(self._data_dir).free
+                if free < qc.min_free_disk_bytes:
+                    reason = f"only {free} bytes free on the data disk (minimum {qc.min_free_disk_bytes})"
+            except Exception as exc:
+                reason = f"the store can't be checked: {exc}"
+            self._admission_reason = reason
+            self._admission_checked = now
+        return reason
+
+    def ready(self) -> tuple[bool, str]:
+        reason = self.admission()
+        if reason is not None:
+            return False, reason
+        return True, "ok"
+
+    def metrics_text(self) -> tuple[bytes, str]:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        try:
+            self.metrics.set_queue_stats(self.queue.stats(), time.time())
+        except Exception as exc:  # metrics must not fail the scrape
+            log.warning("queue stats unavailable: %s", exc)
+        return generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST

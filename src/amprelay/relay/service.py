@@ -1,0 +1,74 @@
+"""One running relay: config + queue + relay + delivery + HTTP app, started and stopped as a
+unit. `amprelay serve`, `amprelay demo` and the end-to-end tests use it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from amprelay.config import Config
+from amprelay.delivery.metrics import Metrics
+from amprelay.delivery.service import DeliveryService
+from amprelay.delivery.worker import DeliverySettings
+from amprelay.queue import open_queue
+from amprelay.relay.runtime import Relay
+from amprelay.server.app import create_app
+
+log = logging.getLogger("amprelay.serve")
+
+
+@dataclass
+class RelayService:
+    config: Config
+    relay: Relay
+    delivery: DeliveryService
+    app: Starlette
+
+    @classmethod
+    def build(cls, config: Config, *, worker_id: str = "local") -> RelayService:
+        Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        queue = open_queue(config.queue, config.data_dir)
+        metrics = Metrics()
+        delivery = DeliveryService(
+            queue,
+            {d.name: d for d in config.destinations},
+            config.delivery.amplitude_url,
+            settings=DeliverySettings.from_config(config.delivery),
+            metrics=metrics,
+            worker_id=worker_id,
+        )
+        relay = Relay(config, queue, metrics, on_enqueued=delivery.wake)
+        server = config.server
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_app):
+            await delivery.start()
+            log.info("delivery started", extra={"fields": {
+                "destinations": [d.name for d in config.destinations],
+                "amplitude_url": config.delivery.amplitude_url or "amplitude.com"}})
+            try:
+                yield
+            finally:
+                await delivery.stop(graceful=True)
+                queue.close()
+                log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
+
+        app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
+                         cors_origins=server.cors_origins, lifespan=lifespan)
+        return cls(config, relay, delivery, app)
+
+    def uvicorn_config(self) -> uvicorn.Config:
+        s = self.config.server
+        return uvicorn.Config(self.app, host=s.host, port=s.port, log_config=None, access_log=False,
+                              timeout_graceful_shutdown=30, limit_concurrency=2048, backlog=2048)
+
+    def run(self) -> None:
+        """Serve until SIGINT/SIGTERM; then stop accepting, finish deliveries in flight, exit."""
+        server = uvicorn.Server(self.uvicorn_config())
+        asyncio.run(server.serve())
