@@ -1,0 +1,258 @@
+"""The SQLite queue: durability, the per-partition ordering contract, leases, dead letters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from amprelay.queue import DeadLetterFilter, NewUnit, RetryItem, Route, open_queue, sqlite_path
+from amprelay.queue.sqlite import SQLiteQueue
+
+EVENTS = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+               (("api_key", "k"), ("events", None)))
+IDENTIFY = Route("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
+                 (("api_key", "k"), ("identification", ""), ("options", "undefined")))
+OTHER_DEST = Route("eu", "POST", "https://api.eu.amplitude.com/2/httpapi", "json", "events", False,
+                   (("api_key", "k2"), ("events", None)))
+
+
+def unit(part: str, n: int, route: Route = EVENTS, created: float = 1000.0) -> NewUnit:
+    return NewUnit(route, orjson.dumps({"user_id": part, "n": n}), part, f"m{n}", created)
+
+
+@pytest.fixture
+def q(tmp_path):
+    queue = SQLiteQueue(tmp_path / "q.sqlite3")
+    yield queue
+    queue.close()
+
+
+def ids(leases):
+    return [u.id for u in leases]
+
+
+def test_enqueue_returns_increasing_ids_and_lease_keeps_order(q):
+    got = q.enqueue([unit("a", i) for i in range(5)])
+    assert got == sorted(got) and len(set(got)) == 5
+    leases = q.lease("w", 10, 60, now=2000)
+    assert ids(leases) == got
+    assert [orjson.loads(u.entry)["n"] for u in leases] == list(range(5))
+    assert leases[0].route == EVENTS and leases[0].message_id == "m0"
+
+
+def test_ack_removes_and_stats(q):
+    q.enqueue([unit("a", 1), unit("b", 2, OTHER_DEST, created=900.0)])
+    st_ = q.stats(now=1000.0)
+    assert st_.depth == 2 and st_.depth_by_destination == {"amp": 1, "eu": 1}
+    leases = q.lease("w", 10, 60, now=1000)
+    assert q.stats(now=1000).leased == 2
+    q.ack(ids(leases))
+    st_ = q.stats(now=1000)
+    assert st_.depth == 0 and st_.oldest_created_at is None and st_.oldest_age(5) == 0
+
+
+def test_later_unit_of_a_partition_waits_while_earlier_is_leased(q):
+    a = q.enqueue([unit("a", 0), unit("a", 1)])
+    b = q.enqueue([unit("b", 2)])
+    first = q.lease("w", 1, 60, now=1000)
+    assert ids(first) == [a[0]]
+    second = q.lease("w", 10, 60, now=1000)
+    assert ids(second) == b  # a[1] is behind a leased a[0]
+    q.ack(ids(first))
+    assert ids(q.lease("w", 10, 60, now=1000)) == [a[1]]
+
+
+def test_retry_later_blocks_the_partition_but_not_others(q):
+    a = q.enqueue([unit("a", 0), unit("a", 1), unit("b", 2)])
+    leases = q.lease("w", 1, 60, now=1000)
+    q.retry([RetryItem(leases[0].id, not_before=1030, error="Amplitude 503")])
+    assert ids(q.lease("w", 10, 60, now=1010)) == [a[2]]
+    assert q.lease("w", 10, 60, now=1020) == []
+    again = q.lease("w", 10, 60, now=1031)
+    assert ids(again) == [a[0], a[1]]
+    assert again[0].attempts == 1 and again[0].last_error == "Amplitude 503"
+
+
+def test_resend_without_counting_an_attempt(q):
+    q.enqueue([unit("a", 0)])
+    u = q.lease("w", 1, 60, now=1000)[0]
+    q.retry([RetryItem(u.id, 1000, None, count_attempt=False)])
+    again = q.lease("w", 1, 60, now=1000)[0]
+    assert again.id == u.id and again.attempts == 0
+
+
+def test_a_lease_holds_only_the_leading_run_of_one_route_per_partition(q):
+    got = q.enqueue([unit("a", 0), unit("a", 1), unit("a", 2, IDENTIFY), unit("a", 3), unit("b", 4, IDENTIFY)])
+    first = q.lease("w", 10, 60, now=1000)
+    assert ids(first) == [got[0], got[1], got[4]]
+    q.ack(ids(first))
+    second = q.lease("w", 10, 60, now=1000)
+    assert ids(second) == [got[2]]
+    q.ack(ids(second))
+    assert ids(q.lease("w", 10, 60, now=1000)) == [got[3]]
+
+
+def test_expired_lease_returns_units_and_release_takes_them_back(q):
+    got = q.enqueue([unit("a", 0), unit("b", 1)])
+    assert ids(q.lease("w", 1, 10, now=1000)) == [got[0]]
+    assert ids(q.lease("w", 10, 10, now=1005)) == [got[1]]
+    assert ids(q.lease("w", 10, 10, now=1016)) == got  # both leases expired
+    assert q.release("w") == 2
+    assert q.release("w") == 0
+    assert ids(q.lease("other", 10, 10, now=1016)) == got
+
+
+def test_dead_letters_list_filter_requeue_purge(q):
+    got = q.enqueue([unit("a", 0), unit("b", 1, IDENTIFY), unit("c", 2, OTHER_DEST)])
+    q.lease("w", 10, 60, now=1000)
+    q.dead_letter([(got[0], "Amplitude 400: time (invalid)"), (got[1], "Amplitude 413: too large")], now=2000)
+    q.dead_letter([(got[2], "undelivered after 24h")], now=3000)
+    assert q.stats().depth == 0 and q.stats().dead_letters == 3
+    assert q.count_dead() == 3
+    assert [d.message_id for d in q.list_dead(DeadLetterFilter(destination="amp"))] == ["m0", "m1"]
+    assert [d.message_id for d in q.list_dead(DeadLetterFilter(kind="identify"))] == ["m1"]
+    assert [d.message_id for d in q.list_dead(DeadLetterFilter(reason_contains="INVALID"))] == ["m0"]
+    assert [d.message_id for d in q.list_dead(DeadLetterFilter(since=2500))] == ["m2"]
+    assert [d.message_id for d in q.list_dead(DeadLetterFilter(until=2500, partition="b"))] == ["m1"]
+    d0 = q.list_dead(DeadLetterFilter(message_id="m0"))[0]
+    assert d0.attempts == 1 and d0.dead_at == 2000 and orjson.loads(d0.entry) == {"user_id": "a", "n": 0}
+    assert q.requeue_dead(DeadLetterFilter(destination="amp"), now=5000) == 2
+    back = q.lease("w", 10, 60, now=5000)
+    assert [u.message_id for u in back] == ["m0", "m1"] and back[0].created_at == 5000
+    assert q.purge_dead(DeadLetterFilter(ids=(99999,))) == 0
+    assert q.purge_dead() == 1 and q.count_dead() == 0
+
+
+def test_concurrent_enqueues_are_group_committed_without_losing_any(q):
+    results: list[list[int]] = []
+
+    def worker(t: int) -> None:
+        for i in range(50):
+            results.append(q.enqueue([unit(f"t{t}", i), unit(f"t{t}", i + 1000)]))
+
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    all_ids = [i for r in results for i in r]
+    assert len(all_ids) == 800 and len(set(all_ids)) == 800
+    leased = q.lease("w", 10_000, 60, now=1000)
+    assert sorted(ids(leased)) == sorted(all_ids)
+    by_part: dict[str, list[int]] = {}
+    for u in leased:
+        by_part.setdefault(u.partition, []).append(orjson.loads(u.entry)["n"])
+    for ns in by_part.values():  # each thread's units in its enqueue order
+        assert ns == sorted(ns, key=lambda n: (n % 1000, n))
+
+
+def test_enqueue_is_durable_when_the_process_is_killed_right_after(tmp_path):
+    path = tmp_path / "q.sqlite3"
+    code = textwrap.dedent(f"""
+        import orjson, sys
+        from amprelay.queue.sqlite import SQLiteQueue
+        from amprelay.queue import NewUnit, Route
+        r = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                  (("api_key", "k"), ("events", None)))
+        q = SQLiteQueue({str(path)!r})
+        for i in range(20):
+            q.enqueue([NewUnit(r, orjson.dumps({{"i": i}}), "p", f"m{{i}}", 1.0)])
+            print(i, flush=True)
+        sys.stdin.read()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stdin=subprocess.PIPE)
+    acked = []
+    for line in proc.stdout:
+        acked.append(int(line))
+        if len(acked) == 20:
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    q = SQLiteQueue(path)
+    assert q.stats().depth == 20
+    assert [orjson.loads(u.entry)["i"] for u in q.lease("w", 100, 60)] == list(range(20))
+    q.close()
+
+
+def test_open_queue_defaults_to_sqlite_in_the_data_dir(tmp_path):
+    assert sqlite_path(None, tmp_path) == tmp_path / "amprelay.sqlite3"
+    q = open_queue(None, tmp_path)
+    try:
+        assert isinstance(q, SQLiteQueue)
+        assert (tmp_path / "amprelay.sqlite3").exists()
+        assert q._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        q.close()
+
+
+# -- the ordering contract under arbitrary interleavings ------------------------------------------
+
+ops = st.lists(
+    st.tuples(st.sampled_from(["enqueue", "lease", "tick"]), st.integers(0, 5), st.integers(1, 6),
+              st.lists(st.sampled_from(["ack", "retry", "dead", "keep"]), min_size=6, max_size=6)),
+    min_size=1, max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops)
+def test_each_partition_is_acked_in_enqueue_order(tmp_path_factory, script):
+    q = SQLiteQueue(tmp_path_factory.mktemp("h") / "q.sqlite3")
+    now = 1000.0
+    enqueued: dict[str, list[int]] = {}
+    finished: dict[str, list[int]] = {}  # acked or dead-lettered, in that order
+    held: list = []
+    n = 0
+    routes = [EVENTS, IDENTIFY]
+
+    def settle(leases, choices):
+        nonlocal held
+        stopped: set[str] = set()  # like the worker: after a retry, later units of the partition wait
+        acks, retries, deads = [], [], []
+        for u, choice in zip(leases, (choices * 100)[: len(leases)], strict=True):
+            if u.partition in stopped or choice == "retry":
+                stopped.add(u.partition)
+                retries.append(RetryItem(u.id, now + 5, "x"))
+            elif choice == "dead":
+                deads.append((u.id, "bad"))
+                finished.setdefault(u.partition, []).append(u.id)
+            else:
+                acks.append(u.id)
+                finished.setdefault(u.partition, []).append(u.id)
+        q.settle(acks, retries, deads, now=now)
+
+    for op, a, b, choices in script:
+        if op == "enqueue":
+            units = [unit(f"p{(a + k) % 3}", n + k, routes[(a * k) % 2]) for k in range(b)]
+            n += b
+            for u, i in zip(units, q.enqueue(units), strict=True):
+                enqueued.setdefault(u.partition, []).append(i)
+        elif op == "lease":
+            leases = q.lease("w", b, 60, now=now)
+            if choices[0] == "keep":
+                held.append((leases, choices))
+            else:
+                settle(leases, choices)
+            if a == 0 and held:
+                settle(*held.pop(0))
+        else:
+            now += a * 3
+    for h in held:
+        settle(*h)
+    for _ in range(200):
+        now += 10
+        leases = q.lease("w", 1000, 60, now=now)
+        if not leases and q.stats().depth == 0:
+            break
+        settle(leases, ["ack"])
+    assert finished == {p: v for p, v in enqueued.items()}
+    q.close()
