@@ -82,6 +82,8 @@ class ProcessResult:
     units: list[NewUnit] = field(default_factory=list)
     dead: list[tuple[NewUnit, str]] = field(default_factory=list)
     matched: int = 0
+    per_subscription: dict[str, int] = field(default_factory=dict)  # "destination/subscription" -> runs
+    errors: dict[str, int] = field(default_factory=dict)  # reason -> count
 
 
 class Relay:
@@ -125,6 +127,8 @@ class Relay:
                     continue
                 matched = True
                 out.matched += 1
+                key = f"{dest.name}/{sub.name}"
+                out.per_subscription[key] = out.per_subscription.get(key, 0) + 1
                 try:
                     requests = sub.run(message, dest.settings, now_ms)
                     units = requests_to_units(dest.name, message_id, requests, subscription=sub.name,
@@ -132,6 +136,7 @@ class Relay:
                 except (ActionError, UnsupportedRequest) as exc:
                     self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
                     reason = f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"
+                    out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
                     continue
                 self.metrics.mapped.labels(dest.name, sub.action_key).inc()

@@ -72,3 +72,42 @@ class RelayService:
         """Serve until SIGINT/SIGTERM; then stop accepting, finish deliveries in flight, exit."""
         server = uvicorn.Server(self.uvicorn_config())
         asyncio.run(server.serve())
+
+
+class ThreadedRelay:
+    """A relay serving on 127.0.0.1 in a background thread (demo, tests)."""
+
+    def __init__(self, service: RelayService):
+        import threading
+
+        self.service = service
+        cfg = service.uvicorn_config()
+        self._server = uvicorn.Server(cfg)
+        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._thread = threading.Thread(target=self._server.run, name="amprelay-relay", daemon=True)
+
+    def start(self, timeout: float = 15.0) -> ThreadedRelay:
+        import time
+
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the relay did not start")
+            time.sleep(0.01)
+        return self
+
+    @property
+    def url(self) -> str:
+        sock = self._server.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+
+def run_in_thread(config: Config) -> ThreadedRelay:
+    """Start a relay for ``config`` (set ``config.server.port = 0`` for an ephemeral port)."""
+    return ThreadedRelay(RelayService.build(config)).start()
