@@ -22,7 +22,7 @@ def sample_events() -> list[dict[str, Any]]:
     }
     session = {"Actions Amplitude": {"session_id": 1704067200000}}
     anon = "8d5b6a2e-3f0c-4a1b-9d7e-0a1b2c3d4e5f"
-    return [
+    events = [
         {"type": "page", "name": "Home", "anonymousId": anon, "properties": {"path": "/", "title": "Acme Store"},
          "context": web, "integrations": session, "timestamp": "2024-01-01T10:00:00.000Z"},
         {"type": "track", "event": "Product Viewed", "anonymousId": anon,
@@ -46,3 +46,6 @@ def sample_events() -> list[dict[str, Any]]:
         {"type": "alias", "previousId": anon, "userId": "user-1001", "context": web,
          "timestamp": "2024-01-01T10:03:30.000Z"},
     ]
+    for i, ev in enumerate(events):
+        ev["messageId"] = f"demo-msg-{i:04d}"
+    return events
