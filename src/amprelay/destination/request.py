@@ -1,11 +1,108 @@
-"""The outbound HTTP request an action produces: plain data, no I/O."""
+"""The outbound HTTP request an action produces: plain data, no I/O.
+
+Bodies are serialised the way the reference (Node.js) serialises them: ``JSON.stringify`` for
+JSON bodies and ``URLSearchParams`` for form bodies. :func:`to_json_bytes` reproduces
+``JSON.stringify``'s number formatting (JavaScript has one number type: ``1.0`` is written
+``1``, ``1e-6`` is written ``0.000001``, integers beyond 2**53 lose precision, NaN is
+``null``); the key order is the order in which the actions assemble their objects.
+"""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote_plus
 
 import orjson
+
+_MAX_SAFE = 2**53
+_NEEDS_JS_NUMBERS = re.compile(rb"[0-9]\.0[,\]}]|[0-9]e[-+][0-9]|[0-9]{16}|[0-9]\.0$")
+
+
+def js_number_text(x: float) -> str:
+    """``Number.prototype.toString()`` of a finite float (shortest round-trip digits)."""
+    if x == 0:
+        return "0"
+    r = repr(x)
+    sign = ""
+    if r[0] == "-":
+        sign, r = "-", r[1:]
+    mantissa, _, exp_text = r.partition("e")
+    exp = int(exp_text) if exp_text else 0
+    int_part, _, frac_part = mantissa.partition(".")
+    if frac_part == "0":
+        frac_part = ""
+    digits = (int_part + frac_part).lstrip("0")
+    # decimal point position n: value = 0.digits * 10**n
+    n = len(int_part) + exp
+    if int_part == "0":
+        stripped = frac_part.lstrip("0")
+        n = exp - (len(frac_part) - len(stripped))
+        digits = stripped
+    digits = digits.rstrip("0") or "0"
+    k = len(digits)
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    exp_str = f"e+{e}" if e >= 0 else f"e{e}"
+    if k == 1:
+        return sign + digits + exp_str
+    return sign + digits[0] + "." + digits[1:] + exp_str
+
+
+def _js_float(x: float) -> Any:
+    if x != x or x in (math.inf, -math.inf):
+        return None
+    if x.is_integer() and -_MAX_SAFE <= x <= _MAX_SAFE:
+        return int(x)
+    ax = abs(x)
+    if ax < 1e-5 or ax >= _MAX_SAFE:
+        return orjson.Fragment(js_number_text(x))
+    return x
+
+
+def jsify(value: Any) -> Any:
+    """A copy of ``value`` whose numbers serialise as JavaScript would write them."""
+    t = type(value)
+    if t is dict:
+        return {k: jsify(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [jsify(v) for v in value]
+    if t is float:
+        return _js_float(value)
+    if t is int and not -_MAX_SAFE <= value <= _MAX_SAFE:
+        return _js_float(float(value))
+    return value
+
+
+def to_json_bytes(obj: Any) -> bytes:
+    """``JSON.stringify(obj)`` as UTF-8 bytes (key order as given)."""
+    try:
+        out = orjson.dumps(obj)
+    except TypeError:  # e.g. an integer beyond 64 bits
+        return orjson.dumps(jsify(obj))
+    if _NEEDS_JS_NUMBERS.search(out):
+        return orjson.dumps(jsify(obj))
+    return out
+
+
+def to_json_text(obj: Any) -> str:
+    return to_json_bytes(obj).decode()
+
+
+def form_urlencode(form: dict[str, str]) -> bytes:
+    """``new URLSearchParams(form).toString()``: spaces as ``+``, only ``*-._`` and
+    alphanumerics left as they are."""
+    return "&".join(
+        quote_plus(k, safe="*").replace("~", "%7E") + "=" + quote_plus(v, safe="*").replace("~", "%7E")
+        for k, v in form.items()
+    ).encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +120,18 @@ class Request:
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        if self.encoding == "json":
+            return "application/json"
+        return "application/x-www-form-urlencoded;charset=UTF-8"
+
+    def body_bytes(self) -> bytes:
+        """The exact bytes sent: ``JSON.stringify`` or ``URLSearchParams`` serialisation."""
+        if self.encoding == "json":
+            return to_json_bytes(self.json or {})
+        return form_urlencode(self.form or {})
 
     def decoded_body(self) -> dict[str, Any]:
         """The body in the conformance format: JSON as an object; form fields with

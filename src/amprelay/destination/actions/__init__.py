@@ -1,0 +1,1 @@
+"""The destination's actions, one module each, every module exposing ``ACTION``."""

@@ -1,0 +1,186 @@
+"""Behaviour the reference's actions share: platform normalisation, time and session id
+conversion, user property merging (UTM, referrer), user-agent fields, library, revenue, and
+the event-API request. Each function mirrors one piece of the reference's TypeScript,
+including its JavaScript semantics (truthiness, key order, ``??``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from amprelay.destination.endpoints import endpoint_for
+from amprelay.destination.js import UNDEFINED, js_round, spread, truthy
+from amprelay.destination.request import Request
+from amprelay.destination.settings import Settings
+from amprelay.destination.useragent import parse_user_agent_properties
+from amprelay.fields.dates import dayjs_is_valid, dayjs_utc_value
+
+REVENUE_KEYS = ("revenue", "price", "productId", "quantity", "revenueType")
+UA_KEYS = ("os_name", "os_version", "device_manufacturer", "device_model", "device_type")
+
+_IOS = re.compile("ios", re.IGNORECASE | re.ASCII)
+_ANDROID = re.compile("android", re.IGNORECASE | re.ASCII)
+_DIGITS = re.compile("[0-9]+")
+_MAX_SAFE = 2**53
+
+
+def normalize_platform(props: dict[str, Any], library: Any) -> None:
+    """``platform.replace(/ios/i,'iOS').replace(/android/i,'Android')`` (first match only), and
+    ``"Web"`` for an empty platform when the hidden ``library`` is exactly ``analytics.js``."""
+    platform = props.get("platform")
+    if truthy(platform) and type(platform) is str:
+        props["platform"] = _ANDROID.sub("Android", _IOS.sub("iOS", platform, 1), 1)
+    if library == "analytics.js" and not truthy(props.get("platform")):
+        props["platform"] = "Web"
+
+
+def format_session_id(session_id: Any) -> int | float:
+    """The reference's ``formatSessionId``: a string of digits is ``Number(str)``, anything else
+    ``dayjs.utc(x).valueOf()``."""
+    if type(session_id) is str and _DIGITS.fullmatch(session_id):
+        n = int(session_id)
+        return n if n <= _MAX_SAFE else float(session_id)
+    return dayjs_utc_value(session_id)
+
+
+def set_time_and_session(props: dict[str, Any], payload: dict[str, Any]) -> None:
+    """``time`` and ``session_id`` as epoch ms, set when truthy and dayjs-valid."""
+    time = payload.get("time")
+    if time is not None and truthy(time) and dayjs_is_valid(time):
+        props["time"] = dayjs_utc_value(time)
+    session_id = payload.get("session_id")
+    if session_id is not None and truthy(session_id) and dayjs_is_valid(session_id):
+        props["session_id"] = format_session_id(session_id)
+
+
+def convert_utm_properties(utm_properties: Any) -> dict[str, Any]:
+    """``{$set: {utm_x}, $setOnce: {initial_utm_x}}`` (empty object when there are none)."""
+    if not truthy(utm_properties):
+        return {}
+    set_: dict[str, Any] = {}
+    set_once: dict[str, Any] = {}
+    for key, value in spread(utm_properties).items():
+        set_[key] = value
+        set_once[f"initial_{key}"] = value
+    return {"$set": set_, "$setOnce": set_once}
+
+
+def convert_referrer_property(referrer: Any) -> dict[str, Any]:
+    if not truthy(referrer):
+        return {}
+    return {"$set": {"referrer": referrer}, "$setOnce": {"initial_referrer": referrer}}
+
+
+def merge_user_properties(*properties: dict[str, Any]) -> dict[str, Any]:
+    """Later objects win; ``$set`` and ``$setOnce`` are merged one level deep."""
+    prev: dict[str, Any] = {}
+    for current in properties:
+        has_set = truthy(prev.get("$set")) or truthy(current.get("$set"))
+        has_set_once = truthy(prev.get("$setOnce")) or truthy(current.get("$setOnce"))
+        merged = {**prev, **current}
+        if has_set:
+            merged["$set"] = {**spread(prev.get("$set")), **spread(current.get("$set"))}
+        if has_set_once:
+            merged["$setOnce"] = {**spread(prev.get("$setOnce")), **spread(current.get("$setOnce"))}
+        prev = merged
+    return prev
+
+
+def omit(obj: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in spread(obj).items() if k not in keys}
+
+
+def has_utm_or_referrer(payload: dict[str, Any]) -> bool:
+    """``Object.keys(utm_properties ?? {}).length || referrer``."""
+    utm = payload.get("utm_properties")
+    return bool(utm is not None and spread(utm)) or truthy(payload.get("referrer"))
+
+
+def library_value(payload: dict[str, Any]) -> Any:
+    """``library2?.behavior === 'use_mapping' ? library2.mapping : 'segment'``."""
+    library2 = payload.get("library2")
+    if type(library2) is dict and library2.get("behavior") == "use_mapping":
+        return library2.get("mapping", UNDEFINED)
+    return "segment"
+
+
+def assemble_event(payload: dict[str, Any], props: dict[str, Any], library: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{...parsedUA, ...user_agent?, ...properties, ...extra, library}`` without undefined
+    values, keys in the reference's order."""
+    event: dict[str, Any] = {}
+    undefined_seen = False
+    if truthy(payload.get("userAgentParsing")):
+        user_agent = payload.get("userAgent")
+        if truthy(user_agent):
+            parsed = parse_user_agent_properties(user_agent, payload.get("userAgentData"))
+            for key in UA_KEYS:
+                value = parsed.get(key, UNDEFINED)
+                event[key] = value
+                if value is UNDEFINED:
+                    undefined_seen = True
+    if truthy(payload.get("includeRawUserAgent")):
+        user_agent = payload.get("userAgent", UNDEFINED)
+        event["user_agent"] = user_agent
+        if user_agent is UNDEFINED:
+            undefined_seen = True
+    event.update(props)
+    if extra:
+        event.update(extra)
+    event["library"] = library
+    if library is UNDEFINED:
+        undefined_seen = True
+    if undefined_seen:
+        return {k: v for k, v in event.items() if v is not UNDEFINED}
+    return event
+
+
+def is_number(value: Any) -> bool:
+    t = type(value)
+    return t is int or t is float
+
+
+def revenue_properties(source: dict[str, Any]) -> dict[str, Any]:
+    """The reference's ``getRevenueProperties``: ``price * quantity`` when both are numbers,
+    else ``revenue``; nothing at all when that is falsy."""
+    revenue = source.get("revenue", UNDEFINED)
+    quantity = source.get("quantity", UNDEFINED)
+    price = source.get("price", UNDEFINED)
+    quantity_is_number = is_number(quantity)
+    if quantity_is_number and is_number(price):
+        revenue = quantity * price
+        if type(revenue) is int and not -_MAX_SAFE <= revenue <= _MAX_SAFE:
+            revenue = float(quantity) * float(price)
+    if not truthy(revenue):
+        return {}
+    out: dict[str, Any] = {"revenue": revenue}
+    revenue_type = source.get("revenueType")
+    out["revenueType"] = "Purchase" if revenue_type is None else revenue_type
+    if quantity_is_number:
+        out["quantity"] = js_round(quantity)
+    if price is not UNDEFINED:
+        out["price"] = price
+    product_id = source.get("productId", UNDEFINED)
+    if product_id is not UNDEFINED:
+        out["productId"] = product_id
+    return out
+
+
+def min_id_length_option(payload: dict[str, Any]) -> Any:
+    """``min_id_length`` when it is truthy and > 0, else None."""
+    value = payload.get("min_id_length")
+    if value is not None and is_number(value) and value > 0:
+        return value
+    return None
+
+
+def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> Request:
+    """``POST {api_key, events, options?}`` to httpapi, or to batch when ``use_batch_endpoint``."""
+    kind = "batch" if truthy(payload.get("use_batch_endpoint")) else "httpapi"
+    body: dict[str, Any] = {}
+    if settings.api_key is not UNDEFINED:
+        body["api_key"] = settings.api_key
+    body["events"] = events
+    min_id_length = min_id_length_option(payload)
+    if min_id_length is not None:
+        body["options"] = {"min_id_length": min_id_length}
+    return Request("POST", endpoint_for(kind, settings.endpoint), "json", json=body)

@@ -1,0 +1,247 @@
+"""Log Event V2 (``logEventV2``): Send an event to Amplitude"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amprelay.destination.action import Action, Context
+from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._fields import (
+    ADID,
+    ANDROID_ID,
+    APP_VERSION,
+    CARRIER,
+    CITY,
+    COUNTRY,
+    DEVICE_BRAND,
+    DEVICE_ID,
+    DEVICE_MANUFACTURER,
+    DEVICE_MODEL,
+    DMA,
+    EVENT_ID,
+    EVENT_PROPERTIES,
+    EVENT_TYPE,
+    GROUPS,
+    IDFA,
+    IDFV,
+    INCLUDE_RAW_USER_AGENT,
+    INSERT_ID,
+    IP,
+    LANGUAGE,
+    LIBRARY,
+    LIBRARY2,
+    LOCATION_LAT,
+    LOCATION_LNG,
+    MIN_ID_LENGTH_V2,
+    OS_NAME,
+    OS_VERSION,
+    PLATFORM,
+    PRICE,
+    PRODUCT_ID,
+    PRODUCTS,
+    QUANTITY,
+    REGION,
+    REVENUE,
+    REVENUE_TYPE,
+    SESSION_ID,
+    TIME,
+    USE_BATCH_ENDPOINT,
+    USER_AGENT,
+    USER_AGENT_DATA,
+    USER_ID,
+    USER_PROPERTIES,
+)
+from amprelay.destination.request import Request
+from amprelay.destination.settings import Settings
+from amprelay.fields.model import Field
+
+FIELDS: dict[str, Field] = {
+    'user_id': USER_ID,
+    'device_id': DEVICE_ID,
+    'event_type': EVENT_TYPE,
+    'session_id': SESSION_ID,
+    'time': TIME,
+    'event_properties': EVENT_PROPERTIES,
+    'user_properties': USER_PROPERTIES,
+    'groups': GROUPS,
+    'app_version': APP_VERSION,
+    'platform': PLATFORM,
+    'os_name': OS_NAME,
+    'os_version': OS_VERSION,
+    'device_brand': DEVICE_BRAND,
+    'device_manufacturer': DEVICE_MANUFACTURER,
+    'device_model': DEVICE_MODEL,
+    'carrier': CARRIER,
+    'country': COUNTRY,
+    'region': REGION,
+    'city': CITY,
+    'dma': DMA,
+    'language': LANGUAGE,
+    'price': PRICE,
+    'quantity': QUANTITY,
+    'revenue': REVENUE,
+    'productId': PRODUCT_ID,
+    'revenueType': REVENUE_TYPE,
+    'location_lat': LOCATION_LAT,
+    'location_lng': LOCATION_LNG,
+    'ip': IP,
+    'idfa': IDFA,
+    'idfv': IDFV,
+    'adid': ADID,
+    'android_id': ANDROID_ID,
+    'event_id': EVENT_ID,
+    'insert_id': INSERT_ID,
+    'library': LIBRARY,
+    'library2': LIBRARY2,
+    'products': PRODUCTS,
+    'setOnce': Field(
+        key='setOnce',
+        label='Set Once',
+        type='object',
+        description='The following fields will only be set as user properties if they do not already have a value.',
+        default={'initial_referrer': {'@path': '$.context.page.referrer'}, 'initial_utm_source': {'@path': '$.context.campaign.source'}, 'initial_utm_medium': {'@path': '$.context.campaign.medium'}, 'initial_utm_campaign': {'@path': '$.context.campaign.name'}, 'initial_utm_term': {'@path': '$.context.campaign.term'}, 'initial_utm_content': {'@path': '$.context.campaign.content'}},
+        has_default=True,
+        properties={
+            'initial_referrer': Field(
+                key='initial_referrer',
+                label='Initial Referrer',
+                type='string',
+                description='The referrer of the web request.',
+            ),
+            'initial_utm_source': Field(
+                key='initial_utm_source',
+                label='Initial UTM Source',
+                type='string',
+            ),
+            'initial_utm_medium': Field(
+                key='initial_utm_medium',
+                label='Initial UTM Medium',
+                type='string',
+            ),
+            'initial_utm_campaign': Field(
+                key='initial_utm_campaign',
+                label='Initial UTM Campaign',
+                type='string',
+            ),
+            'initial_utm_term': Field(
+                key='initial_utm_term',
+                label='Initial UTM Term',
+                type='string',
+            ),
+            'initial_utm_content': Field(
+                key='initial_utm_content',
+                label='Initial UTM Content',
+                type='string',
+            ),
+        },
+        additional_properties=True,
+    ),
+    'setAlways': Field(
+        key='setAlways',
+        label='Set Always',
+        type='object',
+        description='The following fields will be set as user properties for every event.',
+        default={'referrer': {'@path': '$.context.page.referrer'}, 'utm_source': {'@path': '$.context.campaign.source'}, 'utm_medium': {'@path': '$.context.campaign.medium'}, 'utm_campaign': {'@path': '$.context.campaign.name'}, 'utm_term': {'@path': '$.context.campaign.term'}, 'utm_content': {'@path': '$.context.campaign.content'}},
+        has_default=True,
+        properties={
+            'referrer': Field(
+                key='referrer',
+                label='Referrer',
+                type='string',
+            ),
+            'utm_source': Field(
+                key='utm_source',
+                label='UTM Source',
+                type='string',
+            ),
+            'utm_medium': Field(
+                key='utm_medium',
+                label='UTM Medium',
+                type='string',
+            ),
+            'utm_campaign': Field(
+                key='utm_campaign',
+                label='UTM Campaign',
+                type='string',
+            ),
+            'utm_term': Field(
+                key='utm_term',
+                label='UTM Term',
+                type='string',
+            ),
+            'utm_content': Field(
+                key='utm_content',
+                label='UTM Content',
+                type='string',
+            ),
+        },
+        additional_properties=True,
+    ),
+    'add': Field(
+        key='add',
+        label='Add',
+        type='object',
+        description="Increment a user property by a number with add. If the user property doesn't have a value set yet, it's initialized to 0.",
+        extra={"defaultObjectUI": 'keyvalue'},
+    ),
+    'use_batch_endpoint': USE_BATCH_ENDPOINT,
+    'userAgent': USER_AGENT,
+    'userAgentParsing': Field(
+        key='userAgentParsing',
+        label='User Agent Parsing',
+        type='boolean',
+        description='Enabling this setting will set the Device manufacturer, Device Model and OS Name properties based on the user agent string provided in the userAgent field.',
+        default=True,
+        has_default=True,
+    ),
+    'includeRawUserAgent': INCLUDE_RAW_USER_AGENT,
+    'min_id_length': MIN_ID_LENGTH_V2,
+    'userAgentData': USER_AGENT_DATA,
+}
+
+_EXCLUDED = frozenset(
+    (
+        *_c.REVENUE_KEYS,
+        "time",
+        "session_id",
+        "userAgent",
+        "userAgentParsing",
+        "includeRawUserAgent",
+        "userAgentData",
+        "min_id_length",
+        "library",
+        "library2",
+        "setOnce",
+        "setAlways",
+        "add",
+    )
+)
+_USER_PROPERTY_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("add", "$add"))
+
+
+def _has_non_empty_value(obj: Any) -> bool:
+    """The reference's ``compact``: at least one value ``!== ""``."""
+    return any(v != "" for v in _c.spread(obj).values())
+
+
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+    props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
+    _c.normalize_platform(props, payload.get("library"))
+    _c.set_time_and_session(props, payload)
+    for source, operation in _USER_PROPERTY_OPERATIONS:
+        obj = payload.get(source)
+        if obj is not None and _has_non_empty_value(obj):
+            user_properties = props.get("user_properties")
+            props["user_properties"] = {**_c.spread(user_properties), operation: obj}
+    event = _c.assemble_event(payload, props, _c.library_value(payload))
+    return [_c.event_request(payload, settings, [event])]
+
+
+ACTION = Action(
+    key="logEventV2",
+    title="Log Event V2",
+    description="Send an event to Amplitude",
+    default_subscription='type = "track"',
+    fields=FIELDS,
+    perform=perform,
+)

@@ -1,0 +1,228 @@
+"""Log Purchase (``logPurchase``): Send purchase/revenue events to Amplitude. Sends one main event with the original event type and total revenue, plus additional "Product Purchased" events for each product in the order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amprelay.destination.action import Action, Context
+from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._fields import (
+    ADID,
+    ANDROID_ID,
+    APP_VERSION,
+    CARRIER,
+    CITY,
+    COUNTRY,
+    DEVICE_BRAND,
+    DEVICE_ID,
+    DEVICE_MANUFACTURER,
+    DEVICE_MODEL,
+    DMA,
+    EVENT_ID,
+    EVENT_PROPERTIES,
+    EVENT_TYPE,
+    GROUPS,
+    IDFA,
+    IDFV,
+    INCLUDE_RAW_USER_AGENT,
+    INSERT_ID,
+    IP,
+    LANGUAGE,
+    LIBRARY,
+    LIBRARY2,
+    LOCATION_LAT,
+    LOCATION_LNG,
+    MIN_ID_LENGTH,
+    OS_NAME,
+    OS_VERSION,
+    PLATFORM,
+    PRICE,
+    PRODUCT_ID,
+    QUANTITY,
+    REFERRER,
+    REGION,
+    REVENUE,
+    REVENUE_TYPE,
+    SESSION_ID,
+    TIME,
+    USE_BATCH_ENDPOINT,
+    USER_AGENT,
+    USER_AGENT_DATA,
+    USER_AGENT_PARSING,
+    USER_ID,
+    USER_PROPERTIES,
+    UTM_PROPERTIES,
+)
+from amprelay.destination.js import UNDEFINED, js_string
+from amprelay.destination.request import Request
+from amprelay.destination.settings import Settings
+from amprelay.fields.model import Field
+
+FIELDS: dict[str, Field] = {
+    'trackRevenuePerProduct': Field(
+        key='trackRevenuePerProduct',
+        label='Track Revenue Per Product',
+        type='boolean',
+        description='When enabled, track revenue with each product within the event. When disabled, track total revenue once for the event.',
+        default=False,
+        has_default=True,
+    ),
+    'user_id': USER_ID,
+    'device_id': DEVICE_ID,
+    'event_type': EVENT_TYPE,
+    'session_id': SESSION_ID,
+    'time': TIME,
+    'event_properties': EVENT_PROPERTIES,
+    'user_properties': USER_PROPERTIES,
+    'groups': GROUPS,
+    'app_version': APP_VERSION,
+    'platform': PLATFORM,
+    'os_name': OS_NAME,
+    'os_version': OS_VERSION,
+    'device_brand': DEVICE_BRAND,
+    'device_manufacturer': DEVICE_MANUFACTURER,
+    'device_model': DEVICE_MODEL,
+    'carrier': CARRIER,
+    'country': COUNTRY,
+    'region': REGION,
+    'city': CITY,
+    'dma': DMA,
+    'language': LANGUAGE,
+    'price': PRICE,
+    'quantity': QUANTITY,
+    'revenue': REVENUE,
+    'productId': PRODUCT_ID,
+    'revenueType': REVENUE_TYPE,
+    'location_lat': LOCATION_LAT,
+    'location_lng': LOCATION_LNG,
+    'ip': IP,
+    'idfa': IDFA,
+    'idfv': IDFV,
+    'adid': ADID,
+    'android_id': ANDROID_ID,
+    'event_id': EVENT_ID,
+    'insert_id': INSERT_ID,
+    'library': LIBRARY,
+    'library2': LIBRARY2,
+    'products': Field(
+        key='products',
+        label='Products',
+        type='object',
+        description='The list of products purchased.',
+        multiple=True,
+        default={'@arrayPath': ['$.properties.products', {'price': {'@path': 'price'}, 'revenue': {'@path': 'revenue'}, 'quantity': {'@path': 'quantity'}, 'productId': {'@path': 'productId'}, 'revenueType': {'@path': 'revenueType'}}]},
+        has_default=True,
+        properties={
+            'price': Field(
+                key='price',
+                label='Price',
+                type='number',
+                description='The price of the item purchased. Required for revenue data if the revenue field is not sent. You can use negative values to indicate refunds.',
+            ),
+            'quantity': Field(
+                key='quantity',
+                label='Quantity',
+                type='integer',
+                description='The quantity of the item purchased. Defaults to 1 if not specified.',
+            ),
+            'revenue': Field(
+                key='revenue',
+                label='Revenue',
+                type='number',
+                description='Revenue = price * quantity. If you send all 3 fields of price, quantity, and revenue, then (price * quantity) will be used as the revenue value. You can use negative values to indicate refunds.',
+                depends_on={'match': 'any', 'conditions': [{'fieldKey': 'price', 'operator': 'is', 'value': ''}, {'fieldKey': 'quantity', 'operator': 'is', 'value': ''}]},
+            ),
+            'productId': Field(
+                key='productId',
+                label='Product ID',
+                type='string',
+                description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
+            ),
+            'revenueType': Field(
+                key='revenueType',
+                label='Revenue Type',
+                type='string',
+                description='The type of revenue for the item purchased. You must send a price and quantity or revenue with this field.',
+            ),
+        },
+        additional_properties=True,
+    ),
+    'use_batch_endpoint': USE_BATCH_ENDPOINT,
+    'userAgent': USER_AGENT,
+    'userAgentParsing': USER_AGENT_PARSING,
+    'includeRawUserAgent': INCLUDE_RAW_USER_AGENT,
+    'utm_properties': UTM_PROPERTIES,
+    'referrer': REFERRER,
+    'min_id_length': MIN_ID_LENGTH,
+    'userAgentData': USER_AGENT_DATA,
+}
+
+_EXCLUDED = frozenset(
+    (
+        *_c.REVENUE_KEYS,
+        "products",
+        "trackRevenuePerProduct",
+        "time",
+        "session_id",
+        "userAgent",
+        "userAgentParsing",
+        "includeRawUserAgent",
+        "userAgentData",
+        "utm_properties",
+        "referrer",
+        "min_id_length",
+        "library",
+        "library2",
+    )
+)
+_USER_PROPERTY_SOURCES = ("utm_properties", "referrer")
+PRODUCT_EVENT_TYPE = "Product Purchased"
+
+
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+    products = payload.get("products")
+    if products is None:
+        products = []
+    per_product = _c.truthy(payload.get("trackRevenuePerProduct"))
+    props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
+    _c.normalize_platform(props, payload.get("library"))
+    _c.set_time_and_session(props, payload)
+    if _c.has_utm_or_referrer(payload):
+        props["user_properties"] = _c.merge_user_properties(
+            _c.convert_utm_properties(payload.get("utm_properties")),
+            _c.convert_referrer_property(payload.get("referrer")),
+            _c.omit(props.get("user_properties") or {}, _USER_PROPERTY_SOURCES),
+        )
+    library = _c.library_value(payload)
+    main_revenue = {} if (products and per_product) else _c.revenue_properties(payload)
+    events = [_c.assemble_event(payload, props, library, main_revenue)]
+    insert_id = props.get("insert_id")
+    for product in products:
+        event = dict(props)
+        if per_product:
+            event.update(_c.revenue_properties(product) if type(product) is dict else {})
+        event["event_properties"] = product
+        event["event_type"] = PRODUCT_EVENT_TYPE
+        if _c.truthy(insert_id):
+            event["insert_id"] = f"{js_string(insert_id)}-{len(events) + 1}"
+        else:
+            event.pop("insert_id", None)
+        if library is UNDEFINED:
+            event.pop("library", None)
+        else:
+            event["library"] = library
+        events.append(event)
+    return [_c.event_request(payload, settings, events)]
+
+
+ACTION = Action(
+    key="logPurchase",
+    title="Log Purchase",
+    description=(
+        'Send purchase/revenue events to Amplitude. Sends one main event with the original event type and '
+        'total revenue, plus additional "Product Purchased" events for each product in the order.'
+    ),
+    default_subscription='type = "track"',
+    fields=FIELDS,
+    perform=perform,
+)

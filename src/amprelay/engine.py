@@ -1,0 +1,258 @@
+"""Compiled subscriptions: trigger + action + mapping, compiled once, evaluated per event.
+
+Per event the pipeline is the reference's (actions-core): resolve the mapping (mapping-kit),
+remove empty values and validate/coerce the payload against the action's fields (ajv), then
+``perform``. Nothing here does I/O: :meth:`CompiledSubscription.run` returns the
+:class:`~amprelay.destination.request.Request` objects to send.
+
+:func:`run_case` answers one conformance case (``action`` / ``trigger`` / ``mapping``) in the
+format of ``tests/conformance/README.md``; ``amprelay preview --jsonl`` uses it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from amprelay.destination import ACTIONS, Action, Context, Request, Settings
+from amprelay.destination.presets import default_values
+from amprelay.fields import PayloadValidationError, compile_validator
+from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
+from amprelay.triggers import compile_trigger
+
+
+class ActionError(Exception):
+    """An event could not be turned into requests (``name`` as the reference's error class)."""
+
+    name = "Error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "message": self.message}
+
+
+class UnknownActionError(ActionError):
+    name = "UnknownAction"
+
+
+class InvalidMappingError(ActionError):
+    """The mapping document is invalid (found when compiling)."""
+
+    name = "AggregateError"
+
+
+class MappingEvaluationError(ActionError):
+    """A directive failed while resolving the mapping for an event."""
+
+    name = "Error"
+
+
+class PayloadError(ActionError):
+    """The resolved payload does not satisfy the action's fields (after coercion)."""
+
+    name = "AggregateAjvError"
+
+
+class InvalidEventError(ActionError):
+    name = "TypeError"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A subscription as configured: ``mapping=None`` means the action's default mapping."""
+
+    name: str
+    trigger: str
+    action_key: str
+    mapping: dict[str, Any] | None = None
+    enabled: bool = True
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _validator_function(fields: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    validator = compile_validator(fields)
+    if callable(validator):
+        return validator
+    return validator.validate
+
+
+class CompiledAction:
+    """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
+
+    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_perform")
+
+    def __init__(self, action_key: str, mapping: dict[str, Any] | None) -> None:
+        action = ACTIONS.get(action_key)
+        if action is None:
+            raise UnknownActionError(f"Unknown action: {action_key}")
+        self.action: Action = action
+        if mapping is None:
+            mapping = default_values(action.fields)
+        elif not isinstance(mapping, dict):
+            raise InvalidMappingError("The mapping must be an object")
+        self.mapping = mapping
+        try:
+            validate_mapping(mapping)
+            compiled = compile_mapping(mapping)
+        except MappingValidationError as exc:
+            raise InvalidMappingError(str(exc)) from exc
+        self._evaluate = compiled.evaluate
+        self._validate = _validator_function(action.fields)
+        self._perform = action.perform
+
+    def payload(self, event: Any) -> dict[str, Any]:
+        """The validated payload ``perform`` receives for ``event``."""
+        if not isinstance(event, dict):
+            kind = "null" if event is None else type(event).__name__
+            raise InvalidEventError(f"Cannot read properties of {kind} (reading 'context')")
+        try:
+            resolved = self._evaluate(event)
+        except MappingRuntimeError as exc:
+            raise MappingEvaluationError(str(exc)) from exc
+        try:
+            return self._validate(resolved)
+        except PayloadValidationError as exc:
+            raise PayloadError(str(exc)) from exc
+
+    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[Request]:
+        payload = self.payload(event)
+        ctx = Context(now_ms if now_ms is not None else _now_ms())
+        return self._perform(payload, settings, ctx)
+
+
+class CompiledSubscription:
+    """A subscription ready to evaluate: ``matches(event)`` then ``run(event, settings)``."""
+
+    __slots__ = ("subscription", "action", "trigger_error", "_matches")
+
+    def __init__(self, subscription: Subscription) -> None:
+        self.subscription = subscription
+        self.action = CompiledAction(subscription.action_key, subscription.mapping)
+        trigger = compile_trigger(subscription.trigger)
+        error = getattr(trigger, "error", None)
+        self.trigger_error: str | None = None if error is None else str(getattr(error, "message", error))
+        self._matches = trigger.matches
+
+    @property
+    def name(self) -> str:
+        return self.subscription.name
+
+    @property
+    def action_key(self) -> str:
+        return self.subscription.action_key
+
+    def matches(self, event: dict[str, Any]) -> bool:
+        """Whether the subscription is enabled, its trigger valid and matching ``event``."""
+        if not self.subscription.enabled or self.trigger_error is not None:
+            return False
+        return bool(self._matches(event))
+
+    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[Request]:
+        """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
+        return self.action.run(event, settings, now_ms)
+
+
+def compile_subscription(subscription: Subscription) -> CompiledSubscription:
+    """Compile trigger, mapping and field validator once (raises :class:`ActionError` for an
+    unknown action or an invalid mapping; an invalid trigger is kept as ``trigger_error`` and
+    never matches, as in the reference)."""
+    return CompiledSubscription(subscription)
+
+
+# --- conformance answers -------------------------------------------------------------------
+
+_ACTION_CACHE: dict[tuple[str, bytes], CompiledAction | ActionError] = {}
+_CACHE_LIMIT = 512
+
+
+def _compiled_action(action_key: str, mapping: Any) -> CompiledAction:
+    key = (str(action_key), orjson.dumps(mapping))
+    hit = _ACTION_CACHE.get(key)
+    if hit is None:
+        try:
+            hit = CompiledAction(action_key, mapping)
+        except ActionError as exc:
+            hit = exc
+        if len(_ACTION_CACHE) >= _CACHE_LIMIT:
+            _ACTION_CACHE.clear()
+        _ACTION_CACHE[key] = hit
+    if isinstance(hit, ActionError):
+        raise hit
+    return hit
+
+
+def request_answer(request: Request) -> dict[str, Any]:
+    return {"method": request.method, "url": request.url, "body": request.decoded_body()}
+
+
+def _error_dict(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, ActionError):
+        return exc.to_dict()
+    return {"name": type(exc).__name__, "message": str(exc)}
+
+
+def run_action_case(case: dict[str, Any], now_ms: int | None) -> dict[str, Any]:
+    settings = Settings.from_dict(case.get("settings") if isinstance(case.get("settings"), dict) else None)
+    try:
+        compiled = _compiled_action(case.get("action"), case.get("mapping"))
+        requests = compiled.run(case.get("event"), settings, now_ms)
+    except ActionError as exc:
+        return {"id": case.get("id"), "requests": [], "error": exc.to_dict()}
+    return {"id": case.get("id"), "requests": [request_answer(r) for r in requests], "error": None}
+
+
+def run_trigger_case(case: dict[str, Any]) -> dict[str, Any]:
+    try:
+        trigger = compile_trigger(case.get("trigger"))
+        error = getattr(trigger, "error", None)
+        if error is not None:
+            return {"id": case.get("id"), "match": False, "error": str(getattr(error, "message", error))}
+        return {"id": case.get("id"), "match": bool(trigger.matches(case.get("event"))), "error": None}
+    except Exception as exc:  # the reference reports a throwing validate as an error too
+        return {"id": case.get("id"), "match": False, "error": f"validate threw: {exc}"}
+
+
+def run_mapping_case(case: dict[str, Any]) -> dict[str, Any]:
+    mapping = case.get("mapping")
+    try:
+        validate_mapping(mapping)
+        compiled = compile_mapping(mapping)
+    except MappingValidationError as exc:
+        return {"id": case.get("id"), "result": None, "error": {"name": "AggregateError", "message": str(exc)}}
+    try:
+        result = compiled.evaluate(case.get("event"))
+    except MappingRuntimeError as exc:
+        return {"id": case.get("id"), "result": None, "error": {"name": "Error", "message": str(exc)}}
+    return {"id": case.get("id"), "result": result, "error": None}
+
+
+def run_case(case: dict[str, Any], now_ms: int | None = None) -> dict[str, Any]:
+    """The conformance answer for one case of any kind."""
+    kind = case.get("kind")
+    try:
+        if kind == "action":
+            return run_action_case(case, now_ms)
+        if kind == "trigger":
+            return run_trigger_case(case)
+        if kind == "mapping":
+            return run_mapping_case(case)
+    except Exception as exc:  # never lose a line of output: an unexpected failure is an error answer
+        out: dict[str, Any] = {"id": case.get("id"), "error": _error_dict(exc)}
+        if kind == "action":
+            out["requests"] = []
+        elif kind == "trigger":
+            out["match"] = False
+        else:
+            out["result"] = None
+        return out
+    return {"id": case.get("id"), "error": {"name": "Error", "message": f"Unknown case kind: {kind!r}"}}
