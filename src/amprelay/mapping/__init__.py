@@ -1,1 +1,50 @@
+"""Segment mapping-kit (@segment/actions-core 3.170.0) for amprelay: validate, compile, evaluate.
 
+    from amprelay.mapping import compile_mapping
+    compiled = compile_mapping({"user_id": {"@path": "$.userId"}})
+    compiled.evaluate(event)  # == mapping-kit transform(mapping, event)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .compiler import CompiledMapping, build, prepare_mapping
+from .errors import MappingError, MappingRuntimeError, MappingValidationError
+from .jsvalues import UNDEFINED, Undefined, json_stringify, to_json_compatible
+from .validate import collect_errors
+
+__all__ = [
+    "compile_mapping",
+    "validate_mapping",
+    "CompiledMapping",
+    "MappingError",
+    "MappingValidationError",
+    "MappingRuntimeError",
+    "UNDEFINED",
+    "Undefined",
+    "json_stringify",
+    "to_json_compatible",
+    "transform",
+]
+
+
+def validate_mapping(doc: Any) -> None:
+    """Raise MappingValidationError if mapping-kit would reject `doc` before resolving it."""
+    errors = collect_errors(prepare_mapping(doc))
+    if errors:
+        raise MappingValidationError(errors)
+
+
+def compile_mapping(doc: Any) -> CompiledMapping:
+    """Validate `doc`, then compile it once; evaluate per event with `.evaluate(event)`."""
+    prepared = prepare_mapping(doc)
+    errors = collect_errors(prepared)
+    if errors:
+        raise MappingValidationError(errors)
+    return build(prepared)
+
+
+def transform(doc: Any, event: Any) -> Any:
+    """One-shot `transform(mapping, event)` (compiles every call: use compile_mapping in hot paths)."""
+    return compile_mapping(doc).evaluate(event)
