@@ -25,6 +25,7 @@ from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.routing import destination_enabled
+from amprelay.sessions import SessionStore, apply_server_session
 
 log = logging.getLogger("amprelay.relay")
 
@@ -68,6 +69,15 @@ def compile_destination(dest: DestinationConfig) -> CompiledDestination:
     )
 
 
+def open_session_store(config: Config) -> SessionStore:
+    """Server-side session state lives in the queue's store (the SQLite file)."""
+    from amprelay.queue import sqlite_path
+
+    path = Path(sqlite_path(config.queue, config.data_dir))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SessionStore(str(path))
+
+
 def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: str, now: float) -> NewUnit:
     """A dead-letter unit for something that never became a request."""
     route = Route(destination, REJECTED_METHOD, f"amprelay:{reason_kind}", "json", "message", True, ())
@@ -103,6 +113,9 @@ class Relay:
         self._admission_reason: str | None = None
         self.last_error: str | None = None
         self._on_enqueued = on_enqueued
+        self.sessions: SessionStore | None = None
+        if any(d.config.server_sessions.enabled for d in self.destinations):
+            self.sessions = open_session_store(config)
 
     # --- sources --------------------------------------------------------------------------
     def source_for_key(self, write_key: str) -> SourceConfig | None:
@@ -115,12 +128,18 @@ class Relay:
         out = result if result is not None else ProcessResult()
         message_id = str(message.get("messageId") or "")
         created = time.time()
+        original = message
         for dest in self.destinations:
+            message = original
             if dest.sources is not None and source_name not in dest.sources:
                 continue
             if not destination_enabled(message):
                 self.metrics.filtered.labels(dest.name).inc()
                 continue
+            sessions = dest.config.server_sessions
+            if sessions.enabled and self.sessions is not None:
+                message = apply_server_session(self.sessions, dest.name, message, int(sessions.gap_minutes * 60_000),
+                                               int(created * 1000))
             matched = False
             for sub in dest.subscriptions:
                 if not sub.matches(message):

@@ -1,0 +1,36 @@
+// Runs the browser session plugin under Node with a fake clock, storage and analytics, and prints
+// what happened as JSON. Used by test_session_plugin.py.
+const api = require(process.argv[2])
+const script = JSON.parse(process.argv[3])
+let now = script.start
+const store = script.store || {}
+const storage = { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v) } }
+const sent = []
+const plugin = api.plugin({ ...script.options, now: () => now, storage })
+const queue = []
+plugin.load(null, { track: (name, props) => { sent.push(name); queue.push({ type: 'track', event: name, properties: props }); return Promise.resolve() } })
+
+function dset(obj, path, value) {
+  const [head, ...rest] = path.split('.')
+  if (head !== 'integrations') throw new Error('unexpected path ' + path)
+  obj.integrations = obj.integrations || {}
+  const key = 'Actions Amplitude'
+  if (rest.join('.') === key) obj.integrations[key] = value
+  else obj.integrations[key][rest.slice(-1)[0]] = value
+}
+
+function run(event) {
+  const ctx = { event, updateEvent(path, v) { dset(this.event, path, v) } }
+  plugin[event.type](ctx)
+  return ctx.event
+}
+
+const out = []
+for (const step of script.steps) {
+  if (step.wait) now += step.wait
+  if (step.reload) { /* a page reload: a new plugin instance over the same storage */ }
+  const ev = run(step.event)
+  out.push({ event: ev.event || ev.type, session_id: ev.integrations && ev.integrations['Actions Amplitude'] ? ev.integrations['Actions Amplitude'].session_id : null })
+  while (queue.length) { const e = queue.shift(); const r = run(e); out.push({ event: r.event, session_id: r.integrations['Actions Amplitude'].session_id, generated: true }) }
+}
+console.log(JSON.stringify({ out, sent, store }))
