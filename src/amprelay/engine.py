@@ -12,7 +12,6 @@ format of ``tests/conformance/README.md``; ``amprelay preview --jsonl`` uses it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,7 @@ from amprelay.destination import ACTIONS, Action, Context, Request, Settings
 from amprelay.destination.presets import default_values
 from amprelay.fields import PayloadValidationError, compile_validator
 from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
-from amprelay.triggers import compile_trigger
+from amprelay.triggers import answer_trigger_case, compile_trigger
 
 
 class ActionError(Exception):
@@ -79,13 +78,6 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _validator_function(fields: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    validator = compile_validator(fields)
-    if callable(validator):
-        return validator
-    return validator.validate
-
-
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
@@ -107,7 +99,7 @@ class CompiledAction:
         except MappingValidationError as exc:
             raise InvalidMappingError(str(exc)) from exc
         self._evaluate = compiled.evaluate
-        self._validate = _validator_function(action.fields)
+        self._validate = compile_validator(action.fields)
         self._perform = action.perform
 
     def payload(self, event: Any) -> dict[str, Any]:
@@ -139,8 +131,7 @@ class CompiledSubscription:
         self.subscription = subscription
         self.action = CompiledAction(subscription.action_key, subscription.mapping)
         trigger = compile_trigger(subscription.trigger)
-        error = getattr(trigger, "error", None)
-        self.trigger_error: str | None = None if error is None else str(getattr(error, "message", error))
+        self.trigger_error: str | None = None if trigger.error is None else trigger.error.message
         self._matches = trigger.matches
 
     @property
@@ -212,14 +203,7 @@ def run_action_case(case: dict[str, Any], now_ms: int | None) -> dict[str, Any]:
 
 
 def run_trigger_case(case: dict[str, Any]) -> dict[str, Any]:
-    try:
-        trigger = compile_trigger(case.get("trigger"))
-        error = getattr(trigger, "error", None)
-        if error is not None:
-            return {"id": case.get("id"), "match": False, "error": str(getattr(error, "message", error))}
-        return {"id": case.get("id"), "match": bool(trigger.matches(case.get("event"))), "error": None}
-    except Exception as exc:  # the reference reports a throwing validate as an error too
-        return {"id": case.get("id"), "match": False, "error": f"validate threw: {exc}"}
+    return answer_trigger_case(case)
 
 
 def run_mapping_case(case: dict[str, Any]) -> dict[str, Any]:

@@ -96,8 +96,8 @@ def run_friendly(args: argparse.Namespace) -> int:
             return _fail(err, f"unknown action {args.action!r}; one of: {', '.join(ACTIONS)}")
         if args.trigger:
             trigger = compile_trigger(args.trigger)
-            if getattr(trigger, "error", None) is not None:
-                return _fail(err, f"invalid trigger: {getattr(trigger.error, 'message', trigger.error)}")
+            if trigger.error is not None:
+                return _fail(err, f"invalid trigger: {trigger.error.message}")
             if not trigger.matches(event):
                 console.print(f"[yellow]trigger does not match:[/] {args.trigger}", highlight=False)
                 return 0

@@ -1,0 +1,63 @@
+import math
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from amprelay.destination.request import Request, form_urlencode, js_number_text, to_json_bytes
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1.0, "1"),
+        (-0.0, "0"),
+        (0.1, "0.1"),
+        (1e-6, "0.000001"),
+        (1.5e-6, "0.0000015"),
+        (1e-7, "1e-7"),
+        (1.2345e-7, "1.2345e-7"),
+        (1e20, "100000000000000000000"),
+        (1e21, "1e+21"),
+        (2.0**60, "1152921504606847000"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (123.456, "123.456"),
+    ],
+)
+def test_numbers_serialise_like_json_stringify(value, text):
+    assert to_json_bytes([value]) == f"[{text}]".encode()
+
+
+def test_big_integers_lose_precision_like_javascript():
+    assert to_json_bytes({"a": 2**60, "b": 2**70}) == b'{"a":1152921504606847000,"b":1.1805916207174113e+21}'
+
+
+def test_nan_and_infinity_are_null():
+    assert to_json_bytes([math.nan, math.inf]) == b"[null,null]"
+
+
+def test_key_order_and_unicode_are_kept():
+    assert to_json_bytes({"b": 1, "a": "é\n"}) == '{"b":1,"a":"é\\n"}'.encode()
+
+
+def test_strings_that_look_like_numbers_are_untouched():
+    assert to_json_bytes({"a": "x 1.0,", "b": "1e+5]", "c": 1.5}) == b'{"a":"x 1.0,","b":"1e+5]","c":1.5}'
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_js_number_text_round_trips(x):
+    assert float(js_number_text(x)) == x
+
+
+def test_form_body_is_url_search_params_encoding():
+    assert form_urlencode({"a": "x y*~'", "b": '{"k":"é"}'}) == b"a=x+y*%7E%27&b=%7B%22k%22%3A%22%C3%A9%22%7D"
+
+
+def test_request_body_bytes_and_decoded_body():
+    r = Request("POST", "https://x", "form", form={"api_key": "k", "options": "undefined", "mapping": '[{"a":1}]'})
+    assert r.body_bytes() == b"api_key=k&options=undefined&mapping=%5B%7B%22a%22%3A1%7D%5D"
+    assert r.decoded_body() == {"api_key": "k", "options": "undefined", "mapping": [{"a": 1}]}
+    j = Request("POST", "https://x", "json", json={"events": [{"time": 1.0}]})
+    assert orjson.loads(j.body_bytes()) == {"events": [{"time": 1}]}
+    assert j.content_type == "application/json"
