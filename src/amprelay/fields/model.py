@@ -14,7 +14,12 @@ class Field:
 
     Mirrors the reference's InputField: ``type``, ``multiple`` (an array of ``type``),
     ``required``, ``allow_null``, ``default`` (a mapping directive or a raw value), nested
-    ``properties`` for objects, ``choices`` for enumerations, ``format`` (e.g. ``date-time``).
+    ``properties`` for objects, ``choices`` for enumerations, ``format`` (e.g. ``date-time``),
+    ``minimum``/``maximum`` (string length or number bounds, as the reference's InputField).
+
+    ``additional_properties`` only matters for objects with ``properties``: the reference drops
+    undeclared keys of such objects unless the field says ``additionalProperties: true``.
+    ``choices`` items are strings or ``{"label": ..., "value": ...}`` mappings.
     """
 
     key: str
@@ -33,3 +38,5 @@ class Field:
     unsafe_hidden: bool = False
     depends_on: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    minimum: float | None = None
+    maximum: float | None = None
