@@ -116,12 +116,12 @@ class _Parser:
                     op_token = shift() if tokens else None
                     if op_token is None:
                         raise _Fail("Operator token is missing",
-                                    f"condition on {token.value!r} at position {{pos}} has no operator",
+                                    f"condition on {token.value!r} at position {{pos}} is incomplete (expected: field operator value)",
                                     token.pos)
                     value_token = shift() if tokens else None
                     if value_token is None:
                         raise _Fail("Value token is missing",
-                                    f"condition on {token.value!r} at position {{pos}} has no value",
+                                    f"condition on {token.value!r} at position {{pos}} is incomplete (expected: field operator value)",
                                     token.pos)
                     if start in _STATEMENT_TYPES:
                         nodes.append(self.condition(token, op_token, value_token))

@@ -40,12 +40,18 @@ class TriggerError(ValueError):
 
     @property
     def message(self) -> str:
-        if self.phase == "evaluate":
-            where = f" at position {self.position}" if self.position is not None else ""
-            return f"trigger failed while evaluating{where}: {self.reason} ({self.reference_message})"
+        """The reason, naming the position (and line/column when the trigger has several lines)."""
+        if self.position is None:
+            if self.phase == "evaluate":
+                return f"{self.reason} (the reference threw: {self.reference_message})"
+            return self.reason
         lc = self.line_column
-        where = f" at position {self.position} (line {lc[0]}, column {lc[1]})" if lc else ""
-        return f"invalid trigger{where}: {self.reason}"
+        where = f"position {self.position}"
+        if lc is not None and "\n" in self.text:
+            where += f", line {lc[0]}, column {lc[1]}"
+        if f"position {self.position}" in self.reason:
+            return self.reason if where == f"position {self.position}" else f"{self.reason} ({where})"
+        return f"{self.reason} (at {where})"
 
     def __str__(self) -> str:
         return self.message
