@@ -146,7 +146,8 @@ def is_invalid_api_key(status: int, data: dict[str, Any] | None, body: bytes | N
 
 
 def classify(http_status: int | None, body: bytes | None, entries: Sequence[bytes],
-             transport_error: str | None = None) -> Verdict:
+             transport_error: str | None = None, *, throttle_seconds: float = THROTTLE_SECONDS,
+             quota_seconds: float = DAILY_QUOTA_SECONDS) -> Verdict:
     """One outcome per entry for Amplitude's answer to a request carrying ``entries``."""
     n = len(entries)
     if http_status is None:
@@ -182,11 +183,12 @@ def classify(http_status: int | None, body: bytes | None, entries: Sequence[byte
             return Verdict(status, (Outcome(Action.SPLIT, f"Amplitude 400: {err}"),) * n, err)
         return Verdict(status, (Outcome(Action.DEAD, f"Amplitude 400: {err}"),), err)
     if status == 429:
-        return Verdict(status, _throttled(data or {}, entries, err), err)
+        return Verdict(status, _throttled(data or {}, entries, err, throttle_seconds, quota_seconds), err)
     return Verdict(status, (Outcome(Action.BACKOFF, f"Amplitude {status}: {err}"),) * n, err)
 
 
-def _throttled(data: dict[str, Any], entries: Sequence[bytes], err: str) -> tuple[Outcome, ...]:
+def _throttled(data: dict[str, Any], entries: Sequence[bytes], err: str, throttle_seconds: float,
+               quota_seconds: float) -> tuple[Outcome, ...]:
     n = len(entries)
     users = data.get("throttled_users") if isinstance(data.get("throttled_users"), dict) else {}
     devices = data.get("throttled_devices") if isinstance(data.get("throttled_devices"), dict) else {}
@@ -194,10 +196,10 @@ def _throttled(data: dict[str, Any], entries: Sequence[bytes], err: str) -> tupl
     q_users = data.get("exceeded_daily_quota_users") if isinstance(data.get("exceeded_daily_quota_users"), dict) else {}
     q_devices = (data.get("exceeded_daily_quota_devices")
                  if isinstance(data.get("exceeded_daily_quota_devices"), dict) else {})
-    throttle = Outcome(Action.THROTTLED, f"Amplitude 429: {err}", THROTTLE_SECONDS)
+    throttle = Outcome(Action.THROTTLED, f"Amplitude 429: {err}", throttle_seconds)
     if not (users or devices or idxs or q_users or q_devices):
         return (throttle,) * n
-    quota = Outcome(Action.THROTTLED, f"Amplitude 429: daily quota exceeded: {err}", DAILY_QUOTA_SECONDS)
+    quota = Outcome(Action.THROTTLED, f"Amplitude 429: daily quota exceeded: {err}", quota_seconds)
     outs: list[Outcome] = []
     for i, entry in enumerate(entries):
         uid, did = _ids(entry)

@@ -41,6 +41,8 @@ class DeliverySettings:
     backoff_base_seconds: float = 1.0
     backoff_max_seconds: float = 600.0
     hold_seconds: float = 60.0  # invalid API key: probe again after this long
+    throttle_seconds: float = 30.0  # 429: pause for the throttled users/devices (Amplitude: 15-30 s)
+    quota_seconds: float = 3600.0  # 429 past a daily quota
     cap_seconds: float = 300.0  # a 413 lowers the route's batch limit for this long
     poll_seconds: float = 0.25
     stats_interval_seconds: float = 5.0
@@ -55,6 +57,14 @@ class DeliverySettings:
                 kw[name] = getattr(cfg, name)
         kw.update(overrides)
         return cls(**kw)
+
+
+def _hold_key(route: Route) -> tuple[str, str]:
+    """An invalid API key holds the destination's units sent with that key."""
+    for k, v in route.template:
+        if k == "api_key":
+            return route.destination, str(v)
+    return route.destination, ""
 
 
 def backoff_delay(attempts: int, base: float, cap: float, rnd: float) -> float:
@@ -97,7 +107,7 @@ class DeliveryWorker:
         self.rng = rng
         self.batcher = Batcher(self.settings.limits)
         self._caps: dict[Route, _Cap] = {}
-        self._held: dict[str, float] = {}  # destination -> hold until (invalid API key)
+        self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self.batch_sizes: list[int] = []  # for the bench; trimmed
@@ -152,7 +162,7 @@ class DeliveryWorker:
         out: list[tuple[Lease, Outcome]] = []
         to_send: list[Lease] = []
         for u in leases:
-            until = self._held.get(u.route.destination)
+            until = self._held.get(_hold_key(u.route)) if self._held else None
             if until is not None and until > now:
                 out.append((u, Outcome(Action.HOLD, "held: Amplitude rejected the destination's API key")))
             else:
@@ -186,7 +196,8 @@ class DeliveryWorker:
         if len(self.batch_sizes) < 100_000:
             self.batch_sizes.append(len(batch))
         ans = await self.sender.post(route.method, target_url(route.url, self.base_url), batch.body, batch.headers)
-        verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error)
+        verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error,
+                           throttle_seconds=self.settings.throttle_seconds, quota_seconds=self.settings.quota_seconds)
         m.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
         n = len(batch)
         if verdict.split and n > 1:
@@ -197,20 +208,20 @@ class DeliveryWorker:
             out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[:mid]), held_parts))
             out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[mid:]), held_parts))
             return out
+        hk = _hold_key(route)
         if verdict.hold:
-            self._held[dest] = self.clock() + self.settings.hold_seconds
+            self._held[hk] = self.clock() + self.settings.hold_seconds
             m.api_key_invalid.labels(dest).set(1)
             log.error(
                 "DESTINATION %r: Amplitude rejects the API key (%s). Its %d queued unit(s) are HELD, not dropped; "
                 "fix the destination's apiKey. Trying again in %.0fs.",
                 dest, verdict.error, n, self.settings.hold_seconds,
             )
-        elif verdict.status is not None and 200 <= verdict.status < 300 and dest in self._held:
-            del self._held[dest]
-            m.api_key_invalid.labels(dest).set(0)
+        elif verdict.status is not None and 200 <= verdict.status < 300 and hk in self._held:
+            del self._held[hk]
+            if not any(k[0] == dest for k in self._held):
+                m.api_key_invalid.labels(dest).set(0)
             log.warning("destination %r: Amplitude accepts the API key again; delivery resumes", dest)
-        elif verdict.status is not None and 200 <= verdict.status < 300:
-            m.api_key_invalid.labels(dest).set(0)
         for u, o in zip(batch.leases, verdict.outcomes, strict=True):
             out.append((u, o))
             if o.action is not Action.DONE and o.action is not Action.DEAD:
@@ -251,7 +262,8 @@ class DeliveryWorker:
                 retries.append(RetryItem(u.id, now, None, False))
                 m.retried.labels(dest, "resend").inc()
             elif a is Action.HOLD:
-                retries.append(RetryItem(u.id, self._held.get(dest, now + s.hold_seconds), o.reason, False))
+                retries.append(RetryItem(u.id, self._held.get(_hold_key(u.route), now + s.hold_seconds), o.reason,
+                                         False))
                 m.retried.labels(dest, "api_key").inc()
             else:  # BACKOFF, THROTTLED
                 age = now - u.created_at

@@ -1,0 +1,120 @@
+"""Requests → units → batches: the rebuilt request has the action's exact shape."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+import orjson
+from _delivery_helpers import NA, Req, ev, events_req, group_req, identify_req
+
+from amprelay.delivery.batcher import Batcher, Limit, form_quote, waves
+from amprelay.delivery.insert_id import base_insert_id, event_insert_id
+from amprelay.delivery.units import requests_to_units
+from amprelay.queue.base import Lease
+
+
+def as_leases(units):
+    return [Lease(i + 1, u.route, u.entry, u.partition, u.message_id, u.created_at) for i, u in enumerate(units)]
+
+
+def one_batch(requests, **kw):
+    units = requests_to_units("amp", "msg-1", requests, **kw)
+    batches = Batcher().build(as_leases(units))
+    return units, batches
+
+
+def test_a_json_request_is_rebuilt_byte_for_byte():
+    body = {"api_key": "key-1", "events": [ev("user-0001", 1, insert_id="given")], "options": {"min_id_length": 1}}
+    req = Req("POST", NA + "/2/httpapi", "json", json=body)
+    units, [batch] = one_batch([req])
+    assert len(units) == 1 and units[0].partition == "user-0001"
+    assert batch.body == orjson.dumps(body)
+    assert batch.headers["Content-Type"] == "application/json"
+
+
+def test_a_stable_insert_id_is_added_only_when_missing():
+    req = events_req([ev("user-0001", 1), ev("user-0001", 2, insert_id=""), ev("user-0001", 3, insert_id="x")])
+    units, [batch] = one_batch([req], subscription="Track Calls")
+    sent = orjson.loads(batch.body)["events"]
+    base = base_insert_id("amp", "Track Calls", "msg-1", 0)
+    assert [e["insert_id"] for e in sent] == [base, event_insert_id(base, 1), "x"]
+    assert event_insert_id(base, 1) == base + "-2"  # Log Purchase's first product
+    # stable: the same message gives the same ids; another subscription gives others
+    again = requests_to_units("amp", "msg-1", [req], subscription="Track Calls")
+    assert [u.entry for u in again] == [u.entry for u in units]
+    other = requests_to_units("amp", "msg-1", [req], subscription="Other")
+    assert orjson.loads(other[0].entry)["insert_id"] != base
+
+
+def test_stable_insert_id_can_be_turned_off():
+    units, [batch] = one_batch([events_req([ev("user-0001", 1)])], stable_insert_id=False)
+    assert "insert_id" not in orjson.loads(batch.body)["events"][0]
+
+
+def test_units_of_one_route_share_a_batch_in_order():
+    reqs = [events_req([ev(f"user-000{i % 3}", i)]) for i in range(6)]
+    units = [u for i, r in enumerate(reqs) for u in requests_to_units("amp", f"m{i}", [r], stable_insert_id=False)]
+    [batch] = Batcher().build(as_leases(units))
+    assert orjson.loads(batch.body) == {"api_key": "key-1", "events": [ev(f"user-000{i % 3}", i) for i in range(6)]}
+
+
+def test_routes_differ_by_api_key_options_and_endpoint():
+    reqs = [events_req([ev("user-0001", 1)]), events_req([ev("user-0001", 2)], api_key="key-2"),
+            events_req([ev("user-0001", 3)], options={"min_id_length": 2}),
+            events_req([ev("user-0001", 4)], path="/batch")]
+    units = [u for r in reqs for u in requests_to_units("amp", "m", [r])]
+    batches = Batcher().build(as_leases(units))
+    assert len(batches) == 4
+    assert {b.route.path for b in batches} == {"/2/httpapi", "/batch"}
+
+
+def test_identify_single_object_stays_single_and_batches_as_an_array():
+    ident = {"user_id": "user-0001", "user_properties": {"plan": "pro ~*"}, "library": "segment"}
+    req = identify_req(ident)
+    units, [batch] = one_batch([req])
+    expected = "&".join(f"{form_quote(k)}={form_quote(v)}" for k, v in req.form.items())
+    assert batch.body == expected.encode()
+    assert batch.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert "%7E" in batch.body.decode() and "*" in batch.body.decode()
+    two = [u for i in range(2) for u in requests_to_units("amp", f"m{i}", [identify_req({**ident, "n": i})])]
+    [b2] = Batcher().build(as_leases(two))
+    fields = dict(parse_qsl(b2.body.decode()))
+    assert orjson.loads(fields["identification"]) == [{**ident, "n": 0}, {**ident, "n": 1}]
+    assert fields["options"] == "undefined" and fields["api_key"] == "key-1"
+    assert list(dict(parse_qsl(b2.body.decode()))) == ["api_key", "identification", "options"]
+
+
+def test_group_identify_follows_the_identify_of_its_message():
+    reqs = [Req("POST", NA + "/identify", "form", form={
+        "api_key": "k", "identification": orjson.dumps([{"user_id": "user-0001", "groups": {"org": "a"}}]).decode(),
+        "options": "undefined"}),
+        group_req([{"group_type": "org", "group_value": "a", "group_properties": {}, "library": "segment"}], "k")]
+    units = requests_to_units("amp", "m", reqs)
+    assert [u.route.kind for u in units] == ["identify", "groupidentify"]
+    assert [u.partition for u in units] == ["user-0001", "user-0001"]
+    assert units[0].route.single is False
+    _, batches = one_batch(reqs)
+    fields = dict(parse_qsl(batches[0].body.decode()))
+    assert fields["identification"].startswith("[")  # sent as the action sent it: an array
+
+
+def test_batches_respect_entry_and_byte_limits():
+    units = [u for i in range(25) for u in requests_to_units("amp", f"m{i}", [events_req([ev("user-0001", i)])])]
+    b = Batcher({"/2/httpapi": Limit(10, 10_000_000)})
+    assert [len(x) for x in b.build(as_leases(units))] == [10, 10, 5]
+    size = len(units[0].entry) + 1
+    fixed = len(b"{\"api_key\":\"key-1\",\"events\":[]}")
+    b = Batcher({"/2/httpapi": Limit(2000, fixed + 3 * size)})
+    out = b.build(as_leases(units))
+    assert all(len(x.body) <= fixed + 3 * size for x in out) and sum(len(x) for x in out) == 25
+    caps = {units[0].route: Limit(4, 10**9)}
+    assert max(len(x) for x in Batcher().build(as_leases(units), caps)) == 4
+
+
+def test_waves_send_batches_sharing_a_user_one_after_the_other():
+    units = [u for i in range(6) for u in requests_to_units("amp", f"m{i}", [events_req([ev(f"u{i % 2}aaaa", i)])])]
+    units += requests_to_units("amp", "x", [events_req([ev("other", 9)], api_key="key-2")])
+    batches = Batcher({"/2/httpapi": Limit(2, 10**9)}).build(as_leases(units))
+    w = waves(batches)
+    assert [len(x) for x in w] == [2, 1, 1]  # key-2's batch goes with the first wave
+    assert w[1][0].leases[0].id < w[2][0].leases[0].id
