@@ -55,7 +55,6 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
 
 def load_generator(url: str, rate: float, duration: float, batch: int, concurrency: int, seed: int, out) -> None:
     import httpx
-
     from corpus import generate
 
     events = generate(4000, seed)
