@@ -811,6 +811,8 @@ def _spread(doc: Any) -> Any:
 
 def prepare_mapping(doc: Any) -> Any:
     """mapping-kit `getMappingToProcess`: handles the `__segment_internal_directive` root key."""
+    if doc is None or doc is UNDEFINED:
+        raise MappingValidationError([("/", "Cannot convert undefined or null to object")])
     mapping = _spread(doc)
     if ROOT_MAPPING_FIELD_KEY not in mapping:
         return mapping
