@@ -74,7 +74,7 @@ def test_identify_single_object_stays_single_and_batches_as_an_array():
     units, [batch] = one_batch([req])
     expected = "&".join(f"{form_quote(k)}={form_quote(v)}" for k, v in req.form.items())
     assert batch.body == expected.encode()
-    assert batch.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert batch.headers["Content-Type"] == "application/x-www-form-urlencoded;charset=UTF-8"
     assert "%7E" in batch.body.decode() and "*" in batch.body.decode()
     two = [u for i in range(2) for u in requests_to_units("amp", f"m{i}", [identify_req({**ident, "n": i})])]
     [b2] = Batcher().build(as_leases(two))
@@ -118,3 +118,26 @@ def test_waves_send_batches_sharing_a_user_one_after_the_other():
     w = waves(batches)
     assert [len(x) for x in w] == [2, 1, 1]  # key-2's batch goes with the first wave
     assert w[1][0].leases[0].id < w[2][0].leases[0].id
+
+
+def test_a_batch_of_one_is_the_actions_request_byte_for_byte():
+    request_mod = __import__("pytest").importorskip("amprelay.destination.request")
+    Request = request_mod.Request
+    reqs = [
+        Request("POST", NA + "/2/httpapi", "json", json={
+            "api_key": "k", "events": [{"event_type": "E", "user_id": "user-0001", "price": 1.0, "tiny": 1e-6,
+                                        "big": 1e16, "insert_id": "given"}], "options": {"min_id_length": 1}}),
+        Request("POST", NA + "/identify", "form", form={
+            "api_key": "k", "identification": request_mod.to_json_text(
+                {"user_id": "user-0001", "user_properties": {"a b": "ü~*", "n": 2.5}}), "options": "undefined"}),
+        Request("POST", NA + "/groupidentify", "form", form={
+            "api_key": "k", "identification": request_mod.to_json_text(
+                [{"group_type": "org", "group_value": "x", "library": "segment"}]), "options": '{"min_id_length":2}'}),
+        Request("POST", "https://api.amplitude.com/usermap", "form", form={
+            "api_key": "k", "mapping": request_mod.to_json_text([{"user_id": "user-0001", "global_user_id": "g"}])}),
+    ]
+    for req in reqs:
+        units = requests_to_units("amp", "m", [req])
+        [batch] = Batcher().build(as_leases(units))
+        assert batch.body == req.body_bytes(), req.url
+        assert batch.headers["Content-Type"] == req.content_type

@@ -27,6 +27,11 @@ import orjson
 
 from amprelay.queue.base import Lease, Route
 
+try:  # JSON.stringify's number formatting, as the actions serialise their bodies
+    from amprelay.destination.request import to_json_bytes
+except ImportError:  # pragma: no cover
+    to_json_bytes = orjson.dumps
+
 
 @dataclass(frozen=True, slots=True)
 class Limit:
@@ -85,7 +90,7 @@ class _Shape:
                     split_at = len(parts)
                     parts.append(b"")
                 else:
-                    parts.append(orjson.dumps(k) + b":" + orjson.dumps(v))
+                    parts.append(orjson.dumps(k) + b":" + to_json_bytes(v))
             if split_at < 0:
                 raise ValueError("route template has no entries field")
             key = orjson.dumps(route.entries_field) + b":"
@@ -93,7 +98,7 @@ class _Shape:
             after = parts[split_at + 1:]
             self.prefix = b"{" + b"".join(p + b"," for p in before) + key
             self.suffix = b"".join(b"," + p for p in after) + b"}"
-            self.content_type = "application/json"
+            self.content_type = "application/json"  # unless the route's headers say otherwise
         else:
             enc_before: list[str] = []
             enc_after: list[str] = []
@@ -105,9 +110,11 @@ class _Shape:
                 (enc_after if seen else enc_before).append(form_quote(k) + "=" + form_quote(str(v)))
             self.prefix = ("".join(p + "&" for p in enc_before) + form_quote(route.entries_field) + "=").encode()
             self.suffix = "".join("&" + p for p in enc_after).encode()
-            self.content_type = "application/x-www-form-urlencoded"
+            self.content_type = "application/x-www-form-urlencoded;charset=UTF-8"
         if "content-type" not in lower:
             headers["Content-Type"] = self.content_type
+        else:
+            self.content_type = next(v for k, v in headers.items() if k.lower() == "content-type")
         self.headers = headers
 
     def entry_cost(self, entry: bytes) -> int:

@@ -17,6 +17,13 @@ import orjson
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
 from amprelay.queue.base import NewUnit, Route
 
+try:  # JSON.stringify's number formatting, as the actions serialise their bodies
+    from amprelay.destination.request import to_json_bytes
+except ImportError:  # pragma: no cover - the destination package is optional here
+    to_json_bytes = orjson.dumps
+
+DEFAULT_CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded;charset=UTF-8"}
+
 # The body field that carries the entries, per encoding.
 JSON_ENTRIES_FIELD = "events"
 FORM_ENTRIES_FIELDS = ("identification", "mapping")
@@ -48,7 +55,13 @@ def partition_key(kind: str, entry: Any) -> str | None:
 
 
 def _headers(request: Any) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in (request.headers or {}).items())
+    """The request's headers, with its content type when it sets none."""
+    headers = [(str(k), str(v)) for k, v in (request.headers or {}).items()]
+    if not any(k.lower() == "content-type" for k, _ in headers):
+        ctype = getattr(request, "content_type", None) or DEFAULT_CONTENT_TYPES.get(request.encoding)
+        if ctype:
+            headers.append(("Content-Type", str(ctype)))
+    return tuple(headers)
 
 
 def request_to_units(
@@ -92,7 +105,7 @@ def request_to_units(
     units: list[NewUnit] = []
     for entry in entries:
         part = partition_key(kind, entry) or fallback_partition or f"message:{message_id}"
-        units.append(NewUnit(route, orjson.dumps(entry), part, message_id, created_at))
+        units.append(NewUnit(route, to_json_bytes(entry), part, message_id, created_at))
     return units
 
 

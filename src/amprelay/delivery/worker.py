@@ -111,6 +111,7 @@ class DeliveryWorker:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self.batch_sizes: list[int] = []  # for the bench; trimmed
+        self.latency_sink: list[float] | None = None  # set to a list to collect enqueue→accepted seconds
         self.rounds = 0
 
     # -- public ---------------------------------------------------------------------------------
@@ -248,6 +249,7 @@ class DeliveryWorker:
         deads: list[tuple[int, str]] = []
         m = self.metrics
         delivered: dict[str, int] = {}
+        sink = self.latency_sink
         for u, o in results:
             dest = u.route.destination
             a = o.action
@@ -255,6 +257,8 @@ class DeliveryWorker:
                 acks.append(u.id)
                 delivered[dest] = delivered.get(dest, 0) + 1
                 m.latency.observe(max(0.0, now - u.created_at))
+                if sink is not None:
+                    sink.append(now - u.created_at)
             elif a is Action.DEAD:
                 deads.append((u.id, o.reason))
                 m.dead_lettered.labels(dest).inc()
