@@ -10,15 +10,17 @@ JSON bodies and ``URLSearchParams`` for form bodies. :func:`to_json_bytes` repro
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote_plus
 
 import orjson
 
 _MAX_SAFE = 2**53
-_NEEDS_JS_NUMBERS = re.compile(rb"[0-9]\.0[,\]}]|[0-9]e[-+][0-9]|[0-9]{16}|[0-9]\.0$")
+_FLOAT_OR_CONTAINER = (float, dict, list, tuple)
+# orjson differs from JSON.stringify only for integral floats ("1.0"), for [1e-6, 1e-5) ("1e-6")
+# and for [1e16, 1e21) ("1e+16"); these substrings find every such number (and, rarely, text
+# inside a string, which only costs the slow path).
+_SUSPECT = (b".0,", b".0]", b".0}", b"e-6", b"e+1", b"e+2")
 
 
 def js_number_text(x: float) -> str:
@@ -68,12 +70,19 @@ def _js_float(x: float) -> Any:
 
 
 def jsify(value: Any) -> Any:
-    """A copy of ``value`` whose numbers serialise as JavaScript would write them."""
+    """A copy of ``value`` whose numbers serialise as JavaScript would write them (integers
+    beyond 2**53 become the double JavaScript would hold)."""
     t = type(value)
     if t is dict:
-        return {k: jsify(v) for k, v in value.items()}
+        return {
+            k: (jsify(v) if type(v) in _FLOAT_OR_CONTAINER or (type(v) is int and not -_MAX_SAFE <= v <= _MAX_SAFE) else v)
+            for k, v in value.items()
+        }
     if t is list or t is tuple:
-        return [jsify(v) for v in value]
+        return [
+            jsify(v) if type(v) in _FLOAT_OR_CONTAINER or (type(v) is int and not -_MAX_SAFE <= v <= _MAX_SAFE) else v
+            for v in value
+        ]
     if t is float:
         return _js_float(value)
     if t is int and not -_MAX_SAFE <= value <= _MAX_SAFE:
@@ -87,8 +96,9 @@ def to_json_bytes(obj: Any) -> bytes:
         out = orjson.dumps(obj)
     except TypeError:  # e.g. an integer beyond 64 bits
         return orjson.dumps(jsify(obj))
-    if _NEEDS_JS_NUMBERS.search(out):
-        return orjson.dumps(jsify(obj))
+    for suspect in _SUSPECT:
+        if suspect in out:
+            return orjson.dumps(jsify(obj))
     return out
 
 
@@ -96,13 +106,18 @@ def to_json_text(obj: Any) -> str:
     return to_json_bytes(obj).decode()
 
 
+_FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
+_FORM_BYTE = [chr(b) if b in _FORM_SAFE else ("+" if b == 0x20 else f"%{b:02X}") for b in range(256)]
+
+
+def _form_quote(text: str) -> str:
+    return "".join(map(_FORM_BYTE.__getitem__, text.encode()))
+
+
 def form_urlencode(form: dict[str, str]) -> bytes:
-    """``new URLSearchParams(form).toString()``: spaces as ``+``, only ``*-._`` and
-    alphanumerics left as they are."""
-    return "&".join(
-        quote_plus(k, safe="*").replace("~", "%7E") + "=" + quote_plus(v, safe="*").replace("~", "%7E")
-        for k, v in form.items()
-    ).encode()
+    """``new URLSearchParams(form).toString()``: UTF-8 percent-encoding, spaces as ``+``, only
+    ``*-._`` and ASCII alphanumerics left as they are."""
+    return "&".join(_form_quote(k) + "=" + _form_quote(v) for k, v in form.items()).encode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -221,7 +221,10 @@ _USER_PROPERTY_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("a
 
 def _has_non_empty_value(obj: Any) -> bool:
     """The reference's ``compact``: at least one value ``!== ""``."""
-    return any(v != "" for v in _c.spread(obj).values())
+    for value in (obj if type(obj) is dict else _c.spread(obj)).values():
+        if value != "":
+            return True
+    return False
 
 
 def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
