@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import gc
 import hashlib
 import random
 import time
@@ -126,7 +127,13 @@ class _Drop(Exception):
 class FakeAmplitude:
     """ASGI app. All state lives here; one instance per server."""
 
-    def __init__(self, config: FaultConfig | None = None, record_path: str | None = None) -> None:
+    def __init__(
+        self, config: FaultConfig | None = None, record_path: str | None = None, freeze_gc: bool = False
+    ) -> None:
+        """``freeze_gc``: move what was just stored out of the cyclic GC's reach after every request
+        (``gc.freeze()``), so millions of stored events do not make full collections pause the
+        server for seconds. Meant for a dedicated process (the CLI), not for a test process."""
+        self.freeze_gc = freeze_gc
         self.config = config or FaultConfig()
         self.rng = random.Random(self.config.seed)
         self.store = RecordStore(record_path, self.config.max_records)
@@ -171,7 +178,7 @@ class FakeAmplitude:
             "events_accepted": self.events_accepted,
             "duplicates": self.duplicates,
             "records_total": self.store.total,
-            "records_in_memory": len(self.store.items),
+            "records_in_memory": self.store.in_memory,
             "started_at": self.started_at,
             "now": _now_ms(),
         }
@@ -310,28 +317,12 @@ class FakeAmplitude:
                 return _json(429, throttled)
 
         now = _now_ms()
-        options = batch.options
         seen_before = self.deduper.seen_before
-        records = []
-        append = records.append
-        dups = 0
-        for ev in events:
-            if seen_before(api_key, ev, now):
-                dups += 1
-                continue
-            append(
-                {
-                    "path": path,
-                    "region": region,
-                    "api_key": api_key,
-                    "kind": "event",
-                    "data": ev,
-                    "options": options,
-                    "received_at": now,
-                }
-            )
-        self.store.add(records)
-        self.duplicates += dups
+        fresh = [ev for ev in events if not seen_before(api_key, ev, now)]
+        self.store.add(path, region, api_key, "event", batch.options, now, fresh)
+        if self.freeze_gc:
+            gc.freeze()
+        self.duplicates += len(events) - len(fresh)
         self.events_accepted += len(events)
         return _json(200, responses.success(len(events), len(body), now))
 
@@ -455,25 +446,13 @@ class FakeAmplitude:
 
         now = _now_ms()
         kind = _FORM_KIND[path]
-        records = []
-        for it in items:
-            if kind == "identification" and self.deduper.seen_before(api_key, it, now):
-                self.duplicates += 1
-                continue
-            records.append(
-                {
-                    "path": path,
-                    "region": region,
-                    "api_key": api_key,
-                    "kind": kind,
-                    "data": it,
-                    "options": options,
-                    "received_at": now,
-                }
-            )
-        self.store.add(records)
         if kind == "identification":
+            fresh = [it for it in items if not self.deduper.seen_before(api_key, it, now)]
+            self.duplicates += len(items) - len(fresh)
             self.events_accepted += len(items)
+        else:
+            fresh = items
+        self.store.add(path, region, api_key, kind, options, now, fresh)
         return _text(200, "success")
 
     # ---- Dashboard-style APIs (basic auth) ----
@@ -535,19 +514,7 @@ class FakeAmplitude:
             "status": "staging",
         }
         self.deletion_jobs.append({"_api_key": api_key, "job": job})
-        self.store.add(
-            [
-                {
-                    "path": path,
-                    "region": region,
-                    "api_key": api_key,
-                    "kind": "deletion",
-                    "data": payload,
-                    "options": None,
-                    "received_at": now,
-                }
-            ]
-        )
+        self.store.add(path, region, api_key, "deletion", None, now, [payload])
         return _json(200, [job])
 
     def _usersearch(self, scope: Scope) -> _Answer:
@@ -559,10 +526,7 @@ class FakeAmplitude:
         if not user:
             return _json(400, {"error": "Request missing required parameter user"})
         matches: dict[str, dict[str, Any]] = {}
-        for rec in self.store.items:
-            if rec["api_key"] != api_key or rec["kind"] not in ("event", "identification"):
-                continue
-            data = rec["data"]
+        for data in self.store.iter_data(api_key, ("event", "identification")):
             if data.get("user_id") == user or data.get("device_id") == user:
                 uid = data.get("user_id")
                 key = uid if uid else f"device:{data.get('device_id')}"
@@ -582,11 +546,9 @@ class FakeAmplitude:
 
     def _known_ids(self, api_key: str) -> set[str]:
         out: set[str] = set()
-        for rec in self.store.items:
-            if rec["api_key"] == api_key and rec["kind"] in ("event", "identification"):
-                data = rec["data"]
-                uid = data.get("user_id")
-                out.add(uid if uid else f"device:{data.get('device_id')}")
+        for data in self.store.iter_data(api_key, ("event", "identification")):
+            uid = data.get("user_id")
+            out.add(uid if uid else f"device:{data.get('device_id')}")
         return out
 
     # ---- control endpoints ----

@@ -55,7 +55,7 @@ def serve(
     log_level: str = "warning",
 ) -> None:
     """Run the fake in the foreground until interrupted (the CLI's entry point)."""
-    app = FakeAmplitude(config, record_path)
+    app = FakeAmplitude(config, record_path, freeze_gc=True)
     sock = bind_socket(host, port)
     real_port = sock.getsockname()[1]
     url = f"http://{host}:{real_port}"

@@ -53,12 +53,12 @@ RESERVED_EVENT_TYPES = frozenset(
     }
 )
 
-_STR = 1
-_INT = 2
-_NUM = 3
-_OBJ = 4
+_STR = (str,)
+_INT = (int,)  # integral floats (1.7e12) are accepted too, on the slow path
+_NUM = (int, float)
+_OBJ = (dict,)
 
-FIELD_TYPES: dict[str, int] = {
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "app_version": _STR,
     "platform": _STR,
     "os_name": _STR,
@@ -94,17 +94,16 @@ FIELD_TYPES: dict[str, int] = {
     "group_properties": _OBJ,
     "plan": _OBJ,
 }
+ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+# Lengths of the other strings in INVALID_IDS: only IDs of these lengths need the lower-cased lookup.
+_INVALID_ID_LENGTHS = frozenset(len(x) for x in INVALID_IDS if x != ZERO_UUID)
 
 
-def _type_ok(kind: int, value: Any) -> bool:
+def _type_ok(allowed: tuple[type, ...], value: Any) -> bool:
     t = type(value)
-    if kind == _STR:
-        return t is str
-    if kind == _INT:
-        return t is int or (t is float and value.is_integer())
-    if kind == _NUM:
-        return t is int or t is float
-    return t is dict
+    if t in allowed:
+        return True
+    return allowed is _INT and t is float and value.is_integer()
 
 
 @dataclass(slots=True)
@@ -154,9 +153,10 @@ def _id_state(value: Any, min_len: int) -> int:
         return 0
     if type(value) is not str:
         return 3
-    if value.lower() in INVALID_IDS:
+    n = len(value)
+    if (n in _INVALID_ID_LENGTHS and value.lower() in INVALID_IDS) or value == ZERO_UUID:
         return 3
-    if len(value) < min_len:
+    if n < min_len:
         return 2
     return 1
 
@@ -169,36 +169,61 @@ def event_id_key(event: dict[str, Any], min_len: int) -> tuple[str | None, str |
 
 
 def check_events(events: list[Any], min_id_length: int) -> dict[str, Any] | None:
-    """Per-event checks; ``None`` when every event is valid, else the 400 body."""
+    """Per-event checks; ``None`` when every event is valid, else the 400 body.
+
+    This runs for every event the fake receives, so the common case (all valid) is kept tight.
+    """
     missing: dict[str, list[int]] = {}
     invalid: dict[str, list[int]] = {}
     short: dict[str, list[int]] = {}
     field_types = FIELD_TYPES
+    reserved = RESERVED_EVENT_TYPES
+    invalid_lengths = _INVALID_ID_LENGTHS
+    zero = ZERO_UUID
     for i, ev in enumerate(events):
         if type(ev) is not dict:
             return responses.bad_request(responses.ERR_INVALID_EVENT_JSON)
         et = ev.get("event_type")
-        if et is None or et == "":
-            missing.setdefault("event_type", []).append(i)
-        elif type(et) is not str or et in RESERVED_EVENT_TYPES:
-            invalid.setdefault("event_type", []).append(i)
-        us = _id_state(ev.get("user_id"), min_id_length)
-        ds = _id_state(ev.get("device_id"), min_id_length)
-        if us == 3:
-            invalid.setdefault("user_id", []).append(i)
-        if ds == 3:
-            invalid.setdefault("device_id", []).append(i)
-        if us != 1 and ds != 1 and us != 3 and ds != 3:
-            if us == 2 or ds == 2:
-                if us == 2:
-                    short.setdefault("user_id", []).append(i)
-                if ds == 2:
-                    short.setdefault("device_id", []).append(i)
+        if type(et) is not str or not et or et in reserved:
+            if et is None or et == "":
+                missing.setdefault("event_type", []).append(i)
             else:
-                missing.setdefault("user_id", []).append(i)
+                invalid.setdefault("event_type", []).append(i)
+        # Fast path: a string ID of a usable length that cannot be on the invalid list.
+        u = ev.get("user_id")
+        d = ev.get("device_id")
+        if (
+            type(d) is str
+            and len(d) >= min_id_length
+            and len(d) not in invalid_lengths
+            and d != zero
+            and (u is None or (type(u) is str and len(u) not in invalid_lengths and u != zero))
+        ) or (
+            type(u) is str
+            and len(u) >= min_id_length
+            and len(u) not in invalid_lengths
+            and u != zero
+            and (d is None or (type(d) is str and len(d) not in invalid_lengths and d != zero))
+        ):
+            pass
+        else:
+            us = _id_state(u, min_id_length)
+            ds = _id_state(d, min_id_length)
+            if us == 3:
+                invalid.setdefault("user_id", []).append(i)
+            if ds == 3:
+                invalid.setdefault("device_id", []).append(i)
+            if us != 1 and ds != 1 and us != 3 and ds != 3:
+                if us == 2 or ds == 2:
+                    if us == 2:
+                        short.setdefault("user_id", []).append(i)
+                    if ds == 2:
+                        short.setdefault("device_id", []).append(i)
+                else:
+                    missing.setdefault("user_id", []).append(i)
         for k, v in ev.items():
-            kind = field_types.get(k)
-            if kind is not None and v is not None and not _type_ok(kind, v):
+            allowed = field_types.get(k)
+            if allowed is not None and type(v) not in allowed and v is not None and not _type_ok(allowed, v):
                 invalid.setdefault(k, []).append(i)
     if missing or invalid or short:
         return responses.invalid_events(missing, invalid, short)
