@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import to_json_bytes
 from amprelay.engine import run_case
 
@@ -39,7 +40,7 @@ def _cases():
                 expected[row["id"]] = row
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
-                case = json.loads(line)
+                case = js_json_loads(line)
                 yield pytest.param(case, expected[case["id"]], id=f"{path.stem}:{case['id']}")
 
 

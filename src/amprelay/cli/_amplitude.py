@@ -8,8 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from amprelay.destination.js import js_json_loads
 from amprelay.destination.settings import Settings
 
 SECRET_KEYS = frozenset({"api_key", "apiKey", "secretKey", "secret_key"})
@@ -35,8 +34,8 @@ def read_json_file(path: str) -> Any:
     except OSError as exc:
         raise SettingsFileError(f"{path}: {exc.strerror or exc}") from exc
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
+        return js_json_loads(data)
+    except ValueError as exc:
         raise SettingsFileError(f"{path}: not valid JSON ({exc})") from exc
 
 

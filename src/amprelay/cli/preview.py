@@ -13,8 +13,6 @@ import argparse
 import sys
 from typing import Any
 
-import orjson
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -43,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_jsonl(stdin: Any, stdout: Any, now_ms: int | None) -> int:
+    from amprelay.destination.js import js_json_loads
     from amprelay.destination.request import to_json_bytes
     from amprelay.engine import run_case
 
@@ -51,8 +50,8 @@ def run_jsonl(stdin: Any, stdout: Any, now_ms: int | None) -> int:
         if not line.strip():
             continue
         try:
-            case = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
+            case = js_json_loads(line)
+        except ValueError as exc:
             answer: dict[str, Any] = {"id": None, "error": {"name": "SyntaxError", "message": str(exc)}}
         else:
             if not isinstance(case, dict):
