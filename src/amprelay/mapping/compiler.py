@@ -867,7 +867,13 @@ class CompiledMapping:
             raise MappingRuntimeError("Maximum call stack size exceeded") from None
 
 
-def build(prepared: Any) -> CompiledMapping:
+def build(prepared: Any, fast: bool = True) -> CompiledMapping:
+    """Compile a prepared, validated mapping. `fast` generates straight-line code for the root
+    object (see codegen.py); otherwise the closure tree is used throughout."""
+    if fast and type(prepared) is dict:
+        from .codegen import generate_root
+
+        return CompiledMapping(prepared, generate_root(prepared))
     node = compile_node(prepared, True)
     return CompiledMapping(prepared, _as_fn(node, True))
 

@@ -1,0 +1,214 @@
+"""Fast path for the root of a mapping: generate one Python function for the top-level object.
+
+The root object, nested plain objects, string @path directives, @if (exists/blank) and constants
+are emitted as straight-line code, with each path prefix (`context`, `context.device`, ...) looked
+up once per event. Every other directive is delegated to the closure compiled by `compiler.py`.
+Generated once per mapping at compile time; semantics are identical to the closure tree
+(the closure tree remains the reference implementation and the fallback).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .compiler import Const, _as_fn, _blank_ne_empty, _is_directive, compile_node, remove_undefined_copy
+from .jsvalues import UNDEFINED, js_keys, js_truthy
+from .path import get_path, parse_path, strip_root
+
+__all__ = ["generate_root"]
+
+
+class _Gen:
+    def __init__(self, payload_is_dict: bool = True) -> None:
+        self.payload_is_dict = payload_is_dict
+        self.lines: list[str] = []  # body lines (indent included)
+        self.prefix_lines: list[str] = []
+        self.prefix_vars: dict[tuple[str, ...], str] = {(): "p"}
+        self.consts: list[Any] = []
+        self.funcs: list[Callable[[Any], Any]] = []
+        self.tmp = 0
+
+    # -- helpers
+    def const(self, value: Any) -> str:
+        if value is UNDEFINED:
+            return "U"
+        if value is None or type(value) in (bool, int):
+            return repr(value)
+        if type(value) is str:
+            return repr(value)
+        self.consts.append(value)
+        return f"_k[{len(self.consts) - 1}]"
+
+    def func(self, fn: Callable[[Any], Any]) -> str:
+        self.funcs.append(fn)
+        return f"_f[{len(self.funcs) - 1}]"
+
+    def new_var(self) -> str:
+        self.tmp += 1
+        return f"x{self.tmp}"
+
+    def prefix(self, keys: tuple[str, ...]) -> str:
+        var = self.prefix_vars.get(keys)
+        if var is not None:
+            return var
+        parent = self.prefix(keys[:-1])
+        var = f"v{len(self.prefix_vars)}"
+        key = repr(keys[-1])
+        if parent == "p" and self.payload_is_dict:
+            self.prefix_lines.append(f"    {var} = p.get({key}, U)")
+        else:
+            self.prefix_lines.append(
+                f"    {var} = {parent}.get({key}, U) if type({parent}) is dict else _gp({parent}, ({key},))"
+            )
+        self.prefix_vars[keys] = var
+        return var
+
+    # -- emitters: each writes code assigning the final value of `node` to `target`
+    def emit(self, node: Any, target: str, indent: str) -> None:
+        t = type(node)
+        if t is dict and not _is_directive(node):
+            self.emit_object(node, target, indent)
+            return
+        if t is dict:
+            name = next(k for k in node if k.startswith("@"))
+            value = node[name]
+            if name == "@path" and type(value) is str:
+                var = self.prefix(parse_path(strip_root(value)))
+                self.lines.append(f"{indent}{target} = _cl({var}) if type({var}) in _CT else {var}")
+                return
+            if name == "@literal":
+                self.emit(value, target, indent)
+                return
+            if name == "@if" and self.emit_if(value, target, indent):
+                return
+            if name == "@arrayPath" and self.emit_array_path(value, target, indent):
+                return
+        compiled = compile_node(node, True)
+        if type(compiled) is Const:
+            v = compiled.value
+            if type(v) in (dict, list):
+                self.lines.append(f"{indent}{target} = _cl({self.const(remove_undefined_copy(v))})")
+            else:
+                self.lines.append(f"{indent}{target} = {self.const(v)}")
+            return
+        self.lines.append(f"{indent}{target} = {self.func(_as_fn(compiled, True))}(p)")
+
+    def emit_object(self, obj: dict, target: str, indent: str) -> None:
+        self.lines.append(f"{indent}{target} = {{}}")
+        for k in js_keys(obj):
+            if k == "__proto__":
+                continue
+            value = obj[k]
+            if (type(value) is dict and len(value) == 1 and type(value.get("@path")) is str):
+                var = self.prefix(parse_path(strip_root(value["@path"])))
+                self.lines.append(
+                    f"{indent}if {var} is not U: {target}[{k!r}] = _cl({var}) if type({var}) in _CT else {var}"
+                )
+                continue
+            x = self.new_var()
+            self.emit(obj[k], x, indent)
+            self.lines.append(f"{indent}if {x} is not U: {target}[{k!r}] = {x}")
+
+    def emit_array_path(self, data: Any, target: str, indent: str) -> bool:
+        if type(data) is not list or len(data) < 2 or type(data[0]) is not str:
+            return False
+        shape = data[1]
+        if type(shape) is not dict or not shape:
+            return False
+        var = self.prefix(parse_path(strip_root(data[0])))
+        item_fn = self.func(_generate(shape, payload_is_dict=False))
+        self.lines.append(f"{indent}if type({var}) is list: {target} = [{item_fn}(i) for i in {var}]")
+        self.lines.append(f"{indent}elif type({var}) is dict: {target} = [{item_fn}({var})]")
+        self.lines.append(f"{indent}else: {target} = {var}")
+        return True
+
+    def emit_if(self, opts: Any, target: str, indent: str) -> bool:
+        if type(opts) is not dict:
+            return False
+        exists = opts.get("exists", UNDEFINED)
+        blank = opts.get("blank", UNDEFINED)
+        if not js_truthy(exists) and not js_truthy(blank):
+            return False
+        cond_raw = exists if exists is not UNDEFINED else blank
+        if not (type(cond_raw) is dict and _is_directive(cond_raw) and "@path" in cond_raw
+                and len(cond_raw) == 1 and type(cond_raw["@path"]) is str):
+            return False
+        var = self.prefix(parse_path(strip_root(cond_raw["@path"])))
+        if exists is not UNDEFINED:
+            test = f"{var} is not U and {var} is not None"
+        else:
+            test = f"{var} is not U and {var} is not None and _bne({var})"
+        then_raw = opts.get("then", UNDEFINED)
+        else_raw = opts.get("else", UNDEFINED)
+        self.lines.append(f"{indent}if {test}:")
+        if then_raw is not UNDEFINED:
+            self.emit(then_raw, target, indent + "    ")
+        else:
+            self.lines.append(f"{indent}    {target} = U")
+        self.lines.append(f"{indent}else:")
+        if js_truthy(else_raw):
+            self.emit(else_raw, target, indent + "    ")
+        else:
+            self.lines.append(f"{indent}    {target} = U")
+        return True
+
+
+_CONTAINERS = (dict, list)
+
+
+def copy_json(value: Any) -> Any:
+    """Deep copy of event data (no undefined inside); drops own "__proto__" keys like
+    upstream's Object.assign copy."""
+    if type(value) is dict:
+        out = value.copy()
+        for k, v in value.items():
+            t = type(v)
+            if t is dict or t is list:
+                out[k] = copy_json(v)
+            elif v is UNDEFINED:
+                del out[k]
+        if "__proto__" in out:
+            del out["__proto__"]
+        return out
+    return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
+
+
+def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]:
+    gen.payload_is_dict = payload_is_dict
+    gen.lines = []
+    gen.prefix_lines = []
+    gen.prefix_vars = {(): "p"}
+    gen.emit(node, "out", "    ")
+    lines = gen.prefix_lines + gen.lines + ["    return out"]
+    extra = indent[4:]
+    return [extra + line for line in lines]
+
+
+def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
+    header = "def _gen(p, U=U, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _k=_k, _f=_f, type=type, dict=dict, list=list):"
+    gen = _Gen()
+    if payload_is_dict:
+        lines = _body(gen, node, True, "    ")
+    else:
+        # a dict-payload fast path first, then the general one (item shapes of @arrayPath)
+        lines = ["    if type(p) is dict:"] + _body(gen, node, True, "        ") + _body(gen, node, False, "    ")
+    src = header + "\n" + "\n".join(lines) + "\n"
+    namespace: dict[str, Any] = {
+        "U": UNDEFINED,
+        "_k": tuple(gen.consts),
+        "_f": tuple(gen.funcs),
+        "_gp": get_path,
+        "_cl": copy_json,
+        "_CT": _CONTAINERS,
+        "_bne": _blank_ne_empty,
+    }
+    exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping
+    fn = namespace["_gen"]
+    fn.__source__ = src  # type: ignore[attr-defined]
+    return fn
+
+
+def generate_root(prepared: dict) -> Callable[[dict], Any]:
+    """A function evaluating the (already validated) root object for a dict payload."""
+    return _generate(prepared, payload_is_dict=True)
