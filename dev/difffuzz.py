@@ -76,6 +76,33 @@ ODD_TIMESTAMPS = ["2021-08-17T15:21:15.449Z", "2023-05-01T12:34:56Z", "2023-05-0
                   "", " 123", "2023-05-01T12:34:56.123456Z", "05/01/2023", "2023-W18", "T12:00", "12:34",
                   1683000000000, 1683000000, 0, -1, 1.5, 1683000000000.7, True, False, None, [], {}, "abc",
                   "2024-02-30", "1999-12-31T23:59:59.999Z", "+002023-05-01T00:00:00Z"]
+ODD_TIMESTAMPS_MORE = [
+    "2023-05-01T12:34:56.1Z", "2023-05-01T12:34:56.12Z", "2023-5-1", "2023/05/01", "2023/05/01 10:00", "May 1, 2023",
+    "1 May 2023", "2023-05-01T24:00:00Z", "2023-02-29T00:00:00Z", "2024-02-29", "0000-01-01T00:00:00Z",
+    "-000001-01-01T00:00:00Z", "2023-05-01t12:34:56z", "2023-05-01T12:34:56.123+05:30", "2023-05-01 12:34",
+    "1683000000.5", " 2023-05-01", "2023-05-01 ", "2023-05-01T12:34:56+05", "2023-05-01T12:34:56 +0000",
+    "Sun Apr 30 2023 20:00:00 GMT-0400 (Eastern Daylight Time)", "2023-05-01T12:34:56.000000000Z", "2023-05",
+    "2023-05-01T12", "2023-05-01T12:34", "12/31/1999 23:59:59", "31/12/1999", "2023-W01-1", "20230501T123456Z",
+    "1683000000000000", "99999999999999", "1e12", "0x10", "-1683000000000", "1683000000000 ", "Tue, 2 May 2023 01:02:03 +0200",
+    "2023-05-01T12:34:56.789-07:00", "2023-12-31T23:59:60Z", "2023-00-10", "2023-05-00", "275760-09-13T00:00:00Z",
+    "1970-01-01T00:00:00Z", "1969-12-31T23:59:59.999Z", 8.64e15, 8.64e15 + 1, -8.64e15, 1e20, 0.5, -0.5, 1683000000000.999,
+]
+JS_NUMBERS = [0.1, 0.30000000000000004, 1.5e-7, 1e-6, 1e21, 1e20, 123456789.123456789, -0.0, 5e-324,
+              1.7976931348623157e308, 9007199254740993, 2**63, 100.0, 1.10, -1e-7, 4.35, 0.000001234]
+EVENT_KEYS = ["zero", "empty", "falsy", "js", "list", "big", "tiny", "neg0", "price", "title", "revenue",
+              "quantity", "dot.key", "ünï", "a b", "", "constructor", "__proto__", "length", "0"]
+PROTO_NAMES = ("constructor", "__proto__", "toString", "hasOwnProperty", "valueOf")
+JS_PATHS = ["$.event.length", "$.properties.products.length", "$.userId.0", "$.properties.price.x",
+            "$.properties.flag.nope", "$.properties.constructor", "$.properties.__proto__", "$.properties.toString",
+            "$.traits.hasOwnProperty", "$.properties.products[1].price", "$.properties['products'][0]",
+            "$.properties.nested.a.c[1]", "$.name.length", "$.context.userAgent.length", "$.properties.zero.x",
+            "$.properties.empty.length", "$.properties.falsy.x", "$.properties[\"title\"]", "$.properties.",
+            "$.", "$.properties..title", "$.properties.dot.key", "$.properties.ünï", "$.properties.a b"]
+JS_TEMPLATES = ["{{event.length}}", "{{properties.constructor}}", "{{properties.price.x}}", "{{userId.0}}",
+                "{{properties.products.length}}", "{{ }}", "{{a}}{{{b}}}", "{{{properties.title}}}}",
+                "{{properties.nested}}", "{{properties.tags}}", "{{properties.zero.x}}", "{{properties.js}}",
+                "{{properties.products.0}}", "{{properties.falsy}}", "{{properties.list}}", "{{properties.big}}",
+                "{{properties.tiny}}", "{{properties.neg0}}"]
 ODD_SESSION_IDS = [1683000000000, "1683000000000", "0", 0, -5, " 123", "123 ", "abc", "2023-05-01", 1.5,
                    "1683000000000.5", True, None, "", [1], {"a": 1}, 1704067200000, "00042"]
 ODD_UAS = corpus.USER_AGENTS + corpus.MOBILE_UAS + [
@@ -149,7 +176,15 @@ EVENT_TYPES = ["track", "page", "screen", "identify", "group", "alias"]
 
 
 def _mutate_event(rng: random.Random, ev: dict[str, Any]) -> None:
-    m = rng.randrange(17)
+    m = rng.randrange(19)
+    if m >= 17:
+        props = ev.get("properties") if isinstance(ev.get("properties"), dict) else {}
+        for _ in range(rng.randrange(1, 5)):
+            k = rng.choice(EVENT_KEYS)
+            props[k] = rng.choice(JS_NUMBERS + [0, "", False, None, [1, None, "a", [2, 3], {"b": 1}], [], [None],
+                                                "0", " ", {"x": 0}, True])
+        ev["properties"] = props
+        return
     if m == 0:
         ev["userId"] = rng.choice(["", None, 12345, 12.5, True, ["x"], ["x", "y"], {"a": 1}, " ", "user1234",
                                    "ünïcödé"])
@@ -164,11 +199,11 @@ def _mutate_event(rng: random.Random, ev: dict[str, Any]) -> None:
             ev["event"] = rng.choice(["", None, 123, "Order Completed", "order completed", "Song Played",
                                       "Event with \"quotes\"", "ünïcödé", True, ["E"]])
     elif m == 3:
-        ev["timestamp"] = rng.choice(ODD_TIMESTAMPS)
+        ev["timestamp"] = rng.choice(ODD_TIMESTAMPS + ODD_TIMESTAMPS_MORE)
         if rng.random() < 0.2:
             ev.pop("timestamp", None)
     elif m == 4:
-        _set(ev, ["integrations", "Actions Amplitude", "session_id"], rng.choice(ODD_SESSION_IDS))
+        _set(ev, ["integrations", "Actions Amplitude", "session_id"], rng.choice(ODD_SESSION_IDS + ODD_TIMESTAMPS_MORE))
         if rng.random() < 0.15:
             ev["integrations"] = rng.choice([None, "x", {"Actions Amplitude": None}, {"Actions Amplitude": 5}])
     elif m == 5:
@@ -279,12 +314,25 @@ LIQUIDS = ["{{ event | upcase }}", "{% if properties.revenue %}Revenue: {{ event
            "{{ properties.price | plus: 1 }}", "{{ userId | default: 'anon' }}", "{{ name | downcase }}"]
 
 
+DIRECTIVE_KINDS = ["@path", "@template", "@literal", "@if", "@if", "@case", "@replace", "@arrayPath", "@json", "@flatten",
+                   "@merge", "@transform", "@excludeWhenNull", "@liquid"]
+
+
+def drop_prototype_names() -> None:
+    def keep(x: str) -> bool:
+        return not any(n in x for n in PROTO_NAMES)
+    JS_PATHS[:] = [x for x in JS_PATHS if keep(x)]
+    JS_TEMPLATES[:] = [x for x in JS_TEMPLATES if keep(x)]
+    TRIGGER_QUIRKS[:] = [x for x in TRIGGER_QUIRKS if keep(x)]
+    EVENT_KEYS[:] = [x for x in EVENT_KEYS if keep(x)]
+
+
 class MappingGen:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
     def path(self) -> str:
-        return self.rng.choice(EVENT_PATHS)
+        return self.rng.choice(EVENT_PATHS) if self.rng.random() < 0.8 else self.rng.choice(JS_PATHS)
 
     def value(self, depth: int = 0, invalid: float = 0.04) -> Any:
         """A mapping value: raw JSON, a directive, or an object of values."""
@@ -310,13 +358,12 @@ class MappingGen:
 
     def directive(self, depth: int = 0, kinds: list[str] | None = None) -> Any:
         rng = self.rng
-        kind = rng.choice(kinds or ["@path", "@template", "@literal", "@if", "@if", "@case", "@replace", "@arrayPath",
-                                    "@json", "@flatten", "@merge", "@transform", "@excludeWhenNull", "@liquid"])
+        kind = rng.choice(kinds or DIRECTIVE_KINDS)
         d = depth + 1
         if kind == "@path":
             return {"@path": self.path()}
         if kind == "@template":
-            return {"@template": rng.choice(TEMPLATES)}
+            return {"@template": rng.choice(TEMPLATES) if rng.random() < 0.7 else rng.choice(JS_TEMPLATES)}
         if kind == "@liquid":
             return {"@liquid": rng.choice(LIQUIDS)}
         if kind == "@literal":
@@ -336,13 +383,15 @@ class MappingGen:
         if kind == "@case":
             o = {"operator": rng.choices(["lower", "upper", "title", ""], weights=[45, 45, 5, 5])[0]}
             if rng.random() < 0.92:
-                o["value"] = self.str_value(d)
+                o["value"] = self.str_value(d) if rng.random() < 0.8 else rng.choice(
+                    ["İstanbul", "straße", "ΣΑΣ", "ǅ", "ﬁ", "Ω", "ÀÉÎ", "ß", "ŉ", "ΐ", "i̇"])
             return {"@case": o}
         if kind == "@replace":
-            o = {"pattern": rng.choice(["l", "-", ".", " ", "a", "(", "$", "*", "o", "e", "xx", "abcdefghij"]),
+            o = {"pattern": rng.choice(["l", "-", ".", " ", "a", "(", "$", "*", "o", "e", "xx", "abcdefghij", "\\", "^",
+                                        "[a]", "a|b", "\\d", "?", "+", "{2}", "İ", "ß", "/", "\n", "1"]),
                  "value": self.str_value(d)}
             if rng.random() < 0.8:
-                o["replacement"] = rng.choice(["", "_", "X", "$&", "$1", "--"])
+                o["replacement"] = rng.choice(["", "_", "X", "$&", "$1", "--", "$$", "$`", "$'", "$<n>", "\\"])
             if rng.random() < 0.3:
                 o["pattern2"] = rng.choice(["b", "o", " "])
                 if rng.random() < 0.7:
@@ -440,7 +489,7 @@ VALID_VALUES: dict[str, list[Any]] = {  # values ajv accepts (possibly after coe
     "number": [12.5, "12.50", " 7 ", "1e3", True, False, 0, -1, "0", 99.999, -16.35, 1e21],
     "integer": [3, "3", "2.0", True, 0, -1, " 4 ", 2.0, 1683000000000],
     "boolean": [True, False, "true", "false", 1, 0],
-    "datetime": ODD_TIMESTAMPS[:12] + [1683000000000, 1683000000, 0, -1, 1.5],
+    "datetime": ODD_TIMESTAMPS[:12] + ODD_TIMESTAMPS_MORE + [1683000000000, 1683000000, 0, -1, 1.5],
     "object": [{"a": 1}, {}, {"$set": {"a": 1}}, {"nested": {"b": [1, {"c": None}]}}, {"": ""}, {"a": "", "b": None}],
 }
 PATHS_BY_TYPE = {
@@ -578,7 +627,23 @@ class ActionCaseGen:
 # trigger cases
 # --------------------------------------------------------------------------------------------------
 
-PROP_KEYS = ["price", "revenue", "title", "count", "flag", "rev_str", "currency", "nested.a", "products", "plan", "missing"]
+PROP_KEYS = ["price", "revenue", "title", "count", "flag", "rev_str", "currency", "nested.a", "products", "plan", "missing",
+             "title.length", "products.length", "products.0.price", "zero.x", "tags.1", "dot.key", "big", "tiny"]
+TRIGGER_QUIRKS = [
+    "type = 'track'", 'foo = "bar"', 'not type = "track"', '!(type = "track")', 'type = "track" AND event = "x"',
+    'contains(type, "t")', "type", 'userId != null', 'userId = null', 'properties.price != null',
+    'traits.plan = null', 'name != null', 'event != ""', 'properties.rev_str = 10', 'properties.price = "10"',
+    'userId = true', 'properties.flag = false', 'context.library.name = "analytics.js"',
+    'properties.price > "5"', 'event = Order', 'type = track', 'properties.price >= 1e3', 'properties.price < -5',
+    'properties.price = .5', 'properties.price = 5.', 'properties.price = 0x10', 'properties.title = "a\\"b"',
+    'properties.constructor != null', 'traits.__proto__ = null', 'properties.toString = null',
+    'contains(properties.constructor, "function")', 'properties.price = 10 or', 'type = "track" or or type = "page"',
+    'event = "Order Completed" and (properties.revenue > 100 or properties.total > 100)',
+    'match(userId, "user_*")', 'match(context.library.name, "*.js")', 'contains(context.userAgent, "iPhone")',
+    'properties.products.0.price > 10', 'properties.tags.length = 2', 'userId.length > 3', 'event.length > 3',
+    'type in ["track", "page"]', 'event = null', 'event != null', 'name = null', 'properties.title = true',
+    'properties.zero = 0', 'properties.zero = false', 'properties.empty = ""', 'properties.falsy != null',
+]
 OPS = ["=", "!=", "<", ">", "<=", ">="]
 
 
@@ -633,13 +698,7 @@ class TriggerCaseGen:
             neg = "!" if rng.random() < 0.2 else ""
             self.touch.append((field.split("."), rng.choice(["Order Completed", "analytics.js", "pro", "Home", "x"])))
             return f'{neg}{fn}({field}, "{s}")'
-        return rng.choice([
-            "type = 'track'", 'foo = "bar"', 'not type = "track"', '!(type = "track")', 'type = "track" AND event = "x"',
-            'contains(type, "t")', "type", 'userId != null', 'userId = null', 'properties.price != null',
-            'traits.plan = null', 'name != null', 'event != ""', 'properties.rev_str = 10', 'properties.price = "10"',
-            'userId = true', 'properties.flag = false', 'context.library.name = "analytics.js"',
-            'properties.price > "5"', 'event = Order', 'type = track',
-        ])
+        return rng.choice(TRIGGER_QUIRKS)
 
     def expr(self, depth: int = 0) -> str:
         rng = self.rng
@@ -832,10 +891,23 @@ def norm_path(p: str) -> str:
     return _IDX.sub("[]", p)
 
 
+def _uses_proto(case: dict[str, Any]) -> bool:
+    text = _dumps([case.get("mapping"), case.get("trigger"), case.get("event")])
+    return any(n in text for n in PROTO_NAMES)
+
+
+def _uses_liquid(obj: Any) -> bool:
+    return "@liquid" in _dumps(obj)
+
+
 def classify(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | None, diffs: list[tuple]) -> str:
     kind = case.get("kind")
     if act is None:
         return "crash / no answer"
+    if diffs and diffs[0][0] == "error" and _uses_liquid(case.get("mapping")):
+        return "mapping-kit"
+    if _uses_proto(case):
+        return "JS prototype lookups"
     if kind == "trigger":
         return "trigger"
     if kind == "mapping":
@@ -877,6 +949,9 @@ def signature(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | N
         return cause, "no answer"
     first = diffs[0]
     p = norm_path(first[0])
+    if p == "error" and _uses_liquid(case.get("mapping")) and not exp.get("error") \
+            and "liquid" in str((act.get("error") or {}).get("message", "")).lower():
+        return cause, "@liquid: amprelay errors (liquid not supported), reference renders"
     if p == "error":
         who = "expected error, amprelay none" if exp.get("error") else "amprelay error, expected none"
         en = (exp.get("error") or {}).get("name", "") if isinstance(exp.get("error"), dict) else ""
@@ -886,6 +961,35 @@ def signature(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | N
     return cause, f"{p} [{case.get('action', case.get('kind'))}]"
 
 
+_MAX_SAFE = 2**53
+PRECISION_ONLY: list[str] = []  # ids whose answers differ only in integers beyond 2**53 (equal as doubles)
+
+
+def as_doubles(obj: Any) -> Any:
+    """Integers beyond 2**53 as floats: JavaScript has only doubles, so ``9007199254740993`` in the input is
+    ``9007199254740992`` in the reference and ``1152921504606846976`` prints as ``1152921504606847000``."""
+    t = type(obj)
+    if t is int and not -_MAX_SAFE <= obj <= _MAX_SAFE:
+        return float(obj)
+    if t is dict:
+        return {k: as_doubles(v) for k, v in obj.items()}
+    if t is list:
+        return [as_doubles(v) for v in obj]
+    return obj
+
+
+def compare_answers(e: dict[str, Any], a: dict[str, Any] | None) -> list[tuple]:
+    if a is None:
+        return [("missing", "<answer>", "<absent>")]
+    diffs = compare.compare_case(e, a)
+    if diffs:
+        d2 = compare.compare_case(as_doubles(e), as_doubles(a))
+        if not d2:
+            PRECISION_ONLY.append(e.get("id"))
+        return d2
+    return diffs
+
+
 def diff_all(cases: list[dict[str, Any]], exp: dict[str, dict], act: dict[str, dict]) -> list[dict[str, Any]]:
     out = []
     for c in cases:
@@ -893,7 +997,7 @@ def diff_all(cases: list[dict[str, Any]], exp: dict[str, dict], act: dict[str, d
         if e is None:
             continue
         a = act.get(c["id"])
-        diffs = compare.compare_case(e, a) if a is not None else [("missing", "<answer>", "<absent>")]
+        diffs = compare_answers(e, a)
         if diffs:
             out.append({"case": c, "expected": e, "actual": a, "diffs": diffs, "sig": signature(c, e, a, diffs)})
     return out
@@ -924,13 +1028,42 @@ def _without(obj: Any, path: tuple) -> Any:
     return new
 
 
+def _without_many(obj: Any, paths: list[tuple]) -> Any:
+    new = copy.deepcopy(obj)
+    for path in paths:
+        cur = new
+        for k in path[:-1]:
+            cur = cur.get(k) if isinstance(cur, dict) else None
+        if isinstance(cur, dict):
+            cur.pop(path[-1], None)
+    return new
+
+
+def _chunk_candidates(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """Remove many dict keys at once (halves and quarters of the event's and mapping's upper keys)."""
+    out = []
+    for part in ("event", "mapping"):
+        obj = case.get(part)
+        if not isinstance(obj, dict):
+            continue
+        paths = [p for p in _leaf_paths(obj) if len(p) <= 2 and all(isinstance(k, str) for k in p)]
+        for n in (2, 4, 8):
+            if len(paths) < n:
+                break
+            size = (len(paths) + n - 1) // n
+            for i in range(0, len(paths), size):
+                c = copy.deepcopy(case)
+                c[part] = _without_many(obj, paths[i:i + size])
+                out.append(c)
+    return out
+
+
 def _candidates(case: dict[str, Any], defaults: dict[str, Any]) -> list[dict[str, Any]]:
-    cands = []
+    cands = _chunk_candidates(case)
     if case.get("kind") == "action" and case.get("mapping") is None:
         c = copy.deepcopy(case)
         c["mapping"] = copy.deepcopy(defaults.get(case["action"], {}))
-        cands.append(c)
-        return cands
+        return [c]
     if case.get("kind") == "action" and isinstance(case.get("settings"), dict):
         for k in list(case["settings"]):
             c = copy.deepcopy(case)
@@ -963,7 +1096,7 @@ def minimize(failures: list[dict[str, Any]], defaults: dict[str, Any], rounds: i
         batch: list[dict[str, Any]] = []
         owner: dict[str, int] = {}
         for i in sorted(active):
-            for j, cand in enumerate(_candidates(current[i]["case"], defaults)[:400]):
+            for j, cand in enumerate(_candidates(current[i]["case"], defaults)[:500]):
                 cand["id"] = f"min-{i}-{rnd}-{j}"
                 owner[cand["id"]] = i
                 batch.append(cand)
@@ -977,7 +1110,7 @@ def minimize(failures: list[dict[str, Any]], defaults: dict[str, Any], rounds: i
             e, a = exp.get(cand["id"]), act.get(cand["id"])
             if e is None or a is None:
                 continue
-            diffs = compare.compare_case(e, a)
+            diffs = compare_answers(e, a)
             if not diffs or signature(cand, e, a, diffs) != current[i]["sig"]:
                 continue
             size = len(_dumps(cand))
@@ -985,19 +1118,29 @@ def minimize(failures: list[dict[str, Any]], defaults: dict[str, Any], rounds: i
                 best[i] = {"case": cand, "expected": e, "actual": a, "diffs": diffs, "sig": current[i]["sig"], "size": size}
         progressed = set()
         for i, b in best.items():
-            if b["size"] < len(_dumps(current[i]["case"])):
+            if b["size"] < len(_dumps(current[i]["case"])) or current[i]["case"].get("mapping") is None:
                 current[i] = b
                 progressed.add(i)
         log(f"  minimize round {rnd + 1}: {len(batch)} candidates, {len(progressed)} cases shrank")
         active = progressed
-    return [current[i] for i in range(len(failures))]
+    out = []
+    for i, f in enumerate(failures):
+        m = dict(current[i])
+        if m is not f:
+            new_id = f["case"]["id"] + "~min"
+            m["case"] = {**m["case"], "id": new_id}
+            m["expected"] = {**m["expected"], "id": new_id}
+            m["actual"] = {**m["actual"], "id": new_id}
+        out.append(m)
+    return out
 
 
 # --------------------------------------------------------------------------------------------------
 # report
 # --------------------------------------------------------------------------------------------------
 
-CAUSE_ORDER = ["mapping-kit", "ajv coercion", "dates", "UA", "trigger", "action assembly", "crash / no answer"]
+CAUSE_ORDER = ["mapping-kit", "ajv coercion", "dates", "UA", "trigger", "action assembly", "JS prototype lookups",
+               "crash / no answer"]
 
 
 def _clip(obj: Any, limit: int = 3000) -> str:
@@ -1083,6 +1226,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minimize", action="store_true", help="shrink one case per distinct mismatch signature")
     ap.add_argument("--report", metavar="PATH", help="write a markdown report of the mismatches")
     ap.add_argument("--show", type=int, default=3, help="differing cases to print per signature")
+    ap.add_argument("--no-proto", action="store_true",
+                    help="never use Object.prototype names (constructor, __proto__, toString, ...) as paths or keys")
+    ap.add_argument("--no-liquid", action="store_true",
+                    help="never generate @liquid (a known gap would otherwise hide other differences in the same case)")
     ap.add_argument("--write-extra", action="store_true",
                     help=f"regenerate {os.path.relpath(EXTRA_DIR, ROOT)} (seed {EXTRA_SEED}, counts {EXTRA_COUNTS})")
     a = ap.parse_args(argv)
@@ -1091,6 +1238,10 @@ def main(argv: list[str] | None = None) -> int:
         write_extra(EXTRA_SEED, EXTRA_COUNTS, EXTRA_DIR)
         return 0
     kinds = [k.strip() for k in a.kinds.split(",") if k.strip()]
+    if a.no_liquid:
+        DIRECTIVE_KINDS[:] = [k for k in DIRECTIVE_KINDS if k != "@liquid"]
+    if a.no_proto:
+        drop_prototype_names()
     info = dump_actions()
     fields = info["actions"]
     cases: list[dict[str, Any]] = []
@@ -1133,6 +1284,9 @@ def main(argv: list[str] | None = None) -> int:
     causes = collections.Counter(f["sig"][0] for f in failures)
     for kind, (ok_n, tot) in totals.items():
         print(f"== {kind}: {ok_n}/{tot} identical")
+    if PRECISION_ONLY:
+        print(f"note: {len(PRECISION_ONLY)} answers differ only in integers beyond 2**53 that are equal as doubles "
+              f"(counted identical), e.g. {PRECISION_ONLY[:3]}")
     print("by cause: " + (", ".join(f"{c} {n}" for c, n in causes.most_common()) or "none"))
     for sig, fs in sorted(sigs.items(), key=lambda kv: -len(kv[1])):
         print(f"-- [{sig[0]}] {sig[1]}: {len(fs)}")
@@ -1150,10 +1304,18 @@ def main(argv: list[str] | None = None) -> int:
             minimized[m["sig"]] = m
     if a.report:
         header = [f"Generated by `.venv/bin/python dev/difffuzz.py --seed {a.seed} --n {a.n} --kinds {a.kinds}"
-                  f"{' --minimize' if a.minimize else ''} --report {a.report}` (clock {a.now}).",
+                  f"{' --no-liquid' if a.no_liquid else ''}{' --no-proto' if a.no_proto else ''}"
+                  f"{' --minimize' if a.minimize else ''} --report {a.report}`"
+                  f" (clock {a.now}).",
                   "Reference: @segment/action-destinations 3.497.0 / actions-core 3.170.0 / destination-subscriptions "
                   "3.37.0 via dev/oracle/run.js. amprelay: `.venv/bin/amprelay preview --jsonl`. Comparison rules: "
                   "tests/conformance/compare.py (errors compared by presence only)."]
+        if PRECISION_ONLY:
+            header.append("")
+            header.append(f"* {len(PRECISION_ONLY)} answers differed only in integers beyond 2**53 that are equal as "
+                          f"doubles (amprelay keeps the exact integer, the reference prints the double, e.g. "
+                          f"`1152921504606846976` vs `1152921504606847000`); counted identical here. Examples: "
+                          + ", ".join(f"`{i}`" for i in PRECISION_ONLY[:5]))
         if notes:
             header.append("")
             header.extend(f"* note: {n}" for n in notes[:20])
