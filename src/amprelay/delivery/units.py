@@ -57,11 +57,31 @@ def partition_key(kind: str, entry: Any) -> str | None:
 def _headers(request: Any) -> tuple[tuple[str, str], ...]:
     """The request's headers, with its content type when it sets none."""
     headers = [(str(k), str(v)) for k, v in (request.headers or {}).items()]
-    if not any(k.lower() == "content-type" for k, _ in headers):
+    if not headers or "content-type" not in {k.lower() for k, _ in headers}:
         ctype = getattr(request, "content_type", None) or DEFAULT_CONTENT_TYPES.get(request.encoding)
         if ctype:
             headers.append(("Content-Type", str(ctype)))
     return tuple(headers)
+
+
+_ROUTES: dict[tuple, Route] = {}
+_SIMPLE = (str, int, float, bool, type(None))
+
+
+def _route(destination: str, request: Any, entries_field: str, single: bool,
+           template: tuple[tuple[str, Any], ...]) -> Route:
+    """Routes are few and built per request: cache them by a cheap signature."""
+    sig_items = tuple((k, v) if isinstance(v, _SIMPLE) else (k, orjson.dumps(v)) for k, v in template)
+    hdrs = request.headers
+    sig = (destination, request.method, request.url, request.encoding, entries_field, single, sig_items,
+           tuple(hdrs.items()) if hdrs else (), getattr(request, "content_type", None))
+    route = _ROUTES.get(sig)
+    if route is None:
+        if len(_ROUTES) > 10_000:
+            _ROUTES.clear()
+        route = _ROUTES[sig] = Route(destination, request.method, request.url, request.encoding, entries_field,
+                                     single, template, _headers(request))
+    return route
 
 
 def request_to_units(
@@ -85,8 +105,7 @@ def request_to_units(
         if stable_insert_id:
             events = fill_insert_ids(events, base_insert_id(destination, subscription, message_id, request_index))
         template = tuple((k, None if k == JSON_ENTRIES_FIELD else v) for k, v in body.items())
-        route = Route(destination, request.method, request.url, "json", JSON_ENTRIES_FIELD, False, template,
-                      _headers(request))
+        route = _route(destination, request, JSON_ENTRIES_FIELD, False, template)
         entries = events
     else:
         form = request.form or {}
@@ -100,7 +119,7 @@ def request_to_units(
         single = not isinstance(value, list)
         entries = [value] if single else value
         template = tuple((k, "" if k == field else str(v)) for k, v in form.items())
-        route = Route(destination, request.method, request.url, "form", field, single, template, _headers(request))
+        route = _route(destination, request, field, single, template)
     kind = route.kind
     units: list[NewUnit] = []
     for entry in entries:

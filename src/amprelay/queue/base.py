@@ -47,12 +47,27 @@ class Route:
     template: tuple[tuple[str, object], ...]
     headers: tuple[tuple[str, str], ...] = ()
     _key: str = field(default="", init=False, repr=False)
+    _path: str = field(default="", init=False, repr=False)
+    _kind: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_key", orjson.dumps(
             [self.destination, self.method, self.url, self.encoding, self.entries_field, self.single,
              [list(p) for p in self.template], [list(h) for h in self.headers]]
         ).decode())
+        rest = self.url.split("://", 1)[-1]
+        slash = rest.find("/")
+        path = rest[slash:] if slash >= 0 else "/"
+        object.__setattr__(self, "_path", path)
+        if path.endswith("/groupidentify"):
+            kind = "groupidentify"
+        elif path.endswith("/identify"):
+            kind = "identify"
+        elif path.endswith("/usermap"):
+            kind = "usermap"
+        else:
+            kind = "events"
+        object.__setattr__(self, "_kind", kind)
 
     def __hash__(self) -> int:
         return hash(self._key)
@@ -64,20 +79,11 @@ class Route:
     def kind(self) -> str:
         """The Amplitude API: ``events`` (HTTP V2 / Batch), ``identify``, ``groupidentify``,
         ``usermap``."""
-        path = self.path
-        if path.endswith("/groupidentify"):
-            return "groupidentify"
-        if path.endswith("/identify"):
-            return "identify"
-        if path.endswith("/usermap"):
-            return "usermap"
-        return "events"
+        return self._kind
 
     @property
     def path(self) -> str:
-        rest = self.url.split("://", 1)[-1]
-        slash = rest.find("/")
-        return rest[slash:] if slash >= 0 else "/"
+        return self._path
 
     def key(self) -> str:
         """A stable text key: equal routes have equal keys."""

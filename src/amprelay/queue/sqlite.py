@@ -20,6 +20,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import orjson
+
 from amprelay.queue.base import (
     DeadLetter,
     DeadLetterFilter,
@@ -226,9 +228,10 @@ class SQLiteQueue:
                     break
             cur.close()
             if chosen:
-                c.executemany(
-                    "UPDATE units SET lease_owner = ?, lease_until = ?, not_before = 0 WHERE id = ?",
-                    [(worker_id, now + lease_seconds, u.id) for u in chosen],
+                c.execute(
+                    "UPDATE units SET lease_owner = ?, lease_until = ?, not_before = 0 "
+                    "WHERE id IN (SELECT value FROM json_each(?))",
+                    (worker_id, now + lease_seconds, orjson.dumps([u.id for u in chosen])),
                 )
         return chosen
 
@@ -259,7 +262,8 @@ class SQLiteQueue:
         with self._txn("NORMAL"):
             c = self._conn
             if acks:
-                c.executemany("DELETE FROM units WHERE id = ?", acks)
+                c.execute("DELETE FROM units WHERE id IN (SELECT value FROM json_each(?))",
+                          (orjson.dumps([a for (a,) in acks]),))
             if retries:
                 c.executemany(
                     "UPDATE units SET lease_owner = NULL, lease_until = NULL, not_before = ?, "

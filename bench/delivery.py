@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Sustained delivery rate to the local Amplitude over loopback, durable queue on.
+
+    .venv/bin/python bench/delivery.py [--events 300000] [--seconds 20] [--chunk 500]
+        [--concurrency 4] [--linger-ms 50] [--rate 0] [--sync FULL]
+
+The fake Amplitude runs as a separate process. In this process a producer thread enqueues
+realistic logEventV2-shaped events through ``DeliveryService.enqueue_many`` (chunks of
+``--chunk`` messages per transaction, each commit fsync'd: ``PRAGMA synchronous=FULL`` in WAL
+mode, as the server's ingest batches do) while the delivery loops lease, batch, send and settle.
+``--rate`` caps the producer (events/s; 0 = as fast as it goes).
+
+Prints: events enqueued and delivered per second over the measured window, Amplitude's count of
+accepted events, request and batch-size figures, p50/p99/max time from enqueue to Amplitude's
+acceptance, and the peak RSS of this process (the relay side).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
+from amprelay.fakeamp import start_process
+from amprelay.queue.sqlite import SQLiteQueue
+
+
+class Req:
+    """Shaped like ``amprelay.destination.request.Request``."""
+
+    __slots__ = ("method", "url", "encoding", "json", "form", "headers", "content_type")
+
+    def __init__(self, body: dict):
+        self.method = "POST"
+        self.url = "https://api2.amplitude.com/2/httpapi"
+        self.encoding = "json"
+        self.json = body
+        self.form = None
+        self.headers = {}
+        self.content_type = "application/json"
+
+
+def make_event(i: int) -> dict:
+    return {
+        "os_name": "iOS",
+        "os_version": "17",
+        "device_manufacturer": "Apple",
+        "device_model": "iPhone",
+        "device_type": "mobile",
+        "user_id": f"user-{i % 5000:05d}",
+        "device_id": f"device-{i % 7000:05d}",
+        "event_type": "Song Played",
+        "time": 1_700_000_000_000 + i,
+        "event_properties": {"title": "Cosmic Drift", "artist": "Nova", "duration_ms": 215000, "position": i % 50},
+        "ip": "203.0.113.7",
+        "platform": "iOS",
+        "language": "en-US",
+        "session_id": 1_700_000_000_000 + (i // 20),
+        "library": "analytics-ios",
+    }
+
+
+def percentile(sorted_vals: list[float], p: float) -> float:
+    if not sorted_vals:
+        return float("nan")
+    k = min(len(sorted_vals) - 1, max(0, round(p / 100 * (len(sorted_vals) - 1))))
+    return sorted_vals[k]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=300_000, help="events to enqueue in all")
+    ap.add_argument("--seconds", type=float, default=20.0, help="stop producing after this long")
+    ap.add_argument("--chunk", type=int, default=500, help="messages per enqueue transaction")
+    ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--linger-ms", type=float, default=50.0)
+    ap.add_argument("--rate", type=float, default=0.0, help="producer cap in events/s (0: none)")
+    ap.add_argument("--lease-units", type=int, default=4000)
+    ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
+    args = ap.parse_args()
+
+    fake = start_process(max_records=10_000)
+    tmp = tempfile.mkdtemp(prefix="amprelay-bench-", dir=args.dir)
+    queue = SQLiteQueue(os.path.join(tmp, "amprelay.sqlite3"))
+    sync = queue._conn.execute("PRAGMA synchronous").fetchone()[0]
+    settings = DeliverySettings(concurrency=args.concurrency, linger_ms=args.linger_ms, lease_units=args.lease_units)
+    svc = DeliveryService(queue, {"amp": {"stable_insert_id": True}}, fake.url, settings=settings)
+    enqueued = [0]
+    stop_producing = threading.Event()
+    t_start = [0.0]
+    t_end_produce = [0.0]
+
+    def producer() -> None:
+        i = 0
+        t0 = time.perf_counter()
+        while i < args.events and not stop_producing.is_set():
+            n = min(args.chunk, args.events - i)
+            items = [EnqueueItem("amp", f"msg-{j}", [Req({"api_key": "bench-key", "events": [make_event(j)]})],
+                                 "Track Calls") for j in range(i, i + n)]
+            svc.enqueue_many(items)
+            i += n
+            enqueued[0] = i
+            if args.rate > 0:
+                ahead = i / args.rate - (time.perf_counter() - t0)
+                if ahead > 0:
+                    time.sleep(ahead)
+            if time.perf_counter() - t0 > args.seconds:
+                break
+        t_end_produce[0] = time.perf_counter()
+
+    async def run() -> None:
+        await svc.start()
+        svc.worker.latency_sink = []
+        t_start[0] = time.perf_counter()
+        th = threading.Thread(target=producer, daemon=True)
+        th.start()
+        while th.is_alive():
+            await asyncio.sleep(0.2)
+        # drain what is left
+        deadline = time.perf_counter() + 120
+        while time.perf_counter() < deadline:
+            if (await asyncio.to_thread(queue.stats)).depth == 0:
+                break
+            await asyncio.sleep(0.05)
+        await svc.stop()
+
+    asyncio.run(run())
+    t_done = time.perf_counter()
+    lat = sorted(svc.worker.latency_sink or [])
+    sizes = svc.worker.batch_sizes
+    st = fake.stats()
+    accepted = st["events_accepted"]
+    duplicates = st["duplicates"]
+    reqs = sum(sum(v for v in per.values()) for per in st["requests"].values())
+    produce_s = t_end_produce[0] - t_start[0]
+    total_s = t_done - t_start[0]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"durable queue: SQLite WAL, synchronous={['OFF', 'NORMAL', 'FULL', 'EXTRA'][sync]} for enqueue, "
+          f"file in {tmp}")
+    print(f"enqueued:  {enqueued[0]} events in {produce_s:.2f}s = {enqueued[0] / produce_s:,.0f} events/s "
+          f"({args.chunk} messages per fsync'd transaction)")
+    print(f"delivered: {len(lat)} events in {total_s:.2f}s (enqueue start -> queue empty) = "
+          f"{len(lat) / total_s:,.0f} events/s sustained")
+    print(f"amplitude: accepted {accepted} events, {duplicates} duplicates, {reqs} requests")
+    if sizes:
+        print(f"batches:   {len(sizes)} requests, events per request mean {statistics.mean(sizes):.0f}, "
+              f"p50 {percentile(sorted(sizes), 50):.0f}, max {max(sizes)}")
+    print(f"latency:   enqueue -> accepted p50 {percentile(lat, 50) * 1000:.0f} ms, "
+          f"p99 {percentile(lat, 99) * 1000:.0f} ms, max {(lat[-1] if lat else 0) * 1000:.0f} ms")
+    print(f"memory:    peak RSS of the relay process {peak_mb:.0f} MB")
+    queue.close()
+    fake.stop()
+    ok = accepted == enqueued[0] and len(lat) == enqueued[0]
+    if not ok:
+        print("MISMATCH: not every enqueued event was accepted exactly once", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
