@@ -256,3 +256,15 @@ def test_each_partition_is_acked_in_enqueue_order(tmp_path_factory, script):
         settle(leases, ["ack"])
     assert finished == {p: v for p, v in enqueued.items()}
     q.close()
+
+
+def test_enqueue_with_dead_stores_both_in_one_go_and_rejected_ones_are_not_requeued(q):
+    rejected = Route("source:web", "REJECTED", "amprelay:invalid_message", "json", "message", True, ())
+    assert rejected.kind == "rejected"
+    got = q.enqueue_with_dead([unit("a", 0)], [(NewUnit(rejected, b'{"type":"nope"}', "rejected", "m9", 5.0),
+                                                "invalid message at index 0: no type")])
+    assert len(got) == 1 and q.stats().depth == 1
+    [d] = q.list_dead(DeadLetterFilter(kind="rejected"))
+    assert d.reason.startswith("invalid message") and d.destination == "source:web"
+    assert q.requeue_dead() == 0 and q.count_dead() == 1
+    assert q.size_bytes() > 0

@@ -59,7 +59,9 @@ class Route:
         slash = rest.find("/")
         path = rest[slash:] if slash >= 0 else "/"
         object.__setattr__(self, "_path", path)
-        if path.endswith("/groupidentify"):
+        if not self.url.startswith(("http://", "https://")):
+            kind = "rejected"  # never became a request (an invalid message, a mapping error)
+        elif path.endswith("/groupidentify"):
             kind = "groupidentify"
         elif path.endswith("/identify"):
             kind = "identify"
@@ -78,7 +80,7 @@ class Route:
     @property
     def kind(self) -> str:
         """The Amplitude API: ``events`` (HTTP V2 / Batch), ``identify``, ``groupidentify``,
-        ``usermap``."""
+        ``usermap``; ``rejected`` for dead letters that never became a request."""
         return self._kind
 
     @property
@@ -183,6 +185,15 @@ class Queue(Protocol):
         Nothing is stored if it raises."""
         ...
 
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
+        """Like :meth:`enqueue`, and in the same transaction store ``dead`` (unit, reason) pairs
+        straight in the dead-letter store (messages that never became a request)."""
+        ...
+
+    def size_bytes(self) -> int:
+        """Bytes the store occupies (ingest refuses past the configured maximum)."""
+        ...
+
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         """Lease up to ``max_units`` ready units in enqueue order, honouring the ordering
         contract of this module. A lease not acked, retried or dead-lettered within
@@ -219,7 +230,7 @@ class Queue(Protocol):
 
     def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
         """Put matching dead letters back into the queue (as new units, age reset); returns
-        how many."""
+        how many. Rejected ones (never a request) stay."""
         ...
 
     def purge_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:

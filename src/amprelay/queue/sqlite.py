@@ -75,10 +75,11 @@ MAX_SCAN_ROWS = 200_000
 
 
 class _PendingEnqueue:
-    __slots__ = ("units", "ids", "error", "done")
+    __slots__ = ("units", "dead", "ids", "error", "done")
 
-    def __init__(self, units: Sequence[NewUnit]):
+    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]] = ()):
         self.units = units
+        self.dead = dead
         self.ids: list[int] = []
         self.error: BaseException | None = None
         self.done = False
@@ -142,9 +143,12 @@ class SQLiteQueue:
     # -- enqueue (group commit) -------------------------------------------------------------
 
     def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
-        if not units:
+        return self.enqueue_with_dead(units, ())
+
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
+        if not units and not dead:
             return []
-        me = _PendingEnqueue(units)
+        me = _PendingEnqueue(units, dead)
         with self._cv:
             self._pending.append(me)
             while not me.done:
@@ -180,6 +184,14 @@ class SQLiteQueue:
                     )
                     start = (first[0] if first else 0) + 1
                     p.ids = list(range(start, start + len(rows)))
+                    if p.dead:
+                        now = time.time()
+                        c.executemany(
+                            "INSERT INTO dead_letters(unit_id, route_id, partition, message_id, entry, created_at, "
+                            "dead_at, attempts, reason) VALUES (0, ?, ?, ?, ?, ?, ?, 0, ?)",
+                            [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at, now, reason)
+                             for u, reason in p.dead],
+                        )
         except BaseException as exc:  # every caller of the group sees the failure
             self._route_ids.clear()  # a rolled-back route insert must not stay cached
             self._routes.clear()
@@ -339,8 +351,10 @@ class SQLiteQueue:
         where, args = self._where(flt)
         with self._txn("FULL"):
             c = self._conn
+            where = (where + " AND " if where else " WHERE ") + "r.kind != 'rejected'"
             ids = [r[0] for r in c.execute(
-                f"SELECT d.id FROM dead_letters d JOIN routes r ON r.id = d.route_id{where} ORDER BY d.unit_id", args)]
+                f"SELECT d.id FROM dead_letters d JOIN routes r ON r.id = d.route_id{where} ORDER BY d.unit_id, d.id",
+                args)]
             c.executemany(
                 "INSERT INTO units(route_id, partition, message_id, entry, created_at) "
                 "SELECT route_id, partition, message_id, entry, ? FROM dead_letters WHERE id = ?",
@@ -358,6 +372,17 @@ class SQLiteQueue:
                 args,
             )
             return cur.rowcount
+
+    def size_bytes(self) -> int:
+        with self._lock:
+            c = self._conn
+            pages = c.execute("PRAGMA page_count").fetchone()[0] - c.execute("PRAGMA freelist_count").fetchone()[0]
+            size = pages * c.execute("PRAGMA page_size").fetchone()[0]
+        try:
+            size += os.path.getsize(self.path + "-wal")
+        except OSError:
+            pass
+        return size
 
     # -- stats ------------------------------------------------------------------------------
 
