@@ -20,7 +20,7 @@ DEVICE_ID = Field(
     label='Device ID',
     type='string',
     description='A device-specific identifier, such as the Identifier for Vendor on iOS. Required unless user ID is present. If a device ID is not sent with the event, it will be set to a hashed version of the user ID.',
-    default={'@if': {'else': {'@path': '$.anonymousId'}, 'exists': {'@path': '$.context.device.id'}, 'then': {'@path': '$.context.device.id'}}},
+    default={'@if': {'exists': {'@path': '$.context.device.id'}, 'then': {'@path': '$.context.device.id'}, 'else': {'@path': '$.anonymousId'}}},
     has_default=True,
 )
 
@@ -269,7 +269,7 @@ IDFA = Field(
     label='Identifier For Advertiser (IDFA)',
     type='string',
     description='Identifier for Advertiser. _(iOS)_',
-    default={'@if': {'else': {'@path': '$.context.device.idfa'}, 'exists': {'@path': '$.context.device.advertisingId'}, 'then': {'@path': '$.context.device.advertisingId'}}},
+    default={'@if': {'exists': {'@path': '$.context.device.advertisingId'}, 'then': {'@path': '$.context.device.advertisingId'}, 'else': {'@path': '$.context.device.idfa'}}},
     has_default=True,
 )
 
@@ -287,7 +287,7 @@ ADID = Field(
     label='Google Play Services Advertising ID',
     type='string',
     description='Google Play Services advertising ID. _(Android)_',
-    default={'@if': {'else': {'@path': '$.context.device.idfa'}, 'exists': {'@path': '$.context.device.advertisingId'}, 'then': {'@path': '$.context.device.advertisingId'}}},
+    default={'@if': {'exists': {'@path': '$.context.device.advertisingId'}, 'then': {'@path': '$.context.device.advertisingId'}, 'else': {'@path': '$.context.device.idfa'}}},
     has_default=True,
 )
 
@@ -354,7 +354,7 @@ PRODUCTS = Field(
     type='object',
     description='The list of products purchased.',
     multiple=True,
-    default={'@arrayPath': ['$.properties.products', {'price': {'@path': 'price'}, 'productId': {'@path': 'productId'}, 'quantity': {'@path': 'quantity'}, 'revenue': {'@path': 'revenue'}, 'revenueType': {'@path': 'revenueType'}}]},
+    default={'@arrayPath': ['$.properties.products', {'price': {'@path': 'price'}, 'revenue': {'@path': 'revenue'}, 'quantity': {'@path': 'quantity'}, 'productId': {'@path': 'productId'}, 'revenueType': {'@path': 'revenueType'}}]},
     has_default=True,
     properties={
         'price': Field(
@@ -362,12 +362,6 @@ PRODUCTS = Field(
             label='Price',
             type='number',
             description='The price of the item purchased. Required for revenue data if the revenue field is not sent. You can use negative values to indicate refunds.',
-        ),
-        'productId': Field(
-            key='productId',
-            label='Product ID',
-            type='string',
-            description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
         ),
         'quantity': Field(
             key='quantity',
@@ -380,6 +374,12 @@ PRODUCTS = Field(
             label='Revenue',
             type='number',
             description='Revenue = price * quantity. If you send all 3 fields of price, quantity, and revenue, then (price * quantity) will be used as the revenue value. You can use negative values to indicate refunds.',
+        ),
+        'productId': Field(
+            key='productId',
+            label='Product ID',
+            type='string',
+            description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
         ),
         'revenueType': Field(
             key='revenueType',
@@ -432,17 +432,12 @@ UTM_PROPERTIES = Field(
     label='UTM Properties',
     type='object',
     description='UTM Tracking Properties',
-    default={'utm_campaign': {'@path': '$.context.campaign.name'}, 'utm_content': {'@path': '$.context.campaign.content'}, 'utm_medium': {'@path': '$.context.campaign.medium'}, 'utm_source': {'@path': '$.context.campaign.source'}, 'utm_term': {'@path': '$.context.campaign.term'}},
+    default={'utm_source': {'@path': '$.context.campaign.source'}, 'utm_medium': {'@path': '$.context.campaign.medium'}, 'utm_campaign': {'@path': '$.context.campaign.name'}, 'utm_term': {'@path': '$.context.campaign.term'}, 'utm_content': {'@path': '$.context.campaign.content'}},
     has_default=True,
     properties={
-        'utm_campaign': Field(
-            key='utm_campaign',
-            label='UTM Campaign',
-            type='string',
-        ),
-        'utm_content': Field(
-            key='utm_content',
-            label='UTM Content',
+        'utm_source': Field(
+            key='utm_source',
+            label='UTM Source',
             type='string',
         ),
         'utm_medium': Field(
@@ -450,14 +445,19 @@ UTM_PROPERTIES = Field(
             label='UTM Medium',
             type='string',
         ),
-        'utm_source': Field(
-            key='utm_source',
-            label='UTM Source',
+        'utm_campaign': Field(
+            key='utm_campaign',
+            label='UTM Campaign',
             type='string',
         ),
         'utm_term': Field(
             key='utm_term',
             label='UTM Term',
+            type='string',
+        ),
+        'utm_content': Field(
+            key='utm_content',
+            label='UTM Content',
             type='string',
         ),
     },
