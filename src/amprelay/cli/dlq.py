@@ -1,0 +1,284 @@
+"""`amprelay dlq list|show|retry|purge`: the dead-letter store.
+
+Units land there when Amplitude names them invalid (400), when one alone is too large (413),
+when they stayed undeliverable past the maximum age, or when a message never became a request
+(an invalid message, a mapping error). ``retry`` puts matching dead letters back in the queue,
+where a running ``amprelay serve`` delivers them (their age starts again).
+
+The store is found from ``--db``, else the config file's queue (``--config``, or
+``amprelay.yaml`` in the working directory), else ``<data dir>/amprelay.sqlite3`` with the data
+dir from ``--data-dir``, ``AMPRELAY_DATA_DIR`` or ``./data``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+KINDS = ("events", "identify", "groupidentify", "usermap", "rejected")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dlq", help="list, show, retry or purge dead letters",
+        description="The dead-letter store: units Amplitude rejected as invalid, units undeliverable past "
+                    "the maximum age, messages that never became a request. `retry` puts them back through "
+                    "delivery.",
+    )
+    dsub = p.add_subparsers(dest="dlq_command", metavar="ACTION")
+
+    def common(sp: argparse.ArgumentParser, filters: bool = True) -> None:
+        g = sp.add_argument_group("store")
+        g.add_argument("--db", help="the SQLite file (default: from the config, else <data dir>/amprelay.sqlite3)")
+        g.add_argument("--config", "-c", help="config file (default: amprelay.yaml if it exists)")
+        g.add_argument("--data-dir", help="data directory (default: $AMPRELAY_DATA_DIR or ./data)")
+        if filters:
+            f = sp.add_argument_group("filters (all must match)")
+            f.add_argument("--destination", "-d", help="destination name")
+            f.add_argument("--kind", choices=KINDS, help="Amplitude API of the unit")
+            f.add_argument("--reason", help="text the reason contains (case-insensitive)")
+            f.add_argument("--message-id", help="the message's messageId")
+            f.add_argument("--user", help="user id, else device id, of the unit")
+            f.add_argument("--since", help="dead at or after: ISO time, unix seconds, or an age like 30m, 2h, 7d")
+            f.add_argument("--until", help="dead before: ISO time, unix seconds, or an age like 30m, 2h, 7d")
+            f.add_argument("--id", dest="ids", type=int, action="append", help="a dead letter id (repeatable)")
+
+    lp = dsub.add_parser("list", help="list dead letters (oldest first)")
+    common(lp)
+    lp.add_argument("--limit", type=int, default=50, help="at most this many (default 50; 0: all)")
+    lp.add_argument("--offset", type=int, default=0)
+    lp.add_argument("--json", action="store_true", help="one JSON object per line, with the entry")
+    lp.set_defaults(func=run_list)
+
+    sp = dsub.add_parser("show", help="show dead letters in full")
+    common(sp, filters=False)
+    sp.add_argument("id", type=int, nargs="+", help="dead letter id(s)")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=run_show)
+
+    rp = dsub.add_parser("retry", help="put dead letters back through delivery")
+    common(rp)
+    rp.add_argument("--all", action="store_true", help="every dead letter (needed when no filter is given)")
+    rp.add_argument("--dry-run", action="store_true", help="only count what would be retried")
+    rp.set_defaults(func=run_retry)
+
+    pp = dsub.add_parser("purge", help="delete dead letters for good")
+    common(pp)
+    pp.add_argument("--all", action="store_true", help="every dead letter (needed when no filter is given)")
+    pp.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    pp.set_defaults(func=run_purge)
+
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_when(text: str | None, now: float | None = None) -> float | None:
+    """ISO 8601, unix seconds, or an age (``30m``, ``2h``, ``7d``) before now."""
+    if text is None:
+        return None
+    now = time.time() if now is None else now
+    m = _AGE.match(text)
+    if m:
+        return now - float(m.group(1)) * _UNIT[m.group(2)]
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a time: {text!r} (use ISO 8601, unix seconds or an age like 2h)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def store_path(args: argparse.Namespace) -> str:
+    from amprelay.queue import sqlite_path
+
+    if args.db:
+        return args.db
+    config_path = args.config or ("amprelay.yaml" if os.path.exists("amprelay.yaml") else None)
+    if config_path:
+        from amprelay.config import load_config
+
+        cfg = load_config(config_path).config
+        if cfg.queue.backend != "sqlite":
+            raise SystemExit("amprelay dlq: only the SQLite queue is supported so far")
+        data_dir = args.data_dir or cfg.data_dir
+        return str(sqlite_path(cfg.queue, data_dir))
+    data_dir = args.data_dir or os.environ.get("AMPRELAY_DATA_DIR") or "./data"
+    return str(sqlite_path(None, data_dir))
+
+
+def open_store(args: argparse.Namespace):
+    from amprelay.queue.sqlite import SQLiteQueue
+
+    path = store_path(args)
+    if not os.path.exists(path):
+        print(f"amprelay dlq: no store at {path} (use --db, --config or --data-dir)", file=sys.stderr)
+        return None
+    return SQLiteQueue(path)
+
+
+def build_filter(args: argparse.Namespace):
+    from amprelay.queue import DeadLetterFilter
+
+    return DeadLetterFilter(
+        destination=args.destination, kind=args.kind, reason_contains=args.reason, message_id=args.message_id,
+        partition=args.user, since=parse_when(args.since), until=parse_when(args.until),
+        ids=tuple(args.ids) if args.ids else None,
+    )
+
+
+def _has_filter(args: argparse.Namespace) -> bool:
+    return any(getattr(args, k) is not None for k in
+               ("destination", "kind", "reason", "message_id", "user", "since", "until", "ids"))
+
+
+def as_json(d: Any) -> dict[str, Any]:
+    try:
+        entry = orjson.loads(d.entry)
+    except orjson.JSONDecodeError:
+        entry = d.entry.decode("utf-8", "replace")
+    return {
+        "id": d.id, "destination": d.destination, "kind": d.route.kind, "method": d.route.method,
+        "url": d.route.url, "message_id": d.message_id, "user": d.partition, "attempts": d.attempts,
+        "created_at": _iso(d.created_at), "dead_at": _iso(d.dead_at), "reason": d.reason, "entry": entry,
+    }
+
+
+# -- commands --------------------------------------------------------------------------------
+
+def _guard(fn):
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except ValueError as exc:
+            print(f"amprelay dlq: {exc}", file=sys.stderr)
+            return 2
+    return wrapped
+
+
+@_guard
+def run_list(args: argparse.Namespace) -> int:
+    q = open_store(args)
+    if q is None:
+        return 1
+    try:
+        flt = build_filter(args)
+        total = q.count_dead(flt)
+        rows = q.list_dead(flt, limit=args.limit if args.limit > 0 else -1, offset=args.offset)
+        if args.json:
+            for d in rows:
+                sys.stdout.write(orjson.dumps(as_json(d)).decode() + "\n")
+            return 0
+        if not rows:
+            print("no dead letters" + (" match" if _has_filter(args) else ""))
+            return 0
+        print(f"{'ID':>6}  {'DEAD AT':20}  {'DESTINATION':14}  {'KIND':13}  {'MESSAGE ID':24}  {'USER':18}  "
+              f"{'TRIES':>5}  REASON")
+        for d in rows:
+            reason = d.reason.replace("\n", " ")
+            print(f"{d.id:>6}  {_iso(d.dead_at):20}  {d.destination[:14]:14}  {d.route.kind:13}  "
+                  f"{d.message_id[:24]:24}  {d.partition[:18]:18}  {d.attempts:>5}  {reason[:100]}")
+        shown = len(rows)
+        if total > shown + args.offset or args.offset:
+            print(f"({shown} shown of {total}; use --limit/--offset)")
+        else:
+            print(f"({total} dead letter{'s' if total != 1 else ''})")
+        return 0
+    finally:
+        q.close()
+
+
+@_guard
+def run_show(args: argparse.Namespace) -> int:
+    from amprelay.queue import DeadLetterFilter
+
+    q = open_store(args)
+    if q is None:
+        return 1
+    try:
+        rows = q.list_dead(DeadLetterFilter(ids=tuple(args.id)), limit=len(args.id))
+        found = {d.id for d in rows}
+        for d in rows:
+            j = as_json(d)
+            if args.json:
+                sys.stdout.write(orjson.dumps(j).decode() + "\n")
+                continue
+            print(f"dead letter {d.id}")
+            for k in ("destination", "kind", "method", "url", "message_id", "user", "attempts", "created_at",
+                      "dead_at", "reason"):
+                print(f"  {k + ':':12} {j[k]}")
+            print("  entry:")
+            text = orjson.dumps(j["entry"], option=orjson.OPT_INDENT_2).decode()
+            print("\n".join("    " + line for line in text.splitlines()))
+        missing = [i for i in args.id if i not in found]
+        if missing:
+            print(f"amprelay dlq: no dead letter with id {', '.join(map(str, missing))}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        q.close()
+
+
+@_guard
+def run_retry(args: argparse.Namespace) -> int:
+    if not _has_filter(args) and not args.all:
+        print("amprelay dlq retry: give a filter or --all", file=sys.stderr)
+        return 2
+    q = open_store(args)
+    if q is None:
+        return 1
+    try:
+        flt = build_filter(args)
+        matching = q.count_dead(flt)
+        from dataclasses import replace
+
+        rejected = q.count_dead(replace(flt, kind="rejected")) if flt.kind in (None, "rejected") else 0
+        if args.dry_run:
+            print(f"would put {matching - rejected} dead letter(s) back in the queue"
+                  + (f"; {rejected} rejected message(s) never became a request and stay" if rejected else ""))
+            return 0
+        n = q.requeue_dead(flt)
+        print(f"put {n} dead letter(s) back in the queue; a running `amprelay serve` delivers them"
+              + (f"; {rejected} rejected message(s) never became a request and stay" if rejected else ""))
+        return 0
+    finally:
+        q.close()
+
+
+@_guard
+def run_purge(args: argparse.Namespace) -> int:
+    if not _has_filter(args) and not args.all:
+        print("amprelay dlq purge: give a filter or --all", file=sys.stderr)
+        return 2
+    q = open_store(args)
+    if q is None:
+        return 1
+    try:
+        flt = build_filter(args)
+        if args.dry_run:
+            print(f"would delete {q.count_dead(flt)} dead letter(s)")
+            return 0
+        print(f"deleted {q.purge_dead(flt)} dead letter(s)")
+        return 0
+    finally:
+        q.close()
