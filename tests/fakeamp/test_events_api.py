@@ -13,14 +13,14 @@ PATHS = ["/2/httpapi", "/batch"]
 
 
 def post(fake, path, payload, **kw):
-    return httpx.post(fake.url + path, json=payload, timeout=10, **kw)
+    return fake.client.post(path, json=payload, **kw)
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_success_body_is_amplitudes_success_summary(fake, path):
     raw = orjson.dumps(body([event(0), event(1)]))
     before = int(time.time() * 1000)
-    r = httpx.post(fake.url + path, content=raw, headers={"content-type": "application/json"})
+    r = fake.client.post(path, content=raw, headers={"content-type": "application/json"})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     got = r.json()
@@ -75,9 +75,9 @@ def test_request_level_400s(fake, payload, expected):
 
 
 def test_invalid_json_and_missing_body(fake):
-    r = httpx.post(fake.url + "/2/httpapi", content=b"{not json")
+    r = fake.client.post("/2/httpapi", content=b"{not json")
     assert (r.status_code, r.json()) == (400, {"code": 400, "error": "Invalid JSON request body"})
-    r = httpx.post(fake.url + "/batch", content=b"")
+    r = fake.client.post("/batch", content=b"")
     assert (r.status_code, r.json()) == (400, {"code": 400, "error": "Missing request body"})
 
 
@@ -437,7 +437,7 @@ def test_eu_host_header(fake):
 def test_unknown_path_and_method(fake):
     r = post(fake, "/3/httpapi", body([event()]))
     assert (r.status_code, r.json()) == (404, {"code": 404, "error": "Invalid request path"})
-    r = httpx.get(fake.url + "/2/httpapi")
+    r = fake.client.get("/2/httpapi")
     assert r.status_code == 405
 
 

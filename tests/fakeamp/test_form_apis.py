@@ -8,7 +8,7 @@ import pytest
 
 
 def form(fake, path, fields, **kw):
-    return httpx.post(fake.url + path, data=fields, timeout=10, **kw)
+    return fake.client.post(path, data=fields, **kw)
 
 
 def js(obj) -> str:

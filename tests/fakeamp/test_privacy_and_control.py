@@ -15,7 +15,7 @@ AUTH = ("key-1", "secret-1")
 
 
 def test_deletions_require_basic_auth(fake):
-    r = httpx.post(fake.url + "/api/2/deletions/users", json={"user_ids": ["u1"], "requester": "segment"})
+    r = fake.client.post("/api/2/deletions/users", json={"user_ids": ["u1"], "requester": "segment"})
     assert r.status_code == 401
     r = httpx.post(
         fake.url + "/api/2/deletions/users",
@@ -23,14 +23,14 @@ def test_deletions_require_basic_auth(fake):
         headers={"authorization": "Basic !!notbase64"},
     )
     assert r.status_code == 401
-    r = httpx.post(fake.url + "/api/2/deletions/users", json={"user_ids": ["u1"]}, auth=("key-1", ""))
+    r = fake.client.post("/api/2/deletions/users", json={"user_ids": ["u1"]}, auth=("key-1", ""))
     assert r.status_code == 401
     assert fake.events() == []
 
 
 def test_deletion_job_answer_and_record(fake):
     payload = {"user_ids": ["user-del"], "amplitude_ids": [12345], "requester": "segment"}
-    r = httpx.post(fake.url + "/api/2/deletions/users", json=payload, auth=AUTH)
+    r = fake.client.post("/api/2/deletions/users", json=payload, auth=AUTH)
     assert r.status_code == 200
     today = dt.datetime.now(dt.UTC).date()
     assert r.json() == [
@@ -50,7 +50,7 @@ def test_deletion_job_answer_and_record(fake):
     ]
     [rec] = fake.events(kind="deletion")
     assert (rec["path"], rec["api_key"], rec["data"]) == ("/api/2/deletions/users", "key-1", payload)
-    listed = httpx.get(fake.url + "/api/2/deletions/users", auth=AUTH, params={"start_day": "x", "end_day": "y"})
+    listed = fake.client.get("/api/2/deletions/users", auth=AUTH, params={"start_day": "x", "end_day": "y"})
     assert listed.json() == r.json()
 
 
@@ -58,7 +58,7 @@ def test_deletion_job_answer_and_record(fake):
     "payload", [None, {"requester": "x"}, {"user_ids": "u1"}, {"user_ids": [f"u{i}" for i in range(101)]}]
 )
 def test_deletion_bad_requests(fake, payload):
-    r = httpx.post(fake.url + "/api/2/deletions/users", content=orjson.dumps(payload) if payload else b"", auth=AUTH)
+    r = fake.client.post("/api/2/deletions/users", content=orjson.dumps(payload) if payload else b"", auth=AUTH)
     assert r.status_code == 400
     assert "error" in r.json()
 
@@ -76,7 +76,7 @@ def test_usersearch(fake):
     r = httpx.get(url, params={"user": "testUser@example.com"}, auth=AUTH)
     assert (r.status_code, r.json()) == (200, {"matches": [], "type": "nomatch"})
     assert httpx.get(url, auth=AUTH).status_code == 400
-    httpx.post(fake.url + "/2/httpapi", json=body([event(3)], api_key="key-1"))
+    fake.client.post("/2/httpapi", json=body([event(3)], api_key="key-1"))
     r = httpx.get(url, params={"user": "device-0003"}, auth=AUTH)
     expected = {"amplitude_id": amplitude_id_for("user-0003"), "user_id": "user-0003"}
     assert r.json() == {"matches": [expected], "type": "match_user_or_device_id"}
@@ -87,7 +87,7 @@ def test_usersearch(fake):
 
 
 def test_usersearch_under_eu_prefix(fake):
-    r = httpx.get(fake.url + "/eu/api/2/usersearch", params={"user": "nobody"}, auth=AUTH)
+    r = fake.client.get("/eu/api/2/usersearch", params={"user": "nobody"}, auth=AUTH)
     assert r.json() == {"matches": [], "type": "nomatch"}
 
 
@@ -95,27 +95,27 @@ def test_usersearch_under_eu_prefix(fake):
 
 
 def test_health(fake):
-    assert httpx.get(fake.url + "/_fake/health").json() == {"status": "ok"}
+    assert fake.client.get("/_fake/health").json() == {"status": "ok"}
     assert fake.healthy()
 
 
 def test_events_filters_since_and_limit(fake):
-    httpx.post(fake.url + "/2/httpapi", json=body([event(0), event(1)]))
-    httpx.post(fake.url + "/batch", json=body([event(2)], api_key="key-2"))
-    httpx.post(fake.url + "/identify", data={"api_key": "k", "identification": '{"user_id":"user-9"}'})
+    fake.client.post("/2/httpapi", json=body([event(0), event(1)]))
+    fake.client.post("/batch", json=body([event(2)], api_key="key-2"))
+    fake.client.post("/identify", data={"api_key": "k", "identification": '{"user_id":"user-9"}'})
     assert len(fake.events()) == 4
     assert [r["data"]["user_id"] for r in fake.events(path="/2/httpapi")] == ["user-0000", "user-0001"]
     assert len(fake.events(kind="identification")) == 1
     assert len(fake.events(api_key="key-2")) == 1
     assert [r["path"] for r in fake.events(since=2)] == ["/batch", "/identify"]
-    r = httpx.get(fake.url + "/_fake/events", params={"since": 1, "limit": 2})
+    r = fake.client.get("/_fake/events", params={"since": 1, "limit": 2})
     assert [x["data"]["user_id"] for x in r.json()] == ["user-0001", "user-0002"]
-    assert httpx.get(fake.url + "/_fake/events", params={"since": "x"}).status_code == 400
+    assert fake.client.get("/_fake/events", params={"since": "x"}).status_code == 400
 
 
 def test_stats_and_reset(fake):
-    httpx.post(fake.url + "/2/httpapi", json=body([event(0)]))
-    httpx.post(fake.url + "/2/httpapi", json={"api_key": "k"})
+    fake.client.post("/2/httpapi", json=body([event(0)]))
+    fake.client.post("/2/httpapi", json={"api_key": "k"})
     stats = fake.stats()
     assert stats["requests"] == {"/2/httpapi": {"200": 1, "400": 1}}
     assert stats["events_accepted"] == 1
@@ -135,14 +135,14 @@ def test_config_roundtrip_and_validation(fake):
     for bad in ({"error_rate": 2}, {"nope": 1}, {"error_statuses": [404]}, {"fail_next": -1}, {"drop_mode": "x"}):
         with pytest.raises(ValueError):
             fake.configure(**bad)
-    assert httpx.post(fake.url + "/_fake/config", content=b"[1]").status_code == 400
+    assert fake.client.post("/_fake/config", content=b"[1]").status_code == 400
     assert fake.config()["error_rate"] == 0.25  # rejected changes leave the config alone
 
 
 def test_max_records_keeps_positions(fake):
     fake.configure(max_records=10)
     for i in range(40):
-        httpx.post(fake.url + "/2/httpapi", json=body([event(i)]))
+        fake.client.post("/2/httpapi", json=body([event(i)]))
     stats = fake.stats()
     assert stats["records_total"] == 40
     assert stats["records_in_memory"] <= 15
@@ -154,9 +154,9 @@ def test_record_file_appends_jsonl(tmp_path):
     path = tmp_path / "rec.jsonl"
     fake = run_in_thread(record_path=str(path))
     try:
-        httpx.post(fake.url + "/2/httpapi", json=body([event(0), event(1)]))
-        httpx.post(fake.url + "/usermap", data={"api_key": "k", "mapping": '{"user_id":"a","global_user_id":"b"}'})
-        httpx.post(fake.url + "/2/httpapi", json={"api_key": "k"})  # rejected: not recorded
+        fake.client.post("/2/httpapi", json=body([event(0), event(1)]))
+        fake.client.post("/usermap", data={"api_key": "k", "mapping": '{"user_id":"a","global_user_id":"b"}'})
+        fake.client.post("/2/httpapi", json={"api_key": "k"})  # rejected: not recorded
         lines = path.read_bytes().splitlines()  # flushed per request
         assert [orjson.loads(x) for x in lines] == fake.events()
         assert [orjson.loads(x)["kind"] for x in lines] == ["event", "event", "mapping"]
@@ -165,7 +165,7 @@ def test_record_file_appends_jsonl(tmp_path):
     # a second server appends to the same file
     fake = run_in_thread(record_path=str(path))
     try:
-        httpx.post(fake.url + "/batch", json=body([event(5)]))
+        fake.client.post("/batch", json=body([event(5)]))
     finally:
         fake.stop()
     assert len(path.read_bytes().splitlines()) == 4

@@ -42,13 +42,13 @@ valid_events = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(valid_events, min_size=1, max_size=20))
+@settings(max_examples=100, deadline=None)
+@given(st.lists(valid_events, min_size=1, max_size=8))
 def test_valid_events_pass(events):
     assert check_events(events, 5) is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(json_values)
 def test_any_json_body_gets_an_answer_without_raising(value):
     result = check_event_request(value)
@@ -59,7 +59,7 @@ def test_any_json_body_gets_an_answer_without_raising(value):
         assert problems is None or problems["code"] == 400
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.dictionaries(st.sampled_from(["event_type", "user_id", "device_id", "time"]), json_values)))
 def test_reported_indexes_are_in_range(events):
     problems = check_events(events, 5) if events else None
