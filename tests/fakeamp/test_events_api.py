@@ -357,6 +357,23 @@ def test_fail_next_answers_5xx_then_recovers(fake):
     assert len(fake.events()) == 1
 
 
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (429, {"code": 429, "error": "Too many requests for some devices and users", "eps_threshold": 0,
+               "throttled_devices": {}, "throttled_users": {}, "throttled_events": []}),
+        (413, {"code": 413, "error": "Payload too large"}),
+        (500, {"code": 500, "error": "Internal Server Error"}),
+        (504, {"code": 504, "error": "Gateway Timeout"}),
+    ],
+)
+def test_fail_next_with_amplitude_bodies(fake, status, expected):
+    fake.configure(fail_next=1, fail_status=status)
+    r = post(fake, "/batch", body([event()]))
+    assert (r.status_code, r.json()) == (status, expected)
+    assert fake.events() == []
+
+
 def test_error_rate_is_random_5xx_and_seeded(fake):
     def run():
         fake.reset()

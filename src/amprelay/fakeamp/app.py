@@ -260,7 +260,7 @@ class FakeAmplitude:
             fault_status = self.rng.choice(cfg.error_statuses)
 
         if fault_status:
-            answer = _json(fault_status, responses.server_error(fault_status))
+            answer = _json(fault_status, responses.forced(fault_status))
         elif body is None:
             answer = _json(413, responses.payload_too_large())
         elif path in EVENT_PATHS:

@@ -40,7 +40,7 @@ class FaultConfig:
     seed: int | None = None
     # Deterministic faults: the next N ingest requests fail / are dropped.
     fail_next: int = 0
-    fail_status: int = 503
+    fail_status: int = 503  # any status; 429 and 413 get Amplitude's bodies for them
     drop_next: int = 0
     # Limits.
     eps_limit: int | None = None  # events per second per device_id and per user_id -> 429
@@ -110,6 +110,8 @@ def _coerce(name: str, value: Any) -> Any:
     if name in _INTS:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError(f"{name} must be a non-negative integer")
+        if name == "fail_status" and not 400 <= value <= 599:
+            raise ValueError("fail_status must be a 4xx or 5xx status")
         return value
     if name in _STR_TUPLES:
         if isinstance(value, str):

@@ -118,3 +118,14 @@ def throttled(
 
 def server_error(status: int) -> dict[str, Any]:
     return {"code": status, "error": SERVER_ERROR_REASONS.get(status, "Server Error")}
+
+
+def forced(status: int) -> dict[str, Any]:
+    """The body for an injected failure (``fail_next``/``error_rate``) with this status."""
+    if status == 413:
+        return payload_too_large()
+    if status == 429:
+        return throttled(0, {}, {}, [])
+    if status == 400:
+        return bad_request(ERR_INVALID_JSON)
+    return server_error(status)
