@@ -66,9 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     faults.add_argument("--daily-limit", type=int, help="events per device/user before 429 exceeded_daily_quota")
     faults.add_argument(
-        "--max-body-bytes", type=int, help="413 above this size for every API (default: 1 MB, 20 MB for /batch)"
+        "--max-body-bytes", type=int, help="413 above this size for every API (default: 1 MB, 20 MB for /batch; 0 = no limit)"
     )
-    faults.add_argument("--max-events-per-request", type=int, help="413 above this many events (default 2000)")
+    faults.add_argument("--max-events-per-request", type=int, help="413 above this many events (default 2000; 0 = no limit)")
     faults.add_argument(
         "--valid-api-keys", "--valid-api-key", nargs="+", metavar="KEY", dest="valid_api_keys",
         help="accept only these API keys",

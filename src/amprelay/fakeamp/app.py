@@ -300,7 +300,7 @@ class FakeAmplitude:
         events = batch.events
         self.events_received += len(events)
         max_events = cfg.max_events_per_request
-        if max_events is not None and len(events) > max_events:
+        if max_events and len(events) > max_events:  # None or 0: no limit
             return _json(413, responses.payload_too_large())
         problems = check_events(events, batch.min_id_length)
         if problems is not None:

@@ -46,8 +46,8 @@ class FaultConfig:
     eps_limit: int | None = None  # events per second per device_id and per user_id -> 429
     eps_window_s: float = 1.0  # the window the rate is measured over (Amplitude: ~30 s average)
     daily_limit: int | None = None  # events per device/user since start (or reset) -> 429
-    max_body_bytes: int | None = None  # None: Amplitude's per-API limits (1 MB / 20 MB)
-    max_events_per_request: int | None = DEFAULT_MAX_EVENTS_PER_REQUEST  # -> 413
+    max_body_bytes: int | None = None  # None: Amplitude's per-API limits (1 MB / 20 MB); 0: none
+    max_events_per_request: int | None = DEFAULT_MAX_EVENTS_PER_REQUEST  # -> 413; None or 0: none
     # API keys.
     valid_api_keys: tuple[str, ...] = ()  # when set, every other key is invalid
     invalid_api_keys: tuple[str, ...] = ()
