@@ -31,6 +31,7 @@ class SourceConfig(_Model):
 
 class SubscriptionConfig(_Model):
     name: str
+    id: str | None = None  # the subscription's id in Segment, kept for `export-segment`
     trigger: str
     action: str
     # None: the action's default mapping. An object is the complete mapping, unless it has

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "delete_user",
     "migrate",
     "import_export",
+    "migrate_classic",
 )
 
 
