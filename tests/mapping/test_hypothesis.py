@@ -62,7 +62,7 @@ events = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event=events, index=st.integers(min_value=0))
 def test_random_events_never_crash(event, index):
     assert MAPPINGS
@@ -78,7 +78,7 @@ def test_random_events_never_crash(event, index):
     assert out_fast == out_slow
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(event=events)
 def test_all_mappings_on_one_event(event):
     for fast, _ in MAPPINGS[:50]:
