@@ -74,8 +74,22 @@ class Subscription:
     enabled: bool = True
 
 
+_MISSING = object()
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _check_audience_context(event: dict[str, Any]) -> None:
+    """actions-core resolves audience membership (after validation, before perform) by
+    destructuring ``{context: {personas: {...} = {}} = {}}`` from the event: a ``null`` context or
+    a ``null`` ``context.personas`` throws a TypeError there."""
+    context = event.get("context", _MISSING)
+    if context is None:
+        raise InvalidEventError("Cannot destructure property 'personas' of '{}' as it is null.")
+    if type(context) is dict and context.get("personas", _MISSING) is None:
+        raise InvalidEventError("Cannot read properties of null (reading 'computation_class')")
 
 
 class CompiledAction:
@@ -118,6 +132,7 @@ class CompiledAction:
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[Request]:
         payload = self.payload(event)
+        _check_audience_context(event)
         ctx = Context(now_ms if now_ms is not None else _now_ms())
         return self._perform(payload, settings, ctx)
 
