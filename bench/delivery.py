@@ -67,6 +67,16 @@ def make_event(i: int) -> dict:
     }
 
 
+def proc_cpu(pid: int) -> float:
+    """utime + stime of a process, in seconds (Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def percentile(sorted_vals: list[float], p: float) -> float:
     if not sorted_vals:
         return float("nan")
@@ -131,8 +141,12 @@ def main() -> int:
             await asyncio.sleep(0.05)
         await svc.stop()
 
+    cpu0 = time.process_time()
+    fake_cpu0 = proc_cpu(fake.process.pid)
     asyncio.run(run())
     t_done = time.perf_counter()
+    relay_cpu = time.process_time() - cpu0
+    fake_cpu = proc_cpu(fake.process.pid) - fake_cpu0
     lat = sorted(svc.worker.latency_sink or [])
     sizes = svc.worker.batch_sizes
     st = fake.stats()
@@ -155,6 +169,10 @@ def main() -> int:
     print(f"latency:   enqueue -> accepted p50 {percentile(lat, 50) * 1000:.0f} ms, "
           f"p99 {percentile(lat, 99) * 1000:.0f} ms, max {(lat[-1] if lat else 0) * 1000:.0f} ms")
     print(f"memory:    peak RSS of the relay process {peak_mb:.0f} MB")
+    n = max(1, len(lat))
+    print(f"cpu:       relay {relay_cpu:.1f}s = {relay_cpu / n * 1e6:.0f} us/event (enqueue + delivery, "
+          f"{n / relay_cpu:,.0f} events per CPU-second); fake Amplitude {fake_cpu:.1f}s; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     queue.close()
     fake.stop()
     ok = accepted == enqueued[0] and len(lat) == enqueued[0]

@@ -141,3 +141,12 @@ def test_a_batch_of_one_is_the_actions_request_byte_for_byte():
         [batch] = Batcher().build(as_leases(units))
         assert batch.body == req.body_bytes(), req.url
         assert batch.headers["Content-Type"] == req.content_type
+
+
+def test_entry_bytes_matches_the_actions_serialisation():
+    request_mod = __import__("pytest").importorskip("amprelay.destination.request")
+    from amprelay.delivery.units import entry_bytes
+
+    for value in [{"a": 1, "b": [1, {"c": "x"}]}, {"f": 1.0}, {"n": [1e-6, 2.5, 1e16, 1e21]}, {"big": 2**70},
+                  {"s": "1.0,e+1"}, [{"x": -0.0}], {"deep": {"deeper": [[3.0]]}}]:
+        assert entry_bytes(value) == request_mod.to_json_bytes(value), value

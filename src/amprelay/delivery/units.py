@@ -22,6 +22,35 @@ try:  # JSON.stringify's number formatting, as the actions serialise their bodie
 except ImportError:  # pragma: no cover - the destination package is optional here
     to_json_bytes = orjson.dumps
 
+
+def _has_float(value: Any) -> bool:
+    t = type(value)
+    if t is dict:
+        items: Any = value.values()
+    elif t is list:
+        items = value
+    else:
+        return t is float
+    for v in items:
+        tv = type(v)
+        if tv is float:
+            return True
+        if (tv is dict or tv is list) and _has_float(v):
+            return True
+    return False
+
+
+def entry_bytes(entry: Any) -> bytes:
+    """``JSON.stringify(entry)``: orjson writes the same bytes unless a float is involved (or an
+    integer beyond 64 bits), where :func:`to_json_bytes` takes over. Checking the types is
+    cheaper than scanning the output."""
+    if _has_float(entry):
+        return to_json_bytes(entry)
+    try:
+        return orjson.dumps(entry)
+    except TypeError:
+        return to_json_bytes(entry)
+
 DEFAULT_CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded;charset=UTF-8"}
 
 # The body field that carries the entries, per encoding.
@@ -124,7 +153,7 @@ def request_to_units(
     units: list[NewUnit] = []
     for entry in entries:
         part = partition_key(kind, entry) or fallback_partition or f"message:{message_id}"
-        units.append(NewUnit(route, to_json_bytes(entry), part, message_id, created_at))
+        units.append(NewUnit(route, entry_bytes(entry), part, message_id, created_at))
     return units
 
 
