@@ -42,7 +42,8 @@ ORACLE = os.path.join(ROOT, "dev", "oracle", "run.js")
 NOW_MS = 1704067200000
 EXTRA_DIR = os.path.join(ROOT, "tests", "conformance_extra")
 EXTRA_SEED = 20240101
-EXTRA_COUNTS = {"action": 400, "trigger": 300, "mapping": 300}
+EXTRA_COUNTS = {"action": 500, "trigger": 300, "mapping": 300, "ua": 250}
+EXTRA_NAMES = {"action": "actions", "trigger": "triggers", "mapping": "mappings", "ua": "user-agents"}
 
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import corpus  # noqa: E402
@@ -734,8 +735,20 @@ class TriggerCaseGen:
             out += f" {rng.choice(['and', 'or', 'and', 'or', 'and'])} {p}"
         return out
 
+    def soup(self) -> str:
+        """Random token sequences: the parser's odd corners (no precedence, first ')', skipped tokens)."""
+        rng = self.rng
+        vocab = ["type", "event", "name", "userId", "properties.price", "traits.plan", "context.library.name",
+                 "properties.title", "foo", "=", "!=", "<", ">", "<=", ">=", "and", "or", "AND", "OR", "not", "!",
+                 "(", ")", ",", '"track"', '"Order Completed"', '"x"', "'track'", "10", "10.5", "-3", "true",
+                 "false", "null", "contains", "match", "contains(", "match(", '"*ed"', '"Or*"', "in", "[", "]",
+                 "==", "&&", "||", ".", '""', "0"]
+        return " ".join(rng.choice(vocab) for _ in range(rng.randrange(1, 12)))
+
     def trigger(self) -> str:
         rng = self.rng
+        if rng.random() < 0.12:
+            return self.soup()
         r = rng.random()
         if r < 0.05:
             return rng.choice(['type = "track" and event != "Order Completed"', 'type = "track" and event = "Order Completed"',
@@ -786,6 +799,8 @@ class UaCaseGen:
         ua = self.uas[idx % len(self.uas)]
         action = rng.choice(["logEventV2", "logEventV2", "logEvent", "logPurchase", "identifyUser"])
         ev = self.events.event("identify" if action == "identifyUser" else "track", mutations=0)
+        if isinstance(ev.get("properties"), dict):
+            ev["properties"].pop("products", None)  # keep the answer about the user agent, not ajv
         ev.setdefault("context", {})["userAgent"] = ua
         if rng.random() < 0.2:
             ev["context"]["userAgentData"] = rng.choice([{"model": "Pixel 8", "platformVersion": "14.0.0"},
@@ -956,6 +971,8 @@ def classify(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | No
         return "crash / no answer"
     if diffs and diffs[0][0] == "error" and _uses_liquid(case.get("mapping")):
         return "mapping-kit"
+    if "Cannot destructure property 'personas'" in _dumps(exp.get("error")):
+        return "action assembly"
     if _uses_proto(case):
         return "JS prototype lookups"
     if kind == "trigger":
@@ -998,7 +1015,7 @@ def signature(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | N
     if act is None:
         return cause, "no answer"
     first = diffs[0]
-    p = norm_path(first[0])
+    p = re.sub(r"^result\.f\d+", "result.fN", norm_path(first[0]))
     if p == "error" and _uses_liquid(case.get("mapping")) and not exp.get("error") \
             and "liquid" in str((act.get("error") or {}).get("message", "")).lower():
         return cause, "@liquid: amprelay errors (liquid not supported), reference renders"
@@ -1255,13 +1272,16 @@ def write_report(path: str, header: list[str], failures: list[dict[str, Any]], m
 # --------------------------------------------------------------------------------------------------
 
 def write_extra(seed: int, counts: dict[str, int], out_dir: str) -> None:
+    """Reference answers for seeded generated cases (no Object.prototype names: those quirks are listed in
+    /work/notes/oracle-diffs.md instead of being pinned as tests)."""
+    drop_prototype_names()
     fields = dump_actions()["actions"]
     os.makedirs(os.path.join(out_dir, "cases"), exist_ok=True)
     os.makedirs(os.path.join(out_dir, "expected"), exist_ok=True)
     for kind, n in counts.items():
-        cases = generate(kind, n, seed + {"action": 0, "trigger": 1000, "mapping": 2000}[kind], fields)
+        cases = generate(kind, n, seed + {"action": 0, "trigger": 1000, "mapping": 2000, "ua": 3000}[kind], fields)
         exp = run_oracle(cases)
-        name = {"action": "actions", "trigger": "triggers", "mapping": "mappings"}[kind]
+        name = EXTRA_NAMES[kind]
         write_jsonl(cases, os.path.join(out_dir, "cases", f"{name}.jsonl"))
         write_jsonl([exp[c["id"]] for c in cases], os.path.join(out_dir, "expected", f"{name}.jsonl"))
         errs = sum(1 for c in cases if exp[c["id"]].get("error"))
