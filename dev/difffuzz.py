@@ -898,8 +898,12 @@ def _run_engine(cmd: list[str], cases: list[dict[str, Any]], timeout: float) -> 
     return out, err
 
 
+RAW = {"on": False}  # --raw: also compare the exact body bytes and content type (in-process amprelay)
+
+
 def run_oracle(cases: list[dict[str, Any]], now: int = NOW_MS) -> dict[str, dict]:
-    out, err = _run_engine(["node", ORACLE, "--now", str(now)], cases, timeout=600)
+    cmd = ["node", ORACLE, "--now", str(now)] + (["--raw"] if RAW["on"] else [])
+    out, err = _run_engine(cmd, cases, timeout=600)
     if err:
         raise RuntimeError(f"oracle failed: {err}")
     return out
@@ -971,6 +975,8 @@ def classify(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | No
         return "crash / no answer"
     if diffs and diffs[0][0] == "error" and _uses_liquid(case.get("mapping")):
         return "mapping-kit"
+    if diffs and diffs[0][0].endswith((".raw", ".contentType")) or (diffs and diffs[0][0] == "raw"):
+        return "wire bytes"
     if "Cannot destructure property 'personas'" in _dumps(exp.get("error")):
         return "action assembly"
     if _uses_proto(case):
@@ -1029,6 +1035,8 @@ def signature(case: dict[str, Any], exp: dict[str, Any], act: dict[str, Any] | N
         return cause, f"{who}: {msg}"
     if case.get("kind") == "trigger":
         return cause, f"match expected {exp.get('match')}"
+    if cause == "wire bytes":
+        return cause, f"{p} [{case.get('action')}]"
     return cause, f"{p} [{case.get('action', case.get('kind'))}]"
 
 
@@ -1061,6 +1069,47 @@ def compare_answers(e: dict[str, Any], a: dict[str, Any] | None) -> list[tuple]:
     return diffs
 
 
+def _first_difference(x: str, y: str, ctx: int = 40) -> tuple[str, str]:
+    i = 0
+    while i < min(len(x), len(y)) and x[i] == y[i]:
+        i += 1
+    lo = max(0, i - ctx)
+    return f"@{i}: ...{x[lo:i + ctx]}...", f"@{i}: ...{y[lo:i + ctx]}..."
+
+
+def raw_diffs(case: dict[str, Any], e: dict[str, Any]) -> list[tuple]:
+    """Byte-for-byte check of an action case the decoded comparison found identical: the reference's
+    body text and content type (run.js --raw) against amprelay's ``Request.body_bytes()``."""
+    if case.get("kind") != "action" or e.get("error") or not e.get("requests"):
+        return []
+    try:
+        from amprelay.destination import Settings
+        from amprelay.destination.js import js_json_loads
+        from amprelay.engine import CompiledAction
+        c = js_json_loads(_dumps(case))
+        reqs = CompiledAction(c["action"], c.get("mapping")).run(c["event"], Settings.from_dict(c.get("settings")), NOW_MS)
+    except Exception as exc:  # noqa: BLE001 - report, never crash the fuzzer
+        return [("raw", "<requests>", f"amprelay in-process run failed: {type(exc).__name__}: {exc}")]
+    out = []
+    for i, (er, ar) in enumerate(zip(e["requests"], reqs, strict=False)):
+        if "raw" not in er:
+            continue
+        if er.get("contentType") != ar.content_type:
+            out.append((f"requests[{i}].contentType", er.get("contentType"), ar.content_type))
+        mine = ar.body_bytes().decode("utf-8", "replace")
+        if er["raw"] != mine:
+            x, y = _first_difference(er["raw"], mine)
+            out.append((f"requests[{i}].raw", x, y))
+    return out
+
+
+def full_diffs(case: dict[str, Any], e: dict[str, Any], a: dict[str, Any] | None) -> list[tuple]:
+    diffs = compare_answers(e, a)
+    if not diffs and RAW["on"]:
+        diffs = raw_diffs(case, e)
+    return diffs
+
+
 def diff_all(cases: list[dict[str, Any]], exp: dict[str, dict], act: dict[str, dict]) -> list[dict[str, Any]]:
     out = []
     for c in cases:
@@ -1068,7 +1117,7 @@ def diff_all(cases: list[dict[str, Any]], exp: dict[str, dict], act: dict[str, d
         if e is None:
             continue
         a = act.get(c["id"])
-        diffs = compare_answers(e, a)
+        diffs = full_diffs(c, e, a)
         if diffs:
             out.append({"case": c, "expected": e, "actual": a, "diffs": diffs, "sig": signature(c, e, a, diffs)})
     return out
@@ -1181,7 +1230,7 @@ def minimize(failures: list[dict[str, Any]], defaults: dict[str, Any], rounds: i
             e, a = exp.get(cand["id"]), act.get(cand["id"])
             if e is None or a is None:
                 continue
-            diffs = compare_answers(e, a)
+            diffs = full_diffs(cand, e, a)
             if not diffs or signature(cand, e, a, diffs) != current[i]["sig"]:
                 continue
             size = len(_dumps(cand))
@@ -1210,7 +1259,8 @@ def minimize(failures: list[dict[str, Any]], defaults: dict[str, Any], rounds: i
 # report
 # --------------------------------------------------------------------------------------------------
 
-CAUSE_ORDER = ["mapping-kit", "ajv coercion", "dates", "UA", "trigger", "action assembly", "JS prototype lookups",
+CAUSE_ORDER = ["mapping-kit", "ajv coercion", "dates", "UA", "trigger", "action assembly", "wire bytes",
+               "JS prototype lookups",
                "crash / no answer"]
 
 
@@ -1300,6 +1350,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minimize", action="store_true", help="shrink one case per distinct mismatch signature")
     ap.add_argument("--report", metavar="PATH", help="write a markdown report of the mismatches")
     ap.add_argument("--show", type=int, default=3, help="differing cases to print per signature")
+    ap.add_argument("--raw", action="store_true",
+                    help="also compare action bodies byte for byte (key order, number text, form encoding) with "
+                         "amprelay run in-process")
     ap.add_argument("--no-proto", action="store_true",
                     help="never use Object.prototype names (constructor, __proto__, toString, ...) as paths or keys")
     ap.add_argument("--no-liquid", action="store_true",
@@ -1316,6 +1369,7 @@ def main(argv: list[str] | None = None) -> int:
         DIRECTIVE_KINDS[:] = [k for k in DIRECTIVE_KINDS if k != "@liquid"]
     if a.no_proto:
         drop_prototype_names()
+    RAW["on"] = a.raw
     info = dump_actions()
     fields = info["actions"]
     cases: list[dict[str, Any]] = []
@@ -1381,7 +1435,7 @@ def main(argv: list[str] | None = None) -> int:
             minimized[m["sig"]] = m
     if a.report:
         header = [f"Generated by `.venv/bin/python dev/difffuzz.py --seed {a.seed} --n {a.n} --kinds {a.kinds}"
-                  f"{' --no-liquid' if a.no_liquid else ''}{' --no-proto' if a.no_proto else ''}"
+                  f"{' --no-liquid' if a.no_liquid else ''}{' --no-proto' if a.no_proto else ''}{' --raw' if a.raw else ''}"
                   f"{' --minimize' if a.minimize else ''} --report {a.report}`"
                   f" (clock {a.now}).",
                   "Reference: @segment/action-destinations 3.497.0 / actions-core 3.170.0 / destination-subscriptions "

@@ -77,18 +77,24 @@ function setup(nowMs = 1704067200000) {
   const nodeFetch = require(require.resolve('node-fetch', { paths: [path.dirname(crossFetchPath)] }))
   const NF = nodeFetch.default || nodeFetch
 
-  const recorder = { requests: [], decode: true, count: 0 }
+  const recorder = { requests: [], decode: true, raw: false, count: 0 }
   const okBody = '{}'
   async function stubFetch(input, init) {
     const req = input instanceof NF.Request ? input : new NF.Request(input, init)
     recorder.count++
     if (recorder.decode) {
       const text = await req.text()
-      recorder.requests.push({
+      const entry = {
         method: req.method,
         url: req.url,
         body: decodeBody(text, req.headers.get('content-type'))
-      })
+      }
+      if (recorder.raw) {
+        // the exact bytes and content type sent (for byte-for-byte checks)
+        entry.raw = text
+        entry.contentType = req.headers.get('content-type')
+      }
+      recorder.requests.push(entry)
     }
     return new NF.Response(okBody, { status: 200, headers: { 'content-type': 'application/json' } })
   }

@@ -11,13 +11,14 @@ const readline = require('readline')
 const { setup, errorObject } = require('./harness')
 
 function parseArgs(argv) {
-  const out = { now: 1704067200000, dumpActions: false }
+  const out = { now: 1704067200000, dumpActions: false, raw: false }
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--now') out.now = Number(argv[++i])
     else if (argv[i] === '--dump-actions') out.dumpActions = true
+    else if (argv[i] === '--raw') out.raw = true
     else if (argv[i].startsWith('--now=')) out.now = Number(argv[i].slice(6))
     else if (argv[i] === '-h' || argv[i] === '--help') {
-      process.stdout.write('usage: node run.js [--now MS] < cases.jsonl > answers.jsonl\n       node run.js --dump-actions   (fields, defaults and presets as JSON)\n')
+      process.stdout.write('usage: node run.js [--now MS] [--raw] < cases.jsonl > answers.jsonl\n       (--raw: each request also has raw (body text as sent) and contentType)\n       node run.js --dump-actions   (fields, defaults and presets as JSON)\n')
       process.exit(0)
     } else {
       process.stderr.write(`unknown argument: ${argv[i]}\n`)
@@ -33,6 +34,7 @@ function parseArgs(argv) {
 
 const args = parseArgs(process.argv.slice(2))
 const { destination, definition, core, subscriptions, recorder } = setup(args.now)
+recorder.raw = args.raw
 const noop = () => {}
 const logger = { info: noop, error: noop, warn: noop, debug: noop, crit: noop, log: noop, withTags: () => logger }
 
