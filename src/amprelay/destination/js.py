@@ -91,30 +91,40 @@ def js_round(x: int | float) -> int | float:
 
 
 _MAX_SAFE = 2**53
-_LONG_DIGITS = re.compile(rb"[0-9]{16}")
+# A long integer is held differently by JSON.parse (JavaScript rounds it to a double); only then is
+# the value walked (integral floats are normalised on the way). Text inside strings only costs a walk.
+_NUMBER_SUSPECTS = re.compile(rb"[0-9]{16}")
 
 
-def _big_ints_to_floats(value: Any) -> Any:
+def _js_numbers(value: Any) -> Any:
     t = type(value)
     if t is dict:
-        return {k: _big_ints_to_floats(v) for k, v in value.items()}
+        return {k: (_js_numbers(v) if type(v) in _WALK else v) for k, v in value.items()}
     if t is list:
-        return [_big_ints_to_floats(v) for v in value]
+        return [_js_numbers(v) if type(v) in _WALK else v for v in value]
+    if t is float:
+        if value.is_integer() and -_MAX_SAFE <= value <= _MAX_SAFE:
+            return int(value)
+        return value
     if t is int and not -_MAX_SAFE <= value <= _MAX_SAFE:
         return float(value)
     return value
 
 
+_WALK = (dict, list, float, int)
+
+
 def js_json_loads(data: bytes | str) -> Any:
-    """``JSON.parse``: like ``orjson.loads`` except that integers beyond 2**53 become the double
-    JavaScript would hold (``1152921504606846976`` -> ``1.152921504606847e18``), and integers too
-    large for orjson are read too."""
+    """``JSON.parse`` for Python: like ``orjson.loads``, except that numbers come out as JavaScript
+    holds them. JavaScript has one number type, so an integral value is an ``int`` (``24.0`` -> ``24``)
+    and integers beyond 2**53 become the double JavaScript would hold (``1152921504606846976`` ->
+    ``1.152921504606847e18``); integers too large for orjson are read too."""
     raw = data.encode() if isinstance(data, str) else data
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError:
         value = json.loads(raw)  # integers beyond 64 bits (raises on invalid JSON)
-        return _big_ints_to_floats(value)
-    if _LONG_DIGITS.search(raw):
-        return _big_ints_to_floats(value)
+        return _js_numbers(value)
+    if _NUMBER_SUSPECTS.search(raw):
+        return _js_numbers(value)
     return value

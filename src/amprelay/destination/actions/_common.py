@@ -26,6 +26,7 @@ _DIGITS = re.compile("[0-9]+")
 _MAX_SAFE = 2**53
 _ISO_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?Z")
 _MS_PER_DAY = 86_400_000
+_MAX_TIME = 8_640_000_000_000_000  # the ECMAScript time value range
 
 
 @functools.lru_cache(maxsize=4096)
@@ -82,7 +83,9 @@ def set_time_and_session(props: dict[str, Any], payload: dict[str, Any]) -> None
         if value == value:
             props["time"] = value
     session_id = payload.get("session_id")
-    if session_id is not None and session_id != "" and session_id != 0 and session_id is not False:
+    if type(session_id) is int and session_id != 0 and -_MAX_TIME <= session_id <= _MAX_TIME:
+        props["session_id"] = session_id  # the common case: already epoch ms
+    elif session_id is not None and session_id != "" and session_id != 0 and session_id is not False:
         value = dayjs_utc_value(session_id)
         if value == value:
             props["session_id"] = format_session_id(session_id) if type(session_id) is str else value
