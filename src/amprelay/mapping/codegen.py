@@ -14,7 +14,7 @@ from typing import Any
 
 from .compiler import Const, _as_fn, _blank_ne_empty, _is_directive, compile_node, remove_undefined_copy
 from .jsvalues import UNDEFINED, js_keys, js_truthy
-from .path import get_path, parse_path, strip_root
+from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
 
 __all__ = ["generate_root"]
 
@@ -55,7 +55,9 @@ class _Gen:
         parent = self.prefix(keys[:-1])
         var = f"v{len(self.prefix_vars)}"
         key = repr(keys[-1])
-        if parent == "p" and self.payload_is_dict:
+        if keys[-1] in OBJECT_PROTO_KEYS:  # inherited members: always the full lookup
+            self.prefix_lines.append(f"    {var} = _gp({parent}, ({key},))")
+        elif parent == "p" and self.payload_is_dict:
             self.prefix_lines.append(f"    {var} = p.get({key}, U)")
         else:
             self.prefix_lines.append(

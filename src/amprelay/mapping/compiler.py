@@ -27,7 +27,7 @@ from .jsvalues import (
     utf16_len,
     utf16_units,
 )
-from .path import get_path, parse_path, strip_root
+from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
 from .template import compile_template
 from .validate import MAX_PATTERN_LENGTH, MAX_REPLACEMENT_LENGTH, collect_errors
 
@@ -226,6 +226,8 @@ def _string_directive(name: str, value: Any, make: Callable[[str], Fn], final: b
 def _make_path_fn(path: str) -> Fn:
     keys = parse_path(strip_root(path))
     n = len(keys)
+    if any(k in OBJECT_PROTO_KEYS for k in keys):
+        return lambda payload: get_path(payload, keys)
     if n == 0:
         return lambda payload: payload
     if n == 1:

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "UNDEFINED",
     "Undefined",
+    "JSFunction",
     "real_type_of",
     "js_truthy",
     "js_number_to_string",
@@ -52,6 +53,25 @@ class Undefined:
 
 UNDEFINED = Undefined()
 
+
+class JSFunction:
+    """A built-in JS function reached through a prototype property (`obj.constructor`,
+    `arr.map`, ...). `String(f)` is `function NAME() { [native code] }`; JSON drops it."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"JSFunction({self.name!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JSFunction) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("JSFunction", self.name))
+
 _MAX_SAFE = 2**53
 
 
@@ -72,6 +92,8 @@ def real_type_of(value: Any) -> str:
         return "null"
     if value is UNDEFINED:
         return "undefined"
+    if type(value) is JSFunction:
+        return "function"
     if isinstance(value, dict):
         return "object"
     if isinstance(value, (list, tuple)):
@@ -160,6 +182,8 @@ def js_to_string(value: Any) -> str:
         return "undefined"
     if t is list:
         return _array_join(value)
+    if t is JSFunction:
+        return f"function {value.name}() {{ [native code] }}"
     return "[object Object]"
 
 
@@ -254,7 +278,7 @@ def _quote(s: str) -> str:
 
 def json_stringify(value: Any) -> str | Undefined:
     """JS `JSON.stringify(value)` (no indentation). Returns UNDEFINED for undefined input."""
-    if value is UNDEFINED:
+    if value is UNDEFINED or type(value) is JSFunction:
         return UNDEFINED
     return _stringify(value)
 
@@ -276,7 +300,7 @@ def _stringify(value: Any) -> str:
     if t is list:
         parts = []
         for item in value:
-            if item is UNDEFINED:
+            if item is UNDEFINED or type(item) is JSFunction:
                 parts.append("null")
             else:
                 parts.append(_stringify(item))
@@ -285,13 +309,11 @@ def _stringify(value: Any) -> str:
         parts = []
         for k in js_keys(value):
             v = value[k]
-            if v is UNDEFINED:
+            if v is UNDEFINED or type(v) is JSFunction:
                 continue
             parts.append(_quote(k) + ":" + _stringify(v))
         return "{" + ",".join(parts) + "}"
-    if value is UNDEFINED:
-        return "null"
-    return _stringify(to_json_compatible(value))
+    return "null"
 
 
 def _reject_constant(name: str) -> Any:
@@ -329,9 +351,9 @@ def to_json_compatible(value: Any) -> Any:
     dropped, undefined array items become None."""
     t = type(value)
     if t is dict:
-        return {k: to_json_compatible(v) for k, v in value.items() if v is not UNDEFINED}
+        return {k: to_json_compatible(v) for k, v in value.items() if v is not UNDEFINED and type(v) is not JSFunction}
     if t is list:
-        return [None if v is UNDEFINED else to_json_compatible(v) for v in value]
+        return [None if v is UNDEFINED or type(v) is JSFunction else to_json_compatible(v) for v in value]
     if t is float and (value != value or value in (math.inf, -math.inf)):
         return None
     return value

@@ -5,9 +5,62 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .jsvalues import UNDEFINED, is_array_index, js_truthy, utf16_len, utf16_units
+from .jsvalues import UNDEFINED, JSFunction, is_array_index, js_truthy, utf16_len, utf16_units
 
-__all__ = ["parse_path", "get_path", "strip_root", "js_index"]
+__all__ = ["parse_path", "get_path", "strip_root", "js_index", "PROTO_KEYS", "OBJECT_PROTO_KEYS"]
+
+# Properties a JSON value inherits from its prototype (Node 20), reachable by `obj[key]`.
+_OBJECT_PROTO = {
+    "constructor", "__proto__", "toString", "toLocaleString", "valueOf", "hasOwnProperty", "isPrototypeOf",
+    "propertyIsEnumerable", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__",
+}
+_ARRAY_PROTO = _OBJECT_PROTO | {
+    "at", "concat", "copyWithin", "entries", "every", "fill", "filter", "find", "findIndex", "findLast",
+    "findLastIndex", "flat", "flatMap", "forEach", "includes", "indexOf", "join", "keys", "lastIndexOf", "map",
+    "pop", "push", "reduce", "reduceRight", "reverse", "shift", "slice", "some", "sort", "splice", "toReversed",
+    "toSorted", "toSpliced", "unshift", "values", "with",
+}
+_STRING_PROTO = _OBJECT_PROTO | {
+    "at", "charAt", "charCodeAt", "codePointAt", "concat", "endsWith", "includes", "indexOf", "isWellFormed",
+    "lastIndexOf", "localeCompare", "match", "matchAll", "normalize", "padEnd", "padStart", "repeat", "replace",
+    "replaceAll", "search", "slice", "split", "startsWith", "substr", "substring", "toLocaleLowerCase",
+    "toLocaleUpperCase", "toLowerCase", "toUpperCase", "toWellFormed", "trim", "trimEnd", "trimStart",
+    "trimLeft", "trimRight", "anchor", "big", "blink", "bold", "fixed", "fontcolor", "fontsize", "italics",
+    "link", "small", "strike", "sub", "sup",
+}
+_NUMBER_PROTO = _OBJECT_PROTO | {"toExponential", "toFixed", "toPrecision"}
+_FUNCTION_PROTO = _OBJECT_PROTO | {"apply", "bind", "call"}
+_ALIASES = {"trimLeft": "trimStart", "trimRight": "trimEnd"}
+PROTO_KEYS = frozenset(_ARRAY_PROTO | _STRING_PROTO | _NUMBER_PROTO | _FUNCTION_PROTO | {"name"})
+OBJECT_PROTO_KEYS = frozenset(_OBJECT_PROTO)  # what a plain object (dict) inherits
+
+
+def _inherited(obj: Any, key: str) -> Any:
+    """`obj[key]` for a key that is not an own property: prototype members."""
+    t = type(obj)
+    if t is dict:
+        names, ctor, proto = _OBJECT_PROTO, "Object", {}
+    elif t is list:
+        names, ctor, proto = _ARRAY_PROTO, "Array", []
+    elif t is str:
+        names, ctor, proto = _STRING_PROTO, "String", ""
+    elif t is bool:
+        names, ctor, proto = _OBJECT_PROTO, "Boolean", False
+    elif t is int or t is float:
+        names, ctor, proto = _NUMBER_PROTO, "Number", 0
+    elif t is JSFunction:
+        if key == "name":
+            return obj.name
+        names, ctor, proto = _FUNCTION_PROTO, "Function", UNDEFINED
+    else:
+        return UNDEFINED
+    if key not in names:
+        return UNDEFINED
+    if key == "constructor":
+        return JSFunction(ctor)
+    if key == "__proto__":
+        return proto
+    return JSFunction(_ALIASES.get(key, key))
 
 # `\[(?="|'|\d)|\.|(?<="|'|\d)]+` (JS \d is ASCII only)
 _SPLIT_RE = re.compile(r"""\[(?=["'0-9])|\.|(?<=["'0-9])\]+""")
@@ -36,7 +89,8 @@ def js_index(obj: Any, key: str) -> Any:
             i = int(key)
             if i < len(obj):
                 return obj[i]
-        return UNDEFINED
+            return UNDEFINED
+        return _inherited(obj, key) if key in PROTO_KEYS else UNDEFINED
     if t is str:
         if key == "length":
             return utf16_len(obj)
@@ -46,10 +100,13 @@ def js_index(obj: Any, key: str) -> Any:
                 return obj[i] if i < len(obj) else UNDEFINED
             units = utf16_units(obj)
             return units[i] if i < len(units) else UNDEFINED
-        return UNDEFINED
+        return _inherited(obj, key) if key in PROTO_KEYS else UNDEFINED
     if t is dict:
-        return obj.get(key, UNDEFINED)
-    return UNDEFINED
+        v = obj.get(key, UNDEFINED)
+        if v is UNDEFINED and key in OBJECT_PROTO_KEYS:
+            return _inherited(obj, key)
+        return v
+    return _inherited(obj, key) if key in PROTO_KEYS else UNDEFINED
 
 
 def get_path(obj: Any, keys: tuple[str, ...]) -> Any:
@@ -57,7 +114,8 @@ def get_path(obj: Any, keys: tuple[str, ...]) -> Any:
     returns it (so a path through `0`, `""`, `false` or `null` yields that value)."""
     for k in keys:
         if type(obj) is dict:
-            obj = obj.get(k, UNDEFINED)
+            v = obj.get(k, UNDEFINED)
+            obj = _inherited(obj, k) if v is UNDEFINED and k in OBJECT_PROTO_KEYS else v
         elif not js_truthy(obj):
             return obj
         else:
