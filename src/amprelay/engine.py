@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from amprelay.destination import ACTIONS, Action, Context, Request, Settings
+from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS, Action, Context, Request, Settings
 from amprelay.destination.presets import default_values
 from amprelay.fields import PayloadValidationError, compile_validator
 from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
@@ -173,6 +173,20 @@ def compile_subscription(subscription: Subscription) -> CompiledSubscription:
     unknown action or an invalid mapping; an invalid trigger is kept as ``trigger_error`` and
     never matches, as in the reference)."""
     return CompiledSubscription(subscription)
+
+
+class TooManySubscriptionsError(ActionError):
+    name = "ValidationError"
+
+
+def compile_subscriptions(subscriptions: list[Subscription]) -> list[CompiledSubscription]:
+    """Compile a destination instance's subscriptions (at most ``MAX_SUBSCRIPTIONS``, as the
+    reference's destinations accept)."""
+    if len(subscriptions) > MAX_SUBSCRIPTIONS:
+        raise TooManySubscriptionsError(
+            f"A destination instance accepts at most {MAX_SUBSCRIPTIONS} subscriptions, got {len(subscriptions)}"
+        )
+    return [compile_subscription(s) for s in subscriptions]
 
 
 # --- conformance answers -------------------------------------------------------------------

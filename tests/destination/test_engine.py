@@ -12,8 +12,10 @@ from amprelay.engine import (
     MappingEvaluationError,
     PayloadError,
     Subscription,
+    TooManySubscriptionsError,
     UnknownActionError,
     compile_subscription,
+    compile_subscriptions,
     run_case,
 )
 
@@ -98,3 +100,10 @@ def test_run_case_kinds():
     assert mapped == {"id": "m", "result": {"f": "Viewed Home"}, "error": None}
     invalid = run_case({"id": "m2", "kind": "mapping", "mapping": {"f": {"@template": 1}}, "event": {}})
     assert invalid["result"] is None and invalid["error"]["message"]
+
+
+def test_at_most_fifty_subscriptions():
+    subs = [Subscription(f"s{i}", 'type = "track"', "logEventV2") for i in range(51)]
+    assert len(compile_subscriptions(subs[:50])) == 50
+    with pytest.raises(TooManySubscriptionsError, match="at most 50"):
+        compile_subscriptions(subs)
