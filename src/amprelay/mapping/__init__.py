@@ -3,6 +3,14 @@
     from amprelay.mapping import compile_mapping
     compiled = compile_mapping({"user_id": {"@path": "$.userId"}})
     compiled.evaluate(event)  # == mapping-kit transform(mapping, event)
+
+Values: JSON-shaped Python values plus two JS-only values that can appear in results:
+`UNDEFINED` (JS undefined; removed from objects, but kept as array items like upstream's
+removeUndefined; serialise it as null) and `JSFunction` (a built-in function reached through a
+path such as `$.properties.constructor`; JSON.stringify drops it). `to_json_compatible(result)`
+gives what `JSON.parse(JSON.stringify(result))` would, and `json_stringify` is JS's
+JSON.stringify (key order, number formatting, escapes).
+Results are fresh copies: mutating them never changes the event or later evaluations.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from typing import Any
 
 from .compiler import CompiledMapping, build, prepare_mapping
 from .errors import MappingError, MappingRuntimeError, MappingValidationError
-from .jsvalues import UNDEFINED, Undefined, json_stringify, to_json_compatible
+from .jsvalues import UNDEFINED, JSFunction, Undefined, json_stringify, to_json_compatible
 from .validate import collect_errors
 
 __all__ = [
@@ -23,6 +31,7 @@ __all__ = [
     "MappingRuntimeError",
     "UNDEFINED",
     "Undefined",
+    "JSFunction",
     "json_stringify",
     "to_json_compatible",
     "transform",
