@@ -23,7 +23,6 @@ class _Gen:
     def __init__(self, payload_is_dict: bool = True) -> None:
         self.payload_is_dict = payload_is_dict
         self.lines: list[str] = []  # body lines (indent included)
-        self.prefix_lines: list[str] = []
         self.prefix_vars: dict[tuple[str, ...], str] = {(): "p"}
         self.consts: list[Any] = []
         self.funcs: list[Callable[[Any], Any]] = []
@@ -49,22 +48,57 @@ class _Gen:
         return f"x{self.tmp}"
 
     def prefix(self, keys: tuple[str, ...]) -> str:
+        """The variable holding `get(payload, keys)`; its code is emitted by prefix_code()."""
         var = self.prefix_vars.get(keys)
         if var is not None:
             return var
-        parent = self.prefix(keys[:-1])
+        self.prefix(keys[:-1])
         var = f"v{len(self.prefix_vars)}"
-        key = repr(keys[-1])
-        if keys[-1] in OBJECT_PROTO_KEYS:  # inherited members: always the full lookup
-            self.prefix_lines.append(f"    {var} = _gp({parent}, ({key},))")
-        elif parent == "p" and self.payload_is_dict:
-            self.prefix_lines.append(f"    {var} = p.get({key}, U)")
-        else:
-            self.prefix_lines.append(
-                f"    {var} = {parent}.get({key}, U) if type({parent}) is dict else _gp({parent}, ({key},))"
-            )
         self.prefix_vars[keys] = var
         return var
+
+    def prefix_code(self) -> list[str]:
+        """Lookups of every path prefix, parent before children, one dict check per parent."""
+        children: dict[tuple[str, ...], list[tuple[str, ...]]] = {}
+        for keys in self.prefix_vars:
+            if keys:
+                children.setdefault(keys[:-1], []).append(keys)
+        lines: list[str] = []
+
+        def lookup(parent: str, key: str, as_dict: bool) -> str:
+            if key in OBJECT_PROTO_KEYS:  # inherited members: always the full lookup
+                return f"_gp({parent}, ({key!r},))"
+            if as_dict:
+                return f"{parent}.get({key!r}, U)"
+            return f"_gp({parent}, ({key!r},))"
+
+        def emit(parent_keys: tuple[str, ...]) -> None:
+            kids = children.get(parent_keys)
+            if not kids:
+                return
+            parent = self.prefix_vars[parent_keys]
+            if parent == "p" and self.payload_is_dict:
+                for k in kids:
+                    lines.append(f"    {self.prefix_vars[k]} = {lookup(parent, k[-1], True)}")
+            elif len(kids) == 1:
+                k = kids[0]
+                lines.append(
+                    f"    {self.prefix_vars[k]} = {lookup(parent, k[-1], True)} if type({parent}) is dict"
+                    f" else U if {parent} is U else {lookup(parent, k[-1], False)}"
+                )
+            else:
+                lines.append(f"    if type({parent}) is dict:")
+                lines.extend(f"        {self.prefix_vars[k]} = {lookup(parent, k[-1], True)}" for k in kids)
+                # a missing parent: every lookup below it is undefined too
+                lines.append(f"    elif {parent} is U:")
+                lines.append("        " + " = ".join(self.prefix_vars[k] for k in kids) + " = U")
+                lines.append("    else:")
+                lines.extend(f"        {self.prefix_vars[k]} = {lookup(parent, k[-1], False)}" for k in kids)
+            for k in kids:
+                emit(k)
+
+        emit(())
+        return lines
 
     # -- emitters: each writes code assigning the final value of `node` to `target`
     def emit(self, node: Any, target: str, indent: str) -> None:
@@ -179,10 +213,9 @@ def copy_json(value: Any) -> Any:
 def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]:
     gen.payload_is_dict = payload_is_dict
     gen.lines = []
-    gen.prefix_lines = []
     gen.prefix_vars = {(): "p"}
     gen.emit(node, "out", "    ")
-    lines = gen.prefix_lines + gen.lines + ["    return out"]
+    lines = gen.prefix_code() + gen.lines + ["    return out"]
     extra = indent[4:]
     return [extra + line for line in lines]
 
