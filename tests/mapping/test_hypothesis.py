@@ -48,7 +48,8 @@ json_values = st.recursive(
 )
 KEYS = ["type", "event", "name", "userId", "anonymousId", "groupId", "timestamp", "messageId", "properties",
         "traits", "context", "integrations"]
-events = st.fixed_dictionaries(
+loose_events = st.fixed_dictionaries({}, optional={k: json_values for k in KEYS})
+structured_events = st.fixed_dictionaries(
     {},
     optional={
         **{k: json_values for k in KEYS},
@@ -60,6 +61,7 @@ events = st.fixed_dictionaries(
         "integrations": st.fixed_dictionaries({}, optional={"Actions Amplitude": json_values}),
     },
 )
+events = st.one_of(structured_events, loose_events)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
