@@ -144,31 +144,29 @@ def library_value(payload: dict[str, Any]) -> Any:
 
 def assemble_event(payload: dict[str, Any], props: dict[str, Any], library: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """``{...parsedUA, ...user_agent?, ...properties, ...extra, library}`` without undefined
-    values, keys in the reference's order."""
+    values, keys in the reference's order. (An undefined user-agent key still fixes the position of
+    the mapped value that overrides it, as in the JavaScript spread.)"""
     event: dict[str, Any] = {}
-    undefined_seen = False
-    if truthy(payload.get("userAgentParsing")):
+    parsing = payload.get("userAgentParsing")
+    if parsing is True or (parsing is not None and parsing is not False and truthy(parsing)):
         user_agent = payload.get("userAgent")
-        if truthy(user_agent):
+        if type(user_agent) is str and user_agent or (user_agent is not None and truthy(user_agent)):
             parsed = parse_user_agent_properties(user_agent, payload.get("userAgentData"))
             for key in UA_KEYS:
                 value = parsed.get(key, UNDEFINED)
-                event[key] = value
-                if value is UNDEFINED:
-                    undefined_seen = True
-    if truthy(payload.get("includeRawUserAgent")):
-        user_agent = payload.get("userAgent", UNDEFINED)
-        event["user_agent"] = user_agent
-        if user_agent is UNDEFINED:
-            undefined_seen = True
+                if value is not UNDEFINED:
+                    event[key] = value
+                elif key in props:
+                    event[key] = None  # position only: overwritten by props below
+    raw = payload.get("includeRawUserAgent")
+    if raw is True or (raw is not None and raw is not False and truthy(raw)):
+        if "userAgent" in payload:
+            event["user_agent"] = payload["userAgent"]
     event.update(props)
     if extra:
         event.update(extra)
-    event["library"] = library
-    if library is UNDEFINED:
-        undefined_seen = True
-    if undefined_seen:
-        return {k: v for k, v in event.items() if v is not UNDEFINED}
+    if library is not UNDEFINED:
+        event["library"] = library
     return event
 
 
