@@ -150,3 +150,14 @@ def test_entry_bytes_matches_the_actions_serialisation():
     for value in [{"a": 1, "b": [1, {"c": "x"}]}, {"f": 1.0}, {"n": [1e-6, 2.5, 1e16, 1e21]}, {"big": 2**70},
                   {"s": "1.0,e+1"}, [{"x": -0.0}], {"deep": {"deeper": [[3.0]]}}]:
         assert entry_bytes(value) == request_mod.to_json_bytes(value), value
+
+
+def test_insert_id_is_readable_and_skipped_without_a_message_id():
+    base = base_insert_id("amp", "Track Calls", "msg-1", 0)
+    assert base.startswith("msg-1-") and len(base) == len("msg-1-") + 8
+    long_id = "x" * 200
+    assert len(base_insert_id("amp", "s", long_id, 0)) == 32 + 9
+    assert base_insert_id("amp", "s", long_id, 0) == base_insert_id("amp", "s", long_id, 0)
+    assert base_insert_id("amp", "s", "m", 0) != base_insert_id("amp", "s", "m", 1)
+    [u] = requests_to_units("amp", "", [events_req([ev("user-0001", 1)])])
+    assert "insert_id" not in orjson.loads(u.entry)  # no messageId: nothing stable to derive from

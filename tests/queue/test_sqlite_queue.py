@@ -268,3 +268,24 @@ def test_enqueue_with_dead_stores_both_in_one_go_and_rejected_ones_are_not_reque
     assert d.reason.startswith("invalid message") and d.destination == "source:web"
     assert q.requeue_dead() == 0 and q.count_dead() == 1
     assert q.size_bytes() > 0
+
+
+def test_a_waiting_backlog_does_not_hide_other_partitions(q):
+    q.enqueue([unit("heavy", i) for i in range(12_000)])
+    others = q.enqueue([unit(f"u{i}", i) for i in range(5)])
+    first = q.lease("w", 1, 60, now=1000)
+    q.retry([RetryItem(first[0].id, not_before=2000, error="429")])
+    got = q.lease("w", 100, 60, now=1000)
+    assert ids(got) == others  # beyond the scan window, behind 11,999 blocked units
+
+
+def test_a_partition_that_failed_goes_out_in_smaller_runs(q):
+    q.enqueue([unit("p", i) for i in range(300)])
+    leases = q.lease("w", 1000, 60, now=1000)
+    assert len(leases) == 300
+    q.retry([RetryItem(u.id, 1000, "429") for u in leases])  # attempts 1 -> runs of 250
+    assert len(q.lease("w", 1000, 60, now=1000)) == 250
+    q.release("w")
+    for _ in range(2):
+        q.retry([RetryItem(u.id, 1000, "429") for u in leases])
+    assert len(q.lease("w", 1000, 60, now=1000)) == 15  # attempts 3

@@ -72,6 +72,7 @@ class DeliveryService:
     ):
         self.queue = queue
         self.settings_by_destination = dict(settings_by_destination or {})
+        self._stable: dict[str, bool] = {}
         self.amplitude_base_url = amplitude_base_url
         self.settings = settings or DeliverySettings()
         self.metrics = metrics or Metrics()
@@ -86,10 +87,13 @@ class DeliveryService:
     # -- enqueue (sync, durable on return) ------------------------------------------------------------
 
     def units_for(self, item: EnqueueItem, created_at: float | None = None) -> list[NewUnit]:
+        stable = self._stable.get(item.destination)
+        if stable is None:
+            stable = self._stable[item.destination] = _stable_insert_id(
+                self.settings_by_destination.get(item.destination))
         return requests_to_units(
             item.destination, item.message_id, item.requests, subscription=item.subscription,
-            stable_insert_id=_stable_insert_id(self.settings_by_destination.get(item.destination)),
-            created_at=created_at,
+            stable_insert_id=stable, created_at=created_at,
         )
 
     def enqueue_requests(self, destination_id: str, message_id: str, requests: Sequence[Any], *,

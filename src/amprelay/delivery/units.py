@@ -23,19 +23,15 @@ except ImportError:  # pragma: no cover - the destination package is optional he
     to_json_bytes = orjson.dumps
 
 
-def _has_float(value: Any) -> bool:
-    t = type(value)
-    if t is dict:
-        items: Any = value.values()
-    elif t is list:
-        items = value
-    else:
-        return t is float
+def _has_float(items: Any) -> bool:
     for v in items:
         tv = type(v)
         if tv is float:
             return True
-        if (tv is dict or tv is list) and _has_float(v):
+        if tv is dict:
+            if _has_float(v.values()):
+                return True
+        elif tv is list and _has_float(v):
             return True
     return False
 
@@ -44,12 +40,13 @@ def entry_bytes(entry: Any) -> bytes:
     """``JSON.stringify(entry)``: orjson writes the same bytes unless a float is involved (or an
     integer beyond 64 bits), where :func:`to_json_bytes` takes over. Checking the types is
     cheaper than scanning the output."""
-    if _has_float(entry):
+    if _has_float(entry.values() if type(entry) is dict else (entry,)):
         return to_json_bytes(entry)
     try:
         return orjson.dumps(entry)
     except TypeError:
         return to_json_bytes(entry)
+
 
 DEFAULT_CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded;charset=UTF-8"}
 
@@ -94,21 +91,32 @@ def _headers(request: Any) -> tuple[tuple[str, str], ...]:
 
 
 _ROUTES: dict[tuple, Route] = {}
-_SIMPLE = (str, int, float, bool, type(None))
+_SIMPLE = frozenset((str, int, float, bool, type(None)))
 
 
-def _route(destination: str, request: Any, entries_field: str, single: bool,
-           template: tuple[tuple[str, Any], ...]) -> Route:
-    """Routes are few and built per request: cache them by a cheap signature."""
-    sig_items = tuple((k, v) if isinstance(v, _SIMPLE) else (k, orjson.dumps(v)) for k, v in template)
+def _route(destination: str, request: Any, entries_field: str, single: bool, body: dict[str, Any],
+           placeholder: Any) -> Route:
+    """Routes are few and built per request: cache them by a cheap signature of everything but
+    the entries."""
+    sig: list[Any] = [destination, request.method, request.url, request.encoding, entries_field, single]
+    for k, v in body.items():
+        if k == entries_field:
+            sig.append(k)
+        elif type(v) in _SIMPLE:
+            sig.append((k, v))
+        else:
+            sig.append((k, orjson.dumps(v)))
     hdrs = request.headers
-    sig = (destination, request.method, request.url, request.encoding, entries_field, single, sig_items,
-           tuple(hdrs.items()) if hdrs else (), getattr(request, "content_type", None))
-    route = _ROUTES.get(sig)
+    if hdrs:
+        sig.append(tuple(hdrs.items()))
+    sig.append(getattr(request, "content_type", None))
+    key = tuple(sig)
+    route = _ROUTES.get(key)
     if route is None:
         if len(_ROUTES) > 10_000:
             _ROUTES.clear()
-        route = _ROUTES[sig] = Route(destination, request.method, request.url, request.encoding, entries_field,
+        template = tuple((k, placeholder if k == entries_field else v) for k, v in body.items())
+        route = _ROUTES[key] = Route(destination, request.method, request.url, request.encoding, entries_field,
                                      single, template, _headers(request))
     return route
 
@@ -131,10 +139,9 @@ def request_to_units(
         events = body.get(JSON_ENTRIES_FIELD)
         if not isinstance(events, list):
             raise UnsupportedRequest(f"JSON request to {request.url} has no events array")
-        if stable_insert_id:
+        if stable_insert_id and message_id:
             events = fill_insert_ids(events, base_insert_id(destination, subscription, message_id, request_index))
-        template = tuple((k, None if k == JSON_ENTRIES_FIELD else v) for k, v in body.items())
-        route = _route(destination, request, JSON_ENTRIES_FIELD, False, template)
+        route = _route(destination, request, JSON_ENTRIES_FIELD, False, body, None)
         entries = events
     else:
         form = request.form or {}
@@ -147,8 +154,7 @@ def request_to_units(
             raise UnsupportedRequest(f"{field} of the request to {request.url} is not JSON") from exc
         single = not isinstance(value, list)
         entries = [value] if single else value
-        template = tuple((k, "" if k == field else str(v)) for k, v in form.items())
-        route = _route(destination, request, field, single, template)
+        route = _route(destination, request, field, single, {k: str(v) for k, v in form.items()}, "")
     kind = route.kind
     units: list[NewUnit] = []
     for entry in entries:

@@ -250,6 +250,7 @@ class DeliveryWorker:
         m = self.metrics
         delivered: dict[str, int] = {}
         sink = self.latency_sink
+        part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
         for u, o in results:
             dest = u.route.destination
             a = o.action
@@ -283,8 +284,10 @@ class DeliveryWorker:
                 else:
                     delay = backoff_delay(u.attempts, s.backoff_base_seconds, s.backoff_max_seconds, self.rng())
                     m.retried.labels(dest, "error").inc()
-                retries.append(RetryItem(u.id, now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0),
-                                         o.reason, True))
+                until = part_until.get(u.partition)
+                if until is None:
+                    until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
+                retries.append(RetryItem(u.id, until, o.reason, True))
         self.queue.settle(acks, retries, deads, now=now)
         for dest, n in delivered.items():
             m.delivered.labels(dest).inc(n)

@@ -7,8 +7,10 @@ so many small enqueues cost one fsync. Leases, acks, retries and dead-lettering 
 commit returns) and only a power loss can undo them, which at worst resends a unit that
 Amplitude then deduplicates by ``insert_id``.
 
-One process owns the file for delivery (``worker_id`` is kept for the interface's sake); other
-processes (``amprelay dlq``) may open it at the same time for the dead-letter commands.
+One process owns the file for delivery; other processes (``amprelay dlq``) may open it at the
+same time for the dead-letter commands. Leases live in that process's memory (the file only
+changes when units are settled): a crash releases them all, and leasing reads through a second
+connection, so it never waits for an enqueue's fsync.
 """
 
 from __future__ import annotations
@@ -52,7 +54,6 @@ CREATE TABLE IF NOT EXISTS units (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS units_leased ON units(partition, id) WHERE lease_owner IS NOT NULL;
 CREATE INDEX IF NOT EXISTS units_waiting ON units(partition, id) WHERE not_before > 0;
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -69,9 +70,12 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 CREATE INDEX IF NOT EXISTS dead_letters_dead_at ON dead_letters(dead_at);
 """
 
-# Scanning stops after this many rows per lease even if fewer units were eligible, so a huge
-# throttled backlog at the head of the queue cannot make one lease arbitrarily slow.
-MAX_SCAN_ROWS = 200_000
+# A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
+# not grow with the backlog.
+SCAN_WINDOW = 10_000
+# A partition whose head unit failed before is leased in runs of at most RETRY_RUN >> (2 * attempts)
+# units (250, 62, 15, 3, 1): a throttled user's backlog goes out in pieces Amplitude can take.
+RETRY_RUN = 1000
 
 
 class _PendingEnqueue:
@@ -100,6 +104,8 @@ class SQLiteQueue:
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
         self._sync = ""
+        self._lease_lock = threading.Lock()
+        self._leases: dict[int, tuple[str, float, str]] = {}  # unit id -> (worker, until, partition)
         with self._lock:
             c = self._conn
             c.execute("PRAGMA journal_mode=WAL")
@@ -108,6 +114,14 @@ class SQLiteQueue:
             c.execute("PRAGMA temp_store=MEMORY")
             self._set_sync("FULL")
             c.executescript(SCHEMA)
+        if self.path == ":memory:":
+            self._rconn = self._conn
+            self._rlock: threading.RLock | threading.Lock = self._lock
+        else:
+            self._rconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._rconn.execute("PRAGMA busy_timeout=30000")
+            self._rconn.execute("PRAGMA cache_size=-65536")
+            self._rlock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -203,56 +217,82 @@ class SQLiteQueue:
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         now = time.time() if now is None else now
-        with self._txn("NORMAL"):
-            c = self._conn
-            c.execute("UPDATE units SET lease_owner = NULL, lease_until = NULL "
-                      "WHERE lease_owner IS NOT NULL AND lease_until < ?", (now,))
-            blocked: dict[str, int] = dict(
-                c.execute("SELECT partition, MIN(id) FROM units WHERE lease_owner IS NOT NULL GROUP BY partition")
-            )
-            for part, first in c.execute(
-                "SELECT partition, MIN(id) FROM units WHERE not_before > 0 AND not_before > ? GROUP BY partition",
-                (now,),
-            ):
-                if part not in blocked or first < blocked[part]:
-                    blocked[part] = first
+        with self._lease_lock, self._rlock:
+            leases = self._leases
+            expired = [i for i, (_, until, _) in leases.items() if until < now]
+            for i in expired:
+                del leases[i]
+            blocked = {part for _, _, part in leases.values()}
+            c = self._rconn
+            blocked.update(r[0] for r in c.execute(
+                "SELECT DISTINCT partition FROM units WHERE not_before > 0 AND not_before > ?", (now,)))
+            # Only rows of partitions with nothing leased or waiting are scanned, in enqueue order,
+            # within a window: a throttled user's backlog never hides the others' units.
+            rows = c.execute(
+                "SELECT id, route_id, partition, attempts FROM units WHERE not_before <= ? "
+                "AND partition NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
+                (now, orjson.dumps(list(blocked)), max(SCAN_WINDOW, 2 * max_units)),
+            ).fetchall()
             run_route: dict[str, int] = {}
-            chosen: list[Lease] = []
-            scanned = 0
-            cur = c.execute(
-                "SELECT id, route_id, partition, message_id, entry, created_at, attempts, last_error "
-                "FROM units WHERE lease_owner IS NULL AND not_before <= ? ORDER BY id",
-                (now,),
-            )
-            for uid, rid, part, mid, entry, created, attempts, err in cur:
-                scanned += 1
-                first_blocked = blocked.get(part)
-                if first_blocked is not None and uid > first_blocked:
+            run_left: dict[str, int] = {}
+            switched: set[str] = set()
+            picked: list[tuple[int, int, str]] = []
+            for uid, rid, part, attempts in rows:
+                if part in switched:
                     continue
                 prev = run_route.get(part)
                 if prev is None:
                     run_route[part] = rid
+                    if attempts:  # failed before: send this partition in smaller runs
+                        run_left[part] = max(1, RETRY_RUN >> (2 * min(attempts, 10)))
                 elif prev != rid:
-                    blocked[part] = uid  # another route: its turn comes after this run is done
+                    switched.add(part)  # another route: its turn comes after this run is done
                     continue
-                chosen.append(Lease(uid, self._route(rid), entry, part, mid, created, attempts, err))
-                if len(chosen) >= max_units or scanned >= MAX_SCAN_ROWS:
+                left = run_left.get(part)
+                if left is not None:
+                    if left <= 0:
+                        switched.add(part)
+                        continue
+                    run_left[part] = left - 1
+                picked.append((uid, rid, part))
+                if len(picked) >= max_units:
                     break
-            cur.close()
-            if chosen:
-                c.execute(
-                    "UPDATE units SET lease_owner = ?, lease_until = ?, not_before = 0 "
-                    "WHERE id IN (SELECT value FROM json_each(?))",
-                    (worker_id, now + lease_seconds, orjson.dumps([u.id for u in chosen])),
-                )
+            chosen: list[Lease] = []
+            if picked:
+                details = {
+                    r[0]: r for r in c.execute(
+                        "SELECT id, message_id, entry, created_at, attempts, last_error FROM units "
+                        "WHERE id IN (SELECT value FROM json_each(?))", (orjson.dumps([p[0] for p in picked]),))
+                }
+                until = now + lease_seconds
+                for uid, rid, part in picked:
+                    row = details.get(uid)
+                    if row is None:  # settled meanwhile by another process (dlq purge/retry)
+                        continue
+                    _, mid, entry, created, attempts, err = row
+                    chosen.append(Lease(uid, self._route_cached(rid), entry, part, mid, created, attempts, err))
+                    leases[uid] = (worker_id, until, part)
         return chosen
 
+    def _route_cached(self, rid: int) -> Route:
+        route = self._routes.get(rid)
+        if route is None:
+            with self._lock:
+                route = self._route(rid)
+        return route
+
     def release(self, worker_id: str) -> int:
-        with self._txn("NORMAL"):
-            cur = self._conn.execute(
-                "UPDATE units SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", (worker_id,)
-            )
-            return cur.rowcount
+        with self._lease_lock:
+            mine = [i for i, (w, _, _) in self._leases.items() if w == worker_id]
+            for i in mine:
+                del self._leases[i]
+            return len(mine)
+
+    def _unlease(self, ids: Iterable[int]) -> None:
+        with self._lease_lock:
+            pop = self._leases.pop
+            for i in ids:
+                pop(i, None)
 
     def ack(self, ids: Iterable[int]) -> None:
         self.settle(ack=ids)
@@ -271,6 +311,12 @@ class SQLiteQueue:
         deads = list(dead)
         if not (acks or retries or deads):
             return
+        try:
+            self._settle(acks, retries, deads, now)
+        finally:
+            self._unlease([a for (a,) in acks] + [r[3] for r in retries] + [d[0] for d in deads])
+
+    def _settle(self, acks: list, retries: list, deads: list, now: float) -> None:
         with self._txn("NORMAL"):
             c = self._conn
             if acks:
@@ -278,7 +324,7 @@ class SQLiteQueue:
                           (orjson.dumps([a for (a,) in acks]),))
             if retries:
                 c.executemany(
-                    "UPDATE units SET lease_owner = NULL, lease_until = NULL, not_before = ?, "
+                    "UPDATE units SET not_before = ?, "
                     "last_error = COALESCE(?, last_error), attempts = attempts + ? WHERE id = ?",
                     retries,
                 )
@@ -396,7 +442,7 @@ class SQLiteQueue:
                 dest = self._route(rid).destination
                 s.depth_by_destination[dest] = s.depth_by_destination.get(dest, 0) + n
                 s.depth += n
-            s.leased = c.execute("SELECT COUNT(*) FROM units WHERE lease_owner IS NOT NULL").fetchone()[0]
+            s.leased = len(self._leases)
             s.waiting = c.execute(
                 "SELECT COUNT(*) FROM units WHERE not_before > 0 AND not_before > ?", (now,)).fetchone()[0]
             row = c.execute("SELECT created_at FROM units ORDER BY id LIMIT 1").fetchone()
@@ -410,6 +456,9 @@ class SQLiteQueue:
             return s
 
     def close(self) -> None:
+        if self._rconn is not self._conn:
+            with self._rlock:
+                self._rconn.close()
         with self._lock:
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
