@@ -5,8 +5,6 @@ including its JavaScript semantics (truthiness, key order, ``??``)."""
 
 from __future__ import annotations
 
-import datetime
-import functools
 import re
 from typing import Any
 
@@ -24,35 +22,7 @@ _IOS = re.compile("ios", re.IGNORECASE | re.ASCII)
 _ANDROID = re.compile("android", re.IGNORECASE | re.ASCII)
 _DIGITS = re.compile("[0-9]+")
 _MAX_SAFE = 2**53
-_ISO_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{3}))?Z")
-_MS_PER_DAY = 86_400_000
 _MAX_TIME = 8_640_000_000_000_000  # the ECMAScript time value range
-
-
-@functools.lru_cache(maxsize=4096)
-def _month_start_ms(year: int, month: int) -> int:
-    return (datetime.date(year, month, 1) - _EPOCH).days * _MS_PER_DAY
-
-
-_EPOCH = datetime.date(1970, 1, 1)
-
-
-def epoch_ms(value: Any) -> int | float:
-    """``dayjs.utc(value).valueOf()`` (NaN when invalid), with a fast path for the common
-    ``YYYY-MM-DDTHH:MM:SS(.sss)Z`` form (days 1-28 only, valid in every month)."""
-    if type(value) is str and len(value) in (20, 24):
-        m = _ISO_UTC.fullmatch(value)
-        if m is not None:
-            y, mo, d, h, mi, se, ms = m.groups()
-            month, day, hour, minute, second = int(mo), int(d), int(h), int(mi), int(se)
-            if 1 <= month <= 12 and 1 <= day <= 28 and hour < 24 and minute < 60 and second < 60 and y != "0000":
-                return (
-                    _month_start_ms(int(y), month)
-                    + (day - 1) * _MS_PER_DAY
-                    + ((hour * 60 + minute) * 60 + second) * 1000
-                    + (int(ms) if ms else 0)
-                )
-    return dayjs_utc_value(value)
 
 
 def normalize_platform(props: dict[str, Any], library: Any) -> None:
@@ -79,7 +49,7 @@ def set_time_and_session(props: dict[str, Any], payload: dict[str, Any]) -> None
     (``dayjs.utc(x).isValid()`` is "its value is not NaN": one parse each)."""
     time = payload.get("time")
     if time is not None and time != "" and time != 0 and time is not False:
-        value = epoch_ms(time)
+        value = dayjs_utc_value(time)
         if value == value:
             props["time"] = value
     session_id = payload.get("session_id")
