@@ -1,0 +1,46 @@
+"""What ingest adds to an accepted message, as Segment's API does: a messageId when there is
+none, receivedAt, originalTimestamp, and the clock-skew correction of timestamp from sentAt."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from .timestamps import format_timestamp, parse_timestamp
+
+__all__ = ["normalize_message"]
+
+
+def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datetime | None = None) -> dict[str, Any]:
+    """Complete ``msg`` (in place; returned for convenience).
+
+    - ``messageId``: kept when present, else a new ``amprelay-<uuid4>``.
+    - ``receivedAt``: the time the relay received the request.
+    - ``originalTimestamp``: the client's timestamp as sent (``timestamp``, when the client did
+      not send ``originalTimestamp`` itself).
+    - ``timestamp``: Segment's clock-skew correction ``receivedAt - (sentAt - originalTimestamp)``
+      when the client sent ``sentAt``; with no ``sentAt`` the client's timestamp is kept; with no
+      timestamp at all it is ``receivedAt``.
+    """
+    mid = msg.get("messageId")
+    if not isinstance(mid, str) or not mid:
+        msg["messageId"] = f"amprelay-{uuid.uuid4()}"
+    received_text = format_timestamp(received_at)
+    msg["receivedAt"] = received_text
+
+    sent = sent_at
+    if sent is None and isinstance(msg.get("sentAt"), str):
+        sent = parse_timestamp(msg["sentAt"])
+    original_text = msg.get("originalTimestamp") if isinstance(msg.get("originalTimestamp"), str) else None
+    client_text = msg.get("timestamp") if isinstance(msg.get("timestamp"), str) else None
+    if original_text is None and client_text is not None:
+        original_text = client_text
+        msg["originalTimestamp"] = client_text
+    original = parse_timestamp(original_text) if original_text else None
+
+    if original is not None and sent is not None:
+        msg["timestamp"] = format_timestamp(received_at - (sent - original))
+    elif client_text is None:
+        msg["timestamp"] = format_timestamp(original) if original is not None else received_text
+    return msg

@@ -1,0 +1,53 @@
+"""ISO-8601 timestamps as Segment messages carry them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+__all__ = ["format_timestamp", "parse_timestamp"]
+
+_ISO_RE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](?P<h>\d{2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?"
+    r"(?P<tz>Z|z|[+-]\d{2}(?::?\d{2})?)?)?\Z"
+)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An aware datetime for an ISO-8601 date or date-time (no zone means UTC); None if invalid.
+
+    Accepts `T` or a space between date and time, any number of fraction digits (microseconds are
+    kept), and `Z`, `+HH`, `+HHMM` or `+HH:MM` zones.
+    """
+    if not isinstance(text, str):
+        return None
+    m = _ISO_RE.match(text.strip())
+    if not m:
+        return None
+    try:
+        year, month, day = (int(p) for p in m.group("date").split("-"))
+        hour = int(m.group("h") or 0)
+        minute = int(m.group("m") or 0)
+        second = int(m.group("s") or 0)
+        micro = int((m.group("frac") or "0")[:6].ljust(6, "0"))
+        tz_text = m.group("tz")
+        tz = UTC
+        if tz_text and tz_text not in ("Z", "z"):
+            sign = -1 if tz_text[0] == "-" else 1
+            digits = tz_text[1:].replace(":", "")
+            offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+            if offset >= timedelta(hours=24):
+                return None
+            tz = timezone(sign * offset)
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def format_timestamp(moment: datetime) -> str:
+    """`2024-01-01T00:00:00.000Z`: UTC, milliseconds, like JavaScript's toISOString()."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
