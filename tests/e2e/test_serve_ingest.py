@@ -75,7 +75,7 @@ def test_single_message_endpoints_and_short_paths(start_relay, fake):
         assert r.status_code == 200, (path, r.text)
     records = wait_for(lambda: len(fake.events()) >= 5 and fake.events())
     types = sorted(rec["data"].get("event_type", rec["path"]) for rec in records)
-    assert types == sorted(["Clicked", "Clicked Short", "Viewed Pricing", "Home", "/identify"])
+    assert types == sorted(["Clicked", "Clicked Short", "Viewed Pricing", "Viewed Home", "/identify"])
 
 
 def test_text_plain_body_from_analytics_js(start_relay, fake):

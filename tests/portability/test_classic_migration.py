@@ -94,7 +94,7 @@ def test_track_all_pages_with_classic_names():
 def test_track_all_screens():
     _, subs = migrate(trackAllScreens=True)
     screen = {**PAGE, "type": "screen"}
-    assert first_event(run(subs["Screen Calls"], screen))["event_type"] == "Home"
+    assert first_event(run(subs["Screen Calls"], screen))["event_type"] == "Viewed Home"
     assert run(subs["Screen Calls"], PAGE) is None
 
 

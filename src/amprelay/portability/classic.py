@@ -216,7 +216,7 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
     row("trackCategorizedPages", "Categorized Page Calls: type = \"page\" and properties.category != null"
         if _truthy(cat_pages) else "no subscription for categorized pages")
     if _truthy(all_screens):
-        page_sub("Screen Calls", 'type = "screen"', {"@path": "$.name"}, "Loaded a Screen")
+        page_sub("Screen Calls", 'type = "screen"', {"@template": "Viewed {{name}}"}, "Loaded a Screen")
     row("trackAllScreens", "Screen Calls: type = \"screen\"" if _truthy(all_screens) else "no subscription for screens")
 
     identify = default_values(ACTIONS["identifyUser"].fields)
