@@ -88,3 +88,20 @@ def test_server_errors_timeouts_and_others_back_off():
         assert actions(classify(status, b"oops", THREE)) == [Action.BACKOFF] * 3, status
     v = classify(None, None, THREE, "timeout (ReadTimeout)")
     assert v.status is None and actions(v) == [Action.BACKOFF] * 3 and "timeout" in v.outcomes[0].reason
+
+
+def test_observe_many_equals_observe_one_by_one():
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from amprelay.delivery.metrics import observe_many
+
+    values = [0.0, 0.01, 0.011, 0.5, 3, 99999, 0.25, 0.25]
+    r1, r2 = CollectorRegistry(), CollectorRegistry()
+    h1 = Histogram("h", "h", buckets=(0.01, 0.25, 1, 60), registry=r1)
+    h2 = Histogram("h", "h", buckets=(0.01, 0.25, 1, 60), registry=r2)
+    for v in values:
+        h1.observe(v)
+    observe_many(h2, values)
+    s1 = {(s.name, tuple(s.labels.items())): s.value for m in r1.collect() for s in m.samples if "created" not in s.name}
+    s2 = {(s.name, tuple(s.labels.items())): s.value for m in r2.collect() for s in m.samples if "created" not in s.name}
+    assert s1 == s2

@@ -153,8 +153,7 @@ class DeliveryService:
         self.worker = DeliveryWorker(self.queue, self.sender, s, self.metrics, base_url=self.amplitude_base_url,
                                      worker_id=self.worker_id)
         self.worker._wake = asyncio.Event()
-        self._tasks = [asyncio.create_task(self.worker.run(), name=f"amprelay-delivery-{i}")
-                       for i in range(s.concurrency)]
+        self._tasks = [asyncio.create_task(self.worker.run(), name="amprelay-delivery")]
         self._stats_task = asyncio.create_task(self._stats_loop(), name="amprelay-delivery-stats")
 
     async def stop(self, graceful: bool = True, timeout: float = 30.0) -> None:

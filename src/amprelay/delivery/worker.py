@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
-from amprelay.delivery.metrics import Metrics
+from amprelay.delivery.metrics import Metrics, observe_many
 from amprelay.delivery.responses import Action, Outcome, classify
 from amprelay.delivery.sender import Sender, target_url
 from amprelay.queue.base import Lease, Queue, RetryItem, Route
@@ -125,25 +125,61 @@ class DeliveryWorker:
         self.wake()
 
     async def run(self) -> None:
-        """Lease and deliver until :meth:`stop_soon`."""
+        """Lease and deliver until :meth:`stop_soon`: one leasing loop, up to ``concurrency``
+        rounds in flight. While rounds are in flight their users/devices are blocked, so the next
+        lease takes others; when nothing can be leased the loop waits for new work, a round to
+        finish, or ``poll_seconds`` (retries coming due)."""
         if self._wake is None:
             self._wake = asyncio.Event()
-        while not self._stopping:
-            n = await self.run_round()
-            if n == 0 and not self._stopping:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self.settings.poll_seconds)
-                except TimeoutError:
-                    pass
+        s = self.settings
+        slots = asyncio.Semaphore(max(1, s.concurrency))
+        inflight: set[asyncio.Task] = set()
+        wake = self._wake
 
-    async def run_round(self) -> int:
-        """One round; returns how many units it leased."""
+        def done(task: asyncio.Task) -> None:
+            inflight.discard(task)
+            slots.release()
+            wake.set()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("delivery round failed: %r", task.exception())
+
+        try:
+            while not self._stopping:
+                await slots.acquire()
+                if self._stopping:
+                    slots.release()
+                    break
+                wake.clear()
+                try:
+                    leases = await self.lease_round()
+                except Exception:
+                    slots.release()
+                    log.exception("leasing failed; trying again")
+                    await asyncio.sleep(s.poll_seconds)
+                    continue
+                if not leases:
+                    slots.release()
+                    try:
+                        await asyncio.wait_for(wake.wait(), s.poll_seconds)
+                    except TimeoutError:
+                        pass
+                    continue
+                task = asyncio.create_task(self.deliver_and_settle(leases))
+                inflight.add(task)
+                task.add_done_callback(done)
+        except asyncio.CancelledError:
+            for t in list(inflight):  # stopping without grace: the leases are released by the owner
+                t.cancel()
+            raise
+        finally:
+            if inflight:
+                await asyncio.gather(*list(inflight), return_exceptions=True)
+
+    async def lease_round(self) -> list[Lease]:
+        """Lease a round's units, lingering briefly for a fuller batch."""
         s = self.settings
         leases = await asyncio.to_thread(self.queue.lease, self.worker_id, s.lease_units, s.lease_seconds)
-        if not leases:
-            return 0
-        if len(leases) < s.lease_units and s.linger_ms > 0 and not self._stopping:
+        if leases and len(leases) < s.lease_units and s.linger_ms > 0 and not self._stopping:
             oldest = min(u.created_at for u in leases)
             wait = oldest + s.linger_ms / 1000.0 - self.clock()
             if wait > 0:
@@ -151,9 +187,25 @@ class DeliveryWorker:
                 more = await asyncio.to_thread(
                     self.queue.lease, self.worker_id, s.lease_units - len(leases), s.lease_seconds)
                 leases.extend(more)
-        results = await self.deliver(leases)
+        return leases
+
+    async def deliver_and_settle(self, leases: list[Lease]) -> None:
+        try:
+            results = await self.deliver(leases)
+        except Exception as exc:  # a bug must not strand the units: they go back, counted as an attempt
+            log.exception("delivery round failed; its %d unit(s) go back to the queue", len(leases))
+            later = self.clock() + self.settings.backoff_base_seconds
+            await asyncio.to_thread(self.queue.retry, [RetryItem(u.id, later, f"internal error: {exc!r}")
+                                                        for u in leases])
+            return
         await asyncio.to_thread(self.settle, results)
         self.rounds += 1
+
+    async def run_round(self) -> int:
+        """One round, start to end; returns how many units it leased."""
+        leases = await self.lease_round()
+        if leases:
+            await self.deliver_and_settle(leases)
         return len(leases)
 
     # -- one round ---------------------------------------------------------------------------------
@@ -251,15 +303,14 @@ class DeliveryWorker:
         delivered: dict[str, int] = {}
         sink = self.latency_sink
         part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
+        latencies: list[float] = []
         for u, o in results:
             dest = u.route.destination
             a = o.action
             if a is Action.DONE:
                 acks.append(u.id)
                 delivered[dest] = delivered.get(dest, 0) + 1
-                m.latency.observe(max(0.0, now - u.created_at))
-                if sink is not None:
-                    sink.append(now - u.created_at)
+                latencies.append(max(0.0, now - u.created_at))
             elif a is Action.DEAD:
                 deads.append((u.id, o.reason))
                 m.dead_lettered.labels(dest).inc()
@@ -289,6 +340,10 @@ class DeliveryWorker:
                     until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
                 retries.append(RetryItem(u.id, until, o.reason, True))
         self.queue.settle(acks, retries, deads, now=now)
+        if latencies:
+            observe_many(m.latency, latencies)
+            if sink is not None:
+                sink.extend(latencies)
         for dest, n in delivered.items():
             m.delivered.labels(dest).inc(n)
         if deads:

@@ -110,7 +110,7 @@ class SQLiteQueue:
             c = self._conn
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA busy_timeout=30000")
-            c.execute("PRAGMA cache_size=-65536")
+            c.execute("PRAGMA cache_size=-16384")
             c.execute("PRAGMA temp_store=MEMORY")
             self._set_sync("FULL")
             c.executescript(SCHEMA)
@@ -120,7 +120,7 @@ class SQLiteQueue:
         else:
             self._rconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             self._rconn.execute("PRAGMA busy_timeout=30000")
-            self._rconn.execute("PRAGMA cache_size=-65536")
+            self._rconn.execute("PRAGMA cache_size=-16384")
             self._rlock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------------
