@@ -16,8 +16,10 @@ from amprelay.engine import CompiledAction
 HERE = Path(__file__).parent
 CASES = HERE.parent / "conformance" / "cases"
 NOW_MS = 1704067200000
-# JavaScript puts integer-like keys first in every object ({"a":1,"0":"E"} is written {"0":"E","a":1});
-# amprelay keeps insertion order. Only the key order differs (the decoded bodies are equal).
+# JavaScript puts array-index keys first in every object ({"a":1,"0":"E"} is written {"0":"E","a":1}).
+# amprelay does so for parsed input (js_json_loads) and its own merges; this probe's object comes from
+# mapping-kit's @merge of a string, whose key order the mapping package keeps as inserted. Only the key
+# order differs (the decoded bodies are equal).
 KNOWN_KEY_ORDER = {"mk:merge-nonobj"}
 
 

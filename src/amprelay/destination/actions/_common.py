@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import UNDEFINED, js_round, spread, truthy
+from amprelay.destination.js import UNDEFINED, js_key_order, js_round, spread, truthy
 from amprelay.destination.request import Request
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
@@ -85,11 +85,11 @@ def merge_user_properties(*properties: dict[str, Any]) -> dict[str, Any]:
     for current in properties:
         has_set = truthy(prev.get("$set")) or truthy(current.get("$set"))
         has_set_once = truthy(prev.get("$setOnce")) or truthy(current.get("$setOnce"))
-        merged = {**prev, **current}
+        merged = js_key_order({**prev, **current})
         if has_set:
-            merged["$set"] = {**spread(prev.get("$set")), **spread(current.get("$set"))}
+            merged["$set"] = js_key_order({**spread(prev.get("$set")), **spread(current.get("$set"))})
         if has_set_once:
-            merged["$setOnce"] = {**spread(prev.get("$setOnce")), **spread(current.get("$setOnce"))}
+            merged["$setOnce"] = js_key_order({**spread(prev.get("$setOnce")), **spread(current.get("$setOnce"))})
         prev = merged
     return prev
 
