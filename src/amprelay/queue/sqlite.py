@@ -54,7 +54,8 @@ CREATE TABLE IF NOT EXISTS units (
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT
 );
-CREATE INDEX IF NOT EXISTS units_waiting ON units(partition, id) WHERE not_before > 0;
+DROP INDEX IF EXISTS units_waiting;
+CREATE INDEX IF NOT EXISTS units_due ON units(not_before, partition) WHERE not_before > 0;
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     unit_id INTEGER NOT NULL,
@@ -79,11 +80,13 @@ RETRY_RUN = 1000
 
 
 class _PendingEnqueue:
-    __slots__ = ("units", "dead", "ids", "error", "done")
+    __slots__ = ("units", "dead", "also", "ids", "error", "done")
 
-    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]] = ()):
+    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]] = (),
+                 also: Sequence[tuple[str, tuple]] = ()):
         self.units = units
         self.dead = dead
+        self.also = also
         self.ids: list[int] = []
         self.error: BaseException | None = None
         self.done = False
@@ -159,10 +162,14 @@ class SQLiteQueue:
     def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
         return self.enqueue_with_dead(units, ())
 
-    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
-        if not units and not dead:
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                          also: Sequence[tuple[str, tuple]] = ()) -> list[int]:
+        """Enqueue ``units`` and store ``dead`` letters in one durable transaction. ``also`` are
+        extra statements (SQL, parameters) committed in the same transaction (the relay's inbox
+        uses it to consume the messages these units came from, exactly once)."""
+        if not units and not dead and not also:
             return []
-        me = _PendingEnqueue(units, dead)
+        me = _PendingEnqueue(units, dead, also)
         with self._cv:
             self._pending.append(me)
             while not me.done:
@@ -206,6 +213,8 @@ class SQLiteQueue:
                             [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at, now, reason)
                              for u, reason in p.dead],
                         )
+                    for sql, params in p.also:
+                        c.execute(sql, params)
         except BaseException as exc:  # every caller of the group sees the failure
             self._route_ids.clear()  # a rolled-back route insert must not stay cached
             self._routes.clear()
