@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from amprelay.destination.js import js_json_loads
 from amprelay.spec import validate_message
 
 
@@ -107,8 +108,8 @@ def iter_messages(path: Path, skip_lines: int = 0) -> Iterator[LineItem]:
                 yield LineItem(n, None, None, pos)
                 continue
             try:
-                msg = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
+                msg = js_json_loads(raw)
+            except ValueError as exc:
                 yield LineItem(n, raw.decode("utf-8", "replace")[:2000], f"line {n}: not valid JSON: {exc}", pos)
                 continue
             problems = validate_message(msg)

@@ -65,7 +65,7 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 10}}
         console.print(f"[bold]3.[/] sent {len(events)} events to POST /v1/batch -> {r.status_code} {r.text}")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            if relay.service.relay.queue.stats().depth == 0 and fake.events():
+            if relay.service.relay.pending() == 0 and fake.events():
                 break
             time.sleep(0.1)
         received = fake.events()

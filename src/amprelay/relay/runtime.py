@@ -24,6 +24,7 @@ from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
 from amprelay.queue.base import NewUnit, Queue, Route
+from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.routing import destination_enabled
 from amprelay.sessions import SessionStore, apply_server_session
 
@@ -101,7 +102,8 @@ class Relay:
     ``accept_sync`` may run in several threads (the queue serialises writes)."""
 
     def __init__(self, config: Config, queue: Queue, metrics: Metrics | None = None,
-                 data_dir: str | Path | None = None, on_enqueued: Callable[[], None] | None = None):
+                 data_dir: str | Path | None = None, on_enqueued: Callable[[], None] | None = None,
+                 inbox: SQLiteInbox | None = None):
         self.config = config
         self.queue = queue
         self.metrics = metrics or Metrics()
@@ -113,6 +115,7 @@ class Relay:
         self._admission_reason: str | None = None
         self.last_error: str | None = None
         self._on_enqueued = on_enqueued
+        self.inbox = inbox
         self.sessions: SessionStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
             self.sessions = open_session_store(config)
@@ -173,6 +176,17 @@ class Relay:
         if reason is not None:
             raise Refused(reason)
         source_name = source if isinstance(source, str) else source.name
+        if self.inbox is not None:
+            try:
+                self.inbox.append(source_name, [orjson.dumps(m) for m in messages],
+                                  [(f"invalid message at index {r.get('index')}: {r.get('reason')}",
+                                    orjson.dumps(r.get("message"), default=str)) for r in rejected])
+            except Exception as exc:
+                self.last_error = f"the inbox refused the write: {exc}"
+                log.error("inbox write failed: %s", exc)
+                raise Refused("the durable store is unavailable; retry later", retry_after=5) from exc
+            self.metrics.received.labels(source_name).inc(len(messages))
+            return ProcessResult()
         result = ProcessResult()
         now = time.time()
         for message in messages:
@@ -186,12 +200,28 @@ class Relay:
         self.metrics.received.labels(source_name).inc(len(messages))
         return result
 
-    def store(self, result: ProcessResult) -> None:
-        if not result.units and not result.dead:
+    def process_inbox(self, rows: list[tuple[int, str, Any, str | None]]) -> ProcessResult:
+        """Units for inbox rows ``(id, source, message, reason)``; a row with a reason was
+        rejected at ingest and goes to the dead-letter store."""
+        result = ProcessResult()
+        now = time.time()
+        for _id, source_name, message, reason in rows:
+            if reason is not None:
+                mid = str(message.get("messageId") or "") if isinstance(message, dict) else ""
+                result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", message, mid, now),
+                                    reason))
+            else:
+                self.transform(source_name, message, result=result)
+        return result
+
+    def store(self, result: ProcessResult, also: tuple[str, tuple] | None = None) -> None:
+        if not result.units and not result.dead and also is None:
             return
         try:
             enqueue_with_dead = getattr(self.queue, "enqueue_with_dead", None)
-            if enqueue_with_dead is not None:
+            if also is not None:
+                enqueue_with_dead(result.units, result.dead, also=[also])
+            elif enqueue_with_dead is not None:
                 enqueue_with_dead(result.units, result.dead)
             else:
                 self.queue.enqueue(result.units)
@@ -214,6 +244,10 @@ class Relay:
             await run_in_threadpool(self.accept_sync, source, messages, rejected)
         except Refused as exc:
             raise Unavailable(exc.reason, exc.retry_after) from None
+
+    def pending(self) -> int:
+        """Messages not yet transformed plus units not yet delivered."""
+        return (self.inbox.depth() if self.inbox is not None else 0) + self.queue.stats().depth
 
     # --- admission, readiness, metrics ----------------------------------------------------
     def admission(self) -> str | None:

@@ -16,7 +16,8 @@ from amprelay.config import Config
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
-from amprelay.queue import open_queue
+from amprelay.queue import open_queue, sqlite_path
+from amprelay.relay.inbox import InboxProcessor, SQLiteInbox
 from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
 
@@ -29,6 +30,7 @@ class RelayService:
     relay: Relay
     delivery: DeliveryService
     app: Starlette
+    processor: InboxProcessor | None = None
 
     @classmethod
     def build(cls, config: Config, *, worker_id: str = "local") -> RelayService:
@@ -43,11 +45,18 @@ class RelayService:
             metrics=metrics,
             worker_id=worker_id,
         )
-        relay = Relay(config, queue, metrics, on_enqueued=delivery.wake)
+        inbox = processor = None
+        if config.queue.backend == "sqlite":
+            inbox = SQLiteInbox(sqlite_path(config.queue, config.data_dir))
+        relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox)
+        if inbox is not None:
+            processor = InboxProcessor(inbox, relay.process_inbox, relay.store)
         server = config.server
 
         @contextlib.asynccontextmanager
         async def lifespan(_app):
+            if processor is not None:
+                processor.start()
             await delivery.start()
             log.info("delivery started", extra={"fields": {
                 "destinations": [d.name for d in config.destinations],
@@ -55,13 +64,17 @@ class RelayService:
             try:
                 yield
             finally:
+                if processor is not None:
+                    await asyncio.to_thread(processor.stop)
                 await delivery.stop(graceful=True)
+                if inbox is not None:
+                    inbox.close()
                 queue.close()
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
         app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
                          cors_origins=server.cors_origins, lifespan=lifespan)
-        return cls(config, relay, delivery, app)
+        return cls(config, relay, delivery, app, processor)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server

@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from amprelay.destination.js import js_json_loads
+
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
 # what analytics.js (analytics-next) posts to.
 TYPE_BY_PATH = {
@@ -92,8 +94,8 @@ def parse_request(
     if not body.strip():
         raise IngestError(400, "empty_body", "the request body is empty; send a JSON object")
     try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
+        doc = js_json_loads(body)  # values as JavaScript holds them, like Segment's pipeline
+    except ValueError as exc:
         raise IngestError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
     if not isinstance(doc, dict):
         raise IngestError(400, "invalid_json", f"the body must be a JSON object, not {_js_type(doc)}")

@@ -22,6 +22,14 @@ def parse_timestamp(text: str) -> datetime | None:
     """
     if not isinstance(text, str):
         return None
+    # fast path: the common "2024-01-01T00:00:00.000Z" shape (validated by fromisoformat)
+    if len(text) >= 20 and text[10] == "T" and text[-1] == "Z" and text[4] == "-":
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment
     m = _ISO_RE.match(text.strip())
     if not m:
         return None

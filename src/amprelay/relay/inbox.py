@@ -1,0 +1,177 @@
+"""The inbox: accepted messages, durable before ingest answers, transformed later.
+
+Ingest only parses, validates and appends raw messages here (one fsync'd transaction for all
+concurrent requests: group commit), so it answers fast whatever the subscriptions cost. The
+:class:`InboxProcessor` thread reads the oldest messages, runs them through the relay's
+triggers, mappings and actions, and stores the resulting queue units *and* removes the messages
+from the inbox in one transaction of the queue's SQLite file: each message becomes units exactly
+once, even across crashes.
+
+The inbox lives in the queue's SQLite file (table ``inbox``). The PostgreSQL backend has no
+inbox: its relays transform inline (see ``Relay.accept_sync``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+log = logging.getLogger("amprelay.inbox")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    reason TEXT,
+    received_at REAL NOT NULL
+);
+"""
+
+
+class _Append:
+    __slots__ = ("rows", "done", "error")
+
+    def __init__(self, rows: list[tuple[str, bytes, str | None, float]]):
+        self.rows = rows
+        self.done = False
+        self.error: BaseException | None = None
+
+
+class SQLiteInbox:
+    """Raw accepted messages in the queue's SQLite file. Thread-safe."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA busy_timeout=30000")
+        self._conn.executescript(SCHEMA)
+        self._lock = threading.Lock()
+        self._cv = threading.Condition()
+        self._pending: list[_Append] = []
+        self._writing = False
+        self.arrived = threading.Event()
+
+    def append(self, source: str, messages: Sequence[bytes], rejected: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Store messages (and rejected ones with their reason) durably; return once on disk.
+        Concurrent callers share one transaction."""
+        now = time.time()
+        rows = [(source, m, None, now) for m in messages] + [(source, m, r, now) for r, m in rejected]
+        if not rows:
+            return
+        me = _Append(rows)
+        with self._cv:
+            self._pending.append(me)
+            while not me.done:
+                if self._writing:
+                    self._cv.wait()
+                    continue
+                self._writing = True
+                group, self._pending = self._pending, []
+                self._cv.release()
+                try:
+                    self._write(group)
+                finally:
+                    self._cv.acquire()
+                    self._writing = False
+                    for p in group:
+                        p.done = True
+                    self._cv.notify_all()
+        if me.error is not None:
+            raise me.error
+        self.arrived.set()
+
+    def _write(self, group: list[_Append]) -> None:
+        try:
+            with self._lock:
+                c = self._conn
+                c.execute("BEGIN IMMEDIATE")
+                try:
+                    for p in group:
+                        c.executemany("INSERT INTO inbox (source, payload, reason, received_at) VALUES (?, ?, ?, ?)",
+                                      p.rows)
+                    c.execute("COMMIT")
+                except BaseException:
+                    c.execute("ROLLBACK")
+                    raise
+        except BaseException as exc:
+            for p in group:
+                p.error = exc
+
+    def read(self, limit: int) -> list[tuple[int, str, bytes, str | None]]:
+        """The oldest ``limit`` messages: (id, source, payload, reason)."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT id, source, payload, reason FROM inbox ORDER BY id LIMIT ?", (limit,)).fetchall()
+
+    def depth(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
+
+    @staticmethod
+    def consume_sql(last_id: int) -> tuple[str, tuple]:
+        """The statement that removes messages up to ``last_id`` (run in the queue's transaction)."""
+        return "DELETE FROM inbox WHERE id <= ?", (last_id,)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class InboxProcessor:
+    """A thread that turns inbox messages into queue units (see the module docstring)."""
+
+    def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
+                 store: Callable[[Any, tuple[str, tuple]], None], batch: int = 500):
+        self.inbox = inbox
+        self._process = process
+        self._store = store
+        self.batch = batch
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="amprelay-inbox", daemon=True)
+        self.processed = 0
+        self.last_error: str | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self.inbox.arrived.set()
+        self._thread.join(timeout)
+
+    def drain_once(self) -> int:
+        """Process one batch; returns how many messages it consumed."""
+        rows = self.inbox.read(self.batch)
+        if not rows:
+            return 0
+        decoded = [(i, src, orjson.loads(payload), reason) for i, src, payload, reason in rows]
+        result = self._process(decoded)
+        self._store(result, SQLiteInbox.consume_sql(rows[-1][0]))
+        self.processed += len(rows)
+        return len(rows)
+
+    def _run(self) -> None:
+        backoff = 0.1
+        while not self._stop.is_set():
+            try:
+                self.inbox.arrived.clear()
+                if self.drain_once():
+                    backoff = 0.1
+                    continue
+                self.inbox.arrived.wait(0.25)
+            except Exception as exc:  # the queue refused (disk full...): keep the messages, retry
+                self.last_error = str(exc)
+                log.error("inbox processing failed, retrying: %s", exc)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 5.0)
