@@ -2,7 +2,7 @@
 """Sustained delivery rate to the local Amplitude over loopback, durable queue on.
 
     .venv/bin/python bench/delivery.py [--events 300000] [--seconds 20] [--chunk 500]
-        [--concurrency 4] [--linger-ms 50] [--rate 0] [--sync FULL]
+        [--producers 1] [--concurrency 4] [--linger-ms 50] [--rate 0] [--prefill] [--dir DIR]
 
 The fake Amplitude runs as a separate process. In this process a producer thread enqueues
 realistic logEventV2-shaped events through ``DeliveryService.enqueue_many`` (chunks of
@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -93,7 +94,7 @@ def main() -> int:
     ap.add_argument("--linger-ms", type=float, default=50.0)
     ap.add_argument("--rate", type=float, default=0.0, help="producer cap in events/s (0: none)")
     ap.add_argument("--lease-units", type=int, default=4000)
-    ap.add_argument("--dir", default=None, help="where the SQLite file goes (default: a temp dir)")
+    ap.add_argument("--dir", default=None, help="where the SQLite file goes (kept; default: a temp dir, removed)")
     ap.add_argument("--prefill", action="store_true",
                     help="enqueue everything first (timed on its own), then time delivery alone")
     ap.add_argument("--producers", type=int, default=1, help="producer threads (ingest requests in parallel)")
@@ -202,6 +203,8 @@ def main() -> int:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     queue.close()
     fake.stop()
+    if args.dir is None:
+        shutil.rmtree(tmp, ignore_errors=True)
     ok = accepted == enqueued[0] and len(lat) == enqueued[0]
     if not ok:
         print("MISMATCH: not every enqueued event was accepted exactly once", file=sys.stderr)
