@@ -269,3 +269,23 @@ def test_past_the_maximum_age_events_go_to_the_dead_letter_store(queue, amp):
     dead = queue.list_dead(DeadLetterFilter(reason_contains="undelivered"))
     assert len(dead) == 3 and "502" in dead[0].reason and dead[0].attempts >= 2
     assert delivered(amp) == []
+
+
+def test_random_faults_keep_every_users_order_and_deliver_exactly_once(queue, amp):
+    amp.configure(error_rate=0.25, drop_rate=0.15, drop_mode="after", seed=11, max_events_per_request=40)
+    users = [f"user-{u:04d}" for u in range(25)]
+
+    def enqueue(svc):
+        items = [EnqueueItem("amp", f"m{i}", [events_req([ev(users[(i * 7) % 25], i)])]) for i in range(1500)]
+        for k in range(0, len(items), 100):
+            svc.enqueue_many(items[k:k + 100])
+
+    run(queue, amp, enqueue, timeout=60, concurrency=4, lease_units=150)
+    got = delivered(amp)
+    assert sorted(e["event_properties"]["n"] for e in got) == list(range(1500))  # once each
+    for user in users:
+        ns = [e["event_properties"]["n"] for e in got if e["user_id"] == user]
+        assert ns == sorted(ns), user
+    st = amp.stats()
+    assert st["duplicates"] > 0 and st["requests"]["/2/httpapi"].get("413", 0) > 0
+    assert queue.count_dead() == 0
