@@ -108,6 +108,8 @@ class SQLiteQueue:
         self._routes: dict[int, Route] = {}
         self._sync = ""
         self._lease_lock = threading.Lock()
+        self._slock = threading.Lock()
+        self._sconn: sqlite3.Connection | None = None
         self._leases: dict[int, tuple[str, float, str]] = {}  # unit id -> (worker, until, partition)
         with self._lock:
             c = self._conn
@@ -442,29 +444,49 @@ class SQLiteQueue:
     # -- stats ------------------------------------------------------------------------------
 
     def stats(self, now: float | None = None) -> QueueStats:
+        """Counts read through their own connection: a scrape never holds up ingest or leasing."""
         now = time.time() if now is None else now
-        with self._lock:
-            c = self._conn
-            by_route = c.execute("SELECT route_id, COUNT(*) FROM units GROUP BY route_id").fetchall()
-            s = QueueStats()
-            for rid, n in by_route:
-                dest = self._route(rid).destination
-                s.depth_by_destination[dest] = s.depth_by_destination.get(dest, 0) + n
-                s.depth += n
-            s.leased = len(self._leases)
-            s.waiting = c.execute(
-                "SELECT COUNT(*) FROM units WHERE not_before > 0 AND not_before > ?", (now,)).fetchone()[0]
-            row = c.execute("SELECT created_at FROM units ORDER BY id LIMIT 1").fetchone()
-            s.oldest_created_at = row[0] if row else None
-            for dest, n in c.execute(
-                "SELECT r.destination, COUNT(*) FROM dead_letters d JOIN routes r ON r.id = d.route_id "
-                "GROUP BY r.destination"
-            ):
-                s.dead_by_destination[dest] = n
-                s.dead_letters += n
-            return s
+        with self._slock:
+            if self._sconn is None:
+                if self.path == ":memory:":
+                    self._sconn = self._conn
+                else:
+                    self._sconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+                    self._sconn.execute("PRAGMA busy_timeout=30000")
+            c = self._sconn
+            if c is self._conn:
+                self._lock.acquire()
+            try:
+                return self._stats(c, now)
+            finally:
+                if c is self._conn:
+                    self._lock.release()
+
+    def _stats(self, c: sqlite3.Connection, now: float) -> QueueStats:
+        by_route = c.execute("SELECT route_id, COUNT(*) FROM units GROUP BY route_id").fetchall()
+        s = QueueStats()
+        for rid, n in by_route:
+            dest = self._route_cached(rid).destination
+            s.depth_by_destination[dest] = s.depth_by_destination.get(dest, 0) + n
+            s.depth += n
+        s.leased = len(self._leases)
+        s.waiting = c.execute(
+            "SELECT COUNT(*) FROM units WHERE not_before > 0 AND not_before > ?", (now,)).fetchone()[0]
+        row = c.execute("SELECT created_at FROM units ORDER BY id LIMIT 1").fetchone()
+        s.oldest_created_at = row[0] if row else None
+        for dest, n in c.execute(
+            "SELECT r.destination, COUNT(*) FROM dead_letters d JOIN routes r ON r.id = d.route_id "
+            "GROUP BY r.destination"
+        ):
+            s.dead_by_destination[dest] = n
+            s.dead_letters += n
+        return s
 
     def close(self) -> None:
+        with self._slock:
+            if self._sconn is not None and self._sconn is not self._conn:
+                self._sconn.close()
+            self._sconn = None
         if self._rconn is not self._conn:
             with self._rlock:
                 self._rconn.close()
