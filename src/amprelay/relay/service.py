@@ -4,6 +4,7 @@ unit. `amprelay serve`, `amprelay demo` and the end-to-end tests use it."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import contextlib
 import logging
 from dataclasses import dataclass
@@ -83,6 +84,9 @@ class RelayService:
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM; then stop accepting, finish deliveries in flight, exit."""
+        # The inbox processor and delivery share the GIL with the event loop: switch threads
+        # more often than the default 5 ms so ingest requests are not held behind a transform batch.
+        sys.setswitchinterval(0.0005)
         server = uvicorn.Server(self.uvicorn_config())
         asyncio.run(server.serve())
 
