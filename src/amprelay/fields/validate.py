@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .dates import is_date_like
 from .empty import ABSENT, remove_empty_values
 from .errors import (
     FieldIssue,
@@ -282,26 +283,181 @@ class _Checker:
         return obj if out is None else out
 
 
+class _Invalid(Exception):
+    """Raised by a fast path when a value needs the exact (slow) path to report its issues."""
+
+
+_INVALID = _Invalid()
+_MISSING: Any = object()
+
+
+def _prop_fast_table(checker: _Checker) -> dict[str, tuple[frozenset[type], bool]]:
+    assert checker.props is not None
+    return {k: (c.fast_types, "null" in c.types) for k, c in checker.props.items()}
+
+
+def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> Callable[[Any], Any]:
+    """One root field's whole pipeline (removeEmptyValues, arrifyFields, ajv) as a closure returning the
+    value for the payload, ``ABSENT`` when the key goes away, or raising ``_Invalid`` on any issue."""
+    fast = checker.fast_types
+    nullable = "null" in node.types
+    arrify = node.types == ("array",)
+
+    def exact(v: Any) -> Any:
+        if v is None:
+            if not nullable:
+                return ABSENT
+        elif type(v) is str:
+            if not v:
+                return ABSENT
+        elif type(v) is dict or type(v) is list:
+            v = remove_empty_values(v, node)
+            if v is ABSENT:
+                return ABSENT
+        if arrify and type(v) is not list and v is not None:
+            v = [v]
+        if type(v) in fast:
+            return v
+        issues: list[FieldIssue] = []
+        r = checker.check(v, ptr, issues)
+        if issues:
+            raise _INVALID
+        return r
+
+    if checker.props is not None:  # an object with declared properties
+        table = _prop_fast_table(checker)
+        additional = checker.additional
+        required = checker.required
+
+        def declared_object(v: Any) -> Any:
+            if type(v) is not dict:
+                return exact(v)
+            drop = False
+            for k, x in v.items():
+                entry = table.get(k)
+                if entry is None:
+                    if not additional:
+                        drop = True
+                    continue
+                if type(x) in entry[0]:
+                    continue
+                if x is None and not entry[1]:
+                    drop = True
+                    continue
+                return exact(v)
+            for r in required:
+                if v.get(r) is None:
+                    return exact(v)
+            if not drop:
+                return v
+            return {
+                k: x for k, x in v.items()
+                if (k in table and (x is not None or table[k][1])) or (k not in table and additional)
+            }
+
+        return declared_object
+
+    items = checker.items
+    if items is not None and items.props is not None and items.check_types is False:  # multiple objects
+        item_table = _prop_fast_table(items)
+        item_additional = items.additional
+        item_required = items.required
+
+        def object_list(v: Any) -> Any:
+            if type(v) is not list:
+                return exact(v)
+            for item in v:
+                if type(item) is not dict:
+                    return exact(v)
+                for k, x in item.items():
+                    entry = item_table.get(k)
+                    if entry is None:
+                        if not item_additional:
+                            return exact(v)
+                        continue
+                    if type(x) not in entry[0]:
+                        return exact(v)
+                for r in item_required:
+                    if r not in item:
+                        return exact(v)
+            return v
+
+        return object_list
+
+    if checker.str_format is is_date_like and items is None and checker.enum is None and not checker.has_num_kw:
+
+        def date_like(v: Any) -> Any:
+            if type(v) is str:
+                if not v:
+                    return ABSENT
+                if is_date_like(v) and not checker.has_str_kw:
+                    return v
+            elif type(v) is int:
+                return v
+            return exact(v)
+
+        return date_like
+
+    def scalar(v: Any) -> Any:
+        t = type(v)
+        if t in fast:
+            if t is str and not v:
+                return ABSENT
+            return v
+        if v is None and not nullable:
+            return ABSENT
+        return exact(v)
+
+    return scalar
+
+
 class Validator:
     """The compiled validation of one action's fields. Call it with a resolved mapping; it returns the
     payload ``perform`` gets (cleaned, coerced, unknown keys dropped) or raises
-    :class:`PayloadValidationError`."""
+    :class:`PayloadValidationError`.
 
-    __slots__ = ("schema", "_root", "_entries", "_required")
+    Each field has a fast closure for the common, already-valid shapes; any value that needs coercion
+    or has an issue goes through the exact ajv emulation (and an invalid payload is re-run through
+    the exact path as a whole, so issues come out in the reference's order)."""
+
+    __slots__ = ("schema", "_root", "_entries", "_required", "_fns")
 
     def __init__(self, fields: Mapping[str, Field]) -> None:
         self.schema = fields_to_schema(fields)
         self._root = _Checker(self.schema)
         entries: dict[str, tuple[int, _Checker, SchemaNode, bool, bool, str]] = {}
-        assert self.schema.properties is not None
+        fns: dict[str, Callable[[Any], Any]] = {}
+        assert self.schema.properties is not None and self._root.props is not None
         for idx, (key, node) in enumerate(self.schema.properties.items()):
-            checker = self._root.props[key]  # type: ignore[index]
-            entries[key] = (idx, checker, node, "null" in node.types, node.types == ("array",),
-                            "/" + _escape_pointer(key))
+            checker = self._root.props[key]
+            ptr = "/" + _escape_pointer(key)
+            entries[key] = (idx, checker, node, "null" in node.types, node.types == ("array",), ptr)
+            fns[key] = _compile_field(node, checker, ptr)
         self._entries = entries
+        self._fns = fns
         self._required = self.schema.required
 
     def __call__(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        if type(payload) is not dict:
+            return self._validate_non_object(payload)
+        fns = self._fns
+        out: dict[str, Any] = {}
+        try:
+            for key, value in payload.items():
+                fn = fns.get(key)
+                if fn is not None:
+                    value = fn(value)
+                    if value is not ABSENT:
+                        out[key] = value
+        except _Invalid:
+            return self.exact(payload)
+        for key in self._required:
+            if key not in out:
+                return self.exact(payload)
+        return out
+
+    def exact(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """The exact emulation, step by step (what ``__call__`` falls back to)."""
         if type(payload) is not dict:
             return self._validate_non_object(payload)
         entries = self._entries
