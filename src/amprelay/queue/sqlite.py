@@ -33,6 +33,7 @@ from amprelay.queue.base import (
     RetryItem,
     Route,
 )
+from amprelay.queue.groupcommit import GroupCommit
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS routes (
@@ -80,7 +81,7 @@ RETRY_RUN = 1000
 
 
 class _PendingEnqueue:
-    __slots__ = ("units", "dead", "also", "ids", "error", "done")
+    __slots__ = ("units", "dead", "also", "ids")
 
     def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]] = (),
                  also: Sequence[tuple[str, tuple]] = ()):
@@ -88,8 +89,6 @@ class _PendingEnqueue:
         self.dead = dead
         self.also = also
         self.ids: list[int] = []
-        self.error: BaseException | None = None
-        self.done = False
 
 
 class SQLiteQueue:
@@ -101,9 +100,7 @@ class SQLiteQueue:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         self._lock = threading.RLock()
-        self._cv = threading.Condition()
-        self._pending: list[_PendingEnqueue] = []
-        self._writing = False
+        self._group: GroupCommit[_PendingEnqueue] = GroupCommit(self._write_group)
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
         self._sync = ""
@@ -172,25 +169,7 @@ class SQLiteQueue:
         if not units and not dead and not also:
             return []
         me = _PendingEnqueue(units, dead, also)
-        with self._cv:
-            self._pending.append(me)
-            while not me.done:
-                if self._writing:
-                    self._cv.wait()
-                    continue
-                self._writing = True
-                group, self._pending = self._pending, []
-                self._cv.release()
-                try:
-                    self._write_group(group)
-                finally:
-                    self._cv.acquire()
-                    self._writing = False
-                    for p in group:
-                        p.done = True
-                    self._cv.notify_all()
-        if me.error is not None:
-            raise me.error
+        self._group.submit(me)
         return me.ids
 
     def _write_group(self, group: list[_PendingEnqueue]) -> None:
@@ -217,12 +196,12 @@ class SQLiteQueue:
                         )
                     for sql, params in p.also:
                         c.execute(sql, params)
-        except BaseException as exc:  # every caller of the group sees the failure
+        except BaseException:
             self._route_ids.clear()  # a rolled-back route insert must not stay cached
             self._routes.clear()
             for p in group:
-                p.error = exc
                 p.ids = []
+            raise
 
     # -- leasing ----------------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from amprelay.queue.groupcommit import GroupCommit
+
 log = logging.getLogger("amprelay.inbox")
 
 SCHEMA = """
@@ -34,15 +36,6 @@ CREATE TABLE IF NOT EXISTS inbox (
     received_at REAL NOT NULL
 );
 """
-
-
-class _Append:
-    __slots__ = ("rows", "done", "error")
-
-    def __init__(self, rows: list[tuple[str, bytes, str | None, float]]):
-        self.rows = rows
-        self.done = False
-        self.error: BaseException | None = None
 
 
 class SQLiteInbox:
@@ -57,9 +50,7 @@ class SQLiteInbox:
         self._conn.execute("PRAGMA busy_timeout=30000")
         self._conn.executescript(SCHEMA)
         self._lock = threading.Lock()
-        self._cv = threading.Condition()
-        self._pending: list[_Append] = []
-        self._writing = False
+        self._group: GroupCommit[list[tuple[str, bytes, str | None, float]]] = GroupCommit(self._write)
         self.arrived = threading.Event()
 
     def append(self, source: str, messages: Sequence[bytes], rejected: Sequence[tuple[str, bytes]] = ()) -> None:
@@ -69,44 +60,20 @@ class SQLiteInbox:
         rows = [(source, m, None, now) for m in messages] + [(source, m, r, now) for r, m in rejected]
         if not rows:
             return
-        me = _Append(rows)
-        with self._cv:
-            self._pending.append(me)
-            while not me.done:
-                if self._writing:
-                    self._cv.wait()
-                    continue
-                self._writing = True
-                group, self._pending = self._pending, []
-                self._cv.release()
-                try:
-                    self._write(group)
-                finally:
-                    self._cv.acquire()
-                    self._writing = False
-                    for p in group:
-                        p.done = True
-                    self._cv.notify_all()
-        if me.error is not None:
-            raise me.error
+        self._group.submit(rows)
         self.arrived.set()
 
-    def _write(self, group: list[_Append]) -> None:
-        try:
-            with self._lock:
-                c = self._conn
-                c.execute("BEGIN IMMEDIATE")
-                try:
-                    for p in group:
-                        c.executemany("INSERT INTO inbox (source, payload, reason, received_at) VALUES (?, ?, ?, ?)",
-                                      p.rows)
-                    c.execute("COMMIT")
-                except BaseException:
-                    c.execute("ROLLBACK")
-                    raise
-        except BaseException as exc:
-            for p in group:
-                p.error = exc
+    def _write(self, group: list[list[tuple[str, bytes, str | None, float]]]) -> None:
+        with self._lock:
+            c = self._conn
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for rows in group:
+                    c.executemany("INSERT INTO inbox (source, payload, reason, received_at) VALUES (?, ?, ?, ?)", rows)
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
 
     def read(self, limit: int) -> list[tuple[int, str, bytes, str | None]]:
         """The oldest ``limit`` messages: (id, source, payload, reason)."""
