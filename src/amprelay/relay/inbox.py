@@ -53,11 +53,13 @@ class SQLiteInbox:
         self._group: GroupCommit[list[tuple[str, bytes, str | None, float]]] = GroupCommit(self._write)
         self.arrived = threading.Event()
 
-    def append(self, source: str, messages: Sequence[bytes], rejected: Sequence[tuple[str, bytes]] = ()) -> None:
-        """Store messages (and rejected ones with their reason) durably; return once on disk.
+    def append(self, source: str, messages: bytes | None, rejected: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Store accepted messages (``messages``: one JSON array, a request's worth, in one row)
+        and rejected ones (each with its reason, a row each) durably; return once on disk.
         Concurrent callers share one transaction."""
         now = time.time()
-        rows = [(source, m, None, now) for m in messages] + [(source, m, r, now) for r, m in rejected]
+        rows = [(source, messages, None, now)] if messages else []
+        rows += [(source, m, r, now) for r, m in rejected]
         if not rows:
             return
         self._group.submit(rows)
@@ -76,7 +78,8 @@ class SQLiteInbox:
                 raise
 
     def read(self, limit: int) -> list[tuple[int, str, bytes, str | None]]:
-        """The oldest ``limit`` messages: (id, source, payload, reason)."""
+        """The oldest ``limit`` rows: (id, source, payload, reason). A row without a reason holds
+        a JSON array of messages; a row with one holds the rejected message."""
         with self._lock:
             return self._conn.execute(
                 "SELECT id, source, payload, reason FROM inbox ORDER BY id LIMIT ?", (limit,)).fetchall()
@@ -99,7 +102,7 @@ class InboxProcessor:
     """A thread that turns inbox messages into queue units (see the module docstring)."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
-                 store: Callable[[Any, tuple[str, tuple]], None], batch: int = 500):
+                 store: Callable[[Any, tuple[str, tuple]], None], batch: int = 20):
         self.inbox = inbox
         self._process = process
         self._store = store

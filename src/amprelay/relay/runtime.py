@@ -178,7 +178,7 @@ class Relay:
         source_name = source if isinstance(source, str) else source.name
         if self.inbox is not None:
             try:
-                self.inbox.append(source_name, [orjson.dumps(m) for m in messages],
+                self.inbox.append(source_name, orjson.dumps(messages) if messages else None,
                                   [(f"invalid message at index {r.get('index')}: {r.get('reason')}",
                                     orjson.dumps(r.get("message"), default=str)) for r in rejected])
             except Exception as exc:
@@ -201,17 +201,18 @@ class Relay:
         return result
 
     def process_inbox(self, rows: list[tuple[int, str, Any, str | None]]) -> ProcessResult:
-        """Units for inbox rows ``(id, source, message, reason)``; a row with a reason was
-        rejected at ingest and goes to the dead-letter store."""
+        """Units for inbox rows ``(id, source, payload, reason)``: a list of messages, or (with a
+        reason) one message rejected at ingest, which goes to the dead-letter store."""
         result = ProcessResult()
         now = time.time()
-        for _id, source_name, message, reason in rows:
+        for _id, source_name, payload, reason in rows:
             if reason is not None:
-                mid = str(message.get("messageId") or "") if isinstance(message, dict) else ""
-                result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", message, mid, now),
+                mid = str(payload.get("messageId") or "") if isinstance(payload, dict) else ""
+                result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", payload, mid, now),
                                     reason))
             else:
-                self.transform(source_name, message, result=result)
+                for message in payload:
+                    self.transform(source_name, message, result=result)
         return result
 
     def store(self, result: ProcessResult, also: tuple[str, tuple] | None = None) -> None:
