@@ -37,9 +37,9 @@ from amprelay.queue.base import (
     RetryItem,
     Route,
 )
+from amprelay.queue.sqlite import RETRY_RUN, SCAN_WINDOW
 
 BUCKETS = 64
-MAX_SCAN_ROWS = 50_000
 
 MIGRATIONS: list[str] = [
     # 1: the queue
@@ -91,6 +91,13 @@ MIGRATIONS: list[str] = [
     CREATE TABLE amprelay_server_sessions (
         key TEXT PRIMARY KEY,
         state BYTEA NOT NULL
+    );
+    """,
+    # 3: live workers (heartbeats), so buckets are shared by every worker that wants some
+    """
+    CREATE TABLE amprelay_workers (
+        worker_id TEXT PRIMARY KEY,
+        seen_at DOUBLE PRECISION NOT NULL
     );
     """,
 ]
@@ -240,8 +247,10 @@ class PostgresQueue:
         owned = [r[0] for r in c.execute(
             "UPDATE amprelay_buckets SET lease_until = %s WHERE owner = %s AND lease_until >= %s RETURNING bucket",
             (until, worker_id, now))]
-        live = c.execute("SELECT COUNT(DISTINCT owner) FROM amprelay_buckets WHERE owner IS NOT NULL "
-                         "AND owner <> %s AND lease_until >= %s", (worker_id, now)).fetchone()[0] + 1
+        c.execute("INSERT INTO amprelay_workers (worker_id, seen_at) VALUES (%s, %s) "
+                  "ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at", (worker_id, now))
+        live = c.execute("SELECT COUNT(*) FROM amprelay_workers WHERE worker_id <> %s AND seen_at >= %s",
+                         (worker_id, now - self.bucket_lease_seconds)).fetchone()[0] + 1
         target = math.ceil(BUCKETS / live)
         if len(owned) < target:
             claimed = [r[0] for r in c.execute(
@@ -270,29 +279,41 @@ class PostgresQueue:
         now = time.time() if now is None else now
         with self._connection() as c, c.transaction():
             owned = self._claim_buckets(c, worker_id, now)
-            if not owned:
+            if not owned or max_units <= 0:
                 return []
             c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
                       "WHERE bucket = ANY(%s) AND lease_owner IS NOT NULL AND lease_until < %s", (owned, now))
-            blocked: dict[str, int] = dict(c.execute(
-                "SELECT partition, MIN(id) FROM amprelay_units WHERE bucket = ANY(%s) AND "
-                "(lease_owner IS NOT NULL OR not_before > %s) GROUP BY partition", (owned, now)).fetchall())
+            # partitions with a unit in flight or waiting for a retry send nothing now; the rest are
+            # scanned in enqueue order within a window, so a throttled backlog hides no one
+            blocked = [r[0] for r in c.execute(
+                "SELECT DISTINCT partition FROM amprelay_units WHERE bucket = ANY(%s) AND "
+                "(lease_owner IS NOT NULL OR not_before > %s)", (owned, now))]
             rows = c.execute(
                 "SELECT id, route_id, partition, message_id, entry, created_at, attempts, last_error "
                 "FROM amprelay_units WHERE bucket = ANY(%s) AND lease_owner IS NULL AND not_before <= %s "
-                "ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED", (owned, now, MAX_SCAN_ROWS)).fetchall()
+                "AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
+                (owned, now, blocked, max(SCAN_WINDOW, 2 * max_units))).fetchall()
             run_route: dict[str, int] = {}
+            run_left: dict[str, int] = {}
+            switched: set[str] = set()
             chosen: list[Lease] = []
             for uid, rid, part, mid, entry, created, attempts, err in rows:
-                first_blocked = blocked.get(part)
-                if first_blocked is not None and uid > first_blocked:
+                if part in switched:
                     continue
                 prev = run_route.get(part)
                 if prev is None:
                     run_route[part] = rid
+                    if attempts:  # failed before: send this partition in smaller runs
+                        run_left[part] = max(1, RETRY_RUN >> (2 * min(attempts, 10)))
                 elif prev != rid:
-                    blocked[part] = uid
+                    switched.add(part)  # another route: its turn comes after this run is done
                     continue
+                left = run_left.get(part)
+                if left is not None:
+                    if left <= 0:
+                        switched.add(part)
+                        continue
+                    run_left[part] = left - 1
                 chosen.append(Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err))
                 if len(chosen) >= max_units:
                     break
@@ -306,6 +327,7 @@ class PostgresQueue:
             n = c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s",
                           (worker_id,)).rowcount
             c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 WHERE owner = %s", (worker_id,))
+            c.execute("DELETE FROM amprelay_workers WHERE worker_id = %s", (worker_id,))
             return n
 
     def ack(self, ids: Iterable[int]) -> None:

@@ -1,4 +1,5 @@
-"""The SQLite queue: durability, the per-partition ordering contract, leases, dead letters."""
+"""The queue contract on every backend (the ``q`` and ``make_queue`` fixtures run each test on SQLite
+and on PostgreSQL): durability, the per-partition ordering contract, leases, dead letters."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import textwrap
 import threading
 
 import orjson
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,13 +27,6 @@ OTHER_DEST = Route("eu", "POST", "https://api.eu.amplitude.com/2/httpapi", "json
 
 def unit(part: str, n: int, route: Route = EVENTS, created: float = 1000.0) -> NewUnit:
     return NewUnit(route, orjson.dumps({"user_id": part, "n": n}), part, f"m{n}", created)
-
-
-@pytest.fixture
-def q(tmp_path):
-    queue = SQLiteQueue(tmp_path / "q.sqlite3")
-    yield queue
-    queue.close()
 
 
 def ids(leases):
@@ -205,8 +198,8 @@ ops = st.lists(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops)
-def test_each_partition_is_acked_in_enqueue_order(tmp_path_factory, script):
-    q = SQLiteQueue(tmp_path_factory.mktemp("h") / "q.sqlite3")
+def test_each_partition_is_acked_in_enqueue_order(make_queue, script):
+    q = make_queue()
     now = 1000.0
     enqueued: dict[str, list[int]] = {}
     finished: dict[str, list[int]] = {}  # acked or dead-lettered, in that order
