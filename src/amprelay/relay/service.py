@@ -4,9 +4,12 @@ unit. `amprelay serve`, `amprelay demo` and the end-to-end tests use it."""
 from __future__ import annotations
 
 import asyncio
-import sys
 import contextlib
 import logging
+import os
+import socket
+import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +37,13 @@ class RelayService:
     processor: InboxProcessor | None = None
 
     @classmethod
-    def build(cls, config: Config, *, worker_id: str = "local") -> RelayService:
+    def build(cls, config: Config, *, worker_id: str | None = None) -> RelayService:
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        if worker_id is None:
+            # SQLite: one delivering process per store. PostgreSQL: every relay process is a worker
+            # of its own, so a restarted relay's old buckets expire and move.
+            worker_id = "local" if config.queue.backend == "sqlite" else \
+                f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         queue = open_queue(config.queue, config.data_dir)
         metrics = Metrics()
         delivery = DeliveryService(
