@@ -37,6 +37,7 @@ from amprelay.queue.base import (
     RetryItem,
     Route,
 )
+from amprelay.queue.groupcommit import GroupCommit
 from amprelay.queue.sqlite import RETRY_RUN, SCAN_WINDOW
 
 BUCKETS = 64
@@ -138,9 +139,11 @@ class PostgresQueue:
         self._conn: psycopg.Connection | None = None
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
-        self._cv = threading.Condition()
-        self._pending: list[_Pending] = []
-        self._writing = False
+        self._group: GroupCommit[_Pending] = GroupCommit(self._write_group)
+        # units whose ack/retry/dead-letter could not be written (the database was away): handed
+        # back to the queue on the next successful lease, to be sent again (Amplitude dedupes)
+        self._orphans: set[int] = set()
+        self._orphans_lock = threading.Lock()
         if auto_migrate:
             with self._connection() as c:
                 migrate(c)
@@ -186,25 +189,7 @@ class PostgresQueue:
         if not units and not dead:
             return []
         me = _Pending(units, dead)
-        with self._cv:
-            self._pending.append(me)
-            while not me.done:
-                if self._writing:
-                    self._cv.wait()
-                    continue
-                self._writing = True
-                group, self._pending = self._pending, []
-                self._cv.release()
-                try:
-                    self._write_group(group)
-                finally:
-                    self._cv.acquire()
-                    self._writing = False
-                    for p in group:
-                        p.done = True
-                    self._cv.notify_all()
-        if me.error is not None:
-            raise me.error
+        self._group.submit(me)
         return me.ids
 
     def _write_group(self, group: list[_Pending]) -> None:
@@ -233,12 +218,12 @@ class PostgresQueue:
                              [u.message_id for u, _ in p.dead], [u.entry for u, _ in p.dead],
                              [u.created_at for u, _ in p.dead], [reason for _, reason in p.dead]),
                         )
-        except BaseException as exc:
+        except BaseException:
             self._route_ids.clear()
             self._routes.clear()
             for p in group:
-                p.error = exc
                 p.ids = []
+            raise
 
     # -- buckets and leases ---------------------------------------------------------------------
 
@@ -279,6 +264,11 @@ class PostgresQueue:
         now = time.time() if now is None else now
         with self._connection() as c, c.transaction():
             owned = self._claim_buckets(c, worker_id, now)
+            with self._orphans_lock:
+                orphans, self._orphans = list(self._orphans), set()
+            if orphans:
+                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
+                          "WHERE id = ANY(%s) AND lease_owner = %s", (orphans, worker_id))
             if not owned or max_units <= 0:
                 return []
             c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
@@ -347,6 +337,16 @@ class PostgresQueue:
         deads = list(dead)
         if not (acks or retries or deads):
             return
+        try:
+            self._settle(acks, retries, deads, now)
+        except psycopg.OperationalError:
+            with self._orphans_lock:
+                self._orphans.update(acks)
+                self._orphans.update(r.id for r in retries)
+                self._orphans.update(d[0] for d in deads)
+            raise
+
+    def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float) -> None:
         with self._connection() as c, c.transaction():
             if acks:
                 c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", (acks,))
@@ -462,14 +462,12 @@ class PostgresQueue:
 
 
 class _Pending:
-    __slots__ = ("units", "dead", "ids", "error", "done")
+    __slots__ = ("units", "dead", "ids")
 
     def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]):
         self.units = units
         self.dead = dead
         self.ids: list[int] = []
-        self.error: BaseException | None = None
-        self.done = False
 
 
 class _Conn:
