@@ -61,6 +61,7 @@ class QueueConfig(_Model):
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: str | None = None  # sqlite file; default <data_dir>/amprelay.sqlite3
     dsn: str | None = None  # postgres
+    bucket_lease_seconds: float = Field(10, gt=0)  # postgres: how long a dead relay keeps its partitions
     max_bytes: int = Field(10 * 1024**3, gt=0)  # refuse ingest (503) above this
     min_free_disk_bytes: int = Field(512 * 1024**2, ge=0)
 
