@@ -1,0 +1,180 @@
+"""Scale-out: delivered events/s with 1, 2 and 4 relays (`amprelay serve` processes) sharing one
+PostgreSQL queue, and one relay on the embedded SQLite store for comparison, on this machine.
+
+    .venv/bin/python bench/scale.py [--events 20000] [--relays 1,2,4] [--dsn postgresql://...]
+
+Each run: a fresh PostgreSQL schema, the local Amplitude in its own process, N relays; a load
+process posts /v1/batch requests (100 events each, 8 connections, round-robin over the relays);
+the clock stops when the local Amplitude has recorded every event. Prints events/s end to end
+(ingest + transform + queue + delivery) and the relays' CPU time per event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
+WRITE_KEY = "bench-scale"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+async def post_all(ports: list[int], bodies: list[bytes]) -> None:
+    auth = "Basic " + base64.b64encode(f"{WRITE_KEY}:".encode()).decode()
+    headers = {"content-type": "application/json", "authorization": auth}
+    sem = asyncio.Semaphore(8)
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=16)) as client:
+        async def one(i: int, body: bytes) -> None:
+            async with sem:
+                for attempt in range(100):
+                    port = ports[(i + attempt) % len(ports)]
+                    try:
+                        r = await client.post(f"http://127.0.0.1:{port}/v1/batch", content=body, headers=headers)
+                        if r.status_code == 200:
+                            return
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.1)
+                raise RuntimeError("a batch was never accepted")
+        await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
+
+
+def run(backend: str, relays: int, events: list[dict], dsn: str | None) -> tuple[float, float]:
+    tmp = Path(tempfile.mkdtemp(prefix="amprelay-scale-"))
+    fake_port = free_port()
+    fake = subprocess.Popen([*AMPRELAY, "fake-amplitude", "--port", str(fake_port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    schema = None
+    queue = "{backend: sqlite}"
+    if backend == "postgres":
+        import psycopg
+
+        schema = f"amprelay_bench_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f'CREATE SCHEMA "{schema}"')
+        sep = "&" if "?" in dsn else "?"
+        queue = f'{{backend: postgres, dsn: "{dsn}{sep}options={quote(f"-csearch_path={schema}")}"}}'
+    ports = [free_port() for _ in range(relays)]
+    procs = []
+    try:
+        wait_http(f"http://127.0.0.1:{fake_port}/_fake/health")
+        for i, port in enumerate(ports):
+            cfg = tmp / f"r{i}.yaml"
+            cfg.write_text(f"""
+data_dir: {tmp / f'data{i}'}
+sources: [{{name: bench, write_key: {WRITE_KEY}}}]
+destinations:
+  - name: amplitude
+    settings: {{apiKey: bench-scale-key-000000000000001, secretKey: s}}
+    presets: true
+queue: {queue}
+server: {{port: {port}}}
+delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
+""")
+            procs.append(subprocess.Popen([*AMPRELAY, "serve", "--config", str(cfg), "--log-level", "warning"],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for port in ports:
+            wait_http(f"http://127.0.0.1:{port}/health")
+        bodies = [orjson.dumps({"batch": events[i:i + 100]}) for i in range(0, len(events), 100)]
+        cpu0 = sum(cpu_seconds(p.pid) for p in procs)
+        start = time.perf_counter()
+        asyncio.run(post_all(ports, bodies))
+        fake_url = f"http://127.0.0.1:{fake_port}"
+        expected = sum(1 for e in events if e["type"] in ("track", "page", "screen"))
+        while True:
+            stats = httpx.get(fake_url + "/_fake/stats", timeout=10).json()
+            if stats.get("records_total", 0) >= expected:
+                break
+            if time.perf_counter() - start > 600:
+                raise RuntimeError(f"only {stats.get('records_total')} of {expected} events arrived")
+            time.sleep(0.1)
+        elapsed = time.perf_counter() - start
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0
+        return len(events) / elapsed, cpu / len(events) * 1e6
+    finally:
+        for p in [*procs, fake]:
+            p.send_signal(signal.SIGTERM)
+        for p in [*procs, fake]:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if schema is not None:
+            import psycopg
+
+            with psycopg.connect(dsn, autocommit=True) as c:
+                c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=20000)
+    ap.add_argument("--relays", default="1,2,4")
+    ap.add_argument("--dsn", default=os.environ.get("AMPRELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    # track/page/screen events only: every one becomes exactly one Amplitude event under the presets
+    events = []
+    for i in range(args.events):
+        kind = ("track", "page", "screen")[i % 3]
+        ev = {"type": kind, "userId": f"user-{i % 500:04d}", "messageId": f"scale-{args.seed}-{i:07d}",
+              "timestamp": "2024-01-01T00:00:00.000Z", "properties": {"i": i},
+              "context": {"userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+                                       "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36"}}
+        if kind == "track":
+            ev["event"] = f"Event {i % 7}"
+        else:
+            ev["name"] = f"Page {i % 5}"
+        events.append(ev)
+    print(f"{args.events} events per run on {os.cpu_count()} cores; end to end (ingest -> Amplitude)")
+    print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relay CPU µs/event':>20}")
+    rows = [("sqlite", 1)] + [("postgres", int(n)) for n in args.relays.split(",")]
+    for backend, n in rows:
+        rate, cpu = run(backend, n, events, args.dsn)
+        print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu:>20,.0f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
