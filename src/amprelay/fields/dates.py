@@ -46,6 +46,11 @@ _ES5_FAST = re.compile(
 # The canonical form Segment libraries send ("2021-08-17T15:21:15.449Z"): the hot path.
 _ISO_MS_Z = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})[Zz]\Z")
 _DAY_CACHE: dict[str, int | None] = {}
+# ... and the same form with every part in range: certainly a valid date (a single regex match).
+_ISO_MS_Z_VALID = re.compile(
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"\.[0-9]{3}[Zz]\Z"
+)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -667,6 +672,8 @@ def dayjs_is_valid(x: object) -> bool:
 
 def is_date_like(data: str) -> bool:
     """actions-core's ``date-like`` ajv format (applied to strings only)."""
+    if _ISO_MS_Z_VALID.match(data) is not None:
+        return True
     v = _iso_ms_z(data)
     if v is not None:
         return v == v

@@ -92,7 +92,7 @@ class _Checker:
         "title", "types", "check_types", "coerce_to", "unwrap_type", "enum", "minimum", "maximum",
         "num_format", "min_length", "max_length", "str_format", "format_name", "items", "props",
         "prop_list", "required", "additional", "object_type_error", "fast_types", "has_num_kw",
-        "has_str_kw",
+        "has_str_kw", "fast_strings", "fast_float",
     )
 
     def __init__(self, node: SchemaNode) -> None:
@@ -149,6 +149,15 @@ class _Checker:
                 elif t == "array" and self.items is None:
                     fast.add(list)
         self.fast_types = frozenset(fast)
+        # Finite floats accepted with no work (a float needs a finiteness check, so it is not in fast_types).
+        self.fast_float = self.enum is None and not self.has_num_kw and "number" in node.types
+        # String values accepted with no work: the choices of a plain string field with choices.
+        self.fast_strings: frozenset[str] = frozenset()
+        if (
+            self.enum is not None and "string" in node.types and not self.has_str_kw
+            and all(type(e) is str or e is None for e in self.enum)
+        ):
+            self.fast_strings = frozenset(e for e in self.enum if type(e) is str)
 
     # -- coercion ---------------------------------------------------------------------------------
 
@@ -291,15 +300,17 @@ _INVALID = _Invalid()
 _MISSING: Any = object()
 
 
-def _prop_fast_table(checker: _Checker) -> dict[str, tuple[frozenset[type], bool]]:
+def _prop_fast_table(checker: _Checker) -> dict[str, tuple[frozenset[type], bool, frozenset[str], bool]]:
     assert checker.props is not None
-    return {k: (c.fast_types, "null" in c.types) for k, c in checker.props.items()}
+    return {k: (c.fast_types, "null" in c.types, c.fast_strings, c.fast_float) for k, c in checker.props.items()}
 
 
 def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> Callable[[Any], Any]:
     """One root field's whole pipeline (removeEmptyValues, arrifyFields, ajv) as a closure returning the
     value for the payload, ``ABSENT`` when the key goes away, or raising ``_Invalid`` on any issue."""
     fast = checker.fast_types
+    fast_strings = checker.fast_strings
+    fast_float = checker.fast_float
     nullable = "null" in node.types
     arrify = node.types == ("array",)
 
@@ -339,7 +350,8 @@ def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> Callable[[A
                     if not additional:
                         drop = True
                     continue
-                if type(x) in entry[0]:
+                tx = type(x)
+                if tx in entry[0] or (tx is str and x in entry[2]) or (tx is float and entry[3] and x - x == 0):
                     continue
                 if x is None and not entry[1]:
                     drop = True
@@ -375,8 +387,10 @@ def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> Callable[[A
                         if not item_additional:
                             return exact(v)
                         continue
-                    if type(x) not in entry[0]:
-                        return exact(v)
+                    tx = type(x)
+                    if tx in entry[0] or (tx is str and x in entry[2]) or (tx is float and entry[3] and x - x == 0):
+                        continue
+                    return exact(v)
                 for r in item_required:
                     if r not in item:
                         return exact(v)
@@ -403,6 +417,10 @@ def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> Callable[[A
         if t in fast:
             if t is str and not v:
                 return ABSENT
+            return v
+        if t is str and v in fast_strings:
+            return v
+        if t is float and fast_float and v - v == 0:
             return v
         if v is None and not nullable:
             return ABSENT
