@@ -48,3 +48,18 @@ def test_date_functions_total(s: str) -> None:
     v = dayjs_utc_value(s)
     assert v != v or (isinstance(v, int) and abs(v) <= 8.64e15)
     assert isinstance(is_date_like(s), bool)
+
+
+def _outcome(fn: Any, payload: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        return "ok", fn(payload)
+    except PayloadValidationError as exc:
+        return "error", str(exc)
+
+
+@settings(max_examples=400, deadline=None)
+@given(payloads)
+def test_fast_paths_agree_with_the_exact_emulation(payload: dict[str, Any]) -> None:
+    fast = _outcome(validate, payload)
+    exact = _outcome(validate.exact, payload)
+    assert repr(fast) == repr(exact)
