@@ -348,6 +348,48 @@ LIBRARY2 = Field(
     extra={"defaultObjectUI": 'keyvalue'},
 )
 
+# The fields Log Event, Log Event V2 and Log Purchase share, in the reference's order.
+EVENT_FIELDS: dict[str, Field] = {
+    'user_id': USER_ID,
+    'device_id': DEVICE_ID,
+    'event_type': EVENT_TYPE,
+    'session_id': SESSION_ID,
+    'time': TIME,
+    'event_properties': EVENT_PROPERTIES,
+    'user_properties': USER_PROPERTIES,
+    'groups': GROUPS,
+    'app_version': APP_VERSION,
+    'platform': PLATFORM,
+    'os_name': OS_NAME,
+    'os_version': OS_VERSION,
+    'device_brand': DEVICE_BRAND,
+    'device_manufacturer': DEVICE_MANUFACTURER,
+    'device_model': DEVICE_MODEL,
+    'carrier': CARRIER,
+    'country': COUNTRY,
+    'region': REGION,
+    'city': CITY,
+    'dma': DMA,
+    'language': LANGUAGE,
+    'price': PRICE,
+    'quantity': QUANTITY,
+    'revenue': REVENUE,
+    'productId': PRODUCT_ID,
+    'revenueType': REVENUE_TYPE,
+    'location_lat': LOCATION_LAT,
+    'location_lng': LOCATION_LNG,
+    'ip': IP,
+    'idfa': IDFA,
+    'idfv': IDFV,
+    'adid': ADID,
+    'android_id': ANDROID_ID,
+    'event_id': EVENT_ID,
+    'insert_id': INSERT_ID,
+    'library': LIBRARY,
+    'library2': LIBRARY2,
+}
+
+
 PRODUCTS = Field(
     key='products',
     label='Products',
