@@ -176,6 +176,45 @@ class QueueStats:
         return 0.0 if self.oldest_created_at is None else max(0.0, now - self.oldest_created_at)
 
 
+RETRY_RUN = 1000  # after a failure, a partition goes out in runs of RETRY_RUN >> 2*attempts (at least 1)
+
+
+def pick_runs(rows: Iterable[Sequence], max_units: int) -> list[Sequence]:
+    """The ordering contract's selection, shared by every backend (pure).
+
+    ``rows`` are ready units of partitions with nothing in flight or waiting, in enqueue order,
+    each starting ``(id, route_id, partition, attempts, ...)``. For each partition only the
+    leading run of one route is taken (another route's turn comes after that run is done), and a
+    partition that failed before goes out in smaller runs. Returns the chosen rows, in order.
+    """
+    run_route: dict[str, int] = {}
+    run_left: dict[str, int] = {}
+    switched: set[str] = set()
+    picked: list[Sequence] = []
+    for row in rows:
+        rid, part, attempts = row[1], row[2], row[3]
+        if part in switched:
+            continue
+        prev = run_route.get(part)
+        if prev is None:
+            run_route[part] = rid
+            if attempts:
+                run_left[part] = max(1, RETRY_RUN >> (2 * min(attempts, 10)))
+        elif prev != rid:
+            switched.add(part)
+            continue
+        left = run_left.get(part)
+        if left is not None:
+            if left <= 0:
+                switched.add(part)
+                continue
+            run_left[part] = left - 1
+        picked.append(row)
+        if len(picked) >= max_units:
+            break
+    return picked
+
+
 @runtime_checkable
 class Queue(Protocol):
     """The queue every backend implements. All methods are blocking and thread-safe."""

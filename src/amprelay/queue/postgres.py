@@ -36,9 +36,10 @@ from amprelay.queue.base import (
     QueueStats,
     RetryItem,
     Route,
+    pick_runs,
 )
 from amprelay.queue.groupcommit import GroupCommit
-from amprelay.queue.sqlite import RETRY_RUN, SCAN_WINDOW
+from amprelay.queue.sqlite import SCAN_WINDOW
 
 BUCKETS = 64
 
@@ -279,34 +280,12 @@ class PostgresQueue:
                 "SELECT DISTINCT partition FROM amprelay_units WHERE bucket = ANY(%s) AND "
                 "(lease_owner IS NOT NULL OR not_before > %s)", (owned, now))]
             rows = c.execute(
-                "SELECT id, route_id, partition, message_id, entry, created_at, attempts, last_error "
+                "SELECT id, route_id, partition, attempts, message_id, entry, created_at, last_error "
                 "FROM amprelay_units WHERE bucket = ANY(%s) AND lease_owner IS NULL AND not_before <= %s "
                 "AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                 (owned, now, blocked, max(SCAN_WINDOW, 2 * max_units))).fetchall()
-            run_route: dict[str, int] = {}
-            run_left: dict[str, int] = {}
-            switched: set[str] = set()
-            chosen: list[Lease] = []
-            for uid, rid, part, mid, entry, created, attempts, err in rows:
-                if part in switched:
-                    continue
-                prev = run_route.get(part)
-                if prev is None:
-                    run_route[part] = rid
-                    if attempts:  # failed before: send this partition in smaller runs
-                        run_left[part] = max(1, RETRY_RUN >> (2 * min(attempts, 10)))
-                elif prev != rid:
-                    switched.add(part)  # another route: its turn comes after this run is done
-                    continue
-                left = run_left.get(part)
-                if left is not None:
-                    if left <= 0:
-                        switched.add(part)
-                        continue
-                    run_left[part] = left - 1
-                chosen.append(Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err))
-                if len(chosen) >= max_units:
-                    break
+            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err)
+                      for uid, rid, part, attempts, mid, entry, created, err in pick_runs(rows, max_units)]
             if chosen:
                 c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0 "
                           "WHERE id = ANY(%s)", (worker_id, now + lease_seconds, [u.id for u in chosen]))

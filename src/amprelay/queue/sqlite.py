@@ -32,6 +32,7 @@ from amprelay.queue.base import (
     QueueStats,
     RetryItem,
     Route,
+    pick_runs,
 )
 from amprelay.queue.groupcommit import GroupCommit
 
@@ -75,9 +76,6 @@ CREATE INDEX IF NOT EXISTS dead_letters_dead_at ON dead_letters(dead_at);
 # A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
 # not grow with the backlog.
 SCAN_WINDOW = 10_000
-# A partition whose head unit failed before is leased in runs of at most RETRY_RUN >> (2 * attempts)
-# units (250, 62, 15, 3, 1): a throttled user's backlog goes out in pieces Amplitude can take.
-RETRY_RUN = 1000
 
 
 class _PendingEnqueue:
@@ -223,30 +221,7 @@ class SQLiteQueue:
                 "AND partition NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
                 (now, orjson.dumps(list(blocked)), max(SCAN_WINDOW, 2 * max_units)),
             ).fetchall()
-            run_route: dict[str, int] = {}
-            run_left: dict[str, int] = {}
-            switched: set[str] = set()
-            picked: list[tuple[int, int, str]] = []
-            for uid, rid, part, attempts in rows:
-                if part in switched:
-                    continue
-                prev = run_route.get(part)
-                if prev is None:
-                    run_route[part] = rid
-                    if attempts:  # failed before: send this partition in smaller runs
-                        run_left[part] = max(1, RETRY_RUN >> (2 * min(attempts, 10)))
-                elif prev != rid:
-                    switched.add(part)  # another route: its turn comes after this run is done
-                    continue
-                left = run_left.get(part)
-                if left is not None:
-                    if left <= 0:
-                        switched.add(part)
-                        continue
-                    run_left[part] = left - 1
-                picked.append((uid, rid, part))
-                if len(picked) >= max_units:
-                    break
+            picked = [(r[0], r[1], r[2]) for r in pick_runs(rows, max_units)]
             chosen: list[Lease] = []
             if picked:
                 details = {
