@@ -18,7 +18,6 @@ import base64
 import multiprocessing as mp
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,28 +28,11 @@ import orjson
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+
+from _procs import free_port, peak_rss_kb, wait_http  # noqa: E402
+
 AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
 WRITE_KEY = "bench-write-key"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 20.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
 
 
 def load_generator(url: str, rate: float, duration: float, batch: int, concurrency: int, seed: int, out) -> None:
@@ -109,16 +91,6 @@ def load_generator(url: str, rate: float, duration: float, batch: int, concurren
     out.put(asyncio.run(main()))
 
 
-def rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p / 100 * len(s)))] if s else float("nan")
@@ -169,7 +141,7 @@ delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
         print(f"requests          : {len(lat):,}  statuses {result['statuses']}")
         print(f"latency           : p50 {pct(lat, 50) * 1000:.1f} ms  p90 {pct(lat, 90) * 1000:.1f} ms  "
               f"p99 {pct(lat, 99) * 1000:.1f} ms  max {max(lat) * 1000:.1f} ms")
-        print(f"relay peak RSS    : {rss_kb(relay.pid) / 1024:.0f} MiB")
+        print(f"relay peak RSS    : {peak_rss_kb(relay.pid) / 1024:.0f} MiB")
     finally:
         for p in (relay, fake):
             p.send_signal(signal.SIGTERM)
