@@ -915,24 +915,21 @@ def amprelay_cmd(now: int = NOW_MS) -> list[str]:
 
 
 def run_amprelay(cases: list[dict[str, Any]], now: int = NOW_MS, chunk: int = 0) -> tuple[dict[str, dict], list[str]]:
-    """Answers by id, plus notes about crashes. Cases whose answers are missing after a whole-file run
-    are retried in small chunks and then one by one, so one crashing case cannot hide the rest."""
+    """Answers by id, plus notes about crashes. preview answers in input order, so when the process dies
+    the first unanswered case is the one that killed it: it is recorded as "no answer" and the run resumes
+    after it (one process per crash)."""
     notes: list[str] = []
-    out, err = _run_engine(amprelay_cmd(now), cases, timeout=1800)
-    if err:
-        notes.append(f"amprelay preview: {err}")
-    missing = [c for c in cases if c["id"] not in out]
-    if missing and len(missing) < len(cases) or (missing and len(cases) > 1 and out):
-        for i in range(0, len(missing), 50):
-            part = missing[i:i + 50]
-            o2, _ = _run_engine(amprelay_cmd(now), part, timeout=600)
-            out.update(o2)
-            for c in part:
-                if c["id"] not in out and len(part) > 1:
-                    o3, e3 = _run_engine(amprelay_cmd(now), [c], timeout=120)
-                    out.update(o3)
-                    if c["id"] not in o3:
-                        notes.append(f"{c['id']}: no answer ({e3 or 'no output'})")
+    out: dict[str, dict] = {}
+    rest = list(cases)
+    while rest:
+        got, err = _run_engine(amprelay_cmd(now), rest, timeout=1800)
+        out.update(got)
+        idx = next((i for i, c in enumerate(rest) if c["id"] not in got), None)
+        if idx is None:
+            break
+        last = (err.strip().splitlines() or ["no output"])[-1][:300]
+        notes.append(f"{rest[idx]['id']}: no answer ({last})")
+        rest = rest[idx + 1:]
     return out, notes
 
 
@@ -1246,7 +1243,7 @@ def minimize(failures: list[dict[str, Any]], defaults: dict[str, Any], rounds: i
     out = []
     for i, f in enumerate(failures):
         m = dict(current[i])
-        if m is not f:
+        if current[i] is not f and m.get("actual") is not None:
             new_id = f["case"]["id"] + "~min"
             m["case"] = {**m["case"], "id": new_id}
             m["expected"] = {**m["expected"], "id": new_id}
@@ -1427,7 +1424,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"       {p}: expected {compare.fmt(ev)} | actual {compare.fmt(av)}")
     minimized: dict[tuple, dict[str, Any]] = {}
     if a.minimize and sigs:
-        reps = [fs[0] for fs in sigs.values()]
+        reps = [fs[0] for fs in sigs.values() if fs[0]["actual"] is not None]  # crashes are not shrunk
         print(f"minimizing {len(reps)} representative cases ...")
         defaults = {k: {f: copy.deepcopy(d["default"]) for f, d in v["fields"].items() if d.get("default") is not None}
                     for k, v in fields.items()}
