@@ -1390,8 +1390,10 @@ def main(argv: list[str] | None = None) -> int:
         print("parity: 0/0")
         return 1
     act, notes = run_amprelay(cases, a.now)
-    for n in notes[:20]:
+    for n in notes[:5]:
         print("note:", n)
+    if len(notes) > 5:
+        print(f"note: ... {len(notes) - 5} more cases without an answer")
     if a.save:
         for sub in ("cases", "expected", "actual"):
             os.makedirs(os.path.join(a.save, sub), exist_ok=True)
@@ -1446,7 +1448,13 @@ def main(argv: list[str] | None = None) -> int:
                           + ", ".join(f"`{i}`" for i in PRECISION_ONLY[:5]))
         if notes:
             header.append("")
-            header.extend(f"* note: {n}" for n in notes[:20])
+            grouped: dict[str, list[str]] = collections.defaultdict(list)
+            for n in notes:
+                cid, _, why = n.partition(": ")
+                grouped[why].append(cid)
+            for why, ids in grouped.items():
+                header.append(f"* amprelay gave no answer ({why}) for {len(ids)} case(s): "
+                              + ", ".join(f"`{i}`" for i in ids[:5]) + (" ..." if len(ids) > 5 else ""))
         write_report(a.report, header, failures, minimized, totals)
         print(f"report written to {a.report}")
     n_ok = sum(v[0] for v in totals.values())
