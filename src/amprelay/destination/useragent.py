@@ -45,6 +45,8 @@ _JS_WHITESPACE = (
 _JS_DOT = "[^\\n\\r\\u2028\\u2029]"
 
 # Prop kinds (compiled form of the tables' prop tuples).
+KEYS = ("os_name", "os_version", "device_manufacturer", "device_model", "device_type")
+
 _CAPTURE, _CONST, _TRIM, _MAP, _REPLACE = range(5)
 
 
