@@ -44,6 +44,25 @@ def test_preview_jsonl_answers_each_line_in_order():
     assert answers[2]["error"]
 
 
+def test_preview_jsonl_drops_functions_reached_through_a_prototype():
+    # Answers recorded from the reference (dev/oracle): JSON.stringify drops a function in an
+    # object and writes null for one in an array; a field's type error names it a function.
+    cases = [
+        {"id": "m", "kind": "mapping", "event": {"type": "track", "properties": {"items": [1]}},
+         "mapping": {"f0": {"@path": "$.properties.items.map"}, "f1": [{"@path": "$.properties.constructor"}]}},
+        {"id": "a", "kind": "action", "action": "logEventV2", "settings": {"apiKey": "k", "secretKey": "s"},
+         "mapping": {"user_id": "u1234", "event_type": "x", "time": {"@path": "$.properties.toString"}},
+         "event": {"type": "track", "event": "a", "properties": {}}},
+    ]
+    stdin = io.BytesIO(b"".join(orjson.dumps(c) + b"\n" for c in cases))
+    stdout = io.BytesIO()
+    assert run_jsonl(stdin, stdout, 1704067200000) == 0
+    mapping, action = (orjson.loads(line) for line in stdout.getvalue().splitlines())
+    assert mapping == {"id": "m", "result": {"f1": [None]}, "error": None}
+    assert action["requests"] == []
+    assert action["error"]["message"] == "Timestamp must be a string or number but it was a function."
+
+
 def test_preview_friendly_masks_secrets(tmp_path, settings_file, capsys):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"type": "track", "event": "Signed Up", "userId": "user-1", "context": {}}))

@@ -109,4 +109,6 @@ def js_typeof(v: object) -> str:
         return "null"
     if t is list or t is tuple:
         return "array"
+    if t is not dict:  # a JS function reached through a prototype declares itself
+        return getattr(v, "js_typeof", "object")
     return "object"

@@ -59,6 +59,7 @@ class JSFunction:
     `arr.map`, ...). `String(f)` is `function NAME() { [native code] }`; JSON drops it."""
 
     __slots__ = ("name",)
+    js_typeof = "function"  # what `typeof` says of it (read by the field validator's messages)
 
     def __init__(self, name: str):
         self.name = name
