@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, orjson.JSONDecodeError, ValueError) as exc:
         print(f"migrate-classic: {args.file}: {exc}", file=sys.stderr)
         return 2
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     table = Table(title="Amplitude Classic -> Amplitude (Actions)")
     table.add_column("Classic setting")
     table.add_column("value")

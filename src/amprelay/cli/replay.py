@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         parse_time,
     )
 
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     try:
         loaded = load(args)
         since, until = parse_time(args.since), parse_time(args.until)
