@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from amprelay.delivery.metrics import Metrics
+from amprelay.delivery.observer import DeliveryObserver
 from amprelay.delivery.sender import Sender
 from amprelay.delivery.units import requests_to_units
 from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
@@ -69,6 +70,7 @@ class DeliveryService:
         metrics: Metrics | None = None,
         worker_id: str = "local",
         transport: httpx.AsyncBaseTransport | None = None,
+        observer: DeliveryObserver | None = None,
     ):
         self.queue = queue
         self.settings_by_destination = dict(settings_by_destination or {})
@@ -78,6 +80,7 @@ class DeliveryService:
         self.metrics = metrics or Metrics()
         self.worker_id = worker_id
         self._transport = transport
+        self.observer = observer
         self.sender: Sender | None = None
         self.worker: DeliveryWorker | None = None
         self._tasks: list[asyncio.Task] = []
@@ -151,7 +154,7 @@ class DeliveryService:
         self.sender = Sender(timeout=s.timeout_seconds, max_connections=max(4, s.concurrency * 4),
                              transport=self._transport)
         self.worker = DeliveryWorker(self.queue, self.sender, s, self.metrics, base_url=self.amplitude_base_url,
-                                     worker_id=self.worker_id)
+                                     worker_id=self.worker_id, observer=self.observer)
         self.worker._wake = asyncio.Event()
         self._tasks = [asyncio.create_task(self.worker.run(), name="amprelay-delivery")]
         self._stats_task = asyncio.create_task(self._stats_loop(), name="amprelay-delivery-stats")

@@ -21,6 +21,7 @@ from typing import Any
 
 from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
 from amprelay.delivery.metrics import Metrics, observe_many
+from amprelay.delivery.observer import DeliveryObserver, Settled
 from amprelay.delivery.responses import Action, Outcome, classify
 from amprelay.delivery.sender import Sender, target_url
 from amprelay.queue.base import Lease, Queue, RetryItem, Route
@@ -96,6 +97,7 @@ class DeliveryWorker:
         worker_id: str = "local",
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
+        observer: DeliveryObserver | None = None,
     ):
         self.queue = queue
         self.sender = sender
@@ -105,6 +107,7 @@ class DeliveryWorker:
         self.worker_id = worker_id
         self.clock = clock
         self.rng = rng
+        self.observer = observer
         self.batcher = Batcher(self.settings.limits)
         self._caps: dict[Route, _Cap] = {}
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
@@ -253,6 +256,11 @@ class DeliveryWorker:
                            throttle_seconds=self.settings.throttle_seconds, quota_seconds=self.settings.quota_seconds)
         m.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
         n = len(batch)
+        if self.observer is not None:
+            try:
+                self.observer.on_answer(dest, route.url, verdict.status, verdict.error, n, batch.leases, self.clock())
+            except Exception:
+                log.exception("delivery observer failed")
         if verdict.split and n > 1:
             if verdict.status == 413:
                 self._lower_cap(route, batch)
@@ -304,6 +312,7 @@ class DeliveryWorker:
         sink = self.latency_sink
         part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
         latencies: list[float] = []
+        seen: list[tuple[Lease, Settled, str]] | None = [] if self.observer is not None else None
         for u, o in results:
             dest = u.route.destination
             a = o.action
@@ -311,10 +320,18 @@ class DeliveryWorker:
                 acks.append(u.id)
                 delivered[dest] = delivered.get(dest, 0) + 1
                 latencies.append(max(0.0, now - u.created_at))
-            elif a is Action.DEAD:
+                if seen is not None:
+                    seen.append((u, "delivered", ""))
+                continue
+            if a is Action.DEAD:
                 deads.append((u.id, o.reason))
                 m.dead_lettered.labels(dest).inc()
-            elif a is Action.RESEND or a is Action.SPLIT:
+                if seen is not None:
+                    seen.append((u, "dead", o.reason))
+                continue
+            if seen is not None and a is not Action.BACKOFF and a is not Action.THROTTLED:
+                seen.append((u, "retrying", o.reason or a.value))
+            if a is Action.RESEND or a is Action.SPLIT:
                 retries.append(RetryItem(u.id, now, None, False))
                 m.retried.labels(dest, "resend").inc()
             elif a is Action.HOLD:
@@ -327,7 +344,11 @@ class DeliveryWorker:
                     deads.append((u.id, f"undelivered after {u.attempts + 1} attempt(s) over {age / 3600:.1f}h "
                                         f"(maximum age {s.max_age_seconds / 3600:.1f}h); last error: {o.reason}"))
                     m.dead_lettered.labels(dest).inc()
+                    if seen is not None:
+                        seen.append((u, "dead", deads[-1][1]))
                     continue
+                if seen is not None:
+                    seen.append((u, "retrying", o.reason))
                 if a is Action.THROTTLED:
                     delay = o.delay * (1.0 + 0.5 * self.rng())
                     m.throttled.labels(dest).inc()
@@ -340,6 +361,11 @@ class DeliveryWorker:
                     until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
                 retries.append(RetryItem(u.id, until, o.reason, True))
         self.queue.settle(acks, retries, deads, now=now)
+        if seen:
+            try:
+                self.observer.on_settled(seen, now)
+            except Exception:  # an observer must never undo a settled round
+                log.exception("delivery observer failed")
         if latencies:
             observe_many(m.latency, latencies)
             if sink is not None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -88,6 +88,19 @@ def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: 
     return NewUnit(route, orjson.dumps(message, default=str), partition, message_id, now)
 
 
+class RelayObserver(Protocol):
+    """Told what became of each message (the console's activity record)."""
+
+    def on_message(self, source: str, message: dict[str, Any], destination: str,
+                   fired: list[tuple[str, str, int, str | None]], now: float) -> None:
+        """``message`` reached ``destination``; ``fired`` lists each subscription that ran as
+        (name, action, units queued, error or None); empty: filtered (no subscription matched,
+        or its integrations object turned the destination off)."""
+
+    def on_rejected(self, source: str, message: Any, reason: str, now: float) -> None:
+        """An invalid message went to the dead-letter store at ingest."""
+
+
 @dataclass
 class ProcessResult:
     units: list[NewUnit] = field(default_factory=list)
@@ -103,7 +116,7 @@ class Relay:
 
     def __init__(self, config: Config, queue: Queue, metrics: Metrics | None = None,
                  data_dir: str | Path | None = None, on_enqueued: Callable[[], None] | None = None,
-                 inbox: SQLiteInbox | None = None):
+                 inbox: SQLiteInbox | None = None, observer: RelayObserver | None = None):
         self.config = config
         self.queue = queue
         self.metrics = metrics or Metrics()
@@ -116,6 +129,7 @@ class Relay:
         self.last_error: str | None = None
         self._on_enqueued = on_enqueued
         self.inbox = inbox
+        self.observer = observer
         self.sessions: SessionStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
             self.sessions = open_session_store(config)
@@ -132,13 +146,17 @@ class Relay:
         message_id = str(message.get("messageId") or "")
         created = time.time()
         original = message
+        observer = self.observer
         for dest in self.destinations:
             message = original
             if dest.sources is not None and source_name not in dest.sources:
                 continue
             if not destination_enabled(message):
                 self.metrics.filtered.labels(dest.name).inc()
+                if observer is not None:
+                    observer.on_message(source_name, message, dest.name, [], created)
                 continue
+            fired: list[tuple[str, str, int, str | None]] | None = [] if observer is not None else None
             sessions = dest.config.server_sessions
             if sessions.enabled and self.sessions is not None:
                 message = apply_server_session(self.sessions, dest.name, message, int(sessions.gap_minutes * 60_000),
@@ -160,11 +178,17 @@ class Relay:
                     reason = f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"
                     out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
+                    if fired is not None:
+                        fired.append((sub.name, sub.action_key, 0, getattr(exc, "message", str(exc))))
                     continue
                 self.metrics.mapped.labels(dest.name, sub.action_key).inc()
                 out.units.extend(units)
+                if fired is not None:
+                    fired.append((sub.name, sub.action_key, len(units), None))
             if not matched:
                 self.metrics.filtered.labels(dest.name).inc()
+            if fired is not None:
+                observer.on_message(source_name, message, dest.name, fired, created)
         return out
 
     # --- durable acceptance ---------------------------------------------------------------
@@ -194,8 +218,10 @@ class Relay:
         for r in rejected:
             msg = r.get("message")
             mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""
-            result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now),
-                                f"invalid message at index {r.get('index')}: {r.get('reason')}"))
+            reason = f"invalid message at index {r.get('index')}: {r.get('reason')}"
+            result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now), reason))
+            if self.observer is not None:
+                self.observer.on_rejected(source_name, msg, reason, now)
         self.store(result)
         self.metrics.received.labels(source_name).inc(len(messages))
         return result
@@ -210,6 +236,8 @@ class Relay:
                 mid = str(payload.get("messageId") or "") if isinstance(payload, dict) else ""
                 result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", payload, mid, now),
                                     reason))
+                if self.observer is not None:
+                    self.observer.on_rejected(source_name, payload, reason, now)
             else:
                 for message in payload:
                     self.transform(source_name, message, result=result)
