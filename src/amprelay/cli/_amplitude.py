@@ -1,5 +1,5 @@
 """Shared by the Amplitude subcommands (preview, check-auth, delete-user): loading settings from
-``--settings FILE`` or the environment, and masking secrets for display."""
+``--settings FILE`` or the environment."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ from typing import Any
 
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.settings import Settings
-
-SECRET_KEYS = frozenset({"api_key", "apiKey", "secretKey", "secret_key"})
-MASK = "********"
 
 
 class SettingsFileError(ValueError):
@@ -65,10 +62,3 @@ def load_settings(path: str | None, environ: dict[str, str] | None = None) -> Se
     return Settings.from_env(os.environ if environ is None else environ)
 
 
-def mask_secrets(value: Any) -> Any:
-    """A copy with every ``api_key`` / ``apiKey`` / ``secretKey`` value replaced by a mask."""
-    if isinstance(value, dict):
-        return {k: (MASK if k in SECRET_KEYS and isinstance(v, str) and v else mask_secrets(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value

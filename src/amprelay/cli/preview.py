@@ -126,8 +126,8 @@ def print_requests(console: Any, requests: list[Any]) -> None:
     from rich.json import JSON
     from rich.text import Text
 
-    from amprelay.cli._amplitude import mask_secrets
     from amprelay.destination.request import to_json_text
+    from amprelay.destination.settings import mask_secrets
 
     if not requests:
         console.print("(no requests)")

@@ -54,6 +54,20 @@ def mask_secret(value: Any) -> str:
     return "********"
 
 
+SECRET_KEYS = frozenset({"api_key", "apiKey", "secretKey", "secret_key"})
+MASK = "********"
+
+
+def mask_secrets(value: Any) -> Any:
+    """A copy with every ``api_key`` / ``apiKey`` / ``secretKey`` value replaced by a mask
+    (for showing requests and settings: `amprelay preview`, the console)."""
+    if isinstance(value, dict):
+        return {k: (MASK if k in SECRET_KEYS and isinstance(v, str) and v else mask_secrets(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secrets(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Settings of one destination instance. ``api_key`` / ``secret_key`` keep the raw values
