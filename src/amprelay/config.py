@@ -72,7 +72,16 @@ class ServerConfig(_Model):
     max_message_bytes: int = Field(32 * 1024, gt=0)
     max_batch_bytes: int = Field(500 * 1024, gt=0)
     cors_origins: list[str] = ["*"]
+
+
+class ConsoleConfig(_Model):
+    """The web console at ``/console``: off until an admin token is set (here, usually as
+    ``${AMPRELAY_ADMIN_TOKEN}``, or in the environment variable AMPRELAY_ADMIN_TOKEN itself)."""
+
     admin_token: SecretStr | None = None
+    allow_remote: bool = False  # serve it to clients other than localhost (behind TLS, please)
+    session_hours: float = Field(12, gt=0)  # a login lasts this long
+    live_events: int = Field(200, ge=10, le=5000)  # how many recent events Live events keeps
 
 
 class DeliveryConfig(_Model):
@@ -90,6 +99,7 @@ class Config(_Model):
     queue: QueueConfig = QueueConfig()
     server: ServerConfig = ServerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
 
 @dataclass

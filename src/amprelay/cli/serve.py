@@ -59,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    service = RelayService.build(loaded.config)
+    service = RelayService.build(loaded.config, warnings=loaded.warnings)
     s = loaded.config.server
     print(f"amprelay listening on http://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)
+    if service.console is not None and service.console.auth.enabled:
+        print(f"console: http://{s.host}:{s.port}/console (log in with the admin token)", file=sys.stderr)
     service.run()
     return 0

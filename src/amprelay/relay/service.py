@@ -17,6 +17,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from amprelay.config import Config
+from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
@@ -35,9 +36,13 @@ class RelayService:
     delivery: DeliveryService
     app: Starlette
     processor: InboxProcessor | None = None
+    console: Console | None = None
 
     @classmethod
-    def build(cls, config: Config, *, worker_id: str | None = None) -> RelayService:
+    def build(cls, config: Config, *, worker_id: str | None = None, warnings: list[str] | None = None,
+              environ: dict[str, str] | None = None) -> RelayService:
+        """``warnings``: the config's load warnings (the console shows them); ``environ``: where
+        AMPRELAY_ADMIN_TOKEN is read (default os.environ)."""
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         if worker_id is None:
             # SQLite: one delivering process per store. PostgreSQL: every relay process is a worker
@@ -46,6 +51,11 @@ class RelayService:
                 f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         queue = open_queue(config.queue, config.data_dir)
         metrics = Metrics()
+        cc = config.console
+        token = resolve_token(cc.admin_token.get_secret_value() if cc.admin_token else None, environ)
+        # The console's activity record observes ingest and delivery only when the console is on.
+        activity = Activity(Path(config.data_dir) / "console-activity.json", live_events=cc.live_events) \
+            if token else None
         delivery = DeliveryService(
             queue,
             {d.name: d for d in config.destinations},
@@ -53,11 +63,12 @@ class RelayService:
             settings=DeliverySettings.from_config(config.delivery),
             metrics=metrics,
             worker_id=worker_id,
+            observer=activity,
         )
         inbox = processor = None
         if config.queue.backend == "sqlite":
             inbox = SQLiteInbox(sqlite_path(config.queue, config.data_dir))
-        relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox)
+        relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
         if inbox is not None:
             processor = InboxProcessor(inbox, relay.process_inbox, relay.store)
         server = config.server
@@ -78,12 +89,16 @@ class RelayService:
                 await delivery.stop(graceful=True)
                 if inbox is not None:
                     inbox.close()
+                if activity is not None:
+                    activity.save()
                 queue.close()
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
+        auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
+        console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake)
         app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
-                         cors_origins=server.cors_origins, lifespan=lifespan)
-        return cls(config, relay, delivery, app, processor)
+                         cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes())
+        return cls(config, relay, delivery, app, processor, console)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server
