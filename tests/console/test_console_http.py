@@ -1,0 +1,178 @@
+"""The console over HTTP against a real relay: access control, CSRF, masking, the pages'
+content, the event tester, dead-letter actions."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from amprelay.console.auth import ConsoleAuth
+from amprelay.console.charts import _nice, bar_chart
+from amprelay.relay.service import RelayService, ThreadedRelay
+from tests.e2e.conftest import API_KEY, WRITE_KEY, relay_config, wait_for
+
+TOKEN = "tok-console-0123456789"
+PAGES = ["/console", "/console/subscriptions", "/console/tester", "/console/live", "/console/dead-letters",
+         "/console/live/rows", "/console/overview/panel"]
+
+
+@pytest.fixture
+def relay(tmp_path, fake, start_relay):
+    cfg = relay_config(tmp_path / "data", fake.url)
+    cfg.console.admin_token = SecretStr(TOKEN)
+    return start_relay(config=cfg)
+
+
+def logged_in(relay) -> httpx.Client:
+    c = httpx.Client(base_url=relay.url, timeout=10)
+    r = c.post("/console/login", data={"token": TOKEN})
+    assert r.status_code == 303 and r.headers["location"] == "/console"
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    return c
+
+
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]+)"', html).group(1)
+
+
+def test_console_is_off_without_a_token(start_relay):
+    relay = start_relay()
+    r = httpx.get(relay.url + "/console")
+    assert r.status_code == 403 and "AMPRELAY_ADMIN_TOKEN" in r.text
+    r = httpx.post(relay.url + "/console/login", data={"token": ""})
+    assert r.status_code == 403
+
+
+def test_token_from_the_environment(tmp_path, fake):
+    cfg = relay_config(tmp_path / "data", fake.url)
+    relay = ThreadedRelay(RelayService.build(cfg, environ={"AMPRELAY_ADMIN_TOKEN": "from-env-token"})).start()
+    try:
+        r = httpx.post(relay.url + "/console/login", data={"token": "from-env-token"})
+        assert r.status_code == 303
+    finally:
+        relay.stop()
+
+
+def test_every_page_needs_a_login(relay):
+    for path in PAGES:
+        r = httpx.get(relay.url + path)
+        if path.endswith(("/rows", "/panel")):
+            assert r.status_code == 401, path
+        else:
+            assert r.status_code == 303 and r.headers["location"].startswith("/console/login"), path
+    r = httpx.post(relay.url + "/console/dead-letters/purge", data={"scope": "matching"})
+    assert r.status_code == 401
+    bad = httpx.post(relay.url + "/console/login", data={"token": "wrong"})
+    assert bad.status_code == 401 and "not the admin token" in bad.text and "set-cookie" not in bad.headers
+    forged = httpx.get(relay.url + "/console", cookies={"amprelay_console": "9999999999.deadbeef"})
+    assert forged.status_code == 303
+
+
+def test_pages_render_and_never_show_secrets(relay, fake):
+    httpx.post(relay.url + "/v1/track", json={"event": "Seen", "userId": "user-0001"}, auth=(WRITE_KEY, ""))
+    wait_for(lambda: fake.events())
+    c = logged_in(relay)
+    for path in PAGES:
+        r = c.get(path)
+        assert r.status_code == 200, path
+        assert API_KEY not in r.text and "e2e-secret" not in r.text and TOKEN not in r.text, path
+        assert r.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in r.headers[
+            "content-security-policy"]
+    overview = c.get("/console").text
+    assert "Last hour" in overview and "<svg" in overview
+    subs = c.get("/console/subscriptions").text
+    assert "Track Calls" in subs and "Order Completed Calls" in subs and "Viewed {{name}}" in subs
+    assert "********" in subs  # the API key, masked
+    live = c.get("/console/live").text
+    assert "track Seen" in live and "user-0001" in live
+
+
+def test_bearer_token_for_scripts(relay):
+    h = {"Authorization": f"Bearer {TOKEN}"}
+    assert httpx.get(relay.url + "/console/live/rows", headers=h).status_code == 200
+    assert httpx.get(relay.url + "/console/live/rows", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_posts_need_the_csrf_token_and_the_same_origin(relay):
+    c = logged_in(relay)
+    html = c.get("/console/tester").text
+    token = csrf_of(html)
+    event = '{"type": "track", "event": "X", "userId": "user-1234"}'
+    assert c.post("/console/tester", data={"event": event}).status_code == 403
+    assert c.post("/console/tester", data={"event": event, "csrf": "0" * 64}).status_code == 403
+    r = c.post("/console/tester", data={"event": event, "csrf": token}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    r = c.post("/console/tester", data={"event": event, "csrf": token}, headers={"Origin": relay.url})
+    assert r.status_code == 200 and "Track Calls" in r.text
+
+
+def test_event_tester_shows_the_requests_delivery_sends(relay):
+    c = logged_in(relay)
+    token = csrf_of(c.get("/console/tester").text)
+    event = ('{"type": "identify", "userId": "user-5678", "traits": {"plan": "pro"}, "messageId": "msg-t1",'
+             ' "timestamp": "2024-01-01T00:00:00.000Z"}')
+    r = c.post("/console/tester", data={"event": event, "csrf": token})
+    assert r.status_code == 200
+    assert "Identify Calls" in r.text and "https://api2.amplitude.com/identify" in r.text
+    assert "api_key=********" in r.text  # the form body as sent, masked
+    assert API_KEY not in r.text
+    bad = c.post("/console/tester", data={"event": '{"type": "track", "userId": "u"}', "csrf": token})
+    assert "Ingest would reject this event" in bad.text and "needs &#39;event&#39;" in bad.text
+    broken = c.post("/console/tester", data={"event": "{", "csrf": token})
+    assert broken.status_code == 400 and "not valid JSON" in broken.text
+
+
+def test_dead_letters_retry_and_purge(relay, fake):
+    fake.configure(silenced_devices=["dev-silenced-1"])
+    for i in range(3):
+        httpx.post(relay.url + "/v1/track", auth=(WRITE_KEY, ""), json={
+            "event": f"Dead {i}", "userId": f"user-dead-{i}", "messageId": f"dl-{i}",
+            "context": {"device": {"id": "dev-silenced-1"}}})
+    queue = relay.service.relay.queue
+    wait_for(lambda: queue.count_dead() == 3)
+    c = logged_in(relay)
+    page = c.get("/console/dead-letters", params={"reason": "silenced"})
+    assert page.text.count('name="id" value=') == 3
+    first_id = int(re.search(r'name="id" value="(\d+)"', page.text).group(1))
+    detail = c.get(f"/console/dead-letters/{first_id}")
+    assert detail.status_code == 200 and "silenced" in detail.text.lower()
+    assert c.get("/console/dead-letters/999999").status_code == 404
+    token = csrf_of(page.text)
+    fake.configure(silenced_devices=[])
+    r = c.post("/console/dead-letters/retry", data={"csrf": token, "scope": "selected", "id": str(first_id)})
+    assert r.status_code == 303 and "Put+1+dead+letter" in r.headers["location"]
+    wait_for(lambda: any(e["data"].get("event_type") == "Dead 0" for e in fake.events()))
+    r = c.post("/console/dead-letters/purge", data={"csrf": token, "scope": "matching", "reason": "silenced"})
+    assert r.status_code == 303 and "Purged+2" in r.headers["location"]
+    assert queue.count_dead() == 0
+
+
+def test_remote_clients_are_refused_unless_allowed():
+    from starlette.requests import Request
+
+    def req(host: str) -> Request:
+        return Request({"type": "http", "method": "GET", "path": "/console", "headers": [], "client": (host, 5000)})
+
+    auth = ConsoleAuth("t")
+    assert auth.client_allowed(req("127.0.0.1")) and auth.client_allowed(req("::1"))
+    assert not auth.client_allowed(req("10.1.2.3"))
+    assert ConsoleAuth("t", allow_remote=True).client_allowed(req("10.1.2.3"))
+
+
+def test_login_cookie_expires_and_dies_with_a_new_token():
+    auth = ConsoleAuth("t1", session_seconds=3600)
+    cookie = auth.new_session(now=1000)
+    assert auth.session_valid(cookie, now=1000 + 3599)
+    assert not auth.session_valid(cookie, now=1000 + 3600)
+    assert not ConsoleAuth("t2").session_valid(cookie, now=1001)
+
+
+def test_chart_scale_and_titles():
+    assert [_nice(n) for n in (0, 1, 3, 7, 11, 260)] == [1, 1, 5, 10, 20, 500]
+    svg = bar_chart([("10:00", {"received": 4, "filtered": 1, "delivered": 3, "retrying": 0, "dead": 1})],
+                    title="t")
+    assert svg.startswith("<svg") and "4 received (1 filtered), 3 delivered, 0 retrying, 1 dead-lettered" in svg
