@@ -37,9 +37,11 @@ def send(relay, path: str, body: dict) -> httpx.Response:
     return r
 
 
-def login(page, relay) -> None:
+def login(page, relay, screenshot: bool = False) -> None:
     page.goto(relay.url + "/console")
     assert "/console/login" in page.url  # not logged in: sent to the login page
+    if screenshot:
+        shot(page, "login")
     page.fill("#token", "not-the-token")
     page.press("#token", "Enter")  # the keyboard is enough
     page.wait_for_selector("#login-error")
@@ -53,7 +55,13 @@ def login(page, relay) -> None:
 def test_console_in_chromium(browser, console_relay, fake):
     relay = console_relay
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    login(page, relay)
+    login(page, relay, screenshot=True)
+
+    # The keyboard: the first Tab reaches "Skip to content", which moves focus to the page.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
 
     # Overview: counts per destination, charts, queue numbers.
     send(relay, "track", {"event": "Warmup", "userId": "user-0001"})

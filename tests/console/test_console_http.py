@@ -91,6 +91,46 @@ def test_pages_render_and_never_show_secrets(relay, fake):
     assert "track Seen" in live and "user-0001" in live
 
 
+def test_subscriptions_page_shows_the_config_warnings(tmp_path, fake):
+    from amprelay.config import parse_config
+
+    text = f"""
+data_dir: {tmp_path / "data"}
+sources: [{{name: web, write_key: {WRITE_KEY}}}]
+destinations:
+  - settings: {{apiKey: {API_KEY}, secretKey: s}}
+    subscriptions:
+      - name: Mixed
+        trigger: 'type = "track" and event = "A" or event = "B"'
+        action: logEventV2
+console: {{admin_token: {TOKEN}}}
+server: {{port: 0}}
+delivery: {{amplitude_url: "{fake.url}"}}
+"""
+    loaded = parse_config(text, "amprelay.yaml")
+    assert loaded.warnings
+    relay = ThreadedRelay(RelayService.build(loaded.config, warnings=loaded.warnings)).start()
+    try:
+        page = logged_in(relay).get("/console/subscriptions").text
+        assert "Configuration warnings" in page and "amprelay.yaml:" in page
+        assert "Mixed" in page and "Log Event V2" in page
+    finally:
+        relay.stop()
+
+
+def test_event_tester_takes_a_recent_event(relay, fake):
+    httpx.post(relay.url + "/v1/screen", auth=(WRITE_KEY, ""),
+               json={"name": "Home", "userId": "user-recent", "messageId": "recent-1"})
+    wait_for(lambda: fake.events())
+    c = logged_in(relay)
+    page = c.get("/console/tester")
+    assert 'value="recent-1"' in page.text
+    prefilled = c.get("/console/tester", params={"message_id": "recent-1"}).text
+    assert "user-recent" in prefilled
+    r = c.post("/console/tester", data={"recent": "recent-1", "event": "", "csrf": csrf_of(page.text)})
+    assert "Screen Calls" in r.text and "Viewed Home" in r.text
+
+
 def test_bearer_token_for_scripts(relay):
     h = {"Authorization": f"Bearer {TOKEN}"}
     assert httpx.get(relay.url + "/console/live/rows", headers=h).status_code == 200
