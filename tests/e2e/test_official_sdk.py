@@ -59,6 +59,8 @@ def test_official_python_sdk_end_to_end(start_relay, fake, monkeypatch):
     client.alias("sdk-user-0001-previous", "sdk-user-0001", context=ctx)
     client.flush()
 
+    # Each call was acknowledged once durable in the inbox; the processor maps them right after.
+    wait_for(lambda: len(stored) >= 7, timeout=20)
     assert len(stored) == 7, stored
     settings = Settings.from_dict({"apiKey": API_KEY, "secretKey": "e2e-secret", "endpoint": "north_america"})
     subs = [compile_subscription(Subscription(p.name, p.subscribe, p.action, p.mapping)) for p in PRESETS]
