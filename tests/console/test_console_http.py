@@ -216,3 +216,39 @@ def test_chart_scale_and_titles():
     svg = bar_chart([("10:00", {"received": 4, "filtered": 1, "delivered": 3, "retrying": 0, "dead": 1})],
                     title="t")
     assert svg.startswith("<svg") and "4 received (1 filtered), 3 delivered, 0 retrying, 1 dead-lettered" in svg
+
+
+def test_console_on_postgresql(tmp_path, fake, start_relay):
+    """With PostgreSQL the relay maps inline (no inbox): the console sees the same things."""
+    from tests.queue.conftest import PG_DSN, PgSchemas, pg_available
+    from tests.requirements import require
+
+    require(pg_available(), f"PostgreSQL is not reachable at {PG_DSN}")
+    schemas = PgSchemas()
+    try:
+        cfg = relay_config(tmp_path / "data", fake.url, extra=f'queue: {{backend: postgres, dsn: "{schemas.dsn()}"}}')
+        cfg.console.admin_token = SecretStr(TOKEN)
+        relay = start_relay(config=cfg)
+        assert relay.service.relay.inbox is None
+        fake.configure(silenced_devices=["dev-pg-silenced"])
+        httpx.post(relay.url + "/v1/track", auth=(WRITE_KEY, ""), json={"event": "PG One", "userId": "user-pg-1",
+                                                                          "messageId": "pg-1"})
+        httpx.post(relay.url + "/v1/track", auth=(WRITE_KEY, ""), json={
+            "event": "PG Dead", "userId": "user-pg-2", "messageId": "pg-2",
+            "context": {"device": {"id": "dev-pg-silenced"}}})
+        queue = relay.service.relay.queue
+        wait_for(lambda: queue.count_dead() == 1 and fake.events())
+        c = logged_in(relay)
+        wait_for(lambda: "delivered" in c.get("/console/live/rows").text)
+        live = c.get("/console/live/rows").text
+        assert "track PG One" in live and "dead-lettered" in live
+        overview = c.get("/console").text
+        assert "silenced" in overview.lower()  # Amplitude's last error, with its reason
+        dl = c.get("/console/dead-letters").text
+        fake.configure(silenced_devices=[])
+        r = c.post("/console/dead-letters/retry", data={"csrf": csrf_of(dl), "scope": "matching"})
+        assert "Put+1+dead+letter" in r.headers["location"]
+        wait_for(lambda: any(e["data"].get("event_type") == "PG Dead" for e in fake.events()))
+        relay.stop()
+    finally:
+        schemas.drop()
