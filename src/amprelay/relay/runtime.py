@@ -26,7 +26,12 @@ from amprelay.engine import ActionError, CompiledSubscription, Subscription, com
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.routing import destination_enabled
-from amprelay.sessions import SessionStore, apply_server_session
+from amprelay.sessions import (
+    PostgresSessionStore,
+    SessionStore,
+    SessionStoreUnavailable,
+    apply_server_session,
+)
 
 log = logging.getLogger("amprelay.relay")
 
@@ -70,8 +75,11 @@ def compile_destination(dest: DestinationConfig) -> CompiledDestination:
     )
 
 
-def open_session_store(config: Config) -> SessionStore:
-    """Server-side session state lives in the queue's store (the SQLite file)."""
+def open_session_store(config: Config) -> SessionStore | PostgresSessionStore:
+    """Server-side session state lives in the queue's store: the SQLite file, or PostgreSQL
+    (shared by every relay on it)."""
+    if config.queue.backend == "postgres":
+        return PostgresSessionStore(config.queue.dsn or "")
     from amprelay.queue import sqlite_path
 
     path = Path(sqlite_path(config.queue, config.data_dir))
@@ -130,7 +138,7 @@ class Relay:
         self._on_enqueued = on_enqueued
         self.inbox = inbox
         self.observer = observer
-        self.sessions: SessionStore | None = None
+        self.sessions: SessionStore | PostgresSessionStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
             self.sessions = open_session_store(config)
 
@@ -213,8 +221,13 @@ class Relay:
             return ProcessResult()
         result = ProcessResult()
         now = time.time()
-        for message in messages:
-            self.transform(source_name, message, result=result)
+        try:
+            for message in messages:
+                self.transform(source_name, message, result=result)
+        except SessionStoreUnavailable as exc:
+            self.last_error = str(exc)
+            log.error("%s", exc)
+            raise Refused("the session store is unavailable; retry later", retry_after=5) from exc
         for r in rejected:
             msg = r.get("message")
             mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""

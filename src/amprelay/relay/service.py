@@ -91,6 +91,8 @@ class RelayService:
                     inbox.close()
                 if activity is not None:
                     activity.save()
+                if relay.sessions is not None:
+                    relay.sessions.close()
                 queue.close()
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
