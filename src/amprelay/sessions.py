@@ -117,6 +117,9 @@ class SessionStore:
     def __init__(self, path: str, cache_size: int = 100_000):
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
+        # Not the data of record: a power cut may lose the last assignments (a session then
+        # splits in two), never an event. A process crash loses nothing (WAL).
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=5000")
         self._db.execute("CREATE TABLE IF NOT EXISTS server_sessions (key TEXT PRIMARY KEY, state BLOB NOT NULL)")
         self._lock = threading.Lock()
