@@ -361,8 +361,8 @@ class Console:
 
     async def dead_letters(self, request: Request) -> Response:
         flt, raw = self._filter(request.query_params)
-        page = max(0, int(request.query_params.get("page", "0") or 0)) if request.query_params.get(
-            "page", "0").isdigit() else 0
+        raw_page = request.query_params.get("page", "")
+        page = int(raw_page) if raw_page.isdigit() else 0
         q = self.relay.queue
         total = await run_in_threadpool(q.count_dead, flt)
         items = await run_in_threadpool(q.list_dead, flt, PAGE_SIZE, page * PAGE_SIZE)
