@@ -252,3 +252,10 @@ def test_console_on_postgresql(tmp_path, fake, start_relay):
         relay.stop()
     finally:
         schemas.drop()
+
+
+def test_a_remote_user_behind_a_local_proxy_is_refused(relay):
+    # uvicorn takes the client address from X-Forwarded-For when the peer is 127.0.0.1 (a proxy)
+    r = httpx.get(relay.url + "/console/login", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert r.status_code == 403 and "localhost only" in r.text
+    assert httpx.get(relay.url + "/console/login").status_code == 200
