@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import re
 
 import httpx
 import orjson
@@ -177,5 +178,6 @@ def test_health_ready_metrics_and_session_plugin(start_relay):
     post(relay, "/v1/track", {"event": "Counted", "userId": "user-3"})
     metrics = httpx.get(relay.url + "/metrics").text
     assert "amprelay_events_received_total" in metrics
+    assert re.search(r"^amprelay_inbox_depth \d", metrics, re.M)  # messages accepted, not yet mapped
     js = httpx.get(relay.url + "/plugins/amplitude-session.js")
     assert js.status_code == 200 and "analytics_session_id" in js.text

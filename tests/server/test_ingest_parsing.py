@@ -113,3 +113,15 @@ def test_unknown_path_is_404():
     with pytest.raises(IngestError) as info:
         parse_request("nope", b"{}", None, 1024)
     assert info.value.status == 404
+
+
+def test_long_integers_are_read_as_javascript_holds_them():
+    from amprelay.destination.js import js_json_loads
+
+    doc = js_json_loads(b'{"a": 9007199254740993, "b": -12345678901234567, "c": 123456789012345,'
+                        b' "d": "12345678901234567890", "e": 1.2345678901234567}')
+    assert doc["a"] == 9007199254740992.0 and isinstance(doc["a"], float)
+    assert doc["b"] == -12345678901234568.0 and isinstance(doc["b"], float)
+    assert doc["c"] == 123456789012345 and isinstance(doc["c"], int)
+    assert doc["d"] == "12345678901234567890"  # digits inside a string stay a string
+    assert doc["e"] == 1.2345678901234567

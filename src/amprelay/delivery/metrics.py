@@ -54,6 +54,8 @@ class Metrics:
         self.requests = Counter("amprelay_amplitude_requests", "Requests sent to Amplitude",
                                 ["destination", "status"], registry=r)
         self.queue_depth = Gauge("amprelay_queue_depth", "Units not yet delivered", ["destination"], registry=r)
+        self.inbox_depth = Gauge("amprelay_inbox_depth",
+                                 "Accepted requests' worth of messages not yet mapped (embedded store)", registry=r)
         self.dead_letters = Gauge("amprelay_dead_letters", "Units in the dead-letter store", ["destination"],
                                   registry=r)
         self.oldest_age = Gauge("amprelay_oldest_undelivered_age_seconds",

@@ -100,12 +100,15 @@ _MAX_INDEX = 2**32 - 2
 # Long integers: orjson's 53-bit integer check.
 _SHAPE = bytes(b"0"[0] if 0x30 <= b <= 0x39 else b if b in b'":' else b"x"[0] for b in range(256))
 _INDEX_KEY = re.compile(rb'"0{1,10}":')
+_LONG_DIGITS = b"0" * 16  # 2**53 has 16 digits: a shorter run of digits is a safe integer
 
 
 def _needs_js_walk(raw: bytes, value: Any) -> bool:
     shape = raw.translate(_SHAPE, b" \t\n\r")
     if b'0":' in shape and _INDEX_KEY.search(shape):
         return True
+    if _LONG_DIGITS not in shape:  # no run of 16 digits: no integer beyond 2**53 (cheap, common)
+        return False
     try:
         orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
     except orjson.JSONEncodeError:

@@ -98,15 +98,42 @@ class SQLiteInbox:
             self._conn.close()
 
 
+class IngestPressure:
+    """How many ingest requests are being handled right now (the HTTP layer counts them).
+
+    The processor gives way to ingest: while requests are in flight it waits between its
+    batches, so a burst is taken (durably, in the inbox) at ingest's own speed and mapped after.
+    It never waits longer than ``max_yield`` seconds in a row, so mapping always progresses."""
+
+    def __init__(self) -> None:
+        self.inflight = 0
+        self.last = 0.0  # monotonic time a request last started or ended
+
+    def enter(self) -> None:
+        self.inflight += 1
+        self.last = time.monotonic()
+
+    def exit(self) -> None:
+        self.inflight -= 1
+        self.last = time.monotonic()
+
+    def quiet(self, for_seconds: float) -> bool:
+        """No request in flight, and none for ``for_seconds``."""
+        return self.inflight <= 0 and time.monotonic() - self.last >= for_seconds
+
+
 class InboxProcessor:
     """A thread that turns inbox messages into queue units (see the module docstring)."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
-                 store: Callable[[Any, tuple[str, tuple]], None], batch: int = 20):
+                 store: Callable[[Any, tuple[str, tuple]], None], batch: int = 20,
+                 pressure: IngestPressure | None = None, max_yield: float = 0.05):
         self.inbox = inbox
         self._process = process
         self._store = store
         self.batch = batch
+        self.pressure = pressure
+        self.max_yield = max_yield
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="amprelay-inbox", daemon=True)
         self.processed = 0
@@ -120,9 +147,9 @@ class InboxProcessor:
         self.inbox.arrived.set()
         self._thread.join(timeout)
 
-    def drain_once(self) -> int:
-        """Process one batch; returns how many messages it consumed."""
-        rows = self.inbox.read(self.batch)
+    def drain_once(self, limit: int | None = None) -> int:
+        """Process one batch (of ``limit`` rows, default ``batch``); returns how many rows it consumed."""
+        rows = self.inbox.read(limit or self.batch)
         if not rows:
             return 0
         decoded = [(i, src, orjson.loads(payload), reason) for i, src, payload, reason in rows]
@@ -131,12 +158,24 @@ class InboxProcessor:
         self.processed += len(rows)
         return len(rows)
 
+    def _give_way(self) -> int:
+        """Wait (releasing the GIL) while ingest requests are in flight, up to ``max_yield``;
+        returns how many rows to take now: one while ingest is busy, a full batch once it has been
+        quiet for 100 ms."""
+        pressure = self.pressure
+        if pressure is None or pressure.quiet(0.1):
+            return self.batch
+        deadline = time.monotonic() + self.max_yield
+        while pressure.inflight > 0 and time.monotonic() < deadline and not self._stop.is_set():
+            time.sleep(0.001)
+        return 1
+
     def _run(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
             try:
                 self.inbox.arrived.clear()
-                if self.drain_once():
+                if self.drain_once(self._give_way()):
                     backoff = 0.1
                     continue
                 self.inbox.arrived.wait(0.25)

@@ -137,6 +137,7 @@ class Relay:
         self.last_error: str | None = None
         self._on_enqueued = on_enqueued
         self.inbox = inbox
+        self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
         self.observer = observer
         self.sessions: SessionStore | PostgresSessionStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
@@ -328,6 +329,8 @@ class Relay:
 
         try:
             self.metrics.set_queue_stats(self.queue.stats(), time.time())
+            if self.inbox is not None:
+                self.metrics.inbox_depth.set(self.inbox.depth())
         except Exception as exc:  # metrics must not fail the scrape
             log.warning("queue stats unavailable: %s", exc)
         return generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST

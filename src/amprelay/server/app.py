@@ -25,6 +25,7 @@ from amprelay.server.ingest import (
     parse_request,
 )
 from amprelay.spec import normalize_message, validate_message
+from amprelay.spec.timestamps import format_timestamp
 
 log = logging.getLogger("amprelay.server")
 
@@ -66,6 +67,16 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         segment = request.path_params["kind"]
         if segment not in TYPE_BY_PATH and segment not in BATCH_PATHS:
             return _error(IngestError(404, "unknown_path", f"unknown endpoint {request.url.path}"))
+        pressure = getattr(relay, "pressure", None)
+        if pressure is None:
+            return await _ingest(request, segment)
+        pressure.enter()
+        try:
+            return await _ingest(request, segment)
+        finally:
+            pressure.exit()
+
+    async def _ingest(request: Request, segment: str) -> Response:
         limit = max_batch_bytes if segment in BATCH_PATHS else max_message_bytes
         try:
             raw = await _read_limited(request, limit)
@@ -84,6 +95,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             return _error(IngestError(401, "invalid_write_key", "the write key is not valid for any source"))
 
         now = datetime.now(UTC)
+        now_text = format_timestamp(now)
         accepted: list[dict[str, Any]] = []
         rejected: list[dict[str, Any]] = []
         for index, item in enumerate(parsed.messages):
@@ -97,7 +109,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             if reason is not None:
                 rejected.append({"index": index, "reason": reason, "message": item})
                 continue
-            accepted.append(normalize_message(msg, received_at=now))
+            accepted.append(normalize_message(msg, received_at=now, received_text=now_text))
         if segment not in BATCH_PATHS and rejected:
             # A single message that is invalid: nothing else rides on this request.
             return ORJSONResponse({"success": False, "code": "invalid_message", "message": rejected[0]["reason"]},

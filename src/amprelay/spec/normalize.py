@@ -12,7 +12,8 @@ from .timestamps import format_timestamp, parse_timestamp
 __all__ = ["normalize_message"]
 
 
-def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datetime | None = None) -> dict[str, Any]:
+def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datetime | None = None,
+                      received_text: str | None = None) -> dict[str, Any]:
     """Complete ``msg`` (in place; returned for convenience).
 
     - ``messageId``: kept when present, else a new ``amprelay-<uuid4>``.
@@ -22,11 +23,15 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
     - ``timestamp``: Segment's clock-skew correction ``receivedAt - (sentAt - originalTimestamp)``
       when the client sent ``sentAt``; with no ``sentAt`` the client's timestamp is kept; with no
       timestamp at all it is ``receivedAt``.
+
+    ``received_text`` is ``format_timestamp(received_at)`` when the caller has it already (one per
+    request, not one per message).
     """
     mid = msg.get("messageId")
     if not isinstance(mid, str) or not mid:
         msg["messageId"] = f"amprelay-{uuid.uuid4()}"
-    received_text = format_timestamp(received_at)
+    if received_text is None:
+        received_text = format_timestamp(received_at)
     msg["receivedAt"] = received_text
 
     sent = sent_at

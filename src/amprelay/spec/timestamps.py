@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 __all__ = ["format_timestamp", "parse_timestamp"]
 
@@ -18,10 +19,16 @@ def parse_timestamp(text: str) -> datetime | None:
     """An aware datetime for an ISO-8601 date or date-time (no zone means UTC); None if invalid.
 
     Accepts `T` or a space between date and time, any number of fraction digits (microseconds are
-    kept), and `Z`, `+HH`, `+HHMM` or `+HH:MM` zones.
+    kept), and `Z`, `+HH`, `+HHMM` or `+HH:MM` zones. Memoised: ingest validates a message's
+    timestamps, then normalises them, and a batch's messages share one ``sentAt``.
     """
     if not isinstance(text, str):
         return None
+    return _parse_cached(text)
+
+
+@lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> datetime | None:
     # fast path: the common "2024-01-01T00:00:00.000Z" shape (validated by fromisoformat)
     if len(text) >= 20 and text[10] == "T" and text[-1] == "Z" and text[4] == "-":
         try:
@@ -57,5 +64,8 @@ def format_timestamp(moment: datetime) -> str:
     """`2024-01-01T00:00:00.000Z`: UTC, milliseconds, like JavaScript's toISOString()."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    elif moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    # isoformat is C and four-digit years are padded as toISOString pads them; the UTC offset
+    # it writes ("+00:00") becomes "Z".
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
