@@ -99,41 +99,42 @@ class SQLiteInbox:
 
 
 class IngestPressure:
-    """How many ingest requests are being handled right now (the HTTP layer counts them).
+    """How many ingest requests are being handled right now (the HTTP layer counts them on the
+    event loop's thread; the processor only reads the count)."""
 
-    The processor gives way to ingest: while requests are in flight it waits between its
-    batches, so a burst is taken (durably, in the inbox) at ingest's own speed and mapped after.
-    It never waits longer than ``max_yield`` seconds in a row, so mapping always progresses."""
+    __slots__ = ("inflight",)
 
     def __init__(self) -> None:
         self.inflight = 0
-        self.last = 0.0  # monotonic time a request last started or ended
 
     def enter(self) -> None:
         self.inflight += 1
-        self.last = time.monotonic()
 
     def exit(self) -> None:
         self.inflight -= 1
-        self.last = time.monotonic()
-
-    def quiet(self, for_seconds: float) -> bool:
-        """No request in flight, and none for ``for_seconds``."""
-        return self.inflight <= 0 and time.monotonic() - self.last >= for_seconds
 
 
 class InboxProcessor:
-    """A thread that turns inbox messages into queue units (see the module docstring)."""
+    """A thread that turns inbox messages into queue units (see the module docstring).
+
+    With ``pressure``, ingest goes first. The processor shares the GIL with the event loop that
+    parses requests, so while ingest requests are in flight it maps for at most ``slice`` seconds
+    at a time (checked between messages) and then waits, GIL released, until no request is in
+    flight or ``max_wait`` has passed; and it takes one inbox row (one request's messages) per
+    transaction instead of ``batch``. A burst is so made durable at ingest's own speed and mapped
+    after; under pressure mapping still gets at least slice / (slice + max_wait) of the time."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
                  store: Callable[[Any, tuple[str, tuple]], None], batch: int = 20,
-                 pressure: IngestPressure | None = None, max_yield: float = 0.05):
+                 pressure: IngestPressure | None = None, slice: float = 0.002, max_wait: float = 0.02):
         self.inbox = inbox
         self._process = process
         self._store = store
         self.batch = batch
         self.pressure = pressure
-        self.max_yield = max_yield
+        self.slice = slice
+        self.max_wait = max_wait
+        self._running_since = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="amprelay-inbox", daemon=True)
         self.processed = 0
@@ -148,34 +149,49 @@ class InboxProcessor:
         self._thread.join(timeout)
 
     def drain_once(self, limit: int | None = None) -> int:
-        """Process one batch (of ``limit`` rows, default ``batch``); returns how many rows it consumed."""
+        """Process one batch (``limit`` rows, default ``batch``); returns how many rows it consumed."""
         rows = self.inbox.read(limit or self.batch)
         if not rows:
             return 0
-        decoded = [(i, src, orjson.loads(payload), reason) for i, src, payload, reason in rows]
+        if self.pressure is None:
+            decoded = [(i, src, orjson.loads(payload), reason) for i, src, payload, reason in rows]
+        else:  # messages handed over one by one, pausing for ingest in between
+            decoded = [(i, src, orjson.loads(payload) if reason is not None else self._paced(orjson.loads(payload)),
+                        reason) for i, src, payload, reason in rows]
         result = self._process(decoded)
         self._store(result, SQLiteInbox.consume_sql(rows[-1][0]))
         self.processed += len(rows)
         return len(rows)
 
-    def _give_way(self) -> int:
-        """Wait (releasing the GIL) while ingest requests are in flight, up to ``max_yield``;
-        returns how many rows to take now: one while ingest is busy, a full batch once it has been
-        quiet for 100 ms."""
+    def _paced(self, messages: list[Any]):
+        for message in messages:
+            self._give_way()
+            yield message
+
+    def _give_way(self) -> bool:
+        """If ingest requests are in flight and this thread has mapped for ``slice`` seconds, wait
+        (GIL released) until none is or ``max_wait`` has passed. Whether ingest was busy."""
         pressure = self.pressure
-        if pressure is None or pressure.quiet(0.1):
-            return self.batch
-        deadline = time.monotonic() + self.max_yield
-        while pressure.inflight > 0 and time.monotonic() < deadline and not self._stop.is_set():
-            time.sleep(0.001)
-        return 1
+        if pressure is None or pressure.inflight <= 0:
+            return False
+        now = time.monotonic()
+        if now - self._running_since >= self.slice:
+            deadline = now + self.max_wait
+            while pressure.inflight > 0 and not self._stop.is_set():
+                time.sleep(0.001)
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+            self._running_since = now
+        return True
 
     def _run(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
             try:
                 self.inbox.arrived.clear()
-                if self.drain_once(self._give_way()):
+                self._running_since = time.monotonic()
+                if self.drain_once(1 if self._give_way() else None):
                     backoff = 0.1
                     continue
                 self.inbox.arrived.wait(0.25)

@@ -72,7 +72,7 @@ class RelayService:
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
         if inbox is not None:
             relay.pressure = IngestPressure()
-            processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure, max_yield=0.2)
+            processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
         server = config.server
 
         @contextlib.asynccontextmanager
