@@ -7,6 +7,7 @@ import glob
 import os
 
 import pytest
+
 from conftest import CONFORMANCE, DATA, load_jsonl, parity
 
 

@@ -7,12 +7,12 @@ import glob
 import json
 import os
 
-from conftest import CONFORMANCE, load_jsonl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from amprelay.mapping import MappingError, MappingRuntimeError, compile_mapping
 from amprelay.mapping.compiler import build, prepare_mapping
+from conftest import CONFORMANCE, load_jsonl
 
 
 def _mappings() -> list:
