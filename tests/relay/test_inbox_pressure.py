@@ -43,3 +43,55 @@ def test_processor_progresses_under_permanent_pressure(tmp_path):
         inbox.close()
     assert seen == list(range(50))
     assert proc.processed == 5
+
+
+def test_group_writer_serves_coroutines_and_threads_in_shared_transactions(tmp_path):
+    import asyncio
+    import threading
+
+    from amprelay.relay.inbox import _GroupWriter
+
+    groups: list[int] = []
+    written: list[str] = []
+
+    def write(group):
+        time.sleep(0.005)  # an fsync's worth: submissions pile up meanwhile
+        groups.append(len(group))
+        written.extend(rows[0][0] for rows in group)
+
+    writer = _GroupWriter(write)
+
+    async def many():
+        await asyncio.gather(*(writer.submit_async([(f"a{i}", b"[]", None, 0.0)]) for i in range(50)))
+
+    threads = [threading.Thread(target=writer.submit, args=([(f"t{i}", b"[]", None, 0.0)],)) for i in range(10)]
+    for t in threads:
+        t.start()
+    asyncio.run(many())
+    for t in threads:
+        t.join()
+    writer.close()
+    assert sorted(written) == sorted([f"a{i}" for i in range(50)] + [f"t{i}" for i in range(10)])
+    assert len(groups) < 60  # shared transactions, not one each
+
+
+def test_group_writer_failure_reaches_every_caller_of_the_group():
+    import asyncio
+
+    import pytest
+
+    from amprelay.relay.inbox import _GroupWriter
+
+    def write(group):
+        raise OSError("disk full")
+
+    writer = _GroupWriter(write)
+    with pytest.raises(OSError, match="disk full"):
+        writer.submit([("s", b"[]", None, 0.0)])
+
+    async def one():
+        await writer.submit_async([("s", b"[]", None, 0.0)])
+
+    with pytest.raises(OSError, match="disk full"):
+        asyncio.run(one())
+    writer.close()

@@ -109,6 +109,15 @@ class RelayObserver(Protocol):
         """An invalid message went to the dead-letter store at ingest."""
 
 
+def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str, Any]]) -> tuple[
+        bytes | None, list[tuple[str, bytes]]]:
+    """An inbox append's arguments: the accepted messages as one JSON array, and each rejected
+    message with its reason."""
+    return (orjson.dumps(messages) if messages else None,
+            [(f"invalid message at index {r.get('index')}: {r.get('reason')}",
+              orjson.dumps(r.get("message"), default=str)) for r in rejected])
+
+
 @dataclass
 class ProcessResult:
     units: list[NewUnit] = field(default_factory=list)
@@ -211,13 +220,9 @@ class Relay:
         source_name = source if isinstance(source, str) else source.name
         if self.inbox is not None:
             try:
-                self.inbox.append(source_name, orjson.dumps(messages) if messages else None,
-                                  [(f"invalid message at index {r.get('index')}: {r.get('reason')}",
-                                    orjson.dumps(r.get("message"), default=str)) for r in rejected])
+                self.inbox.append(source_name, *_inbox_rows(messages, rejected))
             except Exception as exc:
-                self.last_error = f"the inbox refused the write: {exc}"
-                log.error("inbox write failed: %s", exc)
-                raise Refused("the durable store is unavailable; retry later", retry_after=5) from exc
+                raise self._inbox_refused(exc) from exc
             self.metrics.received.labels(source_name).inc(len(messages))
             return ProcessResult()
         result = ProcessResult()
@@ -284,9 +289,25 @@ class Relay:
         from amprelay.server.app import Unavailable
 
         try:
-            await run_in_threadpool(self.accept_sync, source, messages, rejected)
+            if self.inbox is None:  # PostgreSQL: transform and store inline, in a worker thread
+                await run_in_threadpool(self.accept_sync, source, messages, rejected)
+                return
+            # The inbox: the event loop awaits the group write (no worker thread per request).
+            reason = self.admission()
+            if reason is not None:
+                raise Refused(reason)
+            try:
+                await self.inbox.append_async(source.name, *_inbox_rows(messages, rejected))
+            except Exception as exc:
+                raise self._inbox_refused(exc) from exc
+            self.metrics.received.labels(source.name).inc(len(messages))
         except Refused as exc:
             raise Unavailable(exc.reason, exc.retry_after) from None
+
+    def _inbox_refused(self, exc: BaseException) -> Refused:
+        self.last_error = f"the inbox refused the write: {exc}"
+        log.error("inbox write failed: %s", exc)
+        return Refused("the durable store is unavailable; retry later", retry_after=5)
 
     def pending(self) -> int:
         """Messages not yet transformed plus units not yet delivered."""
