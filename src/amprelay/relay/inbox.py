@@ -226,7 +226,7 @@ class InboxProcessor:
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
                  store: Callable[[Any, tuple[str, tuple]], None], batch: int = 20,
-                 pressure: IngestPressure | None = None, slice: float = 0.002, max_wait: float = 0.02):
+                 pressure: IngestPressure | None = None, slice: float = 0.001, max_wait: float = 0.05):
         self.inbox = inbox
         self._process = process
         self._store = store
