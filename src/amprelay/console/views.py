@@ -228,7 +228,7 @@ class Console:
     async def _overview_data(self) -> dict[str, Any]:
         now = time.time()
         stats = await run_in_threadpool(self.relay.queue.stats)
-        inbox = self.relay.inbox.depth() if getattr(self.relay, "inbox", None) is not None else 0
+        inbox = await run_in_threadpool(self.relay.inbox.depth) if getattr(self.relay, "inbox", None) else 0
         names = [d.name for d in self.relay.destinations]
         rows = []
         for name in names + [n for n in self.activity.destinations() if n not in names]:
