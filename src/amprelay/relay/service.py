@@ -22,8 +22,10 @@ from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
+from amprelay.masking import register_secrets
 from amprelay.queue import open_queue, sqlite_path
 from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
+from amprelay.relay.readiness import FailingDestinationsCheck
 from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
 
@@ -70,6 +72,8 @@ class RelayService:
         if config.queue.backend == "sqlite":
             inbox = SQLiteInbox(sqlite_path(config.queue, config.data_dir))
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
+        relay.readiness.checks.append(FailingDestinationsCheck(delivery.health))
+        register_secrets([token])  # the admin token may come from the environment, not the config
         if inbox is not None:
             relay.pressure = IngestPressure()
             processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
