@@ -128,6 +128,10 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 20, failure_warning_seconds:
             settings.write_text(json.dumps({"apiKey": HELD_API_KEY, "secretKey": HELD_SECRET_KEY}))
             result.cli["check-auth"] = _cli("check-auth", "--settings", str(settings), "--amplitude-url", fake.url,
                                             cwd=tmp)
+            event = tmp / "event.json"
+            event.write_text(json.dumps({"type": "identify", "userId": "user-preview-1", "writeKey": WRITE_KEY,
+                                         "traits": {"note": f"Invalid API key: {HELD_API_KEY}"}}))
+            result.cli["preview"] = _cli("preview", "--settings", str(settings), str(event), cwd=tmp)
             result.fake_stats = fake.stats()
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -220,6 +224,7 @@ def test_every_error_path_was_provoked(run):
     statuses = run.fake_stats["requests"]["/2/httpapi"]
     assert {"200", "400", "413", "429", "503"} <= set(statuses), statuses
     assert "FAILED" in run.cli["check-auth"]
+    assert "/identify" in run.cli["preview"] and "exit 0" in run.cli["preview"]
 
 
 def test_no_key_in_any_log_line(run):
