@@ -166,7 +166,7 @@ class Relay:
         self.readiness = Readiness([
             AdmissionCheck(self.admission),
             StoreWriteCheck([queue, inbox]),
-            UndeliveredAgeCheck(queue.stats, config.delivery.ready_max_undelivered_age_seconds),
+            UndeliveredAgeCheck(lambda: queue.stats(), config.delivery.ready_max_undelivered_age_seconds),
         ])
         register_secrets(config_secrets(config))
         self.sessions: SessionStore | PostgresSessionStore | None = None
