@@ -28,8 +28,11 @@ def relays() -> Iterator[list[ThreadedRelay]]:
         r.stop()
 
 
+ADMIN_TOKEN = "visible-failures-admin-token-0001"
+
+
 def _start(relays: list[ThreadedRelay], data_dir, amplitude_url: str, repeat_seconds: float = 60.0) -> ThreadedRelay:
-    cfg = relay_config(data_dir, amplitude_url)
+    cfg = relay_config(data_dir, amplitude_url, extra=f"console: {{admin_token: {ADMIN_TOKEN}}}")
     cfg.delivery.failure_warning_seconds = 0.5
     cfg.delivery.failure_repeat_seconds = repeat_seconds
     cfg.delivery.ready_max_undelivered_age_seconds = 1.0
@@ -76,6 +79,8 @@ def test_amplitude_answering_503_warns_once_makes_ready_503_and_recovers(tmp_pat
     assert "'amplitude'" in msg and "Amplitude answered 503: Service Unavailable" in msg
     assert warnings[0].fields["status"] == 503
     assert _records(caplog, logging.INFO) == []
+    overview = _overview(relay)
+    assert "Deliveries failing for" in overview and "Amplitude answered 503: Service Unavailable" in overview
 
     fake.configure(fail_next=0)
     wait_for(lambda: "During Outage" in {e["data"]["event_type"] for e in fake.events()})
@@ -85,11 +90,18 @@ def test_amplitude_answering_503_warns_once_makes_ready_503_and_recovers(tmp_pat
     ready = wait_for(lambda: (r := _ready(relay)).status_code == 200 and r)
     assert ready.json()["ready"] is True and ready.json()["reason"] == "ok"
     assert ready.json()["checks"]["destinations"]["failing"] == {}
+    assert "Deliveries failing" not in _overview(relay)
     _track(relay, "After Outage")
     wait_for(lambda: "After Outage" in {e["data"]["event_type"] for e in fake.events()})
     assert len(_records(caplog, logging.WARNING)) == 1 and len(_records(caplog, logging.INFO)) == 1
     metrics = httpx.get(relay.url + "/metrics").text
     assert 'amprelay_destination_failing{destination="amplitude"} 0.0' in metrics
+
+
+def _overview(relay: ThreadedRelay) -> str:
+    r = httpx.get(relay.url + "/console/overview/panel", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert r.status_code == 200
+    return r.text
 
 
 def _failing(relay: ThreadedRelay) -> dict:

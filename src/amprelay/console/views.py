@@ -120,8 +120,9 @@ def request_view(req: Any) -> dict[str, Any]:
 
 class Console:
     def __init__(self, relay: Any, activity: Activity, auth: ConsoleAuth, *, warnings: list[str] | None = None,
-                 wake: Callable[[], None] | None = None):
+                 wake: Callable[[], None] | None = None, health: Any = None):
         self.relay = relay
+        self.health = health  # amprelay.delivery.health.DestinationHealth: destinations failing now
         self.activity = activity
         self.auth = auth
         self.warnings = list(warnings or [])
@@ -238,6 +239,7 @@ class Console:
         stats = await run_in_threadpool(self.relay.queue.stats)
         inbox = await run_in_threadpool(self.relay.inbox.depth) if getattr(self.relay, "inbox", None) else 0
         names = [d.name for d in self.relay.destinations]
+        failing = self.health.failing(now) if self.health is not None else {}
         rows = []
         for name in names + [n for n in self.activity.destinations() if n not in names]:
             hour = self.activity.series(name, 60, 1, now)
@@ -253,6 +255,7 @@ class Console:
                 "chart_day": bar_chart([(datetime.fromtimestamp(m * 60, UTC).strftime("%H:00"), c) for m, c in day],
                                        title=f"{name}: the last day, per hour", tick_every=3),
                 "errors": [e for e in self.activity.errors if e.destination == name][:10],
+                "failing": failing.get(name),
             })
         rejected = {d: n for d, n in stats.dead_by_destination.items() if d.startswith("source:")}
         return {"rows": rows, "stats": stats, "oldest_age": stats.oldest_age(now), "inbox": inbox,

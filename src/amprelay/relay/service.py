@@ -103,7 +103,8 @@ class RelayService:
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
         auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
-        console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake)
+        console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake,
+                          health=delivery.health)
         app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
                          cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes())
         return cls(config, relay, delivery, app, processor, console)
