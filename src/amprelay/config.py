@@ -90,6 +90,12 @@ class DeliveryConfig(_Model):
     linger_ms: float = Field(50, ge=0)
     concurrency: int = Field(4, ge=1, le=64)
     timeout_seconds: float = Field(30, gt=0)
+    # Visible failures: a destination whose requests have failed (5xx, timeouts, unreachable, an
+    # invalid API key) for this long logs a warning, repeated at most every failure_repeat_seconds.
+    failure_warning_seconds: float = Field(60, ge=0)
+    failure_repeat_seconds: float = Field(60, gt=0)
+    # /ready answers 503 while the oldest undelivered unit is older than this (0: never).
+    ready_max_undelivered_age_seconds: float = Field(300, ge=0)
 
 
 class Config(_Model):
@@ -222,6 +228,17 @@ destinations:
     if env.get("AMPRELAY_AMPLITUDE_URL"):
         loaded.config.delivery.amplitude_url = env["AMPRELAY_AMPLITUDE_URL"]
     return loaded
+
+
+def config_secrets(config: Config) -> list[str]:
+    """Every secret the config holds (write keys, destinations' API and secret keys, the admin
+    token), for :func:`amprelay.masking.register_secrets`."""
+    out = [s.write_key.get_secret_value() for s in config.sources]
+    for dest in config.destinations:
+        out.extend(v for k, v in dest.settings.items() if k in ("apiKey", "secretKey") and isinstance(v, str))
+    if config.console.admin_token is not None:
+        out.append(config.console.admin_token.get_secret_value())
+    return out
 
 
 def resolved_mapping(sub: SubscriptionConfig) -> dict[str, Any] | None:

@@ -1,5 +1,6 @@
 """Structured logs: one JSON object a line on stderr. Secrets never reach a log line: the
-config keeps them as SecretStr and Settings masks them in its repr."""
+config keeps them as SecretStr, Settings masks them in its repr, and every record passes
+:class:`amprelay.masking.MaskingFilter` on its way out."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 import time
 
 import orjson
+
+from amprelay.masking import MaskingFilter
 
 
 class JSONFormatter(logging.Formatter):
@@ -22,13 +25,14 @@ class JSONFormatter(logging.Formatter):
         if isinstance(extra, dict):
             out.update(extra)
         if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+            out["exc"] = record.exc_text or self.formatException(record.exc_info)
         return orjson.dumps(out, default=str).decode()
 
 
 def setup_logging(level: str = "info", json_logs: bool = True) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JSONFormatter() if json_logs else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -10,6 +10,7 @@ from typing import Any
 
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.settings import Settings
+from amprelay.masking import register_secrets
 
 
 class SettingsFileError(ValueError):
@@ -58,7 +59,10 @@ def load_settings(path: str | None, environ: dict[str, str] | None = None) -> Se
         raw = read_json_file(path)
         if not isinstance(raw, dict):
             raise SettingsFileError(f"{path}: expected a JSON object with apiKey, secretKey, endpoint")
-        return settings_from_mapping(raw)
-    return Settings.from_env(os.environ if environ is None else environ)
+        settings = settings_from_mapping(raw)
+    else:
+        settings = Settings.from_env(os.environ if environ is None else environ)
+    register_secrets([settings.api_key, settings.secret_key])  # masked in everything printed from now on
+    return settings
 
 

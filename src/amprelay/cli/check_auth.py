@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from amprelay.cli._amplitude import SettingsFileError, add_settings_arguments, load_settings
+from amprelay.masking import mask_answer
 
 TEST_USER = "testUser@example.com"
 
@@ -54,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"OK: Amplitude accepted the API key and secret key (region {settings.region}, "
               f"HTTP {response.status_code})")
         return 0
-    detail = response.text.strip().replace("\n", " ")[:200]
+    detail = mask_answer(response.text.strip().replace("\n", " ")[:200])
     reason = "invalid API key or secret key" if response.status_code in (401, 403) else "unexpected answer"
     print(f"FAILED: {reason}: HTTP {response.status_code} from {url.split('?')[0]}"
           + (f": {detail}" if detail else ""), file=sys.stderr)

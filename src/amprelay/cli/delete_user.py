@@ -8,6 +8,7 @@ import argparse
 import sys
 
 from amprelay.cli._amplitude import SettingsFileError, add_settings_arguments, load_settings
+from amprelay.masking import mask_answer
 
 REQUESTER = "segment"
 
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             if 200 <= response.status_code < 300:
                 print(f"OK {user_id}: deletion requested (HTTP {response.status_code})")
             else:
-                detail = response.text.strip().replace("\n", " ")[:200]
+                detail = mask_answer(response.text.strip().replace("\n", " ")[:200])
                 print(f"FAILED {user_id}: HTTP {response.status_code}" + (f": {detail}" if detail else ""),
                       file=sys.stderr)
                 failures += 1

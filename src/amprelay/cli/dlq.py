@@ -116,9 +116,11 @@ def store_path(args: argparse.Namespace) -> str:
         return args.db
     config_path = args.config or ("amprelay.yaml" if os.path.exists("amprelay.yaml") else None)
     if config_path:
-        from amprelay.config import load_config
+        from amprelay.config import config_secrets, load_config
+        from amprelay.masking import register_secrets
 
         cfg = load_config(config_path).config
+        register_secrets(config_secrets(cfg))
         if cfg.queue.backend != "sqlite":
             raise SystemExit("amprelay dlq: only the SQLite queue is supported so far")
         data_dir = args.data_dir or cfg.data_dir
@@ -153,14 +155,17 @@ def _has_filter(args: argparse.Namespace) -> bool:
 
 
 def as_json(d: Any) -> dict[str, Any]:
+    """A dead letter for printing, masked (keys in the entry, keys Amplitude echoed in the reason)."""
+    from amprelay.masking import mask_answer, mask_value
+
     try:
-        entry = orjson.loads(d.entry)
+        entry = mask_value(orjson.loads(d.entry))
     except orjson.JSONDecodeError:
-        entry = d.entry.decode("utf-8", "replace")
+        entry = mask_value(d.entry.decode("utf-8", "replace"))
     return {
         "id": d.id, "destination": d.destination, "kind": d.route.kind, "method": d.route.method,
         "url": d.route.url, "message_id": d.message_id, "user": d.partition, "attempts": d.attempts,
-        "created_at": _iso(d.created_at), "dead_at": _iso(d.dead_at), "reason": d.reason, "entry": entry,
+        "created_at": _iso(d.created_at), "dead_at": _iso(d.dead_at), "reason": mask_answer(d.reason), "entry": entry,
     }
 
 
@@ -195,7 +200,7 @@ def run_list(args: argparse.Namespace) -> int:
         print(f"{'ID':>6}  {'DEAD AT':20}  {'DESTINATION':14}  {'KIND':13}  {'MESSAGE ID':24}  {'USER':18}  "
               f"{'TRIES':>5}  REASON")
         for d in rows:
-            reason = d.reason.replace("\n", " ")
+            reason = as_json(d)["reason"].replace("\n", " ")
             print(f"{d.id:>6}  {_iso(d.dead_at):20}  {d.destination[:14]:14}  {d.route.kind:13}  "
                   f"{d.message_id[:24]:24}  {d.partition[:18]:18}  {d.attempts:>5}  {reason[:100]}")
         shown = len(rows)

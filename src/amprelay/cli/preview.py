@@ -127,7 +127,7 @@ def print_requests(console: Any, requests: list[Any]) -> None:
     from rich.text import Text
 
     from amprelay.destination.request import to_json_text
-    from amprelay.destination.settings import mask_secrets
+    from amprelay.masking import mask_value
 
     if not requests:
         console.print("(no requests)")
@@ -139,4 +139,4 @@ def print_requests(console: Any, requests: list[Any]) -> None:
         head.append(request.url, style="bold")
         head.append(f"  ({request.content_type})", style="dim")
         console.print(head)
-        console.print(JSON(to_json_text(mask_secrets(request.decoded_body())), indent=2))
+        console.print(JSON(to_json_text(mask_value(request.decoded_body())), indent=2))

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import orjson
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -29,7 +30,7 @@ from amprelay.console.charts import bar_chart, legend
 from amprelay.destination import ACTIONS
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import form_urlencode, to_json_text
-from amprelay.destination.settings import MASK, SECRET_KEYS, mask_secrets
+from amprelay.masking import mask_text, mask_value
 from amprelay.queue.base import DeadLetterFilter
 from amprelay.relay.trial import try_event
 
@@ -88,39 +89,47 @@ def _iso(ts: float | None) -> str:
 
 
 def _pretty(value: Any) -> str:
-    return orjson.dumps(mask_secrets(value), option=orjson.OPT_INDENT_2, default=str).decode()
+    return orjson.dumps(mask_value(value), option=orjson.OPT_INDENT_2, default=str).decode()
 
 
 def _value(value: Any) -> str:
     """A mapping value: one line when short, indented when not."""
-    one = orjson.dumps(mask_secrets(value), default=str).decode()
+    one = orjson.dumps(mask_value(value), default=str).decode()
     return one if len(one) <= 72 else _pretty(value)
 
 
-def _masked_form(form: dict[str, str]) -> dict[str, str]:
-    return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in form.items()}
+def _finalize(value: Any) -> Any:
+    """Every value a template prints goes through the masking (the last line of defence: what
+    reaches a page was masked where it was made, too)."""
+    if isinstance(value, Markup):
+        return Markup(mask_text(str(value)))
+    if isinstance(value, str):
+        return mask_text(value)
+    return value
 
 
 def request_view(req: Any) -> dict[str, Any]:
     """A request to Amplitude for display: the exact body with the secrets masked."""
     if req.encoding == "json":
-        raw = to_json_text(mask_secrets(req.json or {}))
+        raw = to_json_text(mask_value(req.json or {}))
     else:
-        raw = form_urlencode(_masked_form(req.form or {})).decode()
+        raw = form_urlencode(mask_value(req.form or {})).decode()
     return {"method": req.method, "url": req.url, "content_type": req.content_type,
             "raw": raw, "pretty": _pretty(req.decoded_body())}
 
 
 class Console:
     def __init__(self, relay: Any, activity: Activity, auth: ConsoleAuth, *, warnings: list[str] | None = None,
-                 wake: Callable[[], None] | None = None):
+                 wake: Callable[[], None] | None = None, health: Any = None):
         self.relay = relay
+        self.health = health  # amprelay.delivery.health.DestinationHealth: destinations failing now
         self.activity = activity
         self.auth = auth
         self.warnings = list(warnings or [])
         self.wake = wake
         self.env = Environment(loader=PackageLoader("amprelay.console", "templates"),
-                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+                               autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True,
+                               finalize=_finalize)
         self.env.globals.update(ago=_ago, iso=_iso, pretty=_pretty, age=_age)
 
     # --- plumbing ------------------------------------------------------------------------------
@@ -230,6 +239,7 @@ class Console:
         stats = await run_in_threadpool(self.relay.queue.stats)
         inbox = await run_in_threadpool(self.relay.inbox.depth) if getattr(self.relay, "inbox", None) else 0
         names = [d.name for d in self.relay.destinations]
+        failing = self.health.failing(now) if self.health is not None else {}
         rows = []
         for name in names + [n for n in self.activity.destinations() if n not in names]:
             hour = self.activity.series(name, 60, 1, now)
@@ -245,6 +255,7 @@ class Console:
                 "chart_day": bar_chart([(datetime.fromtimestamp(m * 60, UTC).strftime("%H:00"), c) for m, c in day],
                                        title=f"{name}: the last day, per hour", tick_every=3),
                 "errors": [e for e in self.activity.errors if e.destination == name][:10],
+                "failing": failing.get(name),
             })
         rejected = {d: n for d, n in stats.dead_by_destination.items() if d.startswith("source:")}
         return {"rows": rows, "stats": stats, "oldest_age": stats.oldest_age(now), "inbox": inbox,
@@ -383,7 +394,7 @@ class Console:
         try:
             entry = _pretty(orjson.loads(d.entry))
         except orjson.JSONDecodeError:
-            entry = d.entry.decode("utf-8", "replace")
+            entry = mask_text(d.entry.decode("utf-8", "replace"))
         template = _pretty(dict(d.route.template)) if d.route.template else ""
         return self.page(request, "dead_letter.html", title=f"Dead letter {d.id}", d=d, entry=entry,
                          rest=template, kind=d.route.kind)

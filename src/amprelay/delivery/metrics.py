@@ -63,6 +63,9 @@ class Metrics:
         self.api_key_invalid = Gauge("amprelay_destination_api_key_invalid",
                                      "1 while Amplitude rejects the destination's API key (its units are held)",
                                      ["destination"], registry=r)
+        self.failing = Gauge("amprelay_destination_failing",
+                             "1 while the destination's deliveries have failed for longer than "
+                             "delivery.failure_warning_seconds", ["destination"], registry=r)
         self.batch_size = Histogram("amprelay_batch_size", "Units per request to Amplitude", ["api"],
                                     buckets=(1, 10, 50, 100, 250, 500, 1000, 1500, 2000), registry=r)
         self.latency = Histogram("amprelay_delivery_latency_seconds", "From enqueue to Amplitude's acceptance",
@@ -70,6 +73,9 @@ class Metrics:
                                  registry=r)
         self._known_depth: set[str] = set()
         self._known_dead: set[str] = set()
+
+    def set_failing(self, destination: str, failing: bool) -> None:
+        self.failing.labels(destination).set(1 if failing else 0)
 
     def set_queue_stats(self, stats, now: float) -> None:
         for dest in self._known_depth - set(stats.depth_by_destination):

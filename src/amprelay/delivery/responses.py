@@ -28,6 +28,8 @@ from typing import Any
 
 import orjson
 
+from amprelay.masking import mask_answer
+
 
 class Action(Enum):
     DONE = "done"
@@ -100,9 +102,11 @@ def _snippet(body: bytes | None, n: int = 300) -> str:
 
 
 def _error_text(status: int, data: dict[str, Any] | None, body: bytes | None) -> str:
+    """Amplitude's error text, masked: it echoes keys back (``Invalid API key: <key>``), and this
+    text becomes log lines, dead-letter reasons and console rows."""
     if data and isinstance(data.get("error"), str):
-        return data["error"]
-    return _snippet(body) or f"HTTP {status}"
+        return mask_answer(data["error"])
+    return mask_answer(_snippet(body)) or f"HTTP {status}"
 
 
 def _ids(entry: bytes) -> tuple[str | None, str | None]:
@@ -151,7 +155,7 @@ def classify(http_status: int | None, body: bytes | None, entries: Sequence[byte
     """One outcome per entry for Amplitude's answer to a request carrying ``entries``."""
     n = len(entries)
     if http_status is None:
-        err = transport_error or "no answer"
+        err = mask_answer(transport_error) if transport_error else "no answer"
         return Verdict(None, (Outcome(Action.BACKOFF, err),) * n, err)
     data = parse_body(body)
     status = effective_status(http_status, data)

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.observer import DeliveryObserver
 from amprelay.delivery.sender import Sender
@@ -81,6 +82,8 @@ class DeliveryService:
         self.worker_id = worker_id
         self._transport = transport
         self.observer = observer
+        self.health = DestinationHealth(self.settings.failure_warning_seconds, self.settings.failure_repeat_seconds,
+                                        on_change=self.metrics.set_failing)
         self.sender: Sender | None = None
         self.worker: DeliveryWorker | None = None
         self._tasks: list[asyncio.Task] = []
@@ -154,7 +157,7 @@ class DeliveryService:
         self.sender = Sender(timeout=s.timeout_seconds, max_connections=max(4, s.concurrency * 4),
                              transport=self._transport)
         self.worker = DeliveryWorker(self.queue, self.sender, s, self.metrics, base_url=self.amplitude_base_url,
-                                     worker_id=self.worker_id, observer=self.observer)
+                                     worker_id=self.worker_id, observer=self.observer, health=self.health)
         self.worker._wake = asyncio.Event()
         self._tasks = [asyncio.create_task(self.worker.run(), name="amprelay-delivery")]
         self._stats_task = asyncio.create_task(self._stats_loop(), name="amprelay-delivery-stats")

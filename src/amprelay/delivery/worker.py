@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
+from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics, observe_many
 from amprelay.delivery.observer import DeliveryObserver, Settled
 from amprelay.delivery.responses import Action, Outcome, classify
@@ -47,13 +48,16 @@ class DeliverySettings:
     cap_seconds: float = 300.0  # a 413 lowers the route's batch limit for this long
     poll_seconds: float = 0.25
     stats_interval_seconds: float = 5.0
+    failure_warning_seconds: float = 60.0  # a destination failing this long logs a warning
+    failure_repeat_seconds: float = 60.0  # ... repeated at most this often while it lasts
     limits: dict[str, Limit] | None = None
 
     @classmethod
     def from_config(cls, cfg: Any, **overrides: Any) -> DeliverySettings:
         """From ``amprelay.config.DeliveryConfig`` (or anything with the same attributes)."""
         kw: dict[str, Any] = {}
-        for name in ("max_age_seconds", "linger_ms", "concurrency", "timeout_seconds"):
+        for name in ("max_age_seconds", "linger_ms", "concurrency", "timeout_seconds", "failure_warning_seconds",
+                     "failure_repeat_seconds"):
             if cfg is not None and getattr(cfg, name, None) is not None:
                 kw[name] = getattr(cfg, name)
         kw.update(overrides)
@@ -98,6 +102,7 @@ class DeliveryWorker:
         clock: Callable[[], float] = time.time,
         rng: Callable[[], float] = random.random,
         observer: DeliveryObserver | None = None,
+        health: DestinationHealth | None = None,
     ):
         self.queue = queue
         self.sender = sender
@@ -108,6 +113,8 @@ class DeliveryWorker:
         self.clock = clock
         self.rng = rng
         self.observer = observer
+        self.health = health or DestinationHealth(self.settings.failure_warning_seconds,
+                                                  self.settings.failure_repeat_seconds, clock=clock)
         self.batcher = Batcher(self.settings.limits)
         self._caps: dict[Route, _Cap] = {}
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
@@ -153,6 +160,7 @@ class DeliveryWorker:
                     slots.release()
                     break
                 wake.clear()
+                self.health.tick(self.clock())
                 try:
                     leases = await self.lease_round()
                 except Exception:
@@ -255,6 +263,7 @@ class DeliveryWorker:
         verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error,
                            throttle_seconds=self.settings.throttle_seconds, quota_seconds=self.settings.quota_seconds)
         m.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
+        self.health.observe(dest, verdict, self.clock())
         n = len(batch)
         if self.observer is not None:
             try:

@@ -9,6 +9,9 @@ from typing import Any
 from amprelay.destination.endpoints import DEFAULT_REGION, REGIONS
 from amprelay.destination.js import UNDEFINED
 from amprelay.fields.model import Field
+from amprelay.masking import MASK, SECRET_KEYS, mask_value
+
+__all__ = ["MASK", "SECRET_KEYS", "SETTINGS_FIELDS", "Settings", "SettingsError", "mask_secret", "mask_secrets"]
 
 SETTINGS_FIELDS: dict[str, Field] = {
     "apiKey": Field(
@@ -51,21 +54,11 @@ def mask_secret(value: Any) -> str:
         return "<not set>"
     if value == "":
         return "<empty>"
-    return "********"
+    return MASK
 
 
-SECRET_KEYS = frozenset({"api_key", "apiKey", "secretKey", "secret_key"})
-MASK = "********"
-
-
-def mask_secrets(value: Any) -> Any:
-    """A copy with every ``api_key`` / ``apiKey`` / ``secretKey`` value replaced by a mask
-    (for showing requests and settings: `amprelay preview`, the console)."""
-    if isinstance(value, dict):
-        return {k: (MASK if k in SECRET_KEYS and isinstance(v, str) and v else mask_secrets(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask_secrets(v) for v in value]
-    return value
+# The masking lives in amprelay.masking (one function for every exit); these names stay for callers.
+mask_secrets = mask_value
 
 
 @dataclass(frozen=True, slots=True)

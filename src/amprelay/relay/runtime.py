@@ -18,13 +18,28 @@ from typing import Any, Protocol
 
 import orjson
 
-from amprelay.config import Config, DestinationConfig, SourceConfig, all_subscriptions, resolved_mapping
+from amprelay.config import (
+    Config,
+    DestinationConfig,
+    SourceConfig,
+    all_subscriptions,
+    config_secrets,
+    resolved_mapping,
+)
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.masking import mask_text, register_secrets
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.inbox import SQLiteInbox
+from amprelay.relay.readiness import (
+    AdmissionCheck,
+    Readiness,
+    ReadinessReport,
+    StoreWriteCheck,
+    UndeliveredAgeCheck,
+)
 from amprelay.relay.routing import destination_enabled
 from amprelay.sessions import (
     PostgresSessionStore,
@@ -114,7 +129,7 @@ def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str,
     """An inbox append's arguments: the accepted messages as one JSON array, and each rejected
     message with its reason."""
     return (orjson.dumps(messages) if messages else None,
-            [(f"invalid message at index {r.get('index')}: {r.get('reason')}",
+            [(mask_text(f"invalid message at index {r.get('index')}: {r.get('reason')}"),
               orjson.dumps(r.get("message"), default=str)) for r in rejected])
 
 
@@ -148,6 +163,12 @@ class Relay:
         self.inbox = inbox
         self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
         self.observer = observer
+        self.readiness = Readiness([
+            AdmissionCheck(self.admission),
+            StoreWriteCheck([queue, inbox]),
+            UndeliveredAgeCheck(lambda: queue.stats(), config.delivery.ready_max_undelivered_age_seconds),
+        ])
+        register_secrets(config_secrets(config))
         self.sessions: SessionStore | PostgresSessionStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
             self.sessions = open_session_store(config)
@@ -193,7 +214,7 @@ class Relay:
                                               stable_insert_id=dest.stable_insert_id, created_at=created)
                 except (ActionError, UnsupportedRequest) as exc:
                     self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
-                    reason = f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"
+                    reason = mask_text(f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}")
                     out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
                     if fired is not None:
@@ -237,7 +258,7 @@ class Relay:
         for r in rejected:
             msg = r.get("message")
             mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""
-            reason = f"invalid message at index {r.get('index')}: {r.get('reason')}"
+            reason = mask_text(f"invalid message at index {r.get('index')}: {r.get('reason')}")
             result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now), reason))
             if self.observer is not None:
                 self.observer.on_rejected(source_name, msg, reason, now)
@@ -339,11 +360,9 @@ class Relay:
             self._admission_checked = now
         return reason
 
-    def ready(self) -> tuple[bool, str]:
-        reason = self.admission()
-        if reason is not None:
-            return False, reason
-        return True, "ok"
+    def ready(self) -> ReadinessReport:
+        """What ``/ready`` answers (runs the checks: SQL queries, so call it off the event loop)."""
+        return self.readiness.evaluate()
 
     def metrics_text(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest

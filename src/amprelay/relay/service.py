@@ -22,8 +22,10 @@ from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
+from amprelay.masking import register_secrets
 from amprelay.queue import open_queue, sqlite_path
 from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
+from amprelay.relay.readiness import FailingDestinationsCheck
 from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
 
@@ -70,6 +72,8 @@ class RelayService:
         if config.queue.backend == "sqlite":
             inbox = SQLiteInbox(sqlite_path(config.queue, config.data_dir))
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
+        relay.readiness.checks.append(FailingDestinationsCheck(delivery.health))
+        register_secrets([token])  # the admin token may come from the environment, not the config
         if inbox is not None:
             relay.pressure = IngestPressure()
             processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
@@ -99,7 +103,8 @@ class RelayService:
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
         auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
-        console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake)
+        console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake,
+                          health=delivery.health)
         app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
                          cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes())
         return cls(config, relay, delivery, app, processor, console)

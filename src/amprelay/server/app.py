@@ -47,9 +47,16 @@ class RelayLike(Protocol):
         """Make ``messages`` (valid) and ``rejected`` (each {index, reason, message}) durable;
         return only once they are. Raise :class:`Unavailable` to refuse."""
 
-    def ready(self) -> tuple[bool, str]: ...
+    def ready(self) -> ReadyReport:
+        """The readiness checks' outcome (called in a worker thread)."""
 
     def metrics_text(self) -> tuple[bytes, str]: ...
+
+
+class ReadyReport(Protocol):
+    ok: bool
+
+    def body(self) -> dict[str, Any]: ...
 
 
 class ORJSONResponse(JSONResponse):
@@ -129,8 +136,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         return ORJSONResponse({"status": "ok"})
 
     async def ready(request: Request) -> Response:
-        ok, why = relay.ready()
-        return ORJSONResponse({"ready": ok, "reason": why}, status_code=200 if ok else 503)
+        report = await run_in_threadpool(relay.ready)  # the checks read the store
+        return ORJSONResponse(report.body(), status_code=200 if report.ok else 503)
 
     async def metrics(request: Request) -> Response:
         # queue and inbox counts are SQL queries (the inbox's waits for the group fsync): off the loop
