@@ -24,9 +24,33 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SessionPluginConfig(_Model):
+    """The browser session plugin analytics.js loads from the relay's CDN settings
+    (``GET /v1/projects/<writeKey>/settings``), with the settings it is given."""
+
+    enabled: bool = True
+    session_length_ms: int | None = Field(None, ge=0)  # None: the plugin's 30 minutes; 0: a session per event
+    allow_session_tracking: bool = False  # send session_ended / session_started track events
+    session_start_event: str = Field("session_started", min_length=1)
+    session_end_event: str = Field("session_ended", min_length=1)
+    correct_session_end: bool = False  # end event only for a real end, with the ended session's id
+
+    def plugin_settings(self) -> dict[str, Any]:
+        """The settings as the plugin reads them (Segment's field names)."""
+        out: dict[str, Any] = {"allowSessionTracking": self.allow_session_tracking,
+                               "sessionStartEvent": self.session_start_event,
+                               "sessionEndEvent": self.session_end_event}
+        if self.session_length_ms is not None:
+            out["sessionLength"] = self.session_length_ms
+        if self.correct_session_end:
+            out["correctSessionEnd"] = True
+        return out
+
+
 class SourceConfig(_Model):
     name: str
     write_key: SecretStr
+    session_plugin: SessionPluginConfig = SessionPluginConfig()
 
 
 class SubscriptionConfig(_Model):
@@ -72,6 +96,9 @@ class ServerConfig(_Model):
     max_message_bytes: int = Field(32 * 1024, gt=0)
     max_batch_bytes: int = Field(500 * 1024, gt=0)
     cors_origins: list[str] = ["*"]
+    # how browsers and SDKs reach the relay (https://relay.example.com): the CDN settings point
+    # analytics.js here; None: the scheme and Host of each settings request
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
 
 
 class ConsoleConfig(_Model):
