@@ -99,6 +99,11 @@ class ServerConfig(_Model):
     # how browsers and SDKs reach the relay (https://relay.example.com): the CDN settings point
     # analytics.js here; None: the scheme and Host of each settings request
     public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    tls_cert: str | None = None  # PEM certificate (chain); with tls_key the relay serves HTTPS
+    tls_key: str | None = None  # PEM private key
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips);
+    # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 and ::1
+    trusted_proxies: list[str] | None = None
 
 
 class ConsoleConfig(_Model):
@@ -279,6 +284,25 @@ def all_subscriptions(dest: DestinationConfig) -> list[SubscriptionConfig]:
     return subs
 
 
+def tls_problems(cert: str | None, key: str | None) -> list[tuple[str, str]]:
+    """What is wrong with a TLS certificate/key pair, as (setting, message); [] when fine or unset."""
+    import ssl
+
+    if cert is None and key is None:
+        return []
+    if cert is None or key is None:
+        missing = "tls_cert" if cert is None else "tls_key"
+        return [(missing, "tls_cert and tls_key go together: set both to serve HTTPS")]
+    for name, path in (("tls_cert", cert), ("tls_key", key)):
+        if not os.access(path, os.R_OK):
+            return [(name, f"cannot read {path}")]
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as exc:
+        return [("tls_cert", f"not a usable PEM certificate and private key pair ({exc})")]
+    return []
+
+
 def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]) -> list[ConfigProblem]:
     from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS
     from amprelay.mapping import MappingValidationError, validate_mapping
@@ -299,6 +323,9 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
             add(("sources", i, "write_key"), "the write key is empty")
         elif keys.index(key) != i:
             add(("sources", i, "write_key"), "two sources share one write key")
+
+    problems.extend(ConfigProblem(file, line_of(lines, ("server", key)), f"server.{key}", message)
+                    for key, message in tls_problems(config.server.tls_cert, config.server.tls_key))
 
     dest_names = [d.name for d in config.destinations]
     for di, dest in enumerate(config.destinations):
