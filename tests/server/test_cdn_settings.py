@@ -106,3 +106,15 @@ def test_negative_session_length_is_refused(tmp_path):
     with pytest.raises(ConfigError) as exc:
         parse_config(text)
     assert "session_length_ms" in str(exc.value)
+
+
+@pytest.mark.parametrize("host", ["evil.example/x", 'a"b', "relay.example.com:80:80", ""])
+def test_a_host_header_that_is_not_a_host_is_refused(relay, host):
+    res = httpx.get(f"{relay.url}/v1/projects/{WRITE_KEY}/settings", headers={"Host": host})
+    assert res.status_code == 400 and res.json()["code"] == "bad_host"
+
+
+def test_ipv6_host(relay):
+    port = relay.url.rsplit(":", 1)[1]
+    res = httpx.get(f"{relay.url}/v1/projects/{WRITE_KEY}/settings", headers={"Host": f"[::1]:{port}"})
+    assert res.json()["integrations"]["Segment.io"]["apiHost"] == f"[::1]:{port}/v1"

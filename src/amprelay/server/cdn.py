@@ -9,6 +9,7 @@ and the relay's URL, as with Segment's own CDN.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -19,14 +20,18 @@ from starlette.routing import Route
 SETTINGS_PATH = "/v1/projects/{write_key}/settings"
 PLUGIN_PATH = "/plugins/amplitude-session.js"
 PLUGIN_LIBRARY = "amprelayAmplitudeSessionDestination"  # the global the plugin's script defines
+HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
-def public_base(request: Request, public_url: str | None) -> str:
+def public_base(request: Request, public_url: str | None) -> str | None:
     """The relay's URL as the client sees it: the configured one, else the request's scheme and
-    Host (uvicorn sets the scheme to https under TLS, or from X-Forwarded-Proto of a trusted proxy)."""
+    Host (uvicorn sets the scheme to https under TLS, or from X-Forwarded-Proto of a trusted
+    proxy). None when the Host header is not a host name or address."""
     if public_url:
         return public_url.rstrip("/")
-    host = request.headers.get("host") or f"{request.url.hostname}:{request.url.port}"
+    host = request.headers.get("host", "")
+    if not HOST.match(host):
+        return None
     return f"{request.url.scheme}://{host}"
 
 
@@ -65,7 +70,11 @@ def settings_routes(relay: Any) -> list[Route]:
         if source is None:
             body = {"success": False, "code": "invalid_write_key", "message": "the write key is not valid for any source"}
             return Response(orjson.dumps(body), status_code=404, media_type="application/json")
-        body = cdn_settings(write_key, source, public_base(request, configured_public_url()))
+        base = public_base(request, configured_public_url())
+        if base is None:
+            body = {"success": False, "code": "bad_host", "message": "the Host header is not a host name"}
+            return Response(orjson.dumps(body), status_code=400, media_type="application/json")
+        body = cdn_settings(write_key, source, base)
         return Response(orjson.dumps(body), media_type="application/json",
                         headers={"Cache-Control": "public, max-age=60", "Vary": "Host"})
 
