@@ -54,8 +54,7 @@ def readme_relay(tmp_path, fake):
 def test_the_config_validates(tmp_path):
     path = tmp_path / "amprelay.yaml"
     path.write_text(config_text())
-    amprelay = shutil.which("amprelay", path=str(Path(sys.executable).parent)) or "amprelay"
-    res = subprocess.run([amprelay, "validate", str(path)], capture_output=True, text=True,
+    res = subprocess.run([sys.executable, "-m", "amprelay.cli.main", "validate", str(path)], capture_output=True, text=True,
                          env={**os.environ, **ENV}, timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
     cfg = parse_config(config_text(), env=ENV).config

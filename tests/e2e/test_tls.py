@@ -4,11 +4,8 @@ with a self-signed certificate made in the test; clients that verify it."""
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import ssl
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -16,16 +13,11 @@ import pytest
 
 from amprelay.config import ConfigError, parse_config
 from tests.e2e.conftest import API_KEY, WRITE_KEY, relay_config, wait_for
+from tests.e2e.test_serve_crash import AMPRELAY, free_port
 from tests.tls import self_signed
 
 segment = pytest.importorskip("segment.analytics", reason="segment-analytics-python is not installed")
 segment_request = pytest.importorskip("segment.analytics.request")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -41,8 +33,7 @@ destinations:
   - {{name: amplitude, presets: true, settings: {{apiKey: {API_KEY}, secretKey: s, endpoint: north_america}}}}
 delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
 """)
-    amprelay = shutil.which("amprelay", path=str(Path(sys.executable).parent)) or "amprelay"
-    proc = subprocess.Popen([amprelay, "serve", "--config", str(config), "--port", str(port),
+    proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--port", str(port),
                              "--tls-cert", str(cert.cert), "--tls-key", str(cert.key)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"https://127.0.0.1:{port}"
@@ -127,8 +118,7 @@ def test_tls_settings_are_checked_up_front(tmp_path):
 
 
 def test_serve_refuses_a_bad_tls_flag_clearly(tmp_path):
-    amprelay = shutil.which("amprelay", path=str(Path(sys.executable).parent)) or "amprelay"
-    res = subprocess.run([amprelay, "serve", "--tls-cert", str(tmp_path / "nope.crt")], capture_output=True,
+    res = subprocess.run([*AMPRELAY, "serve", "--tls-cert", str(tmp_path / "nope.crt")], capture_output=True,
                          text=True, timeout=60, cwd=tmp_path,
                          env={**os.environ, "AMPRELAY_WRITE_KEY": "k", "AMPLITUDE_API_KEY": "a",
                               "AMPLITUDE_SECRET_KEY": "s"})
