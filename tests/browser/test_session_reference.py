@@ -254,7 +254,9 @@ def test_session_events_with_tracking_on(browser, page_server, correct):
                               ["track", "session_ended", new], ["track", "session_started", new]]
         ours = sides[1].settle(len(steps) + len(session_events))
         assert [r for r in ours if r[1] not in ("session_started", "session_ended")] == expected_user
-        assert [r for r in ours if r[1] in ("session_started", "session_ended")] == session_events
+        # analytics.js runs events it is handed together through its pipeline concurrently: the
+        # order they are recorded in is not the order they were tracked in
+        assert sorted(r for r in ours if r[1] in ("session_started", "session_ended")) == sorted(session_events)
         posted = [json.loads(b) for b in page_server.posts]
         sent = [(m["event"], m["integrations"]["Actions Amplitude"]["session_id"])
                 for m in posted if m.get("event") in ("session_started", "session_ended")]
