@@ -24,9 +24,33 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class SessionPluginConfig(_Model):
+    """The browser session plugin analytics.js loads from the relay's CDN settings
+    (``GET /v1/projects/<writeKey>/settings``), with the settings it is given."""
+
+    enabled: bool = True
+    session_length_ms: int | None = Field(None, ge=0)  # None: the plugin's 30 minutes; 0: a session per event
+    allow_session_tracking: bool = False  # send session_ended / session_started track events
+    session_start_event: str = Field("session_started", min_length=1)
+    session_end_event: str = Field("session_ended", min_length=1)
+    correct_session_end: bool = False  # end event only for a real end, with the ended session's id
+
+    def plugin_settings(self) -> dict[str, Any]:
+        """The settings as the plugin reads them (Segment's field names)."""
+        out: dict[str, Any] = {"allowSessionTracking": self.allow_session_tracking,
+                               "sessionStartEvent": self.session_start_event,
+                               "sessionEndEvent": self.session_end_event}
+        if self.session_length_ms is not None:
+            out["sessionLength"] = self.session_length_ms
+        if self.correct_session_end:
+            out["correctSessionEnd"] = True
+        return out
+
+
 class SourceConfig(_Model):
     name: str
     write_key: SecretStr
+    session_plugin: SessionPluginConfig = SessionPluginConfig()
 
 
 class SubscriptionConfig(_Model):
@@ -72,6 +96,14 @@ class ServerConfig(_Model):
     max_message_bytes: int = Field(32 * 1024, gt=0)
     max_batch_bytes: int = Field(500 * 1024, gt=0)
     cors_origins: list[str] = ["*"]
+    # how browsers and SDKs reach the relay (https://relay.example.com): the CDN settings point
+    # analytics.js here; None: the scheme and Host of each settings request
+    public_url: str | None = Field(None, pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$")
+    tls_cert: str | None = None  # PEM certificate (chain); with tls_key the relay serves HTTPS
+    tls_key: str | None = None  # PEM private key
+    # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips);
+    # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 and ::1
+    trusted_proxies: list[str] | None = None
 
 
 class ConsoleConfig(_Model):
@@ -269,6 +301,25 @@ def all_subscriptions(dest: DestinationConfig) -> list[SubscriptionConfig]:
     return subs
 
 
+def tls_problems(cert: str | None, key: str | None) -> list[tuple[str, str]]:
+    """What is wrong with a TLS certificate/key pair, as (setting, message); [] when fine or unset."""
+    import ssl
+
+    if cert is None and key is None:
+        return []
+    if cert is None or key is None:
+        missing = "tls_cert" if cert is None else "tls_key"
+        return [(missing, "tls_cert and tls_key go together: set both to serve HTTPS")]
+    for name, path in (("tls_cert", cert), ("tls_key", key)):
+        if not os.access(path, os.R_OK):
+            return [(name, f"cannot read {path}")]
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, ValueError) as exc:
+        return [("tls_cert", f"not a usable PEM certificate and private key pair ({exc})")]
+    return []
+
+
 def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]) -> list[ConfigProblem]:
     from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS
     from amprelay.mapping import MappingValidationError, validate_mapping
@@ -289,6 +340,9 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
             add(("sources", i, "write_key"), "the write key is empty")
         elif keys.index(key) != i:
             add(("sources", i, "write_key"), "two sources share one write key")
+
+    problems.extend(ConfigProblem(file, line_of(lines, ("server", key)), f"server.{key}", message)
+                    for key, message in tls_problems(config.server.tls_cert, config.server.tls_key))
 
     dest_names = [d.name for d in config.destinations]
     for di, dest in enumerate(config.destinations):

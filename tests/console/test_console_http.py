@@ -259,3 +259,14 @@ def test_a_remote_user_behind_a_local_proxy_is_refused(relay):
     r = httpx.get(relay.url + "/console/login", headers={"X-Forwarded-For": "203.0.113.7"})
     assert r.status_code == 403 and "localhost only" in r.text
     assert httpx.get(relay.url + "/console/login").status_code == 200
+
+
+def test_event_tester_warns_about_ids_amplitude_refuses(relay):
+    c = logged_in(relay)
+    token = csrf_of(c.get("/console/tester").text)
+    r = c.post("/console/tester", data={"event": '{"type": "track", "event": "Hi", "userId": "u1"}', "csrf": token})
+    assert r.status_code == 200
+    assert "events[0].user_id &#39;u1&#39; is shorter than 5 characters (min_id_length): Amplitude will refuse it" in r.text
+    r = c.post("/console/tester", data={"event": '{"type": "track", "event": "Hi", "userId": "user-12345"}',
+                                        "csrf": token})
+    assert "Amplitude will refuse it" not in r.text

@@ -59,3 +59,32 @@ def test_skipped_destinations_rejections_and_action_errors():
     broken = try_event(dests, {"type": "track", "event": "Bad", "userId": "user-1234"})
     b = next(s for s in broken.destinations[0].subscriptions if s.name == "Broken")
     assert b.matched and b.requests == [] and "missing the required field 'event_type'" in b.error
+
+
+def test_ids_amplitude_will_refuse_are_warned_about():
+    dests = destinations()
+    short = try_event(dests, {"type": "track", "event": "Hi", "userId": "u1"}, source="web")
+    track = next(s for s in short.destinations[0].fired if s.name == "Track Calls")
+    assert track.warnings == ["events[0].user_id 'u1' is shorter than 5 characters (min_id_length): "
+                              "Amplitude will refuse it"]
+    ok = try_event(dests, {"type": "track", "event": "Hi", "userId": "user-12345"}, source="web")
+    assert all(s.warnings == [] for s in ok.destinations[0].fired)
+    # the Identify API gets the same check (form body, JSON identification)
+    ident = try_event(dests, {"type": "identify", "userId": "abc", "traits": {"plan": "pro"}}, source="web")
+    fired = {s.name: s for s in ident.destinations[0].fired}
+    assert any("identification[0].user_id 'abc'" in w for s in fired.values() for w in s.warnings)
+
+
+def test_a_lower_min_id_length_in_the_mapping_is_honoured():
+    from amprelay.destination.request import Request
+    from amprelay.relay.trial import amplitude_refusals
+
+    body = {"api_key": "k", "events": [{"user_id": "u1", "device_id": "d-1"}], "options": {"min_id_length": 2}}
+    assert amplitude_refusals(Request("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)) == []
+    body["options"] = {"min_id_length": 4}
+    assert amplitude_refusals(Request("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)) == [
+        "events[0].user_id 'u1' is shorter than 4 characters (min_id_length): Amplitude will refuse it",
+        "events[0].device_id 'd-1' is shorter than 4 characters (min_id_length): Amplitude will refuse it"]
+    form = {"api_key": "k", "mapping": '[{"user_id":"abcdef","global_user_id":"g1"}]'}
+    assert amplitude_refusals(Request("POST", "https://api.amplitude.com/usermap", "form", form=form)) == [
+        "mapping[0].global_user_id 'g1' is shorter than 5 characters (min_id_length): Amplitude will refuse it"]

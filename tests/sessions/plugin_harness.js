@@ -4,7 +4,8 @@ const api = require(process.argv[2])
 const script = JSON.parse(process.argv[3])
 let now = script.start
 const store = script.store || {}
-const storage = { getItem: (k) => (k in store ? store[k] : null), setItem: (k, v) => { store[k] = String(v) } }
+// like analytics.storage over localStorage: values kept as text
+const storage = { get: (k) => (k in store ? store[k] : null), set: (k, v) => { store[k] = String(v) } }
 const sent = []
 const plugin = api.plugin({ ...script.options, now: () => now, storage })
 const queue = []
@@ -21,14 +22,13 @@ function dset(obj, path, value) {
 
 function run(event) {
   const ctx = { event, updateEvent(path, v) { dset(this.event, path, v) } }
-  plugin[event.type](ctx)
+  if (plugin[event.type]) plugin[event.type](ctx) // no method: analytics.js passes the event on untouched
   return ctx.event
 }
 
 const out = []
 for (const step of script.steps) {
   if (step.wait) now += step.wait
-  if (step.reload) { /* a page reload: a new plugin instance over the same storage */ }
   const ev = run(step.event)
   out.push({ event: ev.event || ev.type, session_id: ev.integrations && ev.integrations['Actions Amplitude'] ? ev.integrations['Actions Amplitude'].session_id : null })
   while (queue.length) { const e = queue.shift(); const r = run(e); out.push({ event: r.event, session_id: r.integrations['Actions Amplitude'].session_id, generated: true }) }

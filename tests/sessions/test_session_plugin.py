@@ -47,18 +47,45 @@ def test_custom_session_length():
     assert [o["session_id"] for o in r["out"]] == [T0, T0 + 2000]
 
 
-def test_start_and_end_events_when_session_tracking_is_allowed():
-    r = run([track("a"), {"wait": 31 * MIN, **track("b")}], allowSessionTracking=True)
+def test_start_and_end_events_as_segments_plugin_sends_them():
+    # Segment's plugin: an end event whenever the last access is past the session length (a first
+    # visit has none, so it ends "a session" too), then a start event; both carry the new session's id.
+    r = run([track("a"), {"wait": 5 * MIN, **track("b")}, {"wait": 31 * MIN, **track("c")}],
+            allowSessionTracking=True)
+    assert r["sent"] == ["session_ended", "session_started", "session_ended", "session_started"]
+    generated = [(o["event"], o["session_id"]) for o in r["out"] if o.get("generated")]
+    assert generated == [("session_ended", T0), ("session_started", T0),
+                         ("session_ended", T0 + 36 * MIN), ("session_started", T0 + 36 * MIN)]
+
+
+def test_correct_session_end_option_ends_the_old_session_only():
+    r = run([track("a"), {"wait": 31 * MIN, **track("b")}], allowSessionTracking=True, correctSessionEnd=True)
     assert r["sent"] == ["session_started", "session_ended", "session_started"]
-    ended = [o for o in r["out"] if o["event"] == "session_ended"]
-    assert ended[0]["session_id"] == T0  # the end event belongs to the session it ends
-    started = [o for o in r["out"] if o["event"] == "session_started"]
-    assert [s["session_id"] for s in started] == [T0, T0 + 31 * MIN]
+    generated = [(o["event"], o["session_id"]) for o in r["out"] if o.get("generated")]
+    assert generated == [("session_started", T0), ("session_ended", T0), ("session_started", T0 + 31 * MIN)]
+
+
+def test_session_length_zero_starts_a_session_on_every_event():
+    r = run([track("a"), {"wait": 1, **track("b")}, track("c")], sessionLength=0)
+    assert [o["session_id"] for o in r["out"]] == [T0, T0 + 1, T0 + 1]
+    assert r["store"]["analytics_session_id"] == str(T0 + 1)
+
+
+def test_session_length_zero_with_tracking_does_not_loop():
+    # Segment's plugin would track session events for its own session events forever here
+    r = run([track("a")], sessionLength=0, allowSessionTracking=True)
+    assert r["sent"] == ["session_ended", "session_started"]
+    assert [o["session_id"] for o in r["out"]] == [T0, T0, T0]
+
+
+def test_absent_session_length_is_thirty_minutes():
+    r = run([track("a"), {"wait": 30 * MIN - 1, **track("b")}], sessionLength=None)
+    assert [o["session_id"] for o in r["out"]] == [T0, T0]
 
 
 def test_custom_event_names():
     r = run([track("a")], allowSessionTracking=True, sessionStartEvent="Session Start", sessionEndEvent="Session End")
-    assert r["sent"] == ["Session Start"]
+    assert r["sent"] == ["Session End", "Session Start"]
 
 
 def test_excluded_events_are_not_touched_unless_amplitude_is_enabled():
@@ -70,10 +97,17 @@ def test_excluded_events_are_not_touched_unless_amplitude_is_enabled():
     assert r["out"][1]["session_id"] == T0
 
 
-def test_every_call_type_carries_the_session():
+def test_every_subscribed_call_type_carries_the_session():
     steps = [{"event": {"type": t, "userId": "u1"}} for t in ("identify", "page", "group", "alias")]
     r = run(steps)
     assert [o["session_id"] for o in r["out"]] == [T0] * 4
+
+
+def test_screen_calls_are_not_enriched():
+    # Segment's subscription: type = "track" or "identify" or "group" or "page" or "alias"
+    r = run([{"event": {"type": "screen", "name": "Home"}}, track("a")])
+    assert r["out"][0]["session_id"] is None
+    assert r["store"]["analytics_session_id.last_access"] == str(T0)
 
 
 @pytest.mark.parametrize("stored", ["not-a-number", ""])

@@ -88,7 +88,7 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 10}}
         console.print(f"queue depth {stats.depth}, dead letters {stats.dead_letters}")
         if args.keep:
             console.print(f"Still running: send more with  curl -u demo-write-key: {relay.url}/v1/track "
-                          "-H 'content-type: application/json' -d '{\"event\":\"Hi\",\"userId\":\"u1\"}'")
+                          "-H 'content-type: application/json' -d '{\"event\":\"Hi\",\"userId\":\"user-12345\"}'")
             try:
                 while True:
                     time.sleep(1)

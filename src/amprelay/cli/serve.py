@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
                    help="send to this base URL instead of Amplitude's (keeps each API's path); "
                         "env AMPRELAY_AMPLITUDE_URL")
+    p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain); with --tls-key")
+    p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
     p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL", "info"))
     p.set_defaults(func=run)
 
@@ -41,6 +43,13 @@ def load(args: argparse.Namespace):
         cfg.data_dir = args.data_dir
     if getattr(args, "amplitude_url", None):
         cfg.delivery.amplitude_url = args.amplitude_url
+    if getattr(args, "tls_cert", None) or getattr(args, "tls_key", None):
+        from amprelay.config import ConfigError, ConfigProblem, tls_problems
+
+        cfg.server.tls_cert, cfg.server.tls_key = args.tls_cert, args.tls_key
+        problems = tls_problems(args.tls_cert, args.tls_key)
+        if problems:
+            raise ConfigError([ConfigProblem("command line", None, f"--{k.replace('_', '-')}", m) for k, m in problems])
     return loaded
 
 
@@ -61,8 +70,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {w}", file=sys.stderr)
     service = RelayService.build(loaded.config, warnings=loaded.warnings)
     s = loaded.config.server
-    print(f"amprelay listening on http://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)
+    scheme = "https" if s.tls_cert else "http"
+    print(f"amprelay listening on {scheme}://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)
     if service.console is not None and service.console.auth.enabled:
-        print(f"console: http://{s.host}:{s.port}/console (log in with the admin token)", file=sys.stderr)
+        print(f"console: {scheme}://{s.host}:{s.port}/console (log in with the admin token)", file=sys.stderr)
     service.run()
     return 0

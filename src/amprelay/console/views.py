@@ -331,7 +331,7 @@ class Console:
                     "name": d.name, "skipped": d.skipped,
                     "subs": [{"name": s.name, "action": s.action, "enabled": s.enabled, "matched": s.matched,
                               "trigger": s.trigger, "trigger_error": s.trigger_error, "error": s.error,
-                              "insert_ids_added": s.insert_ids_added,
+                              "insert_ids_added": s.insert_ids_added, "warnings": s.warnings,
                               "requests": [request_view(r) for r in s.requests]} for s in d.subscriptions],
                     "fired": len(d.fired),
                 } for d in trial.destinations],

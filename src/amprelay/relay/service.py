@@ -17,7 +17,7 @@ from pathlib import Path
 import uvicorn
 from starlette.applications import Starlette
 
-from amprelay.config import Config
+from amprelay.config import Config, ServerConfig
 from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
@@ -112,7 +112,8 @@ class RelayService:
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server
         return uvicorn.Config(self.app, host=s.host, port=s.port, log_config=None, access_log=False,
-                              timeout_graceful_shutdown=30, limit_concurrency=2048, backlog=2048)
+                              timeout_graceful_shutdown=30, limit_concurrency=2048, backlog=2048,
+                              **tls_options(s))
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM; then stop accepting, finish deliveries in flight, exit."""
@@ -127,6 +128,16 @@ class RelayService:
         gc.set_threshold(50_000, 50, 100)
         server = uvicorn.Server(self.uvicorn_config())
         asyncio.run(server.serve())
+
+
+def tls_options(server: ServerConfig) -> dict[str, object]:
+    """uvicorn's options for HTTPS (server.tls_cert / tls_key) and for the proxies it trusts."""
+    options: dict[str, object] = {}
+    if server.tls_cert and server.tls_key:
+        options.update(ssl_certfile=server.tls_cert, ssl_keyfile=server.tls_key)
+    if server.trusted_proxies is not None:
+        options["forwarded_allow_ips"] = server.trusted_proxies
+    return options
 
 
 class ThreadedRelay:
@@ -156,7 +167,8 @@ class ThreadedRelay:
     def url(self) -> str:
         sock = self._server.servers[0].sockets[0]
         host, port = sock.getsockname()[:2]
-        return f"http://{host}:{port}"
+        scheme = "https" if self.service.config.server.tls_cert else "http"
+        return f"{scheme}://{host}:{port}"
 
     def stop(self, timeout: float = 30.0) -> None:
         self._server.should_exit = True

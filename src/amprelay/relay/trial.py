@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
 from amprelay.destination.request import Request
 from amprelay.engine import ActionError
@@ -27,6 +29,7 @@ class SubscriptionTrial:
     requests: list[Request] = field(default_factory=list)
     error: str | None = None  # the action's error (mapping, validation) when it matched
     insert_ids_added: bool = False  # the relay filled in stable insert_ids (delivery does the same)
+    warnings: list[str] = field(default_factory=list)  # what Amplitude will refuse in these requests
 
 
 @dataclass
@@ -80,7 +83,48 @@ def try_event(destinations: list[Any], event: Any, source: str | None = None, no
                 requests, st.insert_ids_added = _with_insert_ids(requests, dest.name, sub.name,
                                                                  str(message.get("messageId") or ""))
             st.requests = requests
+            st.warnings = [w for r in requests for w in amplitude_refusals(r)]
     return trial
+
+
+DEFAULT_MIN_ID_LENGTH = 5  # Amplitude's, for user_id and device_id (and a mapping's ids)
+ID_FIELDS = ("user_id", "device_id", "global_user_id")
+
+
+def amplitude_refusals(request: Request) -> list[str]:
+    """Field values in ``request`` that Amplitude will refuse: ids shorter than the request's
+    ``min_id_length`` (Amplitude's default 5)."""
+    if request.encoding == "json":
+        body = request.json or {}
+        options = body.get("options")
+        items = [("events", body.get("events"))]
+    else:
+        form = request.form or {}
+        options = _json_or_none(form.get("options"))
+        items = [(name, _json_or_none(form.get(name))) for name in ("identification", "mapping")]
+    minimum = options.get("min_id_length") if isinstance(options, dict) else None
+    if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum <= 0:
+        minimum = DEFAULT_MIN_ID_LENGTH
+    out: list[str] = []
+    for name, value in items:
+        for index, item in enumerate(value if isinstance(value, list) else [value]):
+            if not isinstance(item, dict):
+                continue
+            for key in ID_FIELDS:
+                ident = item.get(key)
+                if isinstance(ident, str | int) and not isinstance(ident, bool) and len(str(ident)) < minimum:
+                    out.append(f"{name}[{index}].{key} {str(ident)!r} is shorter than {minimum} characters "
+                               f"(min_id_length): Amplitude will refuse it")
+    return out
+
+
+def _json_or_none(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _with_insert_ids(requests: list[Request], destination: str, subscription: str,

@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
     BATCH_PATHS,
     TYPE_BY_PATH,
@@ -157,6 +158,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         Route("/ready", ready),
         Route("/metrics", metrics),
         Route("/plugins/amplitude-session.js", session_plugin),
+        *settings_routes(relay),
         *(extra_routes or []),
     ]
     middleware = [
