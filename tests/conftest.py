@@ -13,7 +13,6 @@ from amprelay.relay.service import ThreadedRelay
 from amprelay.relay.service import run_in_thread as run_relay
 from tests.e2e.conftest import relay_config
 
-
 # What `amprelay serve` and the other commands read from the environment.
 RELAY_ENVIRONMENT = ("AMPRELAY_WRITE_KEY", "AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "AMPLITUDE_REGION",
                      "AMPRELAY_DATA_DIR", "AMPRELAY_AMPLITUDE_URL", "AMPRELAY_ADMIN_TOKEN", "AMPRELAY_LOG_LEVEL")

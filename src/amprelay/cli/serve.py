@@ -24,14 +24,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load(args: argparse.Namespace):
-    """The config for `serve`-like commands: the file, else the environment; flags override."""
+def load(args: argparse.Namespace, secrets: bool = True):
+    """The config for `serve`-like commands: the file, else the environment; flags override.
+    ``secrets=False``: for commands that send nothing (see :func:`amprelay.config.parse_config`)."""
     from amprelay.config import config_from_env, load_config
 
     path = args.config
     if path is None and os.path.exists("amprelay.yaml"):
         path = "amprelay.yaml"
-    loaded = load_config(path) if path else config_from_env()
+    loaded = load_config(path, secrets=secrets) if path else config_from_env(secrets=secrets)
     cfg = loaded.config
     if getattr(args, "host", None):
         cfg.server.host = args.host
