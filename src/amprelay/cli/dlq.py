@@ -231,11 +231,11 @@ def print_table(rows: list[Any]) -> None:
     right = {0, 6}
 
     def line(cells: tuple[str, ...], reason: str) -> str:
-        out = "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        out = "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
         return f"{out}  {reason}"
 
     print(line(head, "REASON"))
-    for cells, d in zip(table, rows):
+    for cells, d in zip(table, rows, strict=True):
         print(line(cells, d.reason.replace("\n", " ")[:100]))
 
 

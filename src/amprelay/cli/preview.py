@@ -96,6 +96,11 @@ def _fail(console: Any, message: str) -> int:
     return 1
 
 
+def _usage_error(message: str) -> int:
+    print(f"amprelay preview: {message}", file=sys.stderr)
+    return 1
+
+
 def run_friendly(args: argparse.Namespace) -> int:
     from rich.console import Console
 
@@ -105,26 +110,25 @@ def run_friendly(args: argparse.Namespace) -> int:
     from amprelay.triggers import compile_trigger
 
     console = Console()
-    err = Console(stderr=True)
     if not args.event:
-        return _fail(err, "give an event JSON file (or '-' for stdin), or use --jsonl")
+        return _usage_error("give an event JSON file (or '-' for stdin), or use --jsonl")
     try:
         event = read_json_file(args.event)
         mapping = read_json_file(args.mapping) if args.mapping else None
         settings = load_settings(args.settings)
     except SettingsFileError as exc:
-        return _fail(err, str(exc))
+        return _usage_error(str(exc))
     if not isinstance(event, dict):
-        return _fail(err, f"{args.event}: the event must be a JSON object")
+        return _usage_error(f"{args.event}: the event must be a JSON object")
 
     runs: list[tuple[str, str, Any]] = []  # (label, action key, mapping)
     if args.action:
         if args.action not in ACTIONS:
-            return _fail(err, f"unknown action {args.action!r}; one of: {', '.join(ACTIONS)}")
+            return _usage_error(f"unknown action {args.action!r}; one of: {', '.join(ACTIONS)}")
         if args.trigger:
             trigger = compile_trigger(args.trigger)
             if trigger.error is not None:
-                return _fail(err, f"invalid trigger: {trigger.error.message}")
+                return _usage_error(f"invalid trigger: {trigger.error.message}")
             if not trigger.matches(event):
                 console.print(f"[yellow]trigger does not match:[/] {args.trigger}", highlight=False)
                 return 0

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         TransferSpeedColumn,
     )
 
+    from amprelay.cli.main import CommandError
     from amprelay.cli.serve import load
-    from amprelay.config import ConfigError
     from amprelay.delivery.metrics import Metrics
     from amprelay.queue import open_queue
     from amprelay.relay.runtime import ProcessResult, Relay, rejected_unit
@@ -71,20 +71,15 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     try:
-        loaded = load(args, secrets=not args.dry_run)
         since, until = parse_time(args.since), parse_time(args.until)
-    except ConfigError as exc:
-        console.print("[red]the configuration is invalid:[/]")
-        for problem in exc.problems:
-            console.print(f"  {problem}")
-        return 1
     except ValueError as exc:
-        console.print(f"[red]--since/--until: {exc}[/]")
-        return 2
+        raise CommandError(f"--since/--until: {exc}") from None
+    if since is not None and until is not None and since >= until:
+        raise CommandError(f"--since ({args.since}) must be before --until ({args.until})")
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
-        console.print(f"[red]no such file: {', '.join(missing)}[/]")
-        return 2
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    loaded = load(args, secrets=not args.dry_run)
     cfg = loaded.config
     source = args.source or (cfg.sources[0].name if cfg.sources else "replay")
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
