@@ -118,7 +118,7 @@ class ConfigProblem:
 
 class ConfigError(Exception):
     def __init__(self, problems: list[ConfigProblem]):
-        self.problems = problems
+        self.problems = sorted(problems, key=lambda p: p.line or 0)  # in file order
         super().__init__("\n".join(str(p) for p in problems))
 
 
@@ -196,7 +196,9 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     except Exception as exc:  # yaml.YAMLError carries its own position
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {exc}")]) from None
+        what = "; ".join(x for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x)
+        where = f" (column {mark.column + 1})" if mark is not None else ""
+        raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {what or exc}{where}")]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -212,7 +214,7 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     except ValidationError as exc:
         for err in exc.errors():
             p = tuple(err["loc"])
-            problems.append(ConfigProblem(file, line_of(lines, p), _dotted(p), err["msg"]))
+            problems.append(ConfigProblem(file, line_of(lines, p), _dotted(p), _pydantic_message(err)))
         raise ConfigError(problems) from None
 
     warnings: list[str] = []
@@ -220,6 +222,39 @@ def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None =
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(config=config, file=file, warnings=warnings)
+
+
+def _pydantic_message(err: Any) -> str:
+    """pydantic's message, with the known keys and a suggestion for an unknown key."""
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        from amprelay.lint import did_you_mean
+
+        model = _model_at(loc[:-1])
+        known = list(model.model_fields) if model is not None else []
+        where = f"in {_dotted(loc[:-1])}" if loc[:-1] else "at the top level"
+        return (f"unknown key {loc[-1]!r} {where}{did_you_mean(loc[-1], known)}"
+                + (f"; the keys are {', '.join(known)}" if known else ""))
+    return err["msg"]
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config model a path inside the config is validated by (list indexes skipped)."""
+    import typing
+
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *typing.get_args(annotation)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:  # list[SubscriptionConfig] and the like
+            inner = [a for c in candidates for a in typing.get_args(c)]
+            model = next((c for c in inner if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
 def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None, *,
@@ -232,11 +267,20 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None,
     return parse_config(text, str(p), env, secrets=secrets)
 
 
+# What `amprelay serve` needs in the environment when it has no config file.
+ENV_CONFIG_VARIABLES = ("AMPRELAY_WRITE_KEY", "AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY")
+
+
 def config_from_env(env: dict[str, str] | None = None, *, secrets: bool = True) -> LoadedConfig:
     """The config `amprelay serve` uses without a file: one source whose write key is
     AMPRELAY_WRITE_KEY, one destination from AMPLITUDE_API_KEY / AMPLITUDE_SECRET_KEY /
     AMPLITUDE_REGION with the page's presets."""
     env = dict(os.environ) if env is None else env
+    unset = [name for name in ENV_CONFIG_VARIABLES if secrets and not env.get(name)]
+    if unset:
+        raise ConfigError([ConfigProblem("<environment>", None, "", (
+            f"no config file, and {', '.join(unset)} {'is' if len(unset) == 1 else 'are'} not set in the "
+            "environment (set them, or give --config FILE)"))])
     text = """
 sources:
   - name: default
@@ -288,6 +332,8 @@ def all_subscriptions(dest: DestinationConfig) -> list[SubscriptionConfig]:
 def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str], unset: set[tuple] = frozenset(),
                      secrets: bool = True) -> list[ConfigProblem]:
     from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS
+    from amprelay.destination.settings import SETTINGS_FIELDS
+    from amprelay.lint import did_you_mean, mapping_problems, trigger_warnings
     from amprelay.mapping import MappingValidationError, validate_mapping
     from amprelay.triggers import compile_trigger
 
@@ -315,6 +361,10 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
         base = ("destinations", di)
         if dest_names.index(dest.name) != di:
             add(base + ("name",), f"duplicate destination name {dest.name!r}")
+        for key in dest.settings:
+            if key not in SETTINGS_FIELDS:
+                add(base + ("settings", key), f"unknown setting {key!r}{did_you_mean(key, SETTINGS_FIELDS)}; the "
+                    f"settings are {', '.join(SETTINGS_FIELDS)}")
         for key in ("apiKey", "secretKey"):
             if not dest.settings.get(key) and secrets:
                 add(base + ("settings", key), f"missing secret: settings.{key} is required")
@@ -336,9 +386,11 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
             trig = compile_trigger(sub.trigger)
             if trig.error is not None:
                 add(spath + ("trigger",), f"invalid trigger: {getattr(trig.error, 'message', trig.error)}")
-            for w in getattr(trig, "warnings", []) or []:
+            for w in trigger_warnings(sub.trigger):
                 where = line_of(lines, spath + ("trigger",))
                 warnings.append(f"{file}:{where} ({_dotted(spath + ('trigger',))}): {w}")
+            for key, message in mapping_problems(sub.action, sub.mapping):
+                add(spath + ("mapping", key), message)
             try:
                 mapping = resolved_mapping(sub)
                 if mapping is not None:
