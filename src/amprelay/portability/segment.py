@@ -56,8 +56,17 @@ EXPECTED_SHAPE = (
 
 def _unwrap(*docs: Any) -> tuple[dict[str, Any], list[Any]]:
     """The destination object (or {}) and the subscriptions list from the documents."""
-    dest: Any = None
-    subs: Any = None
+    found: dict[str, Any] = {}
+
+    def take(key: str, value: Any, kind: type, what: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, kind):
+            raise ValueError(f"`{key}` must be {what}; {EXPECTED_SHAPE}")
+        if key in found:
+            raise ValueError(f"`{key}` given twice; import one destination at a time")
+        found[key] = value
+
     pending = list(docs)
     while pending:
         doc = pending.pop(0)
@@ -75,21 +84,11 @@ def _unwrap(*docs: Any) -> tuple[dict[str, Any], list[Any]]:
         if isinstance(s, dict):
             pending.append(s)  # {"subscriptions": <GET answer>, ...}
             s = None
-        if d is not None:
-            if not isinstance(d, dict):
-                raise ValueError(f"`destination` must be an object; {EXPECTED_SHAPE}")
-            if dest is not None:
-                raise ValueError("two destinations given; import one destination at a time")
-            dest = d
-        if s is not None:
-            if not isinstance(s, list):
-                raise ValueError(f"`subscriptions` must be an array; {EXPECTED_SHAPE}")
-            if subs is not None:
-                raise ValueError("two subscription lists given; import one destination at a time")
-            subs = s
-    if subs is None:
+        take("destination", d, dict, "an object")
+        take("subscriptions", s, list, "an array")
+    if "subscriptions" not in found:
         raise ValueError(f"no `subscriptions` array found; {EXPECTED_SHAPE}")
-    return dest or {}, subs
+    return found.get("destination") or {}, found["subscriptions"]
 
 
 def import_segment(*docs: Any, destination_name: str | None = None, env_prefix: str = "") -> ImportResult:
