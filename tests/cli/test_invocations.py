@@ -21,7 +21,7 @@ BAD = {
                 ["--jsonl", "--config", "amprelay.yaml"], ["--destination", "x", "event.json"],
                 ["--config", "missing.yaml", "event.json"], ["--action", "nope", "event.json"]],
     "replay": [[], ["missing.jsonl"], ["--batch", "0", "event.json"], ["--rate", "-1", "event.json"],
-               ["--since", "yesterday", "event.json"], ["--dry-run", "--since", "2026-02-01", "--until",
+               ["--since", "yesterday", "event.json"], ["--dry-run", "--source", "nowhere", "event.json"], ["--dry-run", "--since", "2026-02-01", "--until",
                                                         "2026-01-01", "event.json"]],
     "fake-amplitude": [["--port", "x"], ["--error-rate", "5"], ["--drop-mode", "sideways"],
                        ["--record", "no/such/dir/x.jsonl", "--port", "0"]],

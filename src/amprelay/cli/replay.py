@@ -81,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no such file: {', '.join(missing)}")
     loaded = load(args, secrets=not args.dry_run)
     cfg = loaded.config
+    if args.source is not None and args.source not in {s.name for s in cfg.sources}:
+        raise CommandError(f"no source {args.source!r} in the config (its sources: "
+                           f"{', '.join(s.name for s in cfg.sources) or 'none'})")
     source = args.source or (cfg.sources[0].name if cfg.sources else "replay")
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
 
