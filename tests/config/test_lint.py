@@ -164,3 +164,24 @@ def test_validate_strict_fails_on_warnings(tmp_path, capsys, monkeypatch):
     assert "amprelay validate: 1 warning (--strict)" in capsys.readouterr().err
     path.write_text(CONFIG.replace("group_typ", "group_type").replace("type ==", "type ="))
     assert main(["validate", "--strict", str(path)]) == 0
+
+
+def test_no_trigger_said_to_never_match_matched_in_the_reference_recordings():
+    import json
+    from pathlib import Path
+
+    conformance = Path(__file__).resolve().parents[1] / "conformance"
+    answers = {}
+    for f in (conformance / "expected").glob("*.jsonl"):
+        for line in f.read_text().splitlines():
+            answer = json.loads(line)
+            answers[answer["id"]] = answer
+    flagged = contradicted = 0
+    for f in (conformance / "cases").glob("*.jsonl"):
+        for line in f.read_text().splitlines():
+            case = json.loads(line)
+            if case.get("kind") != "trigger" or not any("never matches" in w for w in trigger_warnings(case["trigger"])):
+                continue
+            flagged += 1
+            contradicted += answers[case["id"]]["match"] is True
+    assert flagged >= 20 and contradicted == 0
