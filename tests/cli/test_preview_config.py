@@ -138,3 +138,14 @@ def test_preview_reports_invalid_events_and_exits_1(config_file, tmp_path, capsy
     assert main(["preview", "-c", str(config_file), "--json", str(events)]) == 1
     [answer] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert answer["problems"] and answer["destinations"] == []
+
+
+def test_preview_reads_events_on_stdin(config_file):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "amprelay.cli.main", "preview", "-c", str(config_file), "--json", "-"],
+                       input=json.dumps(EVENTS[1]), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    [answer] = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [s["name"] for s in answer["destinations"][0]["fired"]] == ["Group Calls"]
