@@ -236,7 +236,7 @@ def print_table(rows: list[Any]) -> None:
 
     print(line(head, "REASON"))
     for cells, d in zip(table, rows, strict=True):
-        print(line(cells, d.reason.replace("\n", " ")[:100]))
+        print(line(cells, as_json(d)["reason"].replace("\n", " ")[:100]))
 
 
 @_guard
