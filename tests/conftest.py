@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -11,6 +12,23 @@ from amprelay.fakeamp import run_in_thread as run_fake
 from amprelay.relay.service import ThreadedRelay
 from amprelay.relay.service import run_in_thread as run_relay
 from tests.e2e.conftest import relay_config
+
+# What `amprelay serve` and the other commands read from the environment.
+RELAY_ENVIRONMENT = ("AMPRELAY_WRITE_KEY", "AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "AMPLITUDE_REGION",
+                     "AMPRELAY_DATA_DIR", "AMPRELAY_AMPLITUDE_URL", "AMPRELAY_ADMIN_TOKEN", "AMPRELAY_LOG_LEVEL")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _outside_the_checkout(tmp_path_factory) -> Iterator[None]:
+    """Run every test from an empty directory, without the relay's environment variables: an
+    ``amprelay.yaml`` or ``data/`` in the checkout (where the README has you write them) or an
+    exported AMPRELAY_WRITE_KEY never reaches a test (subprocesses inherit both). The test
+    suite's own switches (AMPRELAY_REQUIRE_SERVICES, AMPRELAY_TEST_PG_DSN, ...) stay."""
+    before, saved = os.getcwd(), {k: os.environ.pop(k) for k in RELAY_ENVIRONMENT if k in os.environ}
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(before)
+    os.environ.update(saved)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -155,7 +156,7 @@ class ConfigProblem:
 
 class ConfigError(Exception):
     def __init__(self, problems: list[ConfigProblem]):
-        self.problems = problems
+        self.problems = sorted(problems, key=lambda p: p.line or 0)  # in file order
         super().__init__("\n".join(str(p) for p in problems))
 
 
@@ -166,7 +167,10 @@ class LoadedConfig:
     warnings: list[str] = field(default_factory=list)
 
 
-def _expand_env(value: Any, path: tuple, env: dict[str, str], missing: list[tuple[tuple, str]]) -> Any:
+def _expand_env(value: Any, path: tuple, env: dict[str, str], missing: list[tuple[tuple, str]],
+                keep: Callable[[tuple], bool]) -> Any:
+    """``${NAME}`` / ``${NAME:-default}`` replaced from ``env``. A variable that is not set is
+    recorded in ``missing``, unless ``keep(path)``: then the reference stays as written."""
     if isinstance(value, str):
 
         def repl(m: re.Match[str]) -> str:
@@ -175,15 +179,39 @@ def _expand_env(value: Any, path: tuple, env: dict[str, str], missing: list[tupl
                 return env[name]
             if default is not None:
                 return default
+            if keep(path):
+                return m.group(0)
             missing.append((path, name))
             return ""
 
         return ENV_PATTERN.sub(repl, value)
     if isinstance(value, dict):
-        return {k: _expand_env(v, path + (k,), env, missing) for k, v in value.items()}
+        return {k: _expand_env(v, path + (k,), env, missing, keep) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand_env(v, path + (i,), env, missing) for i, v in enumerate(value)]
+        return [_expand_env(v, path + (i,), env, missing, keep) for i, v in enumerate(value)]
     return value
+
+
+# The sections the store tools (`amprelay dlq`, `replay --dry-run`) read; everything else (write
+# keys, Amplitude keys, the admin token) may stay an unresolved ${...} reference for them.
+STORAGE_SECTIONS = ("data_dir", "queue")
+
+
+def _missing_env_problems(missing: list[tuple[tuple, str]], file: str, lines: dict) -> list[ConfigProblem]:
+    """One problem per variable, at the first line that uses it (the others named)."""
+    by_name: dict[str, list[tuple]] = {}
+    for path, name in missing:
+        by_name.setdefault(name, []).append(path)
+    problems = []
+    for name, paths in by_name.items():
+        if file.startswith("<"):  # config_from_env: there is no file to point at
+            problems.append(ConfigProblem(file, None, "", f"environment variable {name} is not set"))
+            continue
+        used = sorted({line_of(lines, p) or 0 for p in paths[1:]} - {line_of(lines, paths[0]) or 0})
+        also = f" (also used at line{'s' if len(used) > 1 else ''} {', '.join(map(str, used))})" if used else ""
+        problems.append(ConfigProblem(file, line_of(lines, paths[0]), _dotted(paths[0]),
+                                      f"environment variable {name} is not set{also}"))
+    return problems
 
 
 def _dotted(path: tuple) -> str:
@@ -193,55 +221,104 @@ def _dotted(path: tuple) -> str:
     return out
 
 
-def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None) -> LoadedConfig:
-    """Parse and validate config text. Raises :class:`ConfigError` listing every problem."""
+def parse_config(text: str, file: str = "<config>", env: dict[str, str] | None = None, *,
+                 secrets: bool = True) -> LoadedConfig:
+    """Parse and validate config text. Raises :class:`ConfigError` listing every problem.
+
+    ``secrets=False`` is for tools that only open the store: an environment variable that is
+    not set is then an error only in :data:`STORAGE_SECTIONS`; elsewhere its ``${NAME}``
+    reference stays in the value and empty secrets are not reported."""
     env = dict(os.environ) if env is None else env
     try:
         raw, lines = load_with_lines(text)
     except Exception as exc:  # yaml.YAMLError carries its own position
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {exc}")]) from None
+        what = "; ".join(x for x in (getattr(exc, "context", None), getattr(exc, "problem", None)) if x)
+        where = f" (column {mark.column + 1})" if mark is not None else ""
+        raise ConfigError([ConfigProblem(file, line, "", f"not valid YAML: {what or exc}{where}")]) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError([ConfigProblem(file, 1, "", "the config must be a mapping of sections")])
 
     missing: list[tuple[tuple, str]] = []
-    expanded = _expand_env(raw, (), env, missing)
-    problems = [
-        ConfigProblem(file, line_of(lines, p), _dotted(p), f"environment variable {name} is not set")
-        for p, name in missing
-    ]
+    expanded = _expand_env(raw, (), env, missing,
+                           (lambda p: False) if secrets else (lambda p: not p or p[0] not in STORAGE_SECTIONS))
+    problems = _missing_env_problems(missing, file, lines)
+    unset = {p for p, _ in missing}
     try:
         config = Config.model_validate(expanded)
     except ValidationError as exc:
         for err in exc.errors():
             p = tuple(err["loc"])
-            problems.append(ConfigProblem(file, line_of(lines, p), _dotted(p), err["msg"]))
+            problems.append(ConfigProblem(file, line_of(lines, p), _dotted(p), _pydantic_message(err)))
         raise ConfigError(problems) from None
 
     warnings: list[str] = []
-    problems.extend(_check_semantics(config, file, lines, warnings))
+    problems.extend(_check_semantics(config, file, lines, warnings, unset, secrets))
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(config=config, file=file, warnings=warnings)
 
 
-def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> LoadedConfig:
+def _pydantic_message(err: Any) -> str:
+    """pydantic's message, with the known keys and a suggestion for an unknown key."""
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden" and loc and isinstance(loc[-1], str):
+        from amprelay.lint import did_you_mean
+
+        model = _model_at(loc[:-1])
+        known = list(model.model_fields) if model is not None else []
+        where = f"in {_dotted(loc[:-1])}" if loc[:-1] else "at the top level"
+        return (f"unknown key {loc[-1]!r} {where}{did_you_mean(loc[-1], known)}"
+                + (f"; the keys are {', '.join(known)}" if known else ""))
+    return err["msg"]
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config model a path inside the config is validated by (list indexes skipped)."""
+    import typing
+
+    model: Any = Config
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        candidates = [annotation, *typing.get_args(annotation)]
+        model = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if model is None:  # list[SubscriptionConfig] and the like
+            inner = [a for c in candidates for a in typing.get_args(c)]
+            model = next((c for c in inner if isinstance(c, type) and issubclass(c, BaseModel)), None)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None, *,
+                secrets: bool = True) -> LoadedConfig:
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([ConfigProblem(str(p), None, "", f"cannot read the config file: {exc.strerror}")]) from None
-    return parse_config(text, str(p), env)
+    return parse_config(text, str(p), env, secrets=secrets)
 
 
-def config_from_env(env: dict[str, str] | None = None) -> LoadedConfig:
+# What `amprelay serve` needs in the environment when it has no config file.
+ENV_CONFIG_VARIABLES = ("AMPRELAY_WRITE_KEY", "AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY")
+
+
+def config_from_env(env: dict[str, str] | None = None, *, secrets: bool = True) -> LoadedConfig:
     """The config `amprelay serve` uses without a file: one source whose write key is
     AMPRELAY_WRITE_KEY, one destination from AMPLITUDE_API_KEY / AMPLITUDE_SECRET_KEY /
     AMPLITUDE_REGION with the page's presets."""
     env = dict(os.environ) if env is None else env
+    unset = [name for name in ENV_CONFIG_VARIABLES if secrets and not env.get(name)]
+    if unset:
+        raise ConfigError([ConfigProblem("<environment>", None, "", (
+            f"no config file, and {', '.join(unset)} {'is' if len(unset) == 1 else 'are'} not set in the "
+            "environment (set them, or give --config FILE)"))])
     text = """
 sources:
   - name: default
@@ -254,7 +331,7 @@ destinations:
       endpoint: ${AMPLITUDE_REGION:-north_america}
     presets: true
 """
-    loaded = parse_config(text, "<environment>", env)
+    loaded = parse_config(text, "<environment>", env, secrets=secrets)
     if env.get("AMPRELAY_DATA_DIR"):
         loaded.config.data_dir = env["AMPRELAY_DATA_DIR"]
     if env.get("AMPRELAY_AMPLITUDE_URL"):
@@ -320,14 +397,19 @@ def tls_problems(cert: str | None, key: str | None) -> list[tuple[str, str]]:
     return []
 
 
-def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]) -> list[ConfigProblem]:
+def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str], unset: set[tuple] = frozenset(),
+                     secrets: bool = True) -> list[ConfigProblem]:
     from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS
+    from amprelay.destination.settings import SETTINGS_FIELDS
+    from amprelay.lint import did_you_mean, mapping_problems, trigger_warnings
     from amprelay.mapping import MappingValidationError, validate_mapping
     from amprelay.triggers import compile_trigger
 
     problems: list[ConfigProblem] = []
 
     def add(path: tuple, message: str) -> None:
+        if path in unset:  # already reported: the environment variable it names is not set
+            return
         problems.append(ConfigProblem(file, line_of(lines, path), _dotted(path), message))
 
     names = [s.name for s in config.sources]
@@ -337,7 +419,8 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
     keys = [s.write_key.get_secret_value() for s in config.sources]
     for i, key in enumerate(keys):
         if not key:
-            add(("sources", i, "write_key"), "the write key is empty")
+            if secrets:
+                add(("sources", i, "write_key"), "the write key is empty")
         elif keys.index(key) != i:
             add(("sources", i, "write_key"), "two sources share one write key")
 
@@ -349,8 +432,12 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
         base = ("destinations", di)
         if dest_names.index(dest.name) != di:
             add(base + ("name",), f"duplicate destination name {dest.name!r}")
+        for key in dest.settings:
+            if key not in SETTINGS_FIELDS:
+                add(base + ("settings", key), f"unknown setting {key!r}{did_you_mean(key, SETTINGS_FIELDS)}; the "
+                    f"settings are {', '.join(SETTINGS_FIELDS)}")
         for key in ("apiKey", "secretKey"):
-            if not dest.settings.get(key):
+            if not dest.settings.get(key) and secrets:
                 add(base + ("settings", key), f"missing secret: settings.{key} is required")
         region = dest.settings.get("endpoint", "north_america")
         if region not in ("north_america", "europe"):
@@ -370,9 +457,11 @@ def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str]
             trig = compile_trigger(sub.trigger)
             if trig.error is not None:
                 add(spath + ("trigger",), f"invalid trigger: {getattr(trig.error, 'message', trig.error)}")
-            for w in getattr(trig, "warnings", []) or []:
+            for w in trigger_warnings(sub.trigger):
                 where = line_of(lines, spath + ("trigger",))
                 warnings.append(f"{file}:{where} ({_dotted(spath + ('trigger',))}): {w}")
+            for key, message in mapping_problems(sub.action, sub.mapping):
+                add(spath + ("mapping", key), message)
             try:
                 mapping = resolved_mapping(sub)
                 if mapping is not None:

@@ -95,3 +95,19 @@ def test_registered_in_amprelay_command():
 def test_bad_settings_fail_fast():
     with pytest.raises(ValueError):
         start_process(port=0, error_rate=5)
+
+
+def test_help_lists_the_control_endpoints_and_each_answers(capsys, fake):
+    import re
+
+    from amprelay.cli.main import main as amprelay_main
+
+    with pytest.raises(SystemExit):
+        amprelay_main(["fake-amplitude", "--help"])
+    out = capsys.readouterr().out
+    listed = re.findall(r"^  (GET|POST) +(/_fake/\w+)", out, re.M)
+    assert sorted(listed) == sorted([("GET", "/_fake/health"), ("GET", "/_fake/events"), ("GET", "/_fake/stats"),
+                                     ("POST", "/_fake/reset"), ("GET", "/_fake/config"), ("POST", "/_fake/config")])
+    for method, path in listed:
+        assert fake.client.request(method, path).status_code == 200, (method, path)
+    assert "since=SEQ" in out and "region=na|eu" in out

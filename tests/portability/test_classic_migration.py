@@ -52,7 +52,7 @@ def test_every_classic_setting_has_a_row():
         "Track Categorized Pages", "Track Named Pages", "Group Type Trait", "Group Value Trait", "Batch Events",
         "Prefer Anonymous Device ID", "Enable Alias", "Send to Batch Endpoint", "Track Referrer",
         "Track Revenue per Product", "Track UTM Properties", "Use Advertising ID for Device ID",
-        "Send Custom Language and Country Properties", "Traits to Increment", "Traits to Set Once"}
+        "Send Custom Language and Country Properties", "Traits to Increment", "Traits to Set Once", "Endpoint Region"}
 
 
 def test_api_and_secret_key_become_env_references():
@@ -212,3 +212,72 @@ def test_cli_prints_the_table_and_writes_the_config(tmp_path):
     assert "Track All Pages" in r.stderr and "trackGclid" in r.stderr
     assert "a" * 32 not in out.read_text()
     assert parse_config(out.read_text(), str(out), ENV).config.destinations[0].subscriptions
+
+
+# --- the page's Classic settings table, settings combined -------------------------------------
+
+def fired(subs, event):
+    """The Amplitude events every subscription of the migrated config sends for ``event``."""
+    out = []
+    for sub in subs.values():
+        bodies = run(sub, event)
+        for body in bodies or []:
+            out.extend(body.get("events", []))
+    return out
+
+
+def test_track_all_pages_and_track_named_pages_send_a_named_page_once():
+    m, subs = migrate(trackAllPages=True, trackNamedPages=True)
+    assert [e["event_type"] for e in fired(subs, PAGE)] == ["Viewed Home"]
+    unnamed = {k: v for k, v in PAGE.items() if k != "name"}
+    assert len(fired(subs, unnamed)) == 1  # every page still counts
+    assert "Page Calls" in row(m, "Track Named Pages").became
+    # Classic's own names differ, and Classic sent both: so does the migration with them
+    m = migrate_classic({"trackAllPages": True, "trackNamedPages": True}, keep_classic_page_names=True)
+    config = parse_config(yaml.safe_dump(m.config), "<migrated>", ENV).config
+    subs = {s.name: s for s in config.destinations[0].subscriptions}
+    assert sorted(e["event_type"] for e in fired(subs, PAGE)) == ["Loaded a Page", "Viewed Home Page"]
+
+
+def apply_identify(state, user_properties):
+    """Amplitude's user property operations; a property may appear in one operation only."""
+    ops = {op: props for op, props in user_properties.items() if op.startswith("$")}
+    names = [name for props in ops.values() for name in props]
+    assert len(names) == len(set(names)), f"a property in two operations: {ops}"
+    for name, value in ops.get("$set", {}).items():
+        state[name] = value
+    for name, value in ops.get("$setOnce", {}).items():
+        state.setdefault(name, value)
+    for name, value in ops.get("$add", {}).items():
+        state[name] = state.get(name, 0) + value
+    return state
+
+
+def test_traits_to_increment_add_up_as_the_page_says():
+    # the page: friendCount 3, then 1, "equals 4"; and a set-once trait keeps its first value
+    _, subs = migrate(traitsToIncrement=["friendCount"], traitsToSetOnce=["signup_date"])
+    state = {}
+    bodies = []
+    for n, signup in ((3, "2024-01-01"), (1, "2025-06-30")):
+        ident = {"type": "identify", "userId": "user-1",
+                 "traits": {"friendCount": n, "signup_date": signup, "plan": "pro"}}
+        [body] = run(subs["Identify Calls"], ident)
+        bodies.append(body)
+        apply_identify(state, body["identification"]["user_properties"])
+    assert state == {"friendCount": 4, "signup_date": "2024-01-01", "plan": "pro"}
+    # what the reference destination sends for the same mapping and event (dev/oracle, recorded)
+    assert bodies[0]["identification"]["user_properties"] == {
+        "$set": {"plan": "pro"}, "$setOnce": {"signup_date": "2024-01-01"}, "$add": {"friendCount": 3}}
+
+
+@pytest.mark.parametrize("settings, region", [({"endpoint": "europe"}, "europe"),
+                                              ({"residencyServer": "EU"}, "europe"), ({}, "north_america")])
+def test_endpoint_is_migrated_and_said_so(tmp_path, settings, region):
+    src = tmp_path / "classic.json"
+    src.write_bytes(orjson.dumps({"apiKey": "a" * 32, **settings}))
+    out = tmp_path / "amprelay.yaml"
+    r = subprocess.run([sys.executable, "-m", "amprelay.cli.main", "migrate-classic", str(src), "-o", str(out)],
+                       capture_output=True, text=True, env={"COLUMNS": "200", "PATH": ""})
+    assert r.returncode == 0, r.stderr
+    assert "not migrated" not in r.stderr and f"settings.endpoint = {region}" in r.stderr
+    assert parse_config(out.read_text(), str(out), ENV).config.destinations[0].settings["endpoint"] == region

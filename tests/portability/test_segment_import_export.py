@@ -131,3 +131,64 @@ def test_cli_exits_non_zero_unless_allow_partial(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert [s["name"] for s in json.loads(r.stdout)["data"]["subscriptions"]] == ["Y"]
+
+
+# --- the input shapes (docs/segment-import.md) -------------------------------------------------
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "segment-import"
+
+
+def _answers():
+    return (json.loads((DOCS / "destination.json").read_text()), json.loads((DOCS / "subscriptions.json").read_text()))
+
+
+def test_the_documented_example_imports_and_validates():
+    dest, subs = _answers()
+    result = import_segment(dest, subs)
+    assert result.problems == []
+    config = load(result)
+    [d] = config.destinations
+    assert d.settings["endpoint"] == "europe" and d.settings["apiKey"] == "k"  # from ${AMPLITUDE_API_KEY}
+    assert [s.name for s in d.subscriptions] == ["Track Calls", "Group Calls"]
+    assert "0123456789abcdef" not in yaml.safe_dump(result.config)
+
+
+@pytest.mark.parametrize("shape", ["two files", "two files reversed", "object of answers", "jq -s", "jq merge",
+                                   "bare objects"])
+def test_every_documented_way_of_combining_the_two_answers(tmp_path, shape):
+    dest, subs = _answers()
+    combined = {
+        "object of answers": [{"destination": dest, "subscriptions": subs}],
+        "jq -s": [[dest, subs]],
+        "jq merge": [{"data": {**dest["data"], **subs["data"]}}],
+        "bare objects": [{"destination": dest["data"]["destination"], "subscriptions": subs["data"]["subscriptions"]}],
+        "two files": [dest, subs],
+        "two files reversed": [subs, dest],
+    }[shape]
+    paths = []
+    for i, doc in enumerate(combined):
+        paths.append(tmp_path / f"in{i}.json")
+        paths[-1].write_text(json.dumps(doc))
+    out = tmp_path / "amprelay.yaml"
+    r = subprocess.run([sys.executable, "-m", "amprelay.cli.main", "import-segment", *map(str, paths), "-o", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert yaml.safe_load(out.read_text()) == import_segment(*_answers()).config
+
+
+@pytest.mark.parametrize("doc", [{"destination": {"name": "x"}}, [1, 2], {"data": {"subscriptions": {"x": 1}}}])
+def test_a_wrong_shape_names_the_expected_one(tmp_path, doc):
+    path = tmp_path / "in.json"
+    path.write_text(json.dumps(doc))
+    r = subprocess.run([sys.executable, "-m", "amprelay.cli.main", "import-segment", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+    assert "GET /destinations/{id}/subscriptions" in r.stderr and "docs/segment-import.md" in r.stderr
+
+
+def test_mapping_keys_segment_ignores_are_dropped_with_a_note():
+    dest, subs = _answers()
+    subs["data"]["subscriptions"][1]["settings"]["__segment_internal_sync_mode"] = "upsert"
+    result = import_segment(dest, subs)
+    assert result.problems == [] and "__segment_internal_sync_mode" not in str(result.config)
+    assert any("'__segment_internal_sync_mode' dropped" in n for n in result.notes)

@@ -7,7 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from amprelay.cli._amplitude import SettingsFileError, add_settings_arguments, load_settings
+from amprelay.cli._amplitude import (
+    SettingsFileError,
+    add_config_arguments,
+    add_settings_arguments,
+    settings_for,
+)
 from amprelay.masking import mask_answer
 
 TEST_USER = "testUser@example.com"
@@ -22,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "accepts them, 1 when it does not, 2 when it cannot be reached or the settings are incomplete.",
     )
     add_settings_arguments(p)
+    add_config_arguments(p)
     p.add_argument("--amplitude-url", metavar="BASE", help="send to this base URL instead of Amplitude "
                    "(e.g. http://127.0.0.1:9000 for `amprelay fake-amplitude`)")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
@@ -40,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.destination.settings import SettingsError
 
     try:
-        settings = load_settings(args.settings)
+        settings, base_url = settings_for(args)
         settings.validate()
     except (SettingsFileError, SettingsError) as exc:
         print(f"check-auth: {exc}", file=sys.stderr)
         return 2
-    url = auth_check_url(settings, args.amplitude_url)
+    url = auth_check_url(settings, base_url)
     try:
         response = httpx.get(url, auth=(settings.api_key, settings.secret_key), timeout=args.timeout)
     except httpx.HTTPError as exc:

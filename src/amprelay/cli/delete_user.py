@@ -7,7 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from amprelay.cli._amplitude import SettingsFileError, add_settings_arguments, load_settings
+from amprelay.cli._amplitude import (
+    SettingsFileError,
+    add_config_arguments,
+    add_settings_arguments,
+    settings_for,
+)
 from amprelay.masking import mask_answer
 
 REQUESTER = "segment"
@@ -23,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("user_ids", nargs="+", metavar="USER_ID")
     add_settings_arguments(p)
+    add_config_arguments(p)
     p.add_argument("--amplitude-url", metavar="BASE", help="send to this base URL instead of Amplitude")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
     p.set_defaults(func=run)
@@ -40,12 +46,12 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.destination.settings import SettingsError
 
     try:
-        settings = load_settings(args.settings)
+        settings, base_url = settings_for(args)
         settings.validate()
     except (SettingsFileError, SettingsError) as exc:
         print(f"delete-user: {exc}", file=sys.stderr)
         return 2
-    url = rebase_url(endpoint_for("deletions", settings.endpoint), args.amplitude_url)
+    url = rebase_url(endpoint_for("deletions", settings.endpoint), base_url)
     failures = 0
     with httpx.Client(auth=(settings.api_key, settings.secret_key), timeout=args.timeout) as client:
         for user_id in args.user_ids:

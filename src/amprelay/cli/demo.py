@@ -1,12 +1,14 @@
 """`amprelay demo`: the first command a new user runs. Starts the local Amplitude and a relay
-(embedded store in a temporary directory), sends a realistic sample of events through the
-Segment-compatible ingest API, and prints what Amplitude received."""
+(embedded store in a temporary directory, removed at exit), sends a realistic sample of events
+through the Segment-compatible ingest API, and prints what Amplitude received, readable in an
+80-column terminal."""
 
 from __future__ import annotations
 
 import argparse
 import tempfile
 import time
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +19,38 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import httpx
     from rich.console import Console
+
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="amprelay-demo-") as data_dir:
+        return _run(args, console, data_dir)
+
+
+# What the table shows of each record, beside its API, event type and ids (long or repeated
+# fields, such as time and insert_id, are left out).
+DETAIL_KEYS = ("session_id", "revenue", "price", "quantity", "os_name", "device_model", "platform", "group_type",
+               "group_value", "global_user_id")
+
+
+def record_row(rec: dict[str, Any]) -> tuple[str, str, str, str]:
+    """(API, event type or kind, user and device, details): one line per value, so that each
+    cell folds rather than widens the table."""
+    data = rec.get("data") or {}
+    who = "\n".join(_short(str(data[k])) for k in ("user_id", "device_id") if data.get(k))
+    details = [f"{key}={data[key]}" for key in DETAIL_KEYS if key in data]
+    if isinstance(data.get("user_properties"), dict):
+        details.append("user_properties: " + ", ".join(data["user_properties"]))
+    return (str(rec.get("path", "")), str(data.get("event_type") or rec.get("kind")), who or "-",
+            ", ".join(details))
+
+
+def _short(device_id: str) -> str:
+    return device_id if len(device_id) <= 14 else device_id[:12] + "…"
+
+
+def _run(args: argparse.Namespace, console: Any, data_dir: str) -> int:
+    import httpx
+    from rich import box
     from rich.table import Table
 
     from amprelay.config import parse_config
@@ -26,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.fakeamp import run_in_thread as run_fake
     from amprelay.relay.service import run_in_thread as run_relay
 
-    console = Console()
-    data_dir = tempfile.mkdtemp(prefix="amprelay-demo-")
     fake = run_fake(port=0)
     console.print(f"[bold]1.[/] local Amplitude listening on {fake.url}")
     loaded = parse_config(
@@ -55,8 +85,9 @@ server: {{port: 0}}
 delivery: {{amplitude_url: "{fake.url}", linger_ms: 10}}
 """, "<demo>")
     relay = run_relay(loaded.config)
-    console.print(f"[bold]2.[/] relay listening on {relay.url} (embedded store in {data_dir}), "
-                  f"{sum(len(d.subscriptions) for d in relay.service.relay.destinations)} subscriptions")
+    console.print(f"[bold]2.[/] relay listening on {relay.url} with "
+                  f"{sum(len(d.subscriptions) for d in relay.service.relay.destinations)} subscriptions "
+                  "(its store: a temporary directory, removed at exit)")
     events = sample_events()
     try:
         with httpx.Client(base_url=relay.url, auth=("demo-write-key", ""), timeout=10) as client:
@@ -69,20 +100,14 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 10}}
                 break
             time.sleep(0.1)
         received = fake.events()
-        table = Table(title=f"4. Amplitude received {len(received)} records")
-        for col in ("API", "event_type / kind", "user_id", "device_id", "details"):
-            table.add_column(col)
+        table = Table(title=f"4. Amplitude received {len(received)} records", box=box.SIMPLE_HEAD,
+                      title_justify="left", expand=True)
+        table.add_column("API", no_wrap=True)
+        table.add_column("event type / kind", max_width=18)
+        table.add_column("user / device", no_wrap=True)
+        table.add_column("details", ratio=1, overflow="fold")
         for rec in received:
-            data = rec.get("data") or {}
-            details = []
-            for key in ("session_id", "time", "revenue", "os_name", "device_model", "platform", "library",
-                        "group_type", "group_value", "global_user_id", "insert_id"):
-                if key in data:
-                    details.append(f"{key}={data[key]}")
-            if "user_properties" in data:
-                details.append(f"user_properties={list(data['user_properties'])}")
-            table.add_row(rec.get("path", ""), str(data.get("event_type") or rec.get("kind")),
-                          str(data.get("user_id", "")), str(data.get("device_id", "")), ", ".join(details))
+            table.add_row(*record_row(rec))
         console.print(table)
         stats = relay.service.relay.queue.stats()
         console.print(f"queue depth {stats.depth}, dead letters {stats.dead_letters}")

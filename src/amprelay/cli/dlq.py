@@ -5,9 +5,10 @@ when they stayed undeliverable past the maximum age, or when a message never bec
 (an invalid message, a mapping error). ``retry`` puts matching dead letters back in the queue,
 where a running ``amprelay serve`` delivers them (their age starts again).
 
-The store is found from ``--db``, else the config file's queue (``--config``, or
-``amprelay.yaml`` in the working directory), else ``<data dir>/amprelay.sqlite3`` with the data
-dir from ``--data-dir``, ``AMPRELAY_DATA_DIR`` or ``./data``.
+The store is found from ``--db``; else ``<data dir>/amprelay.sqlite3`` with ``--data-dir``;
+else the config file's data dir and queue (``--config``, or ``amprelay.yaml`` in the working
+directory), read without resolving the secrets it never uses; else the data dir
+``$AMPRELAY_DATA_DIR`` or ``./data``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime
@@ -36,9 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     def common(sp: argparse.ArgumentParser, filters: bool = True) -> None:
         g = sp.add_argument_group("store")
-        g.add_argument("--db", help="the SQLite file (default: from the config, else <data dir>/amprelay.sqlite3)")
-        g.add_argument("--config", "-c", help="config file (default: amprelay.yaml if it exists)")
-        g.add_argument("--data-dir", help="data directory (default: $AMPRELAY_DATA_DIR or ./data)")
+        g.add_argument("--db", help="the SQLite file (default: <data dir>/amprelay.sqlite3)")
+        g.add_argument("--data-dir", help="data directory (default: the config's, else $AMPRELAY_DATA_DIR or ./data)")
+        g.add_argument("--config", "-c", help="config file, for its data_dir and queue only; no secret needed "
+                                              "(default: amprelay.yaml if it exists)")
         if filters:
             f = sp.add_argument_group("filters (all must match)")
             f.add_argument("--destination", "-d", help="destination name")
@@ -49,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             f.add_argument("--since", help="dead at or after: ISO time, unix seconds, or an age like 30m, 2h, 7d")
             f.add_argument("--until", help="dead before: ISO time, unix seconds, or an age like 30m, 2h, 7d")
             f.add_argument("--id", dest="ids", type=int, action="append", help="a dead letter id (repeatable)")
+
+    def ids(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("id", type=int, nargs="*", help="dead letter id(s), as `dlq list` shows them")
 
     lp = dsub.add_parser("list", help="list dead letters (oldest first)")
     common(lp)
@@ -64,18 +70,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     sp.set_defaults(func=run_show)
 
     rp = dsub.add_parser("retry", help="put dead letters back through delivery")
+    ids(rp)
     common(rp)
     rp.add_argument("--all", action="store_true", help="every dead letter (needed when no filter is given)")
     rp.add_argument("--dry-run", action="store_true", help="only count what would be retried")
     rp.set_defaults(func=run_retry)
 
     pp = dsub.add_parser("purge", help="delete dead letters for good")
+    ids(pp)
     common(pp)
     pp.add_argument("--all", action="store_true", help="every dead letter (needed when no filter is given)")
     pp.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
     pp.set_defaults(func=run_purge)
 
-    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+    p.set_defaults(func=lambda args: p.error("give an action: list, show, retry or purge"))
 
 
 # -- helpers ---------------------------------------------------------------------------------
@@ -110,21 +118,23 @@ def _iso(ts: float) -> str:
 
 
 def store_path(args: argparse.Namespace) -> str:
+    from amprelay.cli.main import CommandError
     from amprelay.queue import sqlite_path
 
     if args.db:
+        if args.data_dir or args.config:
+            raise CommandError("--db names the store itself: give it without --data-dir or --config")
         return args.db
-    config_path = args.config or ("amprelay.yaml" if os.path.exists("amprelay.yaml") else None)
+    config_path = args.config or ("amprelay.yaml" if not args.data_dir and os.path.exists("amprelay.yaml") else None)
     if config_path:
         from amprelay.config import config_secrets, load_config
         from amprelay.masking import register_secrets
 
-        cfg = load_config(config_path).config
+        cfg = load_config(config_path, secrets=False).config
         register_secrets(config_secrets(cfg))
         if cfg.queue.backend != "sqlite":
-            raise SystemExit("amprelay dlq: only the SQLite queue is supported so far")
-        data_dir = args.data_dir or cfg.data_dir
-        return str(sqlite_path(cfg.queue, data_dir))
+            raise CommandError(f"{config_path}: only the SQLite queue is supported so far")
+        return str(sqlite_path(cfg.queue, args.data_dir or cfg.data_dir))
     data_dir = args.data_dir or os.environ.get("AMPRELAY_DATA_DIR") or "./data"
     return str(sqlite_path(None, data_dir))
 
@@ -133,8 +143,8 @@ def open_store(args: argparse.Namespace):
     from amprelay.queue.sqlite import SQLiteQueue
 
     path = store_path(args)
-    if not os.path.exists(path):
-        print(f"amprelay dlq: no store at {path} (use --db, --config or --data-dir)", file=sys.stderr)
+    if not os.path.isfile(path):
+        print(f"amprelay dlq: no store at {path} (use --db, --data-dir or --config)", file=sys.stderr)
         return None
     return SQLiteQueue(path)
 
@@ -145,13 +155,18 @@ def build_filter(args: argparse.Namespace):
     return DeadLetterFilter(
         destination=args.destination, kind=args.kind, reason_contains=args.reason, message_id=args.message_id,
         partition=args.user, since=parse_when(args.since), until=parse_when(args.until),
-        ids=tuple(args.ids) if args.ids else None,
+        ids=tuple(_ids(args)) or None,
     )
 
 
+def _ids(args: argparse.Namespace) -> list[int]:
+    """``--id`` and, for retry and purge, the positional ids."""
+    return [*(args.ids or ()), *(getattr(args, "id", None) or ())]
+
+
 def _has_filter(args: argparse.Namespace) -> bool:
-    return any(getattr(args, k) is not None for k in
-               ("destination", "kind", "reason", "message_id", "user", "since", "until", "ids"))
+    return bool(_ids(args)) or any(getattr(args, k) is not None for k in
+                                   ("destination", "kind", "reason", "message_id", "user", "since", "until"))
 
 
 def as_json(d: Any) -> dict[str, Any]:
@@ -178,6 +193,9 @@ def _guard(fn):
         except ValueError as exc:
             print(f"amprelay dlq: {exc}", file=sys.stderr)
             return 2
+        except (sqlite3.Error, OSError) as exc:  # not a store, unreadable, locked
+            print(f"amprelay dlq: cannot open the store: {exc}", file=sys.stderr)
+            return 1
     return wrapped
 
 
@@ -197,12 +215,7 @@ def run_list(args: argparse.Namespace) -> int:
         if not rows:
             print("no dead letters" + (" match" if _has_filter(args) else ""))
             return 0
-        print(f"{'ID':>6}  {'DEAD AT':20}  {'DESTINATION':14}  {'KIND':13}  {'MESSAGE ID':24}  {'USER':18}  "
-              f"{'TRIES':>5}  REASON")
-        for d in rows:
-            reason = as_json(d)["reason"].replace("\n", " ")
-            print(f"{d.id:>6}  {_iso(d.dead_at):20}  {d.destination[:14]:14}  {d.route.kind:13}  "
-                  f"{d.message_id[:24]:24}  {d.partition[:18]:18}  {d.attempts:>5}  {reason[:100]}")
+        print_table(rows)
         shown = len(rows)
         if total > shown + args.offset or args.offset:
             print(f"({shown} shown of {total}; use --limit/--offset)")
@@ -211,6 +224,24 @@ def run_list(args: argparse.Namespace) -> int:
         return 0
     finally:
         q.close()
+
+
+def print_table(rows: list[Any]) -> None:
+    """One line per dead letter; ids, destinations, message ids and users in full (they are
+    what the filters take), the reason last and cut to what fits."""
+    head = ("ID", "DEAD AT", "DESTINATION", "KIND", "MESSAGE ID", "USER", "TRIES")
+    table = [(str(d.id), _iso(d.dead_at), d.destination, d.route.kind, d.message_id, d.partition, str(d.attempts))
+             for d in rows]
+    widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(head)]
+    right = {0, 6}
+
+    def line(cells: tuple[str, ...], reason: str) -> str:
+        out = "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return f"{out}  {reason}"
+
+    print(line(head, "REASON"))
+    for cells, d in zip(table, rows, strict=True):
+        print(line(cells, as_json(d)["reason"].replace("\n", " ")[:100]))
 
 
 @_guard

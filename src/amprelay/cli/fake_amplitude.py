@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
+
+from amprelay.cli.main import port_number
 
 HELP = "run a local fake Amplitude (HTTP V2, Batch, Identify, Group Identify, usermap, deletions, usersearch)"
 
@@ -11,7 +14,18 @@ DESCRIPTION = """\
 A real HTTP server implementing Amplitude's documented contract for /2/httpapi, /batch, /identify,
 /groupidentify, /usermap, /api/2/deletions/users and /api/2/usersearch, with fault injection.
 Every API is served on one host:port; prefix a path with /eu (or send a Host naming an .eu. host)
-for the EU region. GET /_fake/events lists what was accepted; POST /_fake/config changes faults.
+for the EU region.
+
+control endpoints (on the same host:port):
+  GET  /_fake/health   {"status": "ok"} once listening
+  GET  /_fake/events   the accepted records, oldest first; filters (query): since=SEQ, limit=N,
+                       path=/2/httpapi, api_key=KEY, region=na|eu, kind=event|identification|
+                       group_identification|mapping|deletion
+  GET  /_fake/stats    requests per path and status, events received and accepted, duplicates
+  POST /_fake/reset    forget every record and counter
+  GET  /_fake/config   the fault settings in force
+  POST /_fake/config   change them: a JSON object of the flags below, e.g. {"error_rate": 0.1}
+                       (names with underscores)
 """
 
 # Settings that map 1:1 onto FaultConfig fields (flag = field name with dashes).
@@ -40,7 +54,7 @@ _FAULT_FIELDS = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9009, help="port (default 9009; 0 = any free port)")
+    parser.add_argument("--port", type=port_number, default=9009, help="port (default 9009; 0 = any free port)")
     parser.add_argument("--record", metavar="FILE", help="append accepted records to FILE as JSONL")
     parser.add_argument("--ready-file", metavar="FILE", help="write the base URL to FILE once listening")
     parser.add_argument("--log-level", default="warning", help="uvicorn log level (default warning)")
@@ -103,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = make_config(**faults_from_args(args))
     except ValueError as exc:
-        print(f"amprelay fake-amplitude: {exc}")
+        print(f"amprelay fake-amplitude: {exc}", file=sys.stderr)
         return 2
     serve(
         host=args.host,
@@ -117,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def build_parser(prog: str = "amprelay fake-amplitude") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
     parser.set_defaults(func=run)
     return parser

@@ -13,7 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "returns them (JSON) and write an amprelay config that behaves identically. "
                                    "Secrets become ${ENV} references. Anything that can't be carried over is "
                                    "listed; the command then exits 1 unless --allow-partial.")
-    p.add_argument("file", type=Path, help="JSON from the Public API (list subscriptions [+ get destination])")
+    p.add_argument("files", type=Path, nargs="+", metavar="FILE",
+                   help="the Public API answers: GET /destinations/{id} and GET /destinations/{id}/subscriptions, "
+                        "as two files or combined in one (see docs/segment-import.md)")
     p.add_argument("-o", "--output", type=Path, help="write the config here (default: stdout)")
     p.add_argument("--allow-partial", action="store_true", help="write the config even if something was dropped")
     p.add_argument("--name", help="destination name in the config (default: from the export)")
@@ -36,11 +38,23 @@ def run_import(args: argparse.Namespace) -> int:
     from amprelay.config import ConfigError, parse_config
     from amprelay.portability.segment import import_segment
 
+    if len(args.files) > 2:
+        print("import-segment: give one or two files (the destination and its subscriptions)", file=sys.stderr)
+        return 2
+    docs = []
+    for path in args.files:
+        try:
+            docs.append(orjson.loads(path.read_bytes()))
+        except OSError as exc:
+            print(f"import-segment: {path}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except orjson.JSONDecodeError as exc:
+            print(f"import-segment: {path}: not valid JSON ({exc})", file=sys.stderr)
+            return 2
     try:
-        doc = orjson.loads(args.file.read_bytes())
-        result = import_segment(doc, destination_name=args.name)
-    except (OSError, orjson.JSONDecodeError, ValueError) as exc:
-        print(f"import-segment: {args.file}: {exc}", file=sys.stderr)
+        result = import_segment(*docs, destination_name=args.name)
+    except ValueError as exc:
+        print(f"import-segment: {', '.join(map(str, args.files))}: {exc}", file=sys.stderr)
         return 2
     text = "# Imported from Segment by `amprelay import-segment`.\n# Set in the environment: " + \
         ", ".join(f"{k} ({v})" for k, v in result.env.items()) + "\n" + \

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Any, NoReturn
 
 from amprelay import __version__
 
@@ -26,8 +27,38 @@ COMMAND_MODULES = (
 )
 
 
+class CommandError(Exception):
+    """A user mistake a command reports as one line (``amprelay <command>: <message>``), exit 2."""
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {port}")
+    return port
+
+
+class Parser(argparse.ArgumentParser):
+    """Usage mistakes in one line, naming the command and where its help is (subparsers share
+    the class)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        # Remember the innermost (sub)command's parser: it reports unrecognized arguments.
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, "_parser"):
+            namespace._parser = self
+        return namespace, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="amprelay",
         description="Self-hosted Amplitude (Actions) destination for Segment-spec events.",
     )
@@ -46,14 +77,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        args._parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from amprelay.config import ConfigError
+
+    command = f"amprelay {args.command}"
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
+    except CommandError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print_config_error(command, exc)
+        return 1
+    except OSError as exc:  # the machine said no: a port in use, a directory that can't be written
+        print(f"{command}: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""), file=sys.stderr)
+        return 1
+
+
+def print_config_error(command: str, exc: Any) -> None:
+    """One line for one problem; else a heading and a line per problem."""
+    if len(exc.problems) == 1:
+        print(f"{command}: {exc.problems[0]}", file=sys.stderr)
+        return
+    print(f"{command}: the configuration is invalid ({len(exc.problems)} problems):", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem}", file=sys.stderr)
 
 
 if __name__ == "__main__":

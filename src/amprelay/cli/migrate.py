@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             cfg = load_config(path).config
         except ConfigError as exc:
-            print(f"migrate: {exc}", file=sys.stderr)
+            print(f"migrate: {'; '.join(map(str, exc.problems))}", file=sys.stderr)
             return 1
         backend, dsn = cfg.queue.backend, cfg.queue.dsn
     if backend == "sqlite":
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:
             before, after = migrate(conn)
     except psycopg.Error as exc:
-        print(f"migrate: PostgreSQL: {exc}".strip(), file=sys.stderr)
+        print(f"migrate: PostgreSQL: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     if before == after:
         print(f"schema is up to date (version {after})")

@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Replay archived Segment messages. Resumable: re-running the same command after an "
                     "interruption continues where it stopped (checkpoints in the data directory).")
     p.add_argument("files", nargs="+", type=Path, help="NDJSON / JSONL files, gzip or plain")
-    p.add_argument("--config", "-c", help="config file (default: amprelay.yaml if it exists, else the environment)")
+    p.add_argument("--config", "-c", help="config file (default: amprelay.yaml if it exists, else the environment); "
+                                          "--dry-run needs none of its secrets")
     p.add_argument("--data-dir", help="directory of the embedded store (default: the config's)")
     p.add_argument("--amplitude-url", help="send to this base URL instead of Amplitude's")
     p.add_argument("--source", help="treat the messages as coming from this source (default: the first)")
@@ -22,19 +23,39 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="send nothing: print per-subscription counts and mapping errors")
     p.add_argument("--since", help="only messages at or after this ISO-8601 time (timestamp, else receivedAt)")
     p.add_argument("--until", help="only messages before this ISO-8601 time")
-    p.add_argument("--rate", type=float, help="at most this many messages per second")
-    p.add_argument("--batch", type=int, default=500, help="messages per durable write (default 500)")
+    p.add_argument("--rate", type=_positive(float), help="at most this many messages per second")
+    p.add_argument("--batch", type=_positive(int), default=500, help="messages per durable write (default 500)")
     p.add_argument("--restart", action="store_true", help="ignore checkpoints and start the files from the top")
     p.add_argument("--no-wait", action="store_true", help="queue only; leave delivery to a later `amprelay serve`")
     p.set_defaults(func=run)
 
 
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
 
+    from amprelay.cli.main import CommandError
     from amprelay.cli.serve import load
-    from amprelay.config import ConfigError
     from amprelay.delivery.metrics import Metrics
     from amprelay.queue import open_queue
     from amprelay.relay.runtime import ProcessResult, Relay, rejected_unit
@@ -50,21 +71,19 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     try:
-        loaded = load(args)
         since, until = parse_time(args.since), parse_time(args.until)
-    except ConfigError as exc:
-        console.print("[red]the configuration is invalid:[/]")
-        for problem in exc.problems:
-            console.print(f"  {problem}")
-        return 1
     except ValueError as exc:
-        console.print(f"[red]--since/--until: {exc}[/]")
-        return 2
+        raise CommandError(f"--since/--until: {exc}") from None
+    if since is not None and until is not None and since >= until:
+        raise CommandError(f"--since ({args.since}) must be before --until ({args.until})")
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
-        console.print(f"[red]no such file: {', '.join(missing)}[/]")
-        return 2
+        raise CommandError(f"no such file: {', '.join(missing)}")
+    loaded = load(args, secrets=not args.dry_run)
     cfg = loaded.config
+    if args.source is not None and args.source not in {s.name for s in cfg.sources}:
+        raise CommandError(f"no source {args.source!r} in the config (its sources: "
+                           f"{', '.join(s.name for s in cfg.sources) or 'none'})")
     source = args.source or (cfg.sources[0].name if cfg.sources else "replay")
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
 
@@ -79,10 +98,12 @@ def run(args: argparse.Namespace) -> int:
     limiter = RateLimiter(args.rate)
     total_bytes = sum(f.stat().st_size for f in args.files)
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[rate]:>8.0f} msg/s"), TimeRemainingColumn(), console=console,
+    # The bar follows the bytes read (the only total known up front), with their rate; the
+    # message count is beside it.
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TextColumn("{task.fields[messages]} messages"), TimeRemainingColumn(), console=console,
                   transient=False) as progress:
-        task = progress.add_task("replay", total=total_bytes, rate=0.0)
+        task = progress.add_task("replay", total=total_bytes, messages=0)
         done_bytes = 0
         for path in args.files:
             key = file_key(path)
@@ -116,11 +137,10 @@ def run(args: argparse.Namespace) -> int:
                     _flush(relay, result, stats, checkpoints, key, last_line, args.dry_run)
                     result, pending = ProcessResult(), 0
                     limiter.wait(args.batch)
-                    elapsed = max(1e-6, time.monotonic() - stats.started)
-                    progress.update(task, completed=done_bytes + item.pos, rate=stats.messages / elapsed)
+                    progress.update(task, completed=done_bytes + item.pos, messages=stats.messages)
             _flush(relay, result, stats, checkpoints, key, last_line, args.dry_run)
             done_bytes += path.stat().st_size
-            progress.update(task, completed=done_bytes)
+            progress.update(task, completed=done_bytes, messages=stats.messages)
 
     console.print(f"lines {stats.lines}, messages {stats.messages}, outside --since/--until {stats.skipped_time}, "
                   f"invalid {stats.invalid}, units queued {stats.units}")

@@ -6,6 +6,8 @@ import argparse
 import os
 import sys
 
+from amprelay.cli.main import port_number
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -15,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "page's presets.")
     p.add_argument("--config", "-c", help="config file (default: amprelay.yaml if it exists, else the environment)")
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
-    p.add_argument("--port", type=int, help="listen port (default 8088)")
+    p.add_argument("--port", type=port_number, help="listen port (default 8088)")
     p.add_argument("--data-dir", help="directory of the embedded store (default ./data)")
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
                    help="send to this base URL instead of Amplitude's (keeps each API's path); "
@@ -26,14 +28,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load(args: argparse.Namespace):
-    """The config for `serve`-like commands: the file, else the environment; flags override."""
+def load(args: argparse.Namespace, secrets: bool = True):
+    """The config for `serve`-like commands: the file, else the environment; flags override.
+    ``secrets=False``: for commands that send nothing (see :func:`amprelay.config.parse_config`)."""
     from amprelay.config import config_from_env, load_config
 
     path = args.config
     if path is None and os.path.exists("amprelay.yaml"):
         path = "amprelay.yaml"
-    loaded = load_config(path) if path else config_from_env()
+    loaded = load_config(path, secrets=secrets) if path else config_from_env(secrets=secrets)
     cfg = loaded.config
     if getattr(args, "host", None):
         cfg.server.host = args.host
@@ -62,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         loaded = load(args)
     except ConfigError as exc:
-        print("amprelay: the configuration is invalid:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem}", file=sys.stderr)
+        from amprelay.cli.main import print_config_error
+
+        print_config_error("amprelay serve", exc)
         return 1
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -34,6 +34,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "sendCustomLanguageAndCountry": ("sendCustomLanguageAndCountry", "sendCustomLanguageAndCountryProperties"),
     "traitsToIncrement": ("traitsToIncrement",),
     "traitsToSetOnce": ("traitsToSetOnce",),
+    "endpoint": ("endpoint", "residencyServer"),
 }
 LABELS = {
     "apiKey": "API Key", "secretKey": "Secret Key", "versionName": "Version Name",
@@ -46,7 +47,12 @@ LABELS = {
     "useAdvertisingIdForDeviceId": "Use Advertising ID for Device ID",
     "sendCustomLanguageAndCountry": "Send Custom Language and Country Properties",
     "traitsToIncrement": "Traits to Increment", "traitsToSetOnce": "Traits to Set Once",
+    "endpoint": "Endpoint Region",
 }
+
+# A mapping value that resolves to nothing (`@if` without `else`): in an ``@merge`` it removes the
+# key from the merged object, so the request leaves it out.
+_UNSET = {"@if": {"exists": {"@literal": None}, "then": None}}
 
 
 @dataclass
@@ -205,11 +211,20 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
     row("trackAllPages", ("Page Calls: type = \"page\", event type "
                           + ("'Loaded a Page'" if keep_classic_page_names else "'Viewed {{name}}'"))
         if _truthy(all_pages) else "no subscription for all pages")
-    if _truthy(named_pages):
+    # With Actions' names, a named page is already "Viewed {{name}}" under Page Calls: a second
+    # subscription would send it twice (Amplitude keeps both). Classic's names differ ("Loaded a
+    # Page", "Viewed Home Page"): Classic sent both, and so does the migration.
+    named_covered = _truthy(all_pages) and not keep_classic_page_names
+    if _truthy(named_pages) and not named_covered:
         page_sub("Named Page Calls", 'type = "page" and name != null', {"@template": "Viewed {{name}}"},
                  {"@template": "Viewed {{name}} Page"})
-    row("trackNamedPages", "Named Page Calls: type = \"page\" and name != null" if _truthy(named_pages)
-        else "no subscription for named pages")
+    if not _truthy(named_pages):
+        row("trackNamedPages", "no subscription for named pages")
+    elif named_covered:
+        row("trackNamedPages", "covered by Page Calls (Track All Pages): a named page is one 'Viewed {{name}}' "
+                               "event, not two")
+    else:
+        row("trackNamedPages", "Named Page Calls: type = \"page\" and name != null")
     if _truthy(cat_pages):
         page_sub("Categorized Page Calls", 'type = "page" and properties.category != null',
                  {"@template": "Viewed {{properties.category}}"}, {"@template": "Viewed {{properties.category}} Page"})
@@ -226,17 +241,21 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
     increments = _trait_list(has("traitsToIncrement")[1])
     set_once = _trait_list(has("traitsToSetOnce")[1])
     if increments or set_once:
-        props: dict[str, Any] = {"$set": _path("$.traits")}
+        # $set takes the other traits: a trait also in $set would overwrite the counter (and the
+        # set-once value) on every identify.
+        special = list(dict.fromkeys(increments + set_once))
+        props: dict[str, Any] = {"$set": {"@merge": {"direction": "right", "objects": [
+            _path("$.traits"), dict.fromkeys(special, _UNSET)]}}}
         if set_once:
             props["$setOnce"] = {t: _path(f"$.traits.{t}") for t in set_once}
         if increments:
             props["$add"] = {t: _path(f"$.traits.{t}") for t in increments}
         identify["user_properties"] = props
     sub("Identify Calls", 'type = "identify"', "identifyUser", identify)
-    row("traitsToIncrement", f"Identify Calls: user_properties.$add of {', '.join(increments)}" if increments
-        else "nothing to increment")
-    row("traitsToSetOnce", f"Identify Calls: user_properties.$setOnce of {', '.join(set_once)}" if set_once
-        else "nothing to set once")
+    row("traitsToIncrement", f"Identify Calls: user_properties.$add of {', '.join(increments)} (left out of $set)"
+        if increments else "nothing to increment")
+    row("traitsToSetOnce", f"Identify Calls: user_properties.$setOnce of {', '.join(set_once)} (left out of $set)"
+        if set_once else "nothing to set once")
 
     _, group_type = has("groupTypeTrait")
     _, group_value = has("groupValueTrait")
@@ -264,8 +283,9 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
     row("connectionMode", "cloud mode (Actions has no device mode; sessions come from the session plugin)")
 
     region = settings.get("endpoint") if settings.get("endpoint") in ("north_america", "europe") else "north_america"
-    if settings.get("residencyServer") in ("EU", "eu"):
+    if str(settings.get("residencyServer", "")).lower() == "eu":
         region = "europe"
+    row("endpoint", f"settings.endpoint = {region}")
     config = {
         "sources": [{"name": "default", "write_key": "${AMPRELAY_WRITE_KEY}"}],
         "destinations": [{

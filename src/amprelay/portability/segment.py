@@ -1,11 +1,14 @@
 """Import a Segment "Actions Amplitude" destination (settings and subscriptions as Segment's
 Public API returns them) into an amprelay config, and export one back.
 
-Accepted input shapes (JSON): the Public API's ``{"data": {"subscriptions": [...]}}`` (from
-``GET /destinations/{id}/subscriptions``), optionally with ``"destination"`` next to it (from
-``GET /destinations/{id}``: ``{"data": {"destination": {"name", "settings", ...}}}``), or one
-object ``{"destination": {...}, "subscriptions": [...]}``. Each subscription has ``name``,
-``actionSlug`` (or ``actionId``), ``enabled``, ``trigger`` and ``settings`` (its mapping).
+The input is the two Public API answers (docs/segment-import.md, with example files):
+``GET /destinations/{id}`` -> ``{"data": {"destination": {"name", "settings", ...}}}`` and
+``GET /destinations/{id}/subscriptions`` -> ``{"data": {"subscriptions": [...]}}``, given as two
+documents, or combined in one: ``{"destination": <answer>, "subscriptions": <answer>}``, an array
+of the two answers (``jq -s``), their merge (``jq -s '.[0] * .[1]'``), or the bare objects
+``{"destination": {...}, "subscriptions": [...]}``. The destination answer is optional. Each
+subscription has ``name``, ``actionSlug`` (or ``actionId``), ``enabled``, ``trigger`` and
+``settings`` (its mapping).
 """
 
 from __future__ import annotations
@@ -45,25 +48,52 @@ class ImportResult:
     env: dict[str, str] = field(default_factory=dict)  # ENV name -> where the value is needed
 
 
-def _unwrap(doc: Any) -> tuple[dict[str, Any], list[Any]]:
-    if not isinstance(doc, dict):
-        raise ValueError("expected a JSON object with subscriptions")
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else doc
-    if isinstance(data.get("data"), dict):  # some tools wrap twice
-        data = data["data"]
-    dest = data.get("destination") or doc.get("destination") or {}
-    subs = data.get("subscriptions")
-    if subs is None:
-        subs = doc.get("subscriptions")
-    if not isinstance(subs, list):
-        raise ValueError("no `subscriptions` array found (expected the Public API's list-subscriptions answer)")
-    if not isinstance(dest, dict):
-        raise ValueError("`destination` must be an object")
-    return dest, subs
+EXPECTED_SHAPE = (
+    "expected Segment's Public API answers: GET /destinations/{id} as {\"data\": {\"destination\": {...}}} "
+    "and GET /destinations/{id}/subscriptions as {\"data\": {\"subscriptions\": [...]}}, as two files or "
+    "combined in one object {\"destination\": ..., \"subscriptions\": ...} (see docs/segment-import.md)")
 
 
-def import_segment(doc: Any, *, destination_name: str | None = None, env_prefix: str = "") -> ImportResult:
-    dest, subs = _unwrap(doc)
+def _unwrap(*docs: Any) -> tuple[dict[str, Any], list[Any]]:
+    """The destination object (or {}) and the subscriptions list from the documents."""
+    found: dict[str, Any] = {}
+
+    def take(key: str, value: Any, kind: type, what: str) -> None:
+        if value is None:
+            return
+        if not isinstance(value, kind):
+            raise ValueError(f"`{key}` must be {what}; {EXPECTED_SHAPE}")
+        if key in found:
+            raise ValueError(f"`{key}` given twice; import one destination at a time")
+        found[key] = value
+
+    pending = list(docs)
+    while pending:
+        doc = pending.pop(0)
+        if isinstance(doc, list) and all(isinstance(d, dict) for d in doc):
+            pending[:0] = doc  # `jq -s` of the two answers
+            continue
+        if not isinstance(doc, dict):
+            raise ValueError(f"found {type(doc).__name__}; {EXPECTED_SHAPE}")
+        while isinstance(doc.get("data"), dict):  # the answers' envelope (some tools wrap twice)
+            doc = doc["data"]
+        d, s = doc.get("destination"), doc.get("subscriptions")
+        if isinstance(d, dict) and ("data" in d or "destination" in d or "subscriptions" in d):
+            pending.append(d)  # {"destination": <GET answer>, ...}
+            d = None
+        if isinstance(s, dict):
+            pending.append(s)  # {"subscriptions": <GET answer>, ...}
+            s = None
+        take("destination", d, dict, "an object")
+        take("subscriptions", s, list, "an array")
+    if "subscriptions" not in found:
+        raise ValueError(f"no `subscriptions` array found; {EXPECTED_SHAPE}")
+    return found.get("destination") or {}, found["subscriptions"]
+
+
+def import_segment(*docs: Any, destination_name: str | None = None, env_prefix: str = "") -> ImportResult:
+    """``docs``: the Public API answers (one combined document, or both; see the module doc)."""
+    dest, subs = _unwrap(*docs)
     result = ImportResult(config={})
     settings_in = dest.get("settings") if isinstance(dest.get("settings"), dict) else {}
     settings: dict[str, Any] = {}
@@ -111,6 +141,12 @@ def import_segment(doc: Any, *, destination_name: str | None = None, env_prefix:
         if not isinstance(mapping, dict):
             result.problems.append(f"{where}: settings (the mapping) is not an object; dropped")
             continue
+        fields = ACTIONS[key].fields
+        ignored = [k for k in mapping if k not in fields]
+        if ignored:  # Segment ignores them too (they reach no request); validate calls them errors
+            mapping = {k: v for k, v in mapping.items() if k in fields}
+            result.notes.append(f"{where}: mapping key(s) {', '.join(map(repr, ignored))} dropped: not fields of "
+                                f"{key}, so Segment ignores them as well")
         entry: dict[str, Any] = {"name": name}
         if sub.get("id"):
             entry["id"] = sub["id"]
