@@ -125,3 +125,17 @@ def test_long_integers_are_read_as_javascript_holds_them():
     assert doc["c"] == 123456789012345 and isinstance(doc["c"], int)
     assert doc["d"] == "12345678901234567890"  # digits inside a string stay a string
     assert doc["e"] == 1.2345678901234567
+
+
+@pytest.mark.parametrize(("body", "names"), [
+    (b'{"event":"x","userId":"u","properties":{"n":NaN}}', "NaN"),
+    (b'{"event":"x","userId":"u","properties":{"n":Infinity}}', "Infinity"),
+    (b'{"event":"x","userId":"u","properties":{"n":-Infinity}}', "-Infinity"),
+    ('{"event":"x","userId":"u"}'.encode("utf-16"), "UTF-16"),
+    (b'{"event":"x\xff","userId":"u"}', "not UTF-8"),
+])
+def test_what_json_parse_refuses_is_a_400_naming_the_problem(body, names):
+    with pytest.raises(IngestError) as info:
+        parse_request("track", body, basic("k"), 32 * 1024)
+    assert (info.value.status, info.value.code) == (400, "invalid_json")
+    assert names in info.value.message

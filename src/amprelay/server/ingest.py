@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from amprelay.destination.js import js_json_loads
+from amprelay.js.json import JSONParseError, parse
 
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
 # what analytics.js (analytics-next) posts to.
@@ -94,9 +94,9 @@ def parse_request(
     if not body.strip():
         raise IngestError(400, "empty_body", "the request body is empty; send a JSON object")
     try:
-        doc = js_json_loads(body)  # values as JavaScript holds them, like Segment's pipeline
-    except ValueError as exc:
-        raise IngestError(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+        doc = parse(body)  # what JSON.parse accepts, values as JavaScript holds them
+    except JSONParseError as exc:
+        raise IngestError(400, "invalid_json", exc.message) from None
     if not isinstance(doc, dict):
         raise IngestError(400, "invalid_json", f"the body must be a JSON object, not {_js_type(doc)}")
     write_key = write_key_from_auth(auth_header)
