@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
 
 from amprelay.config import Config, DestinationConfig, SourceConfig, all_subscriptions, resolved_mapping
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.js.json import dumps
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.routing import destination_enabled
@@ -93,7 +93,7 @@ def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: 
     partition = "rejected"
     if isinstance(message, dict):
         partition = str(message.get("userId") or message.get("anonymousId") or "rejected")
-    return NewUnit(route, orjson.dumps(message, default=str), partition, message_id, now)
+    return NewUnit(route, dumps(message, default=str), partition, message_id, now)
 
 
 class RelayObserver(Protocol):
@@ -112,10 +112,14 @@ class RelayObserver(Protocol):
 def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str, Any]]) -> tuple[
         bytes | None, list[tuple[str, bytes]]]:
     """An inbox append's arguments: the accepted messages as one JSON array, and each rejected
-    message with its reason."""
-    return (orjson.dumps(messages) if messages else None,
-            [(f"invalid message at index {r.get('index')}: {r.get('reason')}",
-              orjson.dumps(r.get("message"), default=str)) for r in rejected])
+    record (ingest sends one per request: counts and samples) with its reason."""
+    return (dumps(messages) if messages else None,
+            [(_rejected_reason(r), dumps(r.get("message"), default=str)) for r in rejected])
+
+
+def _rejected_reason(r: dict[str, Any]) -> str:
+    index = r.get("index")
+    return str(r.get("reason")) if index is None else f"invalid message at index {index}: {r.get('reason')}"
 
 
 @dataclass
@@ -237,7 +241,7 @@ class Relay:
         for r in rejected:
             msg = r.get("message")
             mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""
-            reason = f"invalid message at index {r.get('index')}: {r.get('reason')}"
+            reason = _rejected_reason(r)
             result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now), reason))
             if self.observer is not None:
                 self.observer.on_rejected(source_name, msg, reason, now)
