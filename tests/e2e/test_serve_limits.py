@@ -74,3 +74,166 @@ def test_demo_command_runs_end_to_end():
                  "Product Purchased"):
         assert what in out, what
     assert "dead letters 0" in out
+
+
+# --- hostile input ---------------------------------------------------------------------------
+
+def _post(relay, path: str, content: bytes, **kw) -> httpx.Response:
+    return httpx.post(relay.url + path, content=content, auth=(WRITE_KEY, ""), timeout=30,
+                      headers={"content-type": "application/json"}, **kw)
+
+
+def _events_at_least(fake, n: int) -> list[dict]:
+    return wait_for(lambda: (lambda ev: ev if len(ev) >= n else None)(fake.events()))
+
+
+def _settled(relay) -> None:
+    """Wait until the inbox has turned every accepted message into units or dead letters."""
+    inbox = relay.service.relay.inbox
+    if inbox is not None:
+        wait_for(lambda: inbox.depth() == 0)
+
+
+def test_a_lone_surrogate_is_delivered_escaped_as_json_stringify_writes_it(fake, start_relay):
+    relay = start_relay()
+    good = [f'{{"type":"track","event":"Good {i}","userId":"user-{i:05d}"}}' for i in range(99)]
+    poison = '{"type":"track","event":"Poison","userId":"user-poison","properties":{"s":"\\ud800","t":"a\\udfffb"}}'
+    r = _post(relay, "/v1/batch", ('{"batch":[' + ",".join([*good[:50], poison, *good[50:]]) + "]}").encode())
+    assert r.status_code == 200, r.text
+    assert "rejected" not in r.json()
+    events = _events_at_least(fake, 100)
+    poisoned = [e["data"] for e in events if e["data"]["event_type"] == "Poison"]
+    assert [p["event_properties"] for p in poisoned] == [{"s": "\ud800", "t": "a\udfffb"}]
+    assert len(events) == 100
+
+
+def test_a_single_lone_surrogate_message_and_its_units_serialise_as_the_reference_does():
+    from amprelay.delivery.units import requests_to_units
+    from amprelay.destination.request import Request
+
+    req = Request("POST", "https://api2.amplitude.com/2/httpapi", "json",
+                  json={"api_key": "k", "events": [{"event_type": "x", "event_properties": {"s": "\ud800"}}]})
+    assert b'"s":"\\ud800"' in req.body_bytes()  # JSON.stringify('\ud800') === '"\\ud800"'
+    units = requests_to_units("amplitude", "m-1", [req], subscription="s", stable_insert_id=False, created_at=0.0)
+    assert b'"\\ud800"' in units[0].entry
+
+
+def _nested(depth: int) -> dict:
+    node: dict = {"leaf": 1}
+    for _ in range(depth - 1):
+        node = {"a": node}
+    return node
+
+
+def test_nesting_beyond_the_limit_is_a_reason_not_a_5xx(fake, start_relay):
+    relay = start_relay()
+    deep = {"type": "track", "event": "Deep", "userId": "user-deep", "properties": _nested(300)}
+    r = httpx.post(relay.url + "/v1/track", json=deep, auth=(WRITE_KEY, ""), timeout=30)
+    assert r.status_code == 400 and r.json()["code"] == "too_deep" and "64" in r.json()["message"]
+    at_limit = {"type": "track", "event": "At Limit", "userId": "user-deep", "properties": _nested(63)}
+    batch = {"batch": [deep, at_limit, {"type": "track", "event": "Shallow", "userId": "user-deep"}]}
+    r = httpx.post(relay.url + "/v1/batch", json=batch, auth=(WRITE_KEY, ""), timeout=30)
+    assert r.status_code == 200, r.text
+    assert r.json()["rejected_reasons"] == {"too_deep": 1} and r.json()["rejected"][0]["index"] == 0
+    wait_for(lambda: {"At Limit", "Shallow"} <= {e["data"]["event_type"] for e in fake.events()})
+
+
+def test_timestamps_server_libraries_send_are_accepted_and_delivered(fake, start_relay):
+    relay = start_relay()
+    shapes = {"py": "2024-03-15T16:23:05.123456", "py-off": "2024-03-15T16:23:05.123456+00:00",
+              "go": "2024-03-15T16:23:05.123456789Z", "ruby": "2024-03-15T16:23:05.000+09:00",
+              "java": "2024-03-15T16:23:05.123+0000", "epoch-s": 1710520985, "epoch-ms": 1710520985123,
+              "epoch-s-str": "1710520985", "epoch-ms-str": "1710520985123"}
+    # the times the reference sends for these (tests/conformance_extra/expected/timestamps.jsonl)
+    want = {"py": 1710519785123, "py-off": 1710519785123, "go": 1710519785123, "ruby": 1710487385000,
+            "java": 1710519785123, "epoch-s": 1710520985, "epoch-ms": 1710520985123,
+            "epoch-s-str": -8069799600000, "epoch-ms-str": -8069798877000}
+    batch = [{"type": "track", "event": f"TS {name}", "userId": "user-ts", "timestamp": ts}
+             for name, ts in shapes.items()]
+    r = httpx.post(relay.url + "/v1/batch", json={"batch": batch}, auth=(WRITE_KEY, ""), timeout=30)
+    assert r.status_code == 200 and "rejected" not in r.json(), r.text
+    events = _events_at_least(fake, len(shapes))
+    got = {e["data"]["event_type"][3:]: e["data"].get("time") for e in events}
+    assert got == want
+
+
+def _files_holding(root, needle: bytes) -> list[str]:
+    return [str(p) for p in root.rglob("*") if p.is_file() and needle in p.read_bytes()]
+
+
+def test_the_write_key_is_never_stored(fake, tmp_path, start_relay):
+    relay = start_relay()
+    key = WRITE_KEY.encode()
+    batch = {"writeKey": WRITE_KEY, "batch": [
+        {"writeKey": WRITE_KEY, "type": "track", "event": "Kept", "userId": "user-wk"},
+        {"writeKey": WRITE_KEY, "type": "track", "event": "Too Big", "userId": "user-wk",
+         "properties": {"b": "x" * 40_000}},
+        {"writeKey": WRITE_KEY, "type": "track", "userId": "user-wk"},  # invalid: no event
+    ]}
+    r = httpx.post(relay.url + "/v1/batch", json=batch, timeout=30)  # the key only in the body
+    assert r.status_code == 200 and r.json()["rejected_reasons"] == {"too_large": 1, "invalid_message": 1}
+    r = httpx.post(relay.url + "/v1/track", json={"writeKey": WRITE_KEY, "event": "Single", "userId": "user-wk"})
+    assert r.status_code == 200
+    wait_for(lambda: {"Kept", "Single"} <= {e["data"]["event_type"] for e in fake.events()})
+    _settled(relay)
+    assert relay.service.relay.queue.stats().dead_letters == 1
+    relay.stop()
+    assert _files_holding(tmp_path / "data", key) == []
+
+
+def _rss_kb(field: str) -> int:
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def test_four_concurrent_junk_batches_cost_little_memory_and_one_row_each(fake, start_relay):
+    import concurrent.futures
+
+    relay = start_relay()
+    junk = b'{"batch":[' + b",".join([b"{}"] * 100_000) + b"]}"
+    assert len(junk) < 500 * 1024
+    _post(relay, "/v1/track", b'{"event":"warm up","userId":"user-warm"}')
+    with open("/proc/self/clear_refs", "w") as f:  # reset this process' peak RSS (VmHWM)
+        f.write("5")
+    before = _rss_kb("VmRSS")
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: _post(relay, "/v1/batch", junk), range(4)))
+    peak = _rss_kb("VmHWM")
+    for r in answers:
+        assert r.status_code == 200
+        assert len(r.content) < 4096  # a summary, not a 16 MB list
+        body = r.json()
+        assert body["rejected_count"] == 100_000
+        assert body["rejected_reasons"] == {"too_many": 97_500, "invalid_message": 2_500}
+        assert len(body["rejected"]) == 10
+    _settled(relay)
+    assert relay.service.relay.queue.stats().dead_letters == 4  # one record per request
+    growth_mb = (peak - before) / 1024
+    print(f"RSS before {before / 1024:.0f} MB, peak during 4 x 100,000-item junk batches +{growth_mb:.0f} MB")
+    assert growth_mb <= 150
+
+
+def test_rate_limit_per_write_key_answers_429_with_retry_after(fake, tmp_path, start_relay):
+    cfg = relay_config(tmp_path / "data", fake.url)
+    cfg.server.rate_limit_per_second = 1
+    cfg.server.rate_limit_burst = 5
+    relay = start_relay(config=cfg)
+    batch = {"batch": [{"type": "track", "event": f"R {i}", "userId": "user-rl"} for i in range(5)]}
+    assert httpx.post(relay.url + "/v1/batch", json=batch, auth=(WRITE_KEY, "")).status_code == 200
+    r = httpx.post(relay.url + "/v1/batch", json=batch, auth=(WRITE_KEY, ""))
+    assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+    assert int(r.headers["retry-after"]) >= 1
+
+
+def test_ingest_metrics_count_requests_and_rejections_by_reason(fake, start_relay):
+    relay = start_relay()
+    httpx.post(relay.url + "/v1/batch", json={"batch": [{}, 5, {"type": "track", "event": "M", "userId": "u"}]},
+               auth=(WRITE_KEY, ""))
+    httpx.post(relay.url + "/v1/track", content=b'{"event":NaN}', auth=(WRITE_KEY, ""))
+    text = httpx.get(relay.url + "/metrics").text
+    assert 'amprelay_ingest_requests_total{endpoint="batch",status="200"} 1.0' in text
+    assert 'amprelay_ingest_requests_total{endpoint="track",status="400"} 1.0' in text
+    assert 'amprelay_ingest_rejected_total{reason="invalid_message"} 1.0' in text
+    assert 'amprelay_ingest_rejected_total{reason="not_an_object"} 1.0' in text
