@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
 import time
 
 import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
 
@@ -237,3 +240,68 @@ def test_ingest_metrics_count_requests_and_rejections_by_reason(fake, start_rela
     assert 'amprelay_ingest_requests_total{endpoint="track",status="400"} 1.0' in text
     assert 'amprelay_ingest_rejected_total{reason="invalid_message"} 1.0' in text
     assert 'amprelay_ingest_rejected_total{reason="not_an_object"} 1.0' in text
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.integers(-(2**80), 2**80)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=25,
+)
+_timestamps = st.sampled_from([None, "2024-03-15T16:23:05.123456", "2024-03-15T16:23:05.123456789Z",
+                               "2024-03-15T16:23:05.000+09:00", "2024-03-15T16:23:05.123+0000", 1710520985,
+                               1710520985123, "1710520985", "1710520985123"])
+_counter = iter(range(10**9))
+
+
+@st.composite
+def _batch_items(draw) -> tuple[list, set[str]]:
+    items, names = [], set()
+    for _ in range(draw(st.integers(1, 8))):
+        kind = draw(st.sampled_from(["message", "message", "junk", "deep"]))
+        if kind == "junk":
+            items.append(draw(_json_values))
+            continue
+        name = f"H-{next(_counter)}"
+        msg = {"type": "track", "event": name, "userId": "user-hypothesis",
+               "properties": {"x": draw(_json_values), "s": draw(st.text())},
+               "context": {"extra": draw(_json_values)}, "extra": draw(_json_values)}
+        ts = draw(_timestamps)
+        if ts is not None:
+            msg["timestamp"] = ts
+        if kind == "deep":
+            msg["properties"]["deep"] = _nested(draw(st.integers(50, 90)))
+        items.append(msg)
+        names.add(name)
+    return items, names
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=_batch_items())
+def test_random_json_never_5xx_and_every_accepted_message_is_delivered(fake, start_relay, case):
+    global _hypothesis_relay
+    if _hypothesis_relay is None or _hypothesis_relay[0] is not fake:
+        _hypothesis_relay = (fake, start_relay())
+    relay = _hypothesis_relay[1]
+    items, names = case
+    r = _post(relay, "/v1/batch", json.dumps({"batch": items}).encode())  # lone surrogates as \udxxx escapes
+    assert r.status_code == 200, r.text
+    rejected = {x["index"] for x in r.json().get("rejected", [])}
+    accepted = {items[i]["event"] for i in range(len(items)) if i not in rejected and isinstance(items[i], dict)
+                and items[i].get("event") in names}
+    assert len(rejected) == r.json().get("rejected_count", 0)
+    wait_for(lambda: accepted <= {e["data"]["event_type"] for e in fake.events()})
+
+
+_hypothesis_relay = None
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300) | _json_values.map(lambda v: json.dumps(v).encode()),
+       path=st.sampled_from(["/v1/batch", "/v1/track", "/v1/identify", "/v1/b"]))
+def test_random_bodies_never_5xx(fake, start_relay, body, path):
+    global _hypothesis_relay
+    if _hypothesis_relay is None or _hypothesis_relay[0] is not fake:
+        _hypothesis_relay = (fake, start_relay())
+    r = _post(_hypothesis_relay[1], path, body)
+    assert r.status_code < 500, (r.status_code, r.text)
