@@ -305,3 +305,134 @@ def test_random_bodies_never_5xx(fake, start_relay, body, path):
         _hypothesis_relay = (fake, start_relay())
     r = _post(_hypothesis_relay[1], path, body)
     assert r.status_code < 500, (r.status_code, r.text)
+
+
+# --- connection limits -----------------------------------------------------------------------
+
+def _limited_relay(tmp_path, fake, start_relay, **server):
+    cfg = relay_config(tmp_path / "data", fake.url)
+    for key, value in server.items():
+        setattr(cfg.server, key, value)
+    return start_relay(config=cfg)
+
+
+def _closed_after(sock: socket.socket, trickle: bytes = b"", every: float = 0.2, limit: float = 10.0) -> tuple[
+        float, bytes]:
+    """Send ``trickle`` a byte at a time (one every ``every`` s) until the server closes the
+    connection; return the seconds it took and what the server sent."""
+    sock.settimeout(every)
+    start = time.monotonic()
+    got = b""
+    i = 0
+    while time.monotonic() - start < limit:
+        if i < len(trickle):
+            try:
+                sock.sendall(trickle[i:i + 1])
+            except OSError:
+                break
+            i += 1
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            continue
+        except OSError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return time.monotonic() - start, got
+
+
+def test_slowloris_idle_and_slow_body_connections_are_cut_within_their_timeouts(fake, tmp_path, start_relay):
+    relay = _limited_relay(tmp_path, fake, start_relay, header_timeout_seconds=1.0, body_timeout_seconds=1.5,
+                           keep_alive_timeout_seconds=1.0)
+    host, port = _raw(relay.url)
+    headers = (b"POST /v1/track HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+               b"Authorization: Basic d2stZTJlLTAwMDE6\r\nX-Padding: " + b"a" * 200 + b"\r\n")
+    with socket.create_connection((host, port)) as s:  # slowloris: headers a byte at a time
+        took, got = _closed_after(s, headers)
+    assert got.startswith(b"HTTP/1.1 408") and 0.9 <= took < 4
+    with socket.create_connection((host, port)) as s:  # connects and says nothing
+        took, got = _closed_after(s)
+    assert got.startswith(b"HTTP/1.1 408") and 0.9 <= took < 4
+    body = b'{"event": "Never Finished", "userId": "user-slow"}'
+    with socket.create_connection((host, port)) as s:  # headers at once, then the body trickled
+        s.sendall(headers + f"Content-Length: {len(body) + 500}\r\n\r\n".encode())
+        took, got = _closed_after(s, body)
+    assert got == b"" and 1.4 <= took < 5
+    with socket.create_connection((host, port)) as s:  # keep-alive: a request, then idle
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        took, got = _closed_after(s)
+    assert got.startswith(b"HTTP/1.1 200") and 0.9 <= took < 4
+    assert httpx.post(relay.url + "/v1/track", json={"event": "After", "userId": "user-after"},
+                      auth=(WRITE_KEY, "")).status_code == 200
+    wait_for(lambda: "After" in {e["data"]["event_type"] for e in fake.events()})
+    assert "Never Finished" not in {e["data"]["event_type"] for e in fake.events()}
+    text = httpx.get(relay.url + "/metrics").text
+    assert 'amprelay_connections_closed_total{reason="header_timeout"} 2.0' in text
+    assert 'amprelay_connections_closed_total{reason="body_timeout"} 1.0' in text
+
+
+def test_a_header_block_over_64_kib_is_refused(fake, start_relay):
+    relay = start_relay()
+    host, port = _raw(relay.url)
+    with socket.create_connection((host, port)) as s:
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for _ in range(100):
+                s.sendall(b"X-Junk: " + b"a" * 1000 + b"\r\n")
+        except OSError:
+            pass
+        took, got = _closed_after(s)
+    assert got.startswith(b"HTTP/1.1 431")
+
+
+def test_connections_over_the_cap_are_closed_at_once(fake, tmp_path, start_relay):
+    relay = _limited_relay(tmp_path, fake, start_relay, max_connections=20)
+    host, port = _raw(relay.url)
+    held = [socket.create_connection((host, port)) for _ in range(20)]
+    try:
+        wait_for(lambda: len(relay._server.server_state.connections) == 20)
+        with socket.create_connection((host, port)) as extra:
+            took, got = _closed_after(extra, limit=5)
+        assert got == b"" and took < 4
+        for s in held[:5]:
+            s.close()
+        wait_for(lambda: len(relay._server.server_state.connections) == 15)
+        assert httpx.get(relay.url + "/health").status_code == 200
+    finally:
+        for s in held:
+            s.close()
+    assert 'amprelay_connections_closed_total{reason="over_limit"} 1.0' in httpx.get(relay.url + "/metrics").text
+
+
+def test_health_answers_quickly_with_1000_hostile_connections_open(fake, start_relay):
+    import resource
+    import statistics
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4096:  # both ends of every connection live in this process
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 8192), hard))
+    relay = start_relay()
+    host, port = _raw(relay.url)
+    hostile = []
+    try:
+        for i in range(1000):
+            s = socket.create_connection((host, port))
+            if i % 2:  # half slowloris (a partial header block), half silent
+                s.sendall(b"POST /v1/batch HTTP/1.1\r\nHost: x\r\nX-Slow: a")
+            hostile.append(s)
+        wait_for(lambda: len(relay._server.server_state.connections) >= 1000)
+        with httpx.Client() as client:
+            client.get(relay.url + "/health")
+            times = []
+            for _ in range(20):
+                start = time.perf_counter()
+                assert client.get(relay.url + "/health").status_code == 200
+                times.append(time.perf_counter() - start)
+        median_ms = statistics.median(times) * 1000
+        print(f"/health median {median_ms:.1f} ms, max {max(times) * 1000:.1f} ms with 1,000 hostile connections")
+        assert median_ms < 50
+    finally:
+        for s in hostile:
+            s.close()
