@@ -436,3 +436,21 @@ def test_health_answers_quickly_with_1000_hostile_connections_open(fake, start_r
     finally:
         for s in hostile:
             s.close()
+
+
+def test_lone_surrogates_in_ids_names_and_keys_are_delivered(fake, start_relay):
+    relay = start_relay()
+    msgs = [
+        {"type": "track", "event": "Ev \ud800", "userId": "user-\ud800", "messageId": "m-\udc00-1",
+         "properties": {"k\ud800": 1}},
+        {"type": "identify", "userId": "user-\udfff", "anonymousId": "anon-\ud800", "traits": {"t\udc00": "v\ud800"},
+         "messageId": "m-\ud800-2"},
+        {"type": "track", "event": "Plain After", "userId": "user-plain"},
+    ]
+    r = _post(relay, "/v1/batch", json.dumps({"batch": msgs}).encode())
+    assert r.status_code == 200 and "rejected" not in r.json(), r.text
+    wait_for(lambda: {"Ev \ud800", "Plain After"} <= {e["data"].get("event_type") for e in fake.events()})
+    identified = wait_for(lambda: [e for e in fake.events(kind="identification")])
+    assert identified[0]["data"]["user_properties"] == {"t\udc00": "v\ud800"}
+    _settled(relay)
+    assert relay.service.relay.queue.stats().dead_letters == 0

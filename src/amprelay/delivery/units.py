@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
-from amprelay.js.json import dumps, loads
+from amprelay.js.json import dumps, loads, well_formed
 from amprelay.queue.base import NewUnit, Route
 
 try:  # JSON.stringify's number formatting, as the actions serialise their bodies
@@ -135,6 +135,7 @@ def request_to_units(
 ) -> list[NewUnit]:
     """Units of one :class:`amprelay.destination.request.Request`."""
     created_at = time.time() if created_at is None else created_at
+    message_id = well_formed(message_id)  # a text column (a lone surrogate can't be stored there)
     if request.encoding == "json":
         body = request.json or {}
         events = body.get(JSON_ENTRIES_FIELD)
@@ -160,7 +161,7 @@ def request_to_units(
     units: list[NewUnit] = []
     for entry in entries:
         part = partition_key(kind, entry) or fallback_partition or f"message:{message_id}"
-        units.append(NewUnit(route, entry_bytes(entry), part, message_id, created_at))
+        units.append(NewUnit(route, entry_bytes(entry), well_formed(part), message_id, created_at))
     return units
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["JSONParseError", "depth_exceeds", "dumps", "loads", "parse"]
+__all__ = ["JSONParseError", "depth_exceeds", "dumps", "loads", "parse", "well_formed"]
 
 _MAX_SAFE = 2**53
 _MAX_INDEX = 2**32 - 2
@@ -323,6 +323,18 @@ _LONE = re.compile("[\ud800-\udfff]")
 
 def _escape_lone(m: re.Match[str]) -> str:
     return f"\\u{ord(m.group()):04x}"
+
+
+def well_formed(text: str) -> str:
+    """``text`` with each lone surrogate written as its ``\\udxxx`` escape, for where only valid
+    Unicode goes (database text columns, hashes, log lines): ids, partition keys, reasons."""
+    if text.isascii():
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return _LONE.sub(_escape_lone, text)
+    return text
 
 
 def _string_fragment(s: str) -> bytes:

@@ -16,13 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-
 from amprelay.config import Config, DestinationConfig, SourceConfig, all_subscriptions, resolved_mapping
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
-from amprelay.js.json import dumps
+from amprelay.js.json import dumps, well_formed
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.routing import destination_enabled
@@ -93,7 +92,7 @@ def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: 
     partition = "rejected"
     if isinstance(message, dict):
         partition = str(message.get("userId") or message.get("anonymousId") or "rejected")
-    return NewUnit(route, dumps(message, default=str), partition, message_id, now)
+    return NewUnit(route, dumps(message, default=str), well_formed(partition), well_formed(message_id), now)
 
 
 class RelayObserver(Protocol):
@@ -119,7 +118,8 @@ def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str,
 
 def _rejected_reason(r: dict[str, Any]) -> str:
     index = r.get("index")
-    return str(r.get("reason")) if index is None else f"invalid message at index {index}: {r.get('reason')}"
+    reason = str(r.get("reason")) if index is None else f"invalid message at index {index}: {r.get('reason')}"
+    return well_formed(reason)  # reasons may quote the message
 
 
 @dataclass
@@ -197,7 +197,7 @@ class Relay:
                                               stable_insert_id=dest.stable_insert_id, created_at=created)
                 except (ActionError, UnsupportedRequest) as exc:
                     self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
-                    reason = f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"
+                    reason = well_formed(f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}")
                     out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
                     if fired is not None:
