@@ -262,8 +262,10 @@ def _batch_items(draw) -> tuple[list, set[str]]:
         if kind == "junk":
             items.append(draw(_json_values))
             continue
-        name = f"H-{next(_counter)}"
-        msg = {"type": "track", "event": name, "userId": "user-hypothesis",
+        n = next(_counter)
+        name = f"H-{n}" + draw(st.text(max_size=3))
+        msg = {"type": "track", "event": name, "userId": "user-" + draw(st.text(max_size=4)),
+               "messageId": f"mid-{n}-" + draw(st.text(max_size=4)),  # unique: a dedupe window drops repeats
                "properties": {"x": draw(_json_values), "s": draw(st.text())},
                "context": {"extra": draw(_json_values)}, "extra": draw(_json_values)}
         ts = draw(_timestamps)
