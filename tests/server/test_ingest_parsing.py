@@ -195,3 +195,18 @@ def test_what_json_parse_refuses_is_a_400_naming_the_problem(body, names):
         parse_request("track", body, basic("k"), 32 * 1024)
     assert (info.value.status, info.value.code) == (400, "invalid_json")
     assert names in info.value.message
+
+
+def test_a_batch_item_nested_100000_deep_is_read_and_rejected_alone():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = b'{"batch":[' + deep + b',{"type":"track","event":"ok","userId":"user-1"}]}'
+    parsed = parse_request("batch", body, basic("k"), 32 * 1024)
+    rejections = Rejections()
+    for index, item in enumerate(parsed.messages):
+        msg, rejection = expand_batch_item(item, parsed.batch_context, 32 * 1024)
+        if rejection is not None:
+            rejections.add(index, rejection, item)
+    assert rejections.by_code == {"not_an_object": 1}
+    record = rejections.dead_letter()
+    assert record["message"]["samples"] == [{"index": 0, "reason": "a message must be a JSON object, not an array"}]
+    orjson.dumps(record)

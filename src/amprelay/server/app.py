@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from amprelay.js.json import SLOW, parse_fast
 from amprelay.server.ingest import (
     BATCH_PATHS,
     TYPE_BY_PATH,
@@ -28,6 +29,7 @@ from amprelay.server.ingest import (
     Rejections,
     decode_body,
     expand_batch_item,
+    parse_body,
     parse_request,
 )
 from amprelay.server.metrics import ingest_metrics
@@ -100,9 +102,12 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             raw = await _read_limited(request, limit)
             body = decode_body(raw, request.headers.get("content-encoding"), limit)
             del raw
+            doc = parse_fast(body)
+            if doc is SLOW:  # the pure-Python path (lone surrogates, deep nesting, errors): off the loop
+                doc = await run_in_threadpool(parse_body, body)
             parsed = parse_request(segment, body, request.headers.get("authorization"), lim.max_message_bytes,
-                                   lim.max_depth)
-            del body
+                                   lim.max_depth, doc=doc)
+            del body, doc
         except IngestError as exc:
             if exc.code in ("too_large", "too_deep"):
                 counters.rejected.labels(exc.code).inc()

@@ -10,7 +10,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from amprelay.js.json import JSONParseError, depth_exceeds, dumps, parse
+from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, parse
 
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
 # what analytics.js (analytics-next) posts to.
@@ -111,15 +111,13 @@ def parse_request(
     auth_header: str | None,
     max_message_bytes: int,
     max_depth: int = MAX_DEPTH,
+    doc: Any = SLOW,
 ) -> ParsedRequest:
     """Turn one request body into raw messages (``writeKey`` removed). Raises
-    :class:`IngestError` for a request that can't be taken as a whole."""
-    if not body.strip():
-        raise IngestError(400, "empty_body", "the request body is empty; send a JSON object")
-    try:
-        doc = parse(body)  # what JSON.parse accepts, values as JavaScript holds them
-    except JSONParseError as exc:
-        raise IngestError(400, "invalid_json", exc.message) from None
+    :class:`IngestError` for a request that can't be taken as a whole. ``doc``: the body
+    already parsed (by :func:`parse_body`)."""
+    if doc is SLOW:
+        doc = parse_body(body)
     if not isinstance(doc, dict):
         raise IngestError(400, "invalid_json", f"the body must be a JSON object, not {_js_type(doc)}")
     write_key = write_key_from_auth(auth_header)
@@ -152,6 +150,16 @@ def parse_request(
         raise IngestError(400, "too_deep", f"the message nests objects and arrays deeper than {max_depth} levels")
     doc["type"] = msg_type
     return ParsedRequest(write_key, [doc], {})
+
+
+def parse_body(body: bytes) -> Any:
+    """The body as ``JSON.parse`` reads it (values as JavaScript holds them); IngestError 400."""
+    if not body.strip():
+        raise IngestError(400, "empty_body", "the request body is empty; send a JSON object")
+    try:
+        return parse(body)
+    except JSONParseError as exc:
+        raise IngestError(400, "invalid_json", exc.message) from None
 
 
 def expand_batch_item(item: Any, shared: dict[str, Any], max_message_bytes: int,
@@ -226,10 +234,13 @@ class Rejections:
         for index, rejection, item in self.first[:self.STORED]:
             sample: dict[str, Any] = {"index": index, "reason": rejection.reason}
             if item is not None and rejection.code not in ("too_deep", "too_large"):
-                data = dumps(item, default=str)
-                if len(data) <= self.SAMPLE_BYTES:
+                try:
+                    data = dumps(item, default=str)
+                except (TypeError, ValueError):  # e.g. a non-object item nested beyond orjson's depth
+                    data = None
+                if data is not None and len(data) <= self.SAMPLE_BYTES:
                     sample["message"] = item
-                else:
+                elif data is not None:
                     sample["message_bytes"] = len(data)
             samples.append(sample)
         message = {"rejected": self.count, "reasons": dict(self.by_code), "samples": samples}
