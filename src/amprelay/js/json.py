@@ -254,12 +254,15 @@ def _needs_js_walk(raw: bytes, value: Any) -> bool:
     return False
 
 
-def _is_array_index(key: str) -> bool:
+def is_array_index(key: str) -> bool:
+    """Whether JavaScript treats ``key`` as an array index (canonical, below 2**32 - 1)."""
     return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) <= _MAX_INDEX
 
 
-def _key_order(obj: dict[str, Any]) -> dict[str, Any]:
-    index_keys = [k for k in obj if k[:1].isdigit() and _is_array_index(k)]
+def js_key_order(obj: dict[str, Any]) -> dict[str, Any]:
+    """``obj`` with JavaScript's property order: array-index keys first, ascending, then the
+    others in insertion order (``obj`` itself when it has no such key)."""
+    index_keys = [k for k in obj if k[:1].isdigit() and is_array_index(k)]
     if not index_keys:
         return obj
     index_keys.sort(key=int)
@@ -280,7 +283,7 @@ def js_values(value: Any) -> Any:
         v = parent[slot]
         t = type(v)
         if t is dict:
-            v = _key_order(v)
+            v = js_key_order(v)
             parent[slot] = v
             for k, child in v.items():
                 if type(child) in _WALK:
