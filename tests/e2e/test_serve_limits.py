@@ -252,15 +252,20 @@ _timestamps = st.sampled_from([None, "2024-03-15T16:23:05.123456", "2024-03-15T1
                                "2024-03-15T16:23:05.000+09:00", "2024-03-15T16:23:05.123+0000", 1710520985,
                                1710520985123, "1710520985", "1710520985123"])
 _counter = iter(range(10**9))
+_SPEC_FIELDS = ["type", "event", "userId", "anonymousId", "messageId", "timestamp", "sentAt", "originalTimestamp",
+                "context", "integrations", "properties", "traits", "groupId", "previousId", "name", "category"]
 
 
 @st.composite
 def _batch_items(draw) -> tuple[list, set[str]]:
     items, names = [], set()
     for _ in range(draw(st.integers(1, 8))):
-        kind = draw(st.sampled_from(["message", "message", "junk", "deep"]))
+        kind = draw(st.sampled_from(["message", "message", "junk", "shaped", "deep"]))
         if kind == "junk":
             items.append(draw(_json_values))
+            continue
+        if kind == "shaped":  # the spec's fields holding anything
+            items.append(draw(st.dictionaries(st.sampled_from(_SPEC_FIELDS), _json_values, max_size=8)))
             continue
         n = next(_counter)
         name = f"H-{n}" + draw(st.text(max_size=3))
