@@ -371,12 +371,16 @@ def test_slowloris_idle_and_slow_body_connections_are_cut_within_their_timeouts(
         s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
         took, got = _closed_after(s)
     assert got.startswith(b"HTTP/1.1 200") and 0.9 <= took < 4
+    with socket.create_connection((host, port)) as s:  # keep-alive: a request, then a second one trickled
+        s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        took, got = _closed_after(s, b"\r\n" * 3 + headers, every=0.3)
+    assert got.startswith(b"HTTP/1.1 200") and b"HTTP/1.1 408" in got and 0.9 <= took < 4
     assert httpx.post(relay.url + "/v1/track", json={"event": "After", "userId": "user-after"},
                       auth=(WRITE_KEY, "")).status_code == 200
     wait_for(lambda: "After" in {e["data"]["event_type"] for e in fake.events()})
     assert "Never Finished" not in {e["data"]["event_type"] for e in fake.events()}
     text = httpx.get(relay.url + "/metrics").text
-    assert 'amprelay_connections_closed_total{reason="header_timeout"} 2.0' in text
+    assert 'amprelay_connections_closed_total{reason="header_timeout"} 3.0' in text
     assert 'amprelay_connections_closed_total{reason="body_timeout"} 1.0' in text
 
 
