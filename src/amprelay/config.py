@@ -94,8 +94,21 @@ class QueueConfig(_Model):
 class ServerConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8088, ge=0, le=65535)
+    # what one request may carry (Segment's limits); items over them are rejected with a reason
     max_message_bytes: int = Field(32 * 1024, gt=0)
     max_batch_bytes: int = Field(500 * 1024, gt=0)
+    max_batch_messages: int = Field(2500, gt=0)
+    max_nesting_depth: int = Field(64, ge=2, le=128)
+    # optional: messages a second per write key (429 with Retry-After over it); burst default 2 s worth
+    rate_limit_per_second: float | None = Field(None, gt=0)
+    rate_limit_burst: int | None = Field(None, gt=0)
+    # connections: the whole header block within header_timeout (from the first byte, or from the
+    # connection's opening), the body within body_timeout of the headers, idle keep-alive
+    # connections closed after keep_alive_timeout, at most max_connections open at once
+    header_timeout_seconds: float = Field(10, gt=0)
+    body_timeout_seconds: float = Field(30, gt=0)
+    keep_alive_timeout_seconds: float = Field(5, gt=0)
+    max_connections: int = Field(2048, gt=0)
     cors_origins: list[str] = ["*"]
     # how browsers and SDKs reach the relay (https://relay.example.com): the CDN settings point
     # analytics.js here; None: the scheme and Host of each settings request

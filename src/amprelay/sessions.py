@@ -30,6 +30,8 @@ from typing import Any
 
 import orjson
 
+from amprelay.js.json import well_formed
+
 DESTINATION_KEY = "Actions Amplitude"
 KEEP_SESSIONS = 8
 
@@ -217,5 +219,5 @@ def apply_server_session(store: SessionStore | PostgresSessionStore, destination
     if key is None:
         return message
     t = event_time_ms(message)
-    sid = store.assign(f"{destination}|{key}", t if t is not None else now_ms, gap_ms)
+    sid = store.assign(well_formed(f"{destination}|{key}"), t if t is not None else now_ms, gap_ms)
     return with_session_id(message, sid)

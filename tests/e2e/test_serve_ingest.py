@@ -123,8 +123,11 @@ def test_invalid_messages_in_a_batch_do_not_sink_the_others(start_relay, fake):
     wait_for(lambda: len(fake.events()) >= 2)
     assert sorted(e["data"]["event_type"] for e in fake.events()) == ["Good 1", "Good 2"]
     dead = relay.service.relay.queue.list_dead()
-    assert len(dead) == 4
-    assert all(d.reason for d in dead)
+    assert len(dead) == 1  # one record per request: counts and samples
+    record = orjson.loads(dead[0].entry)
+    assert record["rejected"] == 4 and record["reasons"] == {"invalid_message": 3, "not_an_object": 1}
+    assert [s["index"] for s in record["samples"]] == [1, 2, 3, 4]
+    assert "4 message(s) rejected" in dead[0].reason
 
 
 @pytest.mark.parametrize(

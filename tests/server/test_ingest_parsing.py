@@ -5,7 +5,11 @@ import orjson
 import pytest
 
 from amprelay.server.ingest import (
+    MAX_DEPTH,
     IngestError,
+    RateLimiter,
+    Rejection,
+    Rejections,
     decode_body,
     expand_batch_item,
     parse_request,
@@ -87,9 +91,61 @@ def test_batch_shared_context_integrations_and_sent_at():
 
 
 def test_batch_item_not_an_object_or_too_large():
-    assert expand_batch_item(5, {}, 1024) == (None, "a message must be a JSON object, not a number")
-    msg, reason = expand_batch_item({"type": "track", "event": "x" * 2000}, {}, 1024)
-    assert msg is None and "limit is 1024" in reason
+    assert expand_batch_item(5, {}, 1024) == (None, Rejection("not_an_object",
+                                                              "a message must be a JSON object, not a number"))
+    msg, rejection = expand_batch_item({"type": "track", "event": "x" * 2000}, {}, 1024)
+    assert msg is None and rejection.code == "too_large" and "limit is 1024" in rejection.reason
+
+
+def test_batch_item_nested_beyond_the_limit_is_rejected_and_the_limit_itself_is_taken():
+    deep: dict = {}
+    node = deep
+    for _ in range(MAX_DEPTH - 2):  # properties at level 2 .. MAX_DEPTH
+        node["a"] = {}
+        node = node["a"]
+    ok, rejection = expand_batch_item({"type": "track", "event": "x", "userId": "u", "properties": deep}, {}, 32768)
+    assert rejection is None and ok is not None
+    node["a"] = {}
+    msg, rejection = expand_batch_item({"type": "track", "event": "x", "userId": "u", "properties": deep}, {}, 32768)
+    assert msg is None and rejection.code == "too_deep" and str(MAX_DEPTH) in rejection.reason
+
+
+def test_write_key_is_removed_from_batch_items_and_bodies_before_anything_else():
+    body = orjson.dumps({"writeKey": "wk-secret", "batch": [
+        {"writeKey": "wk-secret", "type": "track", "event": "x" * 5000, "userId": "u"},
+        {"writeKey": "wk-secret", "type": "track", "event": "ok", "userId": "u"}, 7]})
+    parsed = parse_request("batch", body, None, 1024)
+    assert parsed.write_key == "wk-secret"
+    assert "wk-secret" not in repr(parsed.batch_context)
+    results = [expand_batch_item(item, parsed.batch_context, 1024) for item in parsed.messages]
+    assert results[0][1].code == "too_large"
+    assert "wk-secret" not in repr(parsed.messages) and "wk-secret" not in repr(results)
+
+
+def test_rejections_answer_and_dead_letter_stay_small():
+    r = Rejections()
+    for i in range(2000):
+        r.add(i, Rejection("invalid_message", "the message needs a 'userId' or an 'anonymousId'"), {"n": i})
+    r.add_many(2000, 98_000, Rejection("too_many", "the batch holds 100000 messages; the limit is 2500 per batch"))
+    answer = r.answer()
+    assert answer["rejected_count"] == 100_000
+    assert answer["rejected_reasons"] == {"invalid_message": 2000, "too_many": 98_000}
+    assert len(answer["rejected"]) == Rejections.ANSWERED
+    record = r.dead_letter()
+    assert len(orjson.dumps(record)) < 2000
+    assert record["message"]["rejected"] == 100_000 and len(record["message"]["samples"]) == Rejections.STORED
+    assert record["reason"].startswith("100000 message(s) rejected (invalid_message 2000, too_many 98000)")
+
+
+def test_rate_limiter_buckets_per_write_key():
+    now = [0.0]
+    limiter = RateLimiter(rate=10, burst=20, clock=lambda: now[0])
+    assert limiter.take("a", 20) == 0.0
+    assert limiter.take("a", 5) == pytest.approx(0.5)
+    assert limiter.take("b", 5) == 0.0  # another key has its own bucket
+    now[0] = 0.5
+    assert limiter.take("a", 5) == 0.0
+    assert limiter.take("a", 1000) > 0  # a request over the burst waits for a full bucket
 
 
 def test_gzip_bodies_and_limits():
@@ -125,3 +181,32 @@ def test_long_integers_are_read_as_javascript_holds_them():
     assert doc["c"] == 123456789012345 and isinstance(doc["c"], int)
     assert doc["d"] == "12345678901234567890"  # digits inside a string stay a string
     assert doc["e"] == 1.2345678901234567
+
+
+@pytest.mark.parametrize(("body", "names"), [
+    (b'{"event":"x","userId":"u","properties":{"n":NaN}}', "NaN"),
+    (b'{"event":"x","userId":"u","properties":{"n":Infinity}}', "Infinity"),
+    (b'{"event":"x","userId":"u","properties":{"n":-Infinity}}', "-Infinity"),
+    ('{"event":"x","userId":"u"}'.encode("utf-16"), "UTF-16"),
+    (b'{"event":"x\xff","userId":"u"}', "not UTF-8"),
+])
+def test_what_json_parse_refuses_is_a_400_naming_the_problem(body, names):
+    with pytest.raises(IngestError) as info:
+        parse_request("track", body, basic("k"), 32 * 1024)
+    assert (info.value.status, info.value.code) == (400, "invalid_json")
+    assert names in info.value.message
+
+
+def test_a_batch_item_nested_100000_deep_is_read_and_rejected_alone():
+    deep = b"[" * 100_000 + b"]" * 100_000
+    body = b'{"batch":[' + deep + b',{"type":"track","event":"ok","userId":"user-1"}]}'
+    parsed = parse_request("batch", body, basic("k"), 32 * 1024)
+    rejections = Rejections()
+    for index, item in enumerate(parsed.messages):
+        msg, rejection = expand_batch_item(item, parsed.batch_context, 32 * 1024)
+        if rejection is not None:
+            rejections.add(index, rejection, item)
+    assert rejections.by_code == {"not_an_object": 1}
+    record = rejections.dead_letter()
+    assert record["message"]["samples"] == [{"index": 0, "reason": "a message must be a JSON object, not an array"}]
+    orjson.dumps(record)

@@ -1,6 +1,8 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from amprelay.spec import normalize_message
+import pytest
+
+from amprelay.spec import format_timestamp, normalize_message, parse_timestamp
 
 RECEIVED = datetime(2024, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -27,3 +29,30 @@ def test_message_id_added_only_when_missing():
     generated = normalize_message({}, RECEIVED)["messageId"]
     assert generated.startswith("amprelay-") and len(generated) > 20
     assert normalize_message({}, RECEIVED)["messageId"] != generated
+
+
+# The shapes server libraries send, each with the UTC instant it means.
+SERVER_LIBRARY_TIMESTAMPS = [
+    ("2024-01-01T11:58:00.123456", "2024-01-01T11:58:00.123Z"),  # Python isoformat(), naive
+    ("2024-01-01T11:58:00.123456+00:00", "2024-01-01T11:58:00.123Z"),  # Python, aware
+    ("2024-01-01T13:58:00+02:00", "2024-01-01T11:58:00.000Z"),  # Python, no microseconds
+    ("2024-01-01T11:58:00.123456789Z", "2024-01-01T11:58:00.123Z"),  # Go RFC 3339 nano
+    ("2024-01-01T20:58:00.000+09:00", "2024-01-01T11:58:00.000Z"),  # Ruby iso8601(3)
+    ("2024-01-01T11:58:00.000+0000", "2024-01-01T11:58:00.000Z"),  # Java SimpleDateFormat
+]
+
+
+@pytest.mark.parametrize(("sent", "instant"), SERVER_LIBRARY_TIMESTAMPS)
+def test_clock_skew_is_corrected_for_every_iso_shape(sent, instant):
+    # the client's clock is 1 minute behind: sentAt 11:59 (its clock) arrives at 12:00
+    out = normalize_message({"timestamp": sent, "sentAt": "2024-01-01T11:59:00.000Z"}, RECEIVED)
+    assert out["originalTimestamp"] == sent
+    moment = parse_timestamp(instant)
+    assert out["timestamp"] == format_timestamp(moment + timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("ts", [1704110280, 1704110280000, "1704110280", "1704110280000", "yesterday", 1.5, True])
+def test_timestamps_that_do_not_parse_are_kept_as_sent_without_skew_correction(ts):
+    out = normalize_message({"timestamp": ts, "sentAt": "2024-01-01T11:59:00.000Z"}, RECEIVED)
+    assert out["timestamp"] == ts and out["originalTimestamp"] == ts
+    assert out["receivedAt"] == "2024-01-01T12:00:00.000Z"

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
-
+from amprelay.js.json import dumps, loads
 from amprelay.queue.base import Lease
 
 COUNTERS = ("received", "filtered", "delivered", "retrying", "dead")
@@ -235,7 +234,7 @@ class Activity:
         tmp = self._path.with_suffix(self._path.suffix + ".tmp")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(orjson.dumps(data))
+            tmp.write_bytes(dumps(data))
             os.replace(tmp, self._path)
         except OSError:
             with contextlib.suppress(OSError):
@@ -245,7 +244,7 @@ class Activity:
         if self._path is None or not self._path.is_file():
             return
         try:
-            data = orjson.loads(self._path.read_bytes())
+            data = loads(self._path.read_bytes())
             series = {d: {int(m): [int(x) for x in c][:len(COUNTERS)] for m, c in s.items()}
                       for d, s in data.get("series", {}).items()}
         except (OSError, ValueError, TypeError, AttributeError):

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
+from amprelay.js.json import dumps, loads, well_formed
 from amprelay.queue.base import NewUnit, Route
 
 try:  # JSON.stringify's number formatting, as the actions serialise their bodies
@@ -65,7 +66,7 @@ def _id_of(entry: Any, *names: str) -> str | None:
     for name in names:
         v = entry.get(name)
         if v is not None and v != "":
-            return v if isinstance(v, str) else orjson.dumps(v).decode()
+            return v if isinstance(v, str) else dumps(v).decode()
     return None
 
 
@@ -105,7 +106,7 @@ def _route(destination: str, request: Any, entries_field: str, single: bool, bod
         elif type(v) in _SIMPLE:
             sig.append((k, v))
         else:
-            sig.append((k, orjson.dumps(v)))
+            sig.append((k, dumps(v)))
     hdrs = request.headers
     if hdrs:
         sig.append(tuple(hdrs.items()))
@@ -134,6 +135,7 @@ def request_to_units(
 ) -> list[NewUnit]:
     """Units of one :class:`amprelay.destination.request.Request`."""
     created_at = time.time() if created_at is None else created_at
+    message_id = well_formed(message_id)  # a text column (a lone surrogate can't be stored there)
     if request.encoding == "json":
         body = request.json or {}
         events = body.get(JSON_ENTRIES_FIELD)
@@ -149,8 +151,8 @@ def request_to_units(
         if field is None:
             raise UnsupportedRequest(f"form request to {request.url} has no identification or mapping")
         try:
-            value = orjson.loads(form[field])
-        except orjson.JSONDecodeError as exc:
+            value = loads(form[field])
+        except ValueError as exc:
             raise UnsupportedRequest(f"{field} of the request to {request.url} is not JSON") from exc
         single = not isinstance(value, list)
         entries = [value] if single else value
@@ -159,7 +161,7 @@ def request_to_units(
     units: list[NewUnit] = []
     for entry in entries:
         part = partition_key(kind, entry) or fallback_partition or f"message:{message_id}"
-        units.append(NewUnit(route, entry_bytes(entry), part, message_id, created_at))
+        units.append(NewUnit(route, entry_bytes(entry), well_formed(part), message_id, created_at))
     return units
 
 

@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import orjson
 
+from amprelay.js.json import dumps as _dumps
+
 _MAX_SAFE = 2**53
 _FLOAT_OR_CONTAINER = (float, dict, list, tuple)
 # orjson differs from JSON.stringify only for integral floats ("1.0"), for [1e-6, 1e-5) ("1e-6")
@@ -94,11 +96,11 @@ def to_json_bytes(obj: Any) -> bytes:
     """``JSON.stringify(obj)`` as UTF-8 bytes (key order as given)."""
     try:
         out = orjson.dumps(obj)
-    except TypeError:  # e.g. an integer beyond 64 bits
-        return orjson.dumps(jsify(obj))
+    except TypeError:  # an integer beyond 64 bits, a string with a lone surrogate
+        return _dumps(jsify(obj))
     for suspect in _SUSPECT:
         if suspect in out:
-            return orjson.dumps(jsify(obj))
+            return _dumps(jsify(obj))
     return out
 
 
@@ -111,7 +113,11 @@ _FORM_BYTE = [chr(b) if b in _FORM_SAFE else ("+" if b == 0x20 else f"%{b:02X}")
 
 
 def _form_quote(text: str) -> str:
-    return "".join(map(_FORM_BYTE.__getitem__, text.encode()))
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate: URLSearchParams takes USVStrings (U+FFFD for it)
+        data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
+    return "".join(map(_FORM_BYTE.__getitem__, data))
 
 
 def form_urlencode(form: dict[str, str]) -> bytes:

@@ -30,8 +30,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-import orjson
-
 from amprelay.fakeamp import responses
 from amprelay.fakeamp.config import DEFAULT_MIN_ID_LENGTH, FaultConfig
 from amprelay.fakeamp.limits import DailyCounter, Deduper, RateWindow
@@ -45,6 +43,8 @@ from amprelay.fakeamp.validation import (
     event_id_key,
     parse_options,
 )
+from amprelay.js.json import dumps as json_dumps
+from amprelay.js.json import loads as json_loads
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -73,7 +73,7 @@ class _Answer:
 
 
 def _json(status: int, obj: Any) -> _Answer:
-    return _Answer(status, orjson.dumps(obj), JSON)
+    return _Answer(status, json_dumps(obj), JSON)
 
 
 def _text(status: int, text: str) -> _Answer:
@@ -115,8 +115,8 @@ def _decode_form_value(raw: str | None) -> Any:
     if raw is None:
         return None
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
+        return json_loads(raw)
+    except ValueError:
         return raw
 
 
@@ -288,8 +288,8 @@ class FakeAmplitude:
         if not body:
             return _json(400, responses.bad_request(responses.ERR_MISSING_BODY))
         try:
-            decoded = orjson.loads(body)
-        except orjson.JSONDecodeError:
+            decoded = json_loads(body)
+        except ValueError:
             return _json(400, responses.bad_request(responses.ERR_INVALID_JSON))
         batch = check_event_request(decoded)
         if isinstance(batch, dict):
@@ -478,8 +478,8 @@ class FakeAmplitude:
         if scope["method"] != "POST":
             return _json(405, {"error": "Method Not Allowed"})
         try:
-            payload = orjson.loads(body) if body else None
-        except orjson.JSONDecodeError:
+            payload = json_loads(body) if body else None
+        except ValueError:
             payload = None
         if not isinstance(payload, dict):
             return _json(400, {"error": "Invalid JSON request body"})
@@ -572,7 +572,7 @@ class FakeAmplitude:
                     items = [r for r in items if r[name] == want]
             if limit is not None:
                 items = items[:limit]
-            return _Answer(200, orjson.dumps(items), JSON)
+            return _Answer(200, json_dumps(items), JSON)
         if path == "/_fake/stats" and method == "GET":
             return _json(200, self.stats())
         if path == "/_fake/reset" and method == "POST":
@@ -581,11 +581,11 @@ class FakeAmplitude:
         if path == "/_fake/config":
             if method == "POST":
                 try:
-                    changes = orjson.loads(body) if body else {}
+                    changes = json_loads(body) if body else {}
                     if not isinstance(changes, dict):
                         raise ValueError("config must be a JSON object")
                     self.configure(changes)
-                except (ValueError, orjson.JSONDecodeError) as exc:
+                except ValueError as exc:
                     return _json(400, {"error": str(exc)})
             return _json(200, self.config.as_dict())
         return _json(404, {"error": "unknown control endpoint"})
@@ -602,13 +602,13 @@ def _form_params(scope: Scope, body: bytes) -> dict[str, str] | None:
         ctype = (_header(scope, b"content-type") or b"").lower()
         if b"json" in ctype:
             try:
-                decoded = orjson.loads(body)
-            except orjson.JSONDecodeError:
+                decoded = json_loads(body)
+            except ValueError:
                 return None
             if not isinstance(decoded, dict):
                 return None
             for k, v in decoded.items():
-                params[k] = v if isinstance(v, str) else orjson.dumps(v).decode()
+                params[k] = v if isinstance(v, str) else json_dumps(v).decode()
         elif b"multipart/" in ctype:
             return None
         else:

@@ -14,6 +14,8 @@ from typing import IO, Any
 
 import orjson
 
+from amprelay.js.json import dumps as json_dumps
+
 RECORD_KEYS = ("path", "region", "api_key", "kind", "data", "options", "received_at")
 
 
@@ -51,7 +53,7 @@ class _Chunk:
         suffix = (
             b',"options":' + orjson.dumps(self.options) + b',"received_at":' + str(self.received_at).encode() + b"}\n"
         )
-        dumps = orjson.dumps
+        dumps = json_dumps
         return b"".join([prefix + dumps(item) + suffix for item in self.items])
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
+from amprelay.js.json import loads
 
 log = logging.getLogger("amprelay.inbox")
 
@@ -254,9 +254,9 @@ class InboxProcessor:
         if not rows:
             return 0
         if self.pressure is None:
-            decoded = [(i, src, orjson.loads(payload), reason) for i, src, payload, reason in rows]
+            decoded = [(i, src, loads(payload), reason) for i, src, payload, reason in rows]
         else:  # messages handed over one by one, pausing for ingest in between
-            decoded = [(i, src, orjson.loads(payload) if reason is not None else self._paced(orjson.loads(payload)),
+            decoded = [(i, src, loads(payload) if reason is not None else self._paced(loads(payload)),
                         reason) for i, src, payload, reason in rows]
         result = self._process(decoded)
         self._store(result, SQLiteInbox.consume_sql(rows[-1][0]))

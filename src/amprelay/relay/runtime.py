@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
-
 from amprelay.config import (
     Config,
     DestinationConfig,
@@ -30,6 +28,7 @@ from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.js.json import dumps, well_formed
 from amprelay.masking import mask_text, register_secrets
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.inbox import SQLiteInbox
@@ -108,7 +107,7 @@ def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: 
     partition = "rejected"
     if isinstance(message, dict):
         partition = str(message.get("userId") or message.get("anonymousId") or "rejected")
-    return NewUnit(route, orjson.dumps(message, default=str), partition, message_id, now)
+    return NewUnit(route, dumps(message, default=str), well_formed(partition), well_formed(message_id), now)
 
 
 class RelayObserver(Protocol):
@@ -127,10 +126,15 @@ class RelayObserver(Protocol):
 def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str, Any]]) -> tuple[
         bytes | None, list[tuple[str, bytes]]]:
     """An inbox append's arguments: the accepted messages as one JSON array, and each rejected
-    message with its reason."""
-    return (orjson.dumps(messages) if messages else None,
-            [(mask_text(f"invalid message at index {r.get('index')}: {r.get('reason')}"),
-              orjson.dumps(r.get("message"), default=str)) for r in rejected])
+    record (ingest sends one per request: counts and samples) with its reason."""
+    return (dumps(messages) if messages else None,
+            [(_rejected_reason(r), dumps(r.get("message"), default=str)) for r in rejected])
+
+
+def _rejected_reason(r: dict[str, Any]) -> str:
+    index = r.get("index")
+    reason = str(r.get("reason")) if index is None else f"invalid message at index {index}: {r.get('reason')}"
+    return mask_text(well_formed(reason))  # reasons may quote the message
 
 
 @dataclass
@@ -214,7 +218,7 @@ class Relay:
                                               stable_insert_id=dest.stable_insert_id, created_at=created)
                 except (ActionError, UnsupportedRequest) as exc:
                     self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
-                    reason = mask_text(f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}")
+                    reason = mask_text(well_formed(f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"))
                     out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
                     if fired is not None:
@@ -258,7 +262,7 @@ class Relay:
         for r in rejected:
             msg = r.get("message")
             mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""
-            reason = mask_text(f"invalid message at index {r.get('index')}: {r.get('reason')}")
+            reason = _rejected_reason(r)
             result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now), reason))
             if self.observer is not None:
                 self.observer.on_rejected(source_name, msg, reason, now)

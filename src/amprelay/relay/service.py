@@ -28,6 +28,9 @@ from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
 from amprelay.relay.readiness import FailingDestinationsCheck
 from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
+from amprelay.server.connections import connection_options
+from amprelay.server.ingest import ingest_limits, rate_limiter
+from amprelay.server.metrics import ingest_metrics
 
 log = logging.getLogger("amprelay.serve")
 
@@ -105,15 +108,15 @@ class RelayService:
         auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
         console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake,
                           health=delivery.health)
-        app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
-                         cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes())
+        app = create_app(relay, cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes(),
+                         limits=ingest_limits(server), rate_limiter=rate_limiter(server))
         return cls(config, relay, delivery, app, processor, console)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server
         return uvicorn.Config(self.app, host=s.host, port=s.port, log_config=None, access_log=False,
-                              timeout_graceful_shutdown=30, limit_concurrency=2048, backlog=2048,
-                              **tls_options(s))
+                              timeout_graceful_shutdown=30, backlog=2048, **tls_options(s),
+                              **connection_options(s, ingest_metrics(self.relay.metrics.registry)))
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM; then stop accepting, finish deliveries in flight, exit."""

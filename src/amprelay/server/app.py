@@ -4,6 +4,7 @@ session plugin. Built on Starlette; run by uvicorn (`amprelay serve`)."""
 from __future__ import annotations
 
 import logging
+import math
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Protocol
@@ -17,15 +18,22 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from amprelay.js.json import SLOW, parse_fast
 from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
     BATCH_PATHS,
     TYPE_BY_PATH,
     IngestError,
+    Limits,
+    RateLimiter,
+    Rejection,
+    Rejections,
     decode_body,
     expand_batch_item,
+    parse_body,
     parse_request,
 )
+from amprelay.server.metrics import ingest_metrics
 from amprelay.spec import normalize_message, validate_message
 from amprelay.spec.timestamps import format_timestamp
 
@@ -45,7 +53,8 @@ class RelayLike(Protocol):
     def source_for_key(self, write_key: str) -> Any | None: ...
 
     async def accept(self, source: Any, messages: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
-        """Make ``messages`` (valid) and ``rejected`` (each {index, reason, message}) durable;
+        """Make ``messages`` (valid) and ``rejected`` (each {index, reason, message}; ingest sends one
+        record per request, index None, with counts and samples as its message) durable;
         return only once they are. Raise :class:`Unavailable` to refuse."""
 
     def ready(self) -> ReadyReport:
@@ -71,28 +80,45 @@ def _error(exc: IngestError) -> Response:
 
 def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batch_bytes: int = 500 * 1024,
                cors_origins: list[str] | None = None, extra_routes: list[Route] | None = None,
-               lifespan=None) -> Starlette:
+               lifespan=None, limits: Limits | None = None, rate_limiter: RateLimiter | None = None) -> Starlette:
+    """``limits`` (default: Segment's, with ``max_message_bytes``/``max_batch_bytes``) bound what one
+    request may carry; ``rate_limiter`` (optional) limits messages per write key (429)."""
+    lim = limits or Limits(max_message_bytes=max_message_bytes, max_batch_bytes=max_batch_bytes)
+    registry = getattr(getattr(relay, "metrics", None), "registry", None)
+    counters = ingest_metrics(registry)
+
     async def ingest(request: Request) -> Response:
         segment = request.path_params["kind"]
         if segment not in TYPE_BY_PATH and segment not in BATCH_PATHS:
             return _error(IngestError(404, "unknown_path", f"unknown endpoint {request.url.path}"))
+        endpoint = "batch" if segment in BATCH_PATHS else TYPE_BY_PATH[segment]
         pressure = getattr(relay, "pressure", None)
-        if pressure is None:
-            return await _ingest(request, segment)
-        pressure.enter()
+        if pressure is not None:
+            pressure.enter()
         try:
-            return await _ingest(request, segment)
+            response = await _ingest(request, segment)
         finally:
-            pressure.exit()
+            if pressure is not None:
+                pressure.exit()
+        counters.requests.labels(endpoint, str(response.status_code)).inc()
+        return response
 
     async def _ingest(request: Request, segment: str) -> Response:
-        limit = max_batch_bytes if segment in BATCH_PATHS else max_message_bytes
+        batch = segment in BATCH_PATHS
+        limit = lim.max_batch_bytes if batch else lim.max_message_bytes
         try:
             raw = await _read_limited(request, limit)
-
             body = decode_body(raw, request.headers.get("content-encoding"), limit)
-            parsed = parse_request(segment, body, request.headers.get("authorization"), max_message_bytes)
+            del raw
+            doc = parse_fast(body)
+            if doc is SLOW:  # the pure-Python path (lone surrogates, deep nesting, errors): off the loop
+                doc = await run_in_threadpool(parse_body, body)
+            parsed = parse_request(segment, body, request.headers.get("authorization"), lim.max_message_bytes,
+                                   lim.max_depth, doc=doc)
+            del body, doc
         except IngestError as exc:
+            if exc.code in ("too_large", "too_deep"):
+                counters.rejected.labels(exc.code).inc()
             return _error(exc)
         except ClientDisconnect:
             return Response(status_code=400)
@@ -106,32 +132,50 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         now = datetime.now(UTC)
         now_text = format_timestamp(now)
         accepted: list[dict[str, Any]] = []
-        rejected: list[dict[str, Any]] = []
-        for index, item in enumerate(parsed.messages):
-            msg, reason = (item, None)
-            if segment in BATCH_PATHS:
-                msg, reason = expand_batch_item(item, parsed.batch_context, max_message_bytes)
-            if msg is not None:
-                problems = validate_message(msg)
-                if problems:
-                    reason = "; ".join(problems)
-            if reason is not None:
-                rejected.append({"index": index, "reason": reason, "message": item})
-                continue
-            accepted.append(normalize_message(msg, received_at=now, received_text=now_text))
-        if segment not in BATCH_PATHS and rejected:
+        rejections = Rejections()
+        items = parsed.messages
+        taken = min(len(items), lim.max_batch_messages) if batch else len(items)
+        for index in range(taken):
+            item = items[index]
+            items[index] = None  # the request's tree is freed as its items are taken
+            try:
+                msg, rejection = expand_batch_item(item, parsed.batch_context, lim.max_message_bytes,
+                                                   lim.max_depth) if batch else (item, None)
+                if msg is not None:
+                    problems = validate_message(msg)
+                    if problems:
+                        rejection = Rejection("invalid_message", "; ".join(problems))
+                if rejection is None:
+                    accepted.append(normalize_message(msg, received_at=now, received_text=now_text))
+                    continue
+            except Exception:  # a bug must cost one item, never the request (SDKs retry 5xx)
+                log.exception("ingest could not read the message at index %d", index)
+                rejection = Rejection("unreadable", "the relay could not read this message")
+            rejections.add(index, rejection, item)
+        rejections.add_many(taken, len(items) - taken, Rejection(
+            "too_many", f"the batch holds {len(items)} messages; the limit is {lim.max_batch_messages} per batch"))
+        for code, n in rejections.by_code.items():
+            counters.rejected.labels(code).inc(n)
+        if not batch and rejections:
             # A single message that is invalid: nothing else rides on this request.
-            return ORJSONResponse({"success": False, "code": "invalid_message", "message": rejected[0]["reason"]},
-                                  status_code=400)
+            return ORJSONResponse({"success": False, "code": "invalid_message",
+                                   "message": rejections.first[0][1].reason}, status_code=400)
+        if rate_limiter is not None:
+            wait = rate_limiter.take(parsed.write_key, len(accepted))
+            if wait > 0:
+                return ORJSONResponse(
+                    {"success": False, "code": "rate_limited",
+                     "message": f"over this write key's limit of {rate_limiter.rate:g} messages a second"},
+                    status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
         try:
-            await relay.accept(source, accepted, rejected)
+            await relay.accept(source, accepted, [rejections.dead_letter()] if rejections else [])
         except Unavailable as exc:
             return ORJSONResponse({"success": False, "code": "unavailable", "message": exc.reason},
                                   status_code=503, headers={"Retry-After": str(exc.retry_after)})
-        body: dict[str, Any] = {"success": True}
-        if rejected:
-            body["rejected"] = [{"index": r["index"], "reason": r["reason"]} for r in rejected]
-        return ORJSONResponse(body)
+        answer: dict[str, Any] = {"success": True}
+        if rejections:
+            answer.update(rejections.answer())
+        return ORJSONResponse(answer)
 
     async def health(request: Request) -> Response:
         return ORJSONResponse({"status": "ok"})

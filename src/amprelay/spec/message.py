@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from .timestamps import parse_timestamp
-
 __all__ = [
     "COMMON_FIELDS",
     "InvalidMessage",
@@ -30,7 +28,9 @@ COMMON_FIELDS: tuple[str, ...] = (
 )
 #: Fields that must be JSON objects when present (null is treated as absent).
 OBJECT_FIELDS: tuple[str, ...] = ("context", "integrations", "properties", "traits")
-#: Fields that must be ISO-8601 date-time strings when present.
+#: Date-time fields. Any value is taken (server libraries send epoch numbers, digit strings, every
+#: ISO-8601 variant): ingest keeps it as sent, corrects clock skew only when it parses, and the
+#: destination reads it as the reference does.
 TIMESTAMP_FIELDS: tuple[str, ...] = ("timestamp", "sentAt", "receivedAt", "originalTimestamp")
 #: Fields that must be strings when present.
 STRING_FIELDS: tuple[str, ...] = ("messageId", "event", "name", "category")
@@ -94,15 +94,6 @@ def validate_message(msg: Any) -> list[str]:
         value = msg.get(key)
         if value is not None and not isinstance(value, dict):
             problems.append(f"'{key}' must be an object, not {_json_type(value)}")
-    for key in TIMESTAMP_FIELDS:
-        value = msg.get(key)
-        if value is None:
-            continue
-        if not isinstance(value, str):
-            problems.append(f"'{key}' must be an ISO-8601 date-time string, not {_json_type(value)}")
-        elif parse_timestamp(value) is None:
-            problems.append(f"'{key}' is not an ISO-8601 date-time: {value!r}")
-
     if typ == "track":
         event = msg.get("event")
         if not isinstance(event, str) or event == "":

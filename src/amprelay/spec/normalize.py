@@ -21,8 +21,9 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
     - ``originalTimestamp``: the client's timestamp as sent (``timestamp``, when the client did
       not send ``originalTimestamp`` itself).
     - ``timestamp``: Segment's clock-skew correction ``receivedAt - (sentAt - originalTimestamp)``
-      when the client sent ``sentAt``; with no ``sentAt`` the client's timestamp is kept; with no
-      timestamp at all it is ``receivedAt``.
+      when the client sent ``sentAt`` and both parse as ISO-8601; otherwise the client's timestamp
+      is kept as sent (a number, a digit string, any text: the destination reads it as the
+      reference does); with no timestamp at all it is ``receivedAt``.
 
     ``received_text`` is ``format_timestamp(received_at)`` when the caller has it already (one per
     request, not one per message).
@@ -37,15 +38,14 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
     sent = sent_at
     if sent is None and isinstance(msg.get("sentAt"), str):
         sent = parse_timestamp(msg["sentAt"])
-    original_text = msg.get("originalTimestamp") if isinstance(msg.get("originalTimestamp"), str) else None
-    client_text = msg.get("timestamp") if isinstance(msg.get("timestamp"), str) else None
-    if original_text is None and client_text is not None:
-        original_text = client_text
-        msg["originalTimestamp"] = client_text
-    original = parse_timestamp(original_text) if original_text else None
+    client = msg.get("timestamp")
+    original_value = msg.get("originalTimestamp")
+    if original_value is None and client is not None:
+        original_value = msg["originalTimestamp"] = client
+    original = parse_timestamp(original_value) if isinstance(original_value, str) else None
 
     if original is not None and sent is not None:
         msg["timestamp"] = format_timestamp(received_at - (sent - original))
-    elif client_text is None:
+    elif client is None:
         msg["timestamp"] = format_timestamp(original) if original is not None else received_text
     return msg
