@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    service = RelayService.build(loaded.config, warnings=loaded.warnings)
+    service = RelayService.build(loaded.config, warnings=loaded.warnings, load=lambda: load(args))
     s = loaded.config.server
     print(f"amprelay listening on http://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)
     if service.console is not None and service.console.auth.enabled:

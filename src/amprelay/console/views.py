@@ -113,8 +113,9 @@ def request_view(req: Any) -> dict[str, Any]:
 
 class Console:
     def __init__(self, relay: Any, activity: Activity, auth: ConsoleAuth, *, warnings: list[str] | None = None,
-                 wake: Callable[[], None] | None = None):
+                 wake: Callable[[], None] | None = None, reload: Callable[[], Any] | None = None):
         self.relay = relay
+        self.reload = reload  # -> amprelay.relay.reload.ReloadResult
         self.activity = activity
         self.auth = auth
         self.warnings = list(warnings or [])
@@ -134,6 +135,7 @@ class Console:
                 Route("/login", self.login, methods=["GET", "POST"]),
                 Route("/logout", g(self.logout, post=True), methods=["POST"]),
                 Route("/subscriptions", g(self.subscriptions)),
+                Route("/reload", g(self.reload_config, post=True), methods=["POST"]),
                 Route("/tester", g(self.tester)),
                 Route("/tester", g(self.tester_run, post=True), methods=["POST"]),
                 Route("/live", g(self.live)),
@@ -284,7 +286,16 @@ class Console:
                           "sessions": dest.config.server_sessions, "subs": subs,
                           "stable_insert_id": dest.stable_insert_id})
         return self.page(request, "subscriptions.html", title="Subscriptions", destinations=dests,
-                         warnings=self.warnings)
+                         warnings=self.warnings, can_reload=self.reload is not None,
+                         generation=getattr(self.relay, "generation", 1))
+
+    async def reload_config(self, request: Request) -> Response:
+        """Read the config file again and apply it (as SIGHUP does); show the outcome."""
+        if self.reload is None:
+            return self.page(request, "message.html", 409, title="Reload not available",
+                             text="This relay was not started from `amprelay serve`; restart it to change its config.")
+        result = await run_in_threadpool(self.reload)
+        return self.page(request, "reload.html", 200 if result.ok else 422, title="Reload", result=result)
 
     # --- event tester --------------------------------------------------------------------------
     async def tester(self, request: Request) -> Response:
