@@ -92,6 +92,14 @@ class DeliveryConfig(_Model):
     timeout_seconds: float = Field(30, gt=0)
 
 
+class LoggingConfig(_Model):
+    """Logs on stderr; ``serve --log-format/--log-level/--access-log`` override these."""
+
+    format: Literal["json", "text"] = "json"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False  # one line per HTTP request (method, path, status, bytes, duration, source)
+
+
 class Config(_Model):
     data_dir: str = "./data"
     sources: list[SourceConfig] = []
@@ -100,6 +108,7 @@ class Config(_Model):
     server: ServerConfig = ServerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     console: ConsoleConfig = ConsoleConfig()
+    logging: LoggingConfig = LoggingConfig()
 
 
 @dataclass

@@ -20,7 +20,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
                    help="send to this base URL instead of Amplitude's (keeps each API's path); "
                         "env AMPRELAY_AMPLITUDE_URL")
-    p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL", "info"))
+    p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL"), type=str.lower,
+                   choices=["debug", "info", "warning", "error"],
+                   help="default: logging.level of the config, else info; env AMPRELAY_LOG_LEVEL")
+    p.add_argument("--log-format", default=os.environ.get("AMPRELAY_LOG_FORMAT"), type=str.lower,
+                   choices=["json", "text"],
+                   help="one JSON object a line, or plain text (default: logging.format, else json); "
+                        "env AMPRELAY_LOG_FORMAT")
+    p.add_argument("--access-log", action="store_true", default=None,
+                   help="log every HTTP request: method, path, status, bytes, duration, source "
+                        "(default: logging.access_log)")
     p.set_defaults(func=run)
 
 
@@ -41,6 +50,12 @@ def load(args: argparse.Namespace):
         cfg.data_dir = args.data_dir
     if getattr(args, "amplitude_url", None):
         cfg.delivery.amplitude_url = args.amplitude_url
+    if getattr(args, "log_level", None):
+        cfg.logging.level = args.log_level
+    if getattr(args, "log_format", None):
+        cfg.logging.format = args.log_format
+    if getattr(args, "access_log", None):
+        cfg.logging.access_log = True
     return loaded
 
 
@@ -49,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.logs import setup_logging
     from amprelay.relay.service import RelayService
 
-    setup_logging(args.log_level)
+    setup_logging(args.log_level or "info", fmt=args.log_format or "json")
     try:
         loaded = load(args)
     except ConfigError as exc:
@@ -57,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
+    setup_logging(loaded.config.logging.level, fmt=loaded.config.logging.format)
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)
     service = RelayService.build(loaded.config, warnings=loaded.warnings, load=lambda: load(args))

@@ -3,7 +3,7 @@
 Triggered by SIGHUP, the console's "Reload the config" button and ``amprelay reload``. Sources
 (write keys) and destinations (settings, subscriptions, mappings, presets, server sessions)
 take effect for messages accepted after the reload; the other sections (server, queue,
-delivery, console, data_dir) are read at start only: a change there is reported and waits for
+delivery, console, logging, data_dir) are read at start only: a change there is reported and waits for
 a restart. An invalid config is refused with its errors and the running one keeps going.
 
 The running relay writes its pid to ``<data_dir>/amprelay.pid`` and the outcome of every
@@ -31,7 +31,7 @@ log = logging.getLogger("amprelay.reload")
 PID_FILE = "amprelay.pid"
 STATUS_FILE = "reload-status.json"
 RELOADABLE = ("sources", "destinations")
-RESTART_ONLY = ("data_dir", "server", "queue", "delivery", "console")
+RESTART_ONLY = ("data_dir", "server", "queue", "delivery", "console", "logging")
 
 
 @dataclass

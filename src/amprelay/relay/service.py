@@ -28,6 +28,7 @@ from amprelay.queue import open_queue, sqlite_path
 from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
 from amprelay.relay.reload import Reloader, remove_pid_file, write_pid_file
 from amprelay.relay.runtime import Relay
+from amprelay.server.access import AccessLogMiddleware
 from amprelay.server.app import create_app
 
 log = logging.getLogger("amprelay.serve")
@@ -117,6 +118,8 @@ class RelayService:
             reloader.on_applied = lambda loaded: setattr(console, "warnings", list(loaded.warnings))
         app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
                          cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes())
+        if config.logging.access_log:
+            app.add_middleware(AccessLogMiddleware, is_key=lambda part: relay.source_for_key(part) is not None)
         return cls(config, relay, delivery, app, processor, console, reloader)
 
     def uvicorn_config(self) -> uvicorn.Config:

@@ -94,6 +94,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         source = relay.source_for_key(parsed.write_key)
         if source is None:
             return _error(IngestError(401, "invalid_write_key", "the write key is not valid for any source"))
+        request.state.source = source.name  # the access log's "source"
 
         now = datetime.now(UTC)
         now_text = format_timestamp(now)
