@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -27,6 +28,7 @@ from amprelay.console.activity import Activity
 from amprelay.console.auth import COOKIE, ConsoleAuth, same_origin
 from amprelay.console.charts import bar_chart, legend
 from amprelay.destination import ACTIONS
+from amprelay.destination.endpoints import endpoint_base, rebase_url
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import form_urlencode, to_json_text
 from amprelay.destination.settings import MASK, SECRET_KEYS, mask_secrets
@@ -101,14 +103,24 @@ def _masked_form(form: dict[str, str]) -> dict[str, str]:
     return {k: (MASK if k in SECRET_KEYS and v else v) for k, v in form.items()}
 
 
-def request_view(req: Any) -> dict[str, Any]:
-    """A request to Amplitude for display: the exact body with the secrets masked."""
+def request_view(req: Any, base_url: str | None = None) -> dict[str, Any]:
+    """A request to Amplitude for display: the exact body with the secrets masked, and the URL
+    delivery sends it to (under ``base_url``, ``delivery.amplitude_url``, when set)."""
     if req.encoding == "json":
         raw = to_json_text(mask_secrets(req.json or {}))
     else:
         raw = form_urlencode(_masked_form(req.form or {})).decode()
-    return {"method": req.method, "url": req.url, "content_type": req.content_type,
+    return {"method": req.method, "url": rebase_url(req.url, base_url), "content_type": req.content_type,
             "raw": raw, "pretty": _pretty(req.decoded_body())}
+
+
+def mask_text(text: str, secrets: Any) -> str:
+    """``text`` with each of ``secrets`` (a destination's keys) replaced by the mask: Amplitude's
+    error messages may quote the API key."""
+    for secret in secrets:
+        if isinstance(secret, str) and len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
 
 
 class Console:
@@ -227,11 +239,24 @@ class Console:
         return resp
 
     # --- overview ------------------------------------------------------------------------------
+    def _amplitude_url(self) -> str | None:
+        return getattr(getattr(getattr(self.relay, "config", None), "delivery", None), "amplitude_url", None)
+
+    def _secrets(self) -> list[Any]:
+        return [k for d in self.relay.destinations for k in (d.settings.api_key, d.settings.secret_key)]
+
+    def _errors(self, name: str) -> list[Any]:
+        secrets = self._secrets()
+        return [replace(e, error=mask_text(e.error, secrets), url=mask_text(e.url, secrets))
+                for e in self.activity.errors if e.destination == name][:10]
+
     async def _overview_data(self) -> dict[str, Any]:
         now = time.time()
         stats = await run_in_threadpool(self.relay.queue.stats)
         inbox = await run_in_threadpool(self.relay.inbox.depth) if getattr(self.relay, "inbox", None) else 0
         names = [d.name for d in self.relay.destinations]
+        base = self._amplitude_url()
+        sends_to = {d.name: endpoint_base(d.settings.endpoint, base) for d in self.relay.destinations}
         rows = []
         for name in names + [n for n in self.activity.destinations() if n not in names]:
             hour = self.activity.series(name, 60, 1, now)
@@ -246,7 +271,8 @@ class Console:
                                         title=f"{name}: the last hour, per minute", tick_every=10),
                 "chart_day": bar_chart([(datetime.fromtimestamp(m * 60, UTC).strftime("%H:00"), c) for m, c in day],
                                        title=f"{name}: the last day, per hour", tick_every=3),
-                "errors": [e for e in self.activity.errors if e.destination == name][:10],
+                "errors": self._errors(name),
+                "sends_to": sends_to.get(name),
             })
         rejected = {d: n for d, n in stats.dead_by_destination.items() if d.startswith("source:")}
         return {"rows": rows, "stats": stats, "oldest_age": stats.oldest_age(now), "inbox": inbox,
@@ -282,6 +308,8 @@ class Console:
                              "preset": sub_cfg is None, "extra_keys": sorted(set(mapping or {}) - set(action.fields))
                              if action else []})
             dests.append({"name": dest.name, "settings": dest.settings.to_dict(),
+                          "sends_to": endpoint_base(dest.settings.endpoint, self._amplitude_url()),
+                          "overridden": self._amplitude_url() is not None,
                           "sources": sorted(dest.sources) if dest.sources is not None else None,
                           "sessions": dest.config.server_sessions, "subs": subs,
                           "stable_insert_id": dest.stable_insert_id})
@@ -332,7 +360,8 @@ class Console:
                     "subs": [{"name": s.name, "action": s.action, "enabled": s.enabled, "matched": s.matched,
                               "trigger": s.trigger, "trigger_error": s.trigger_error, "error": s.error,
                               "insert_ids_added": s.insert_ids_added,
-                              "requests": [request_view(r) for r in s.requests]} for s in d.subscriptions],
+                              "requests": [request_view(r, self._amplitude_url()) for r in s.requests]}
+                             for s in d.subscriptions],
                     "fired": len(d.fired),
                 } for d in trial.destinations],
             }
