@@ -129,6 +129,9 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
     async def health(request: Request) -> Response:
         return ORJSONResponse({"status": "ok"})
 
+    async def index(request: Request) -> Response:
+        return ORJSONResponse(service_index())
+
     async def ready(request: Request) -> Response:
         ok, why = relay.ready()
         return ORJSONResponse({"ready": ok, "reason": why}, status_code=200 if ok else 503)
@@ -147,6 +150,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
 
     routes = [
         Route("/v1/{kind}", ingest, methods=["POST"]),
+        Route("/", index),
         Route("/health", health),
         Route("/ready", ready),
         Route("/metrics", metrics),
@@ -158,6 +162,14 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
                    allow_headers=["Content-Type", "Authorization", "Content-Encoding"], max_age=86400),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def service_index() -> dict[str, Any]:
+    """What ``GET /`` answers: the service, its version and where to go next."""
+    from amprelay import __version__
+
+    return {"name": "amprelay", "version": __version__,
+            "links": {"health": "/health", "ready": "/ready", "metrics": "/metrics", "console": "/console"}}
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
