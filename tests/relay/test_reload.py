@@ -127,3 +127,34 @@ def test_reloader_refuses_an_invalid_config_and_keeps_the_running_one(relay, tmp
     assert result.ok and result.generation == 2 and result.restart_needed == ["server"]
     assert relay.config.server.port == 8088  # what the relay listens on, until a restart
     assert orjson.loads((tmp_path / STATUS_FILE).read_bytes())["seq"] == 2
+
+
+def test_without_an_inbox_one_request_is_mapped_by_one_config(tmp_path):
+    """PostgreSQL's path (no inbox): a reload landing in the middle of a request's batch leaves
+    the rest of that request on the config it started with."""
+    cfg = parse_config(config_text(tmp_path, "old"), "<test>").config
+    queue = open_queue(cfg.queue, cfg.data_dir)
+    new = parse_config(config_text(tmp_path, "new"), "<test>").config
+
+    class SwapOnFirstMessage:
+        def __init__(self):
+            self.swapped = False
+
+        def on_message(self, *args):
+            if not self.swapped:
+                self.swapped = True
+                relay.swap(new)
+
+        def on_rejected(self, *args):
+            pass
+
+    relay = Relay(cfg, queue, observer=SwapOnFirstMessage())
+    try:
+        track = {"type": "track", "event": "E", "userId": "u1"}
+        result = relay.accept_sync("web", [{**track, "messageId": f"m{i}"} for i in range(3)])
+        assert relay.generation == 2
+        assert event_types(result.units) == [("m0", "old E"), ("m1", "old E"), ("m2", "old E")]
+        after = relay.accept_sync("web", [{**track, "messageId": "m3"}])
+        assert event_types(after.units) == [("m3", "new E")]
+    finally:
+        queue.close()

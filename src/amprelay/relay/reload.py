@@ -90,6 +90,9 @@ class Reloader:
             log.error("reload refused: the new config is invalid; the running one is kept",
                       extra={"fields": {"errors": errors}})
             return ReloadResult(False, self.relay.generation, errors=errors)
+        except Exception as exc:  # anything else reading it: refused the same way, never a dead reload
+            log.exception("reload refused: the config could not be read; the running one is kept")
+            return ReloadResult(False, self.relay.generation, errors=[f"{type(exc).__name__}: {exc}"])
         new = loaded.config
         restart = [k for k in RESTART_ONLY if getattr(new, k) != getattr(running, k)]
         merged = running.model_copy(update={k: getattr(new, k) for k in RELOADABLE})

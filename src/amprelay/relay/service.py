@@ -85,9 +85,10 @@ class RelayService:
 
         @contextlib.asynccontextmanager
         async def lifespan(_app):
-            pid_file = write_pid_file(config.data_dir) if reloader is not None else None
+            pid_file = None
             if reloader is not None:
-                _on_sighup(reloader)
+                _on_sighup(reloader)  # before the pid file: a SIGHUP must never find the default action
+                pid_file = write_pid_file(config.data_dir)
             if processor is not None:
                 processor.start()
             await delivery.start()
