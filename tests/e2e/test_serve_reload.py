@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ import orjson
 
 from amprelay.fakeamp import start_process
 from amprelay.relay.reload import PID_FILE, STATUS_FILE
-from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.e2e.conftest import WRITE_KEY, healthy, stop_process, wait_for
 from tests.e2e.test_serve_crash import AMPRELAY, free_port
 
 API_KEY = "reload-api-key-000000000000001"
@@ -61,7 +60,7 @@ def test_sighup_and_amprelay_reload_swap_the_config_of_a_running_serve(tmp_path)
     with log_path.open("wb") as log:
         proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config)], stdout=log, stderr=log)
     try:
-        wait_for(lambda: _healthy(port), timeout=20)
+        wait_for(lambda: healthy(port), timeout=20)
         assert (data_dir / PID_FILE).read_text().strip() == str(proc.pid)
 
         before = [f"before-{i:03d}" for i in range(60)]
@@ -103,12 +102,7 @@ def test_sighup_and_amprelay_reload_swap_the_config_of_a_running_serve(tmp_path)
         wait_for(lambda: delivered().get("last-000") == ["v4 Played"], timeout=30)
         assert proc.poll() is None
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc)
         fake.stop()
     logs = log_path.read_text()
     assert "config reloaded" in logs and "reload refused" in logs and "noSuchAction" in logs
@@ -123,13 +117,5 @@ def test_amprelay_reload_without_a_running_relay_says_so(tmp_path):
     out = subprocess.run([*AMPRELAY, "reload", "--data-dir", str(tmp_path)], capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 2 and "is not running" in out.stderr, out
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        time.sleep(0.05)
-        return False
 
 

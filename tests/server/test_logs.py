@@ -9,7 +9,7 @@ import subprocess
 import httpx
 import orjson
 import pytest
-from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
+from tests.e2e.conftest import WRITE_KEY, healthy, relay_config, stop_process, wait_for
 from tests.e2e.test_serve_crash import AMPRELAY, free_port
 
 from amprelay.logs import JSONFormatter, TextFormatter, formatter_for
@@ -81,19 +81,12 @@ logging: {{format: json, access_log: false}}
     proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-format", "text", "--access-log"],
                             stdout=log, stderr=log)
     try:
-        def up() -> bool:
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(up, timeout=20)
+        wait_for(lambda: healthy(port), timeout=20)
         httpx.post(f"http://127.0.0.1:{port}/v1/track", json={"event": "E", "userId": "user-0001"},
                    auth=(WRITE_KEY, ""))
         wait_for(lambda: "POST /v1/track 200" in (tmp_path / "serve.log").read_text(), timeout=10)
     finally:
-        proc.terminate()
-        proc.wait(30)
+        stop_process(proc)
         log.close()
     text = (tmp_path / "serve.log").read_text()
     access = next(line for line in text.splitlines() if "POST /v1/track 200" in line)
