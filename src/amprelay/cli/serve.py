@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, help="listen port (default 8088)")
     p.add_argument("--data-dir", help="directory of the embedded store (default ./data)")
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
-                   help="send to this base URL instead of Amplitude's (keeps each API's path); "
+                   help="send to this base URL instead of Amplitude's (keeps each API's path; EU under /eu); "
                         "env AMPRELAY_AMPLITUDE_URL")
     p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL"), type=str.lower,
                    choices=["debug", "info", "warning", "error"],
