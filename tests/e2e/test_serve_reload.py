@@ -1,6 +1,7 @@
 """Reload without a restart, against a real `amprelay serve` process: SIGHUP and `amprelay reload`
 apply a changed mapping to events accepted after it, events before it keep the old one, nothing
-is lost or mapped twice; a broken config is refused with its errors and the old one keeps running."""
+is lost or mapped twice; a broken config is refused with its errors and the old one keeps running.
+On SQLite (the inbox) and on PostgreSQL (inline transform)."""
 
 from __future__ import annotations
 
@@ -11,17 +12,21 @@ from pathlib import Path
 
 import httpx
 import orjson
+import pytest
 
 from amprelay.fakeamp import start_process
 from amprelay.relay.reload import PID_FILE, STATUS_FILE
 from tests.e2e.conftest import WRITE_KEY, healthy, stop_process, wait_for
 from tests.e2e.test_serve_crash import AMPRELAY, free_port
+from tests.queue.conftest import PG_DSN, PgSchemas, pg_available
+from tests.requirements import require
 
 API_KEY = "reload-api-key-000000000000001"
 
 
-def write_config(path: Path, data_dir: Path, port: int, fake_url: str, prefix: str, action: str = "logEventV2") -> None:
-    path.write_text(f"""
+def _write_config(path: Path, data_dir: Path, port: int, fake_url: str, prefix: str, action: str = "logEventV2",
+                 queue: str = "") -> None:
+    path.write_text(f"""{queue}
 data_dir: {data_dir}
 sources: [{{name: web, write_key: {WRITE_KEY}}}]
 destinations:
@@ -50,11 +55,27 @@ def status(data_dir: Path) -> dict | None:
         return None
 
 
-def test_sighup_and_amprelay_reload_swap_the_config_of_a_running_serve(tmp_path):
+@pytest.fixture(params=["sqlite", "postgres"])
+def queue_section(request):
+    """SQLite (the inbox: rows keep the config they arrived under) or PostgreSQL (inline)."""
+    if request.param == "sqlite":
+        yield ""
+        return
+    require(pg_available(), f"PostgreSQL is not reachable at {PG_DSN}")
+    schemas = PgSchemas()
+    yield f"queue: {{backend: postgres, dsn: '{schemas.dsn()}'}}\n"
+    schemas.drop()
+
+
+def test_sighup_and_amprelay_reload_swap_the_config_of_a_running_serve(tmp_path, queue_section):
     fake = start_process(port=0)
     port = free_port()
     data_dir = tmp_path / "data"
     config = tmp_path / "amprelay.yaml"
+
+    def write_config(path, data_dir, port, fake_url, prefix, action="logEventV2"):
+        _write_config(path, data_dir, port, fake_url, prefix, action, queue_section)
+
     write_config(config, data_dir, port, fake.url, "v1")
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log:
