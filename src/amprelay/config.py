@@ -144,6 +144,14 @@ class DeliveryConfig(_Model):
     ready_max_undelivered_age_seconds: float = Field(300, ge=0)
 
 
+class LoggingConfig(_Model):
+    """Logs on stderr; ``serve --log-format/--log-level/--access-log`` override these."""
+
+    format: Literal["json", "text"] = "json"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = False  # one line per HTTP request (method, path, status, bytes, duration, source)
+
+
 class Config(_Model):
     data_dir: str = "./data"
     sources: list[SourceConfig] = []
@@ -152,6 +160,7 @@ class Config(_Model):
     server: ServerConfig = ServerConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     console: ConsoleConfig = ConsoleConfig()
+    logging: LoggingConfig = LoggingConfig()
 
 
 @dataclass

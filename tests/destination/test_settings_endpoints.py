@@ -1,7 +1,8 @@
 import pytest
 
+from amprelay.delivery.sender import target_url
 from amprelay.destination import MAX_SUBSCRIPTIONS, SETTINGS_FIELDS, Settings, SettingsError
-from amprelay.destination.endpoints import ENDPOINTS, endpoint_for, rebase_url
+from amprelay.destination.endpoints import ENDPOINTS, endpoint_base, endpoint_for, rebase_url
 from amprelay.destination.js import UNDEFINED
 
 
@@ -42,6 +43,25 @@ def test_rebase_url_keeps_path_and_query():
     assert rebase_url("https://api2.amplitude.com/2/httpapi", "http://127.0.0.1:9000") == "http://127.0.0.1:9000/2/httpapi"
     assert rebase_url("https://amplitude.com/api/2/usersearch?user=a", "http://h:1/amp/") == "http://h:1/amp/api/2/usersearch?user=a"
     assert rebase_url("https://x/y", None) == "https://x/y"
+
+
+def test_rebase_url_keeps_the_eu_region_as_a_prefix():
+    for kind, url in ((k, v["europe"]) for k, v in ENDPOINTS.items()):
+        rebased = rebase_url(url, "http://127.0.0.1:9000")
+        assert rebased.startswith("http://127.0.0.1:9000/eu/"), kind
+        assert rebased.removeprefix("http://127.0.0.1:9000/eu") == rebase_url(ENDPOINTS[kind]["north_america"],
+                                                                             "http://127.0.0.1:9000").removeprefix(
+            "http://127.0.0.1:9000"), kind  # same path as NA's, under /eu
+    assert rebase_url("https://api.eu.amplitude.com/batch", "http://h:1/amp/") == "http://h:1/amp/eu/batch"
+    assert target_url("https://api.eu.amplitude.com/2/httpapi", "http://h:1") == "http://h:1/eu/2/httpapi"
+    assert target_url("https://api.eu.amplitude.com/2/httpapi", None) == "https://api.eu.amplitude.com/2/httpapi"
+
+
+def test_endpoint_base():
+    assert endpoint_base("north_america", None) == "https://api2.amplitude.com"
+    assert endpoint_base("europe", None) == "https://api.eu.amplitude.com"
+    assert endpoint_base("europe", "http://127.0.0.1:9000/") == "http://127.0.0.1:9000/eu"
+    assert endpoint_base("north_america", "http://127.0.0.1:9000") == "http://127.0.0.1:9000"
 
 
 def test_secrets_never_in_repr_or_masked_dict():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import httpx
 
 from amprelay.config import Config, parse_config
 
@@ -39,3 +42,21 @@ def wait_for(predicate: Callable[[], object], timeout: float = 15.0, interval: f
             return value
         time.sleep(interval)
     raise AssertionError("condition not reached in time")
+
+
+def healthy(port: int) -> bool:
+    """Whether a relay answers /health on 127.0.0.1:``port``."""
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM (a graceful stop), then SIGKILL if it is still running after ``timeout``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

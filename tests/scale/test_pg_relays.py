@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import start_process
-from tests.e2e.conftest import wait_for
+from tests.e2e.conftest import healthy, wait_for
 from tests.queue.conftest import PgSchemas, pg_available
 from tests.requirements import require
 
@@ -49,15 +49,8 @@ delivery: {{amplitude_url: "{fake_url}", linger_ms: 5}}
 def start_relay(config: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: _healthy(port), timeout=30, interval=0.1)
+    wait_for(lambda: healthy(port), timeout=30, interval=0.1)
     return proc
-
-
-def _healthy(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ when they stayed undeliverable past the maximum age, or when a message never bec
 (an invalid message, a mapping error). ``retry`` puts matching dead letters back in the queue,
 where a running ``amprelay serve`` delivers them (their age starts again).
 
-The store is found from ``--db``; else ``<data dir>/amprelay.sqlite3`` with ``--data-dir``;
-else the config file's data dir and queue (``--config``, or ``amprelay.yaml`` in the working
-directory), read without resolving the secrets it never uses; else the data dir
-``$AMPRELAY_DATA_DIR`` or ``./data``.
+The store is found from ``--db`` (a SQLite file) or ``--dsn`` (a PostgreSQL queue), else the
+config file's queue (``--config``, or ``amprelay.yaml`` in the working directory; SQLite or
+PostgreSQL), read without resolving the secrets it never uses, else ``<data dir>/amprelay.sqlite3``
+with the data dir from ``--data-dir``, ``AMPRELAY_DATA_DIR`` or ``./data``.
 """
 
 from __future__ import annotations
@@ -38,10 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     def common(sp: argparse.ArgumentParser, filters: bool = True) -> None:
         g = sp.add_argument_group("store")
-        g.add_argument("--db", help="the SQLite file (default: <data dir>/amprelay.sqlite3)")
-        g.add_argument("--data-dir", help="data directory (default: the config's, else $AMPRELAY_DATA_DIR or ./data)")
+        g.add_argument("--db", help="the SQLite file (default: from the config, else <data dir>/amprelay.sqlite3)")
+        g.add_argument("--dsn", help="a PostgreSQL queue, e.g. postgresql://amprelay@db/amprelay "
+                                     "(default: queue.dsn of the config when its backend is postgres)")
         g.add_argument("--config", "-c", help="config file, for its data_dir and queue only; no secret needed "
                                               "(default: amprelay.yaml if it exists)")
+        g.add_argument("--data-dir", help="data directory (default: the config's, else $AMPRELAY_DATA_DIR or ./data)")
         if filters:
             f = sp.add_argument_group("filters (all must match)")
             f.add_argument("--destination", "-d", help="destination name")
@@ -117,14 +119,19 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def store_path(args: argparse.Namespace) -> str:
+def store_location(args: argparse.Namespace) -> tuple[str, str]:
+    """("sqlite", path) or ("postgres", dsn)."""
     from amprelay.cli.main import CommandError
     from amprelay.queue import sqlite_path
 
+    if args.db and getattr(args, "dsn", None):
+        raise ValueError("give --db (SQLite) or --dsn (PostgreSQL), not both")
     if args.db:
         if args.data_dir or args.config:
             raise CommandError("--db names the store itself: give it without --data-dir or --config")
-        return args.db
+        return "sqlite", args.db
+    if getattr(args, "dsn", None):
+        return "postgres", args.dsn
     config_path = args.config or ("amprelay.yaml" if not args.data_dir and os.path.exists("amprelay.yaml") else None)
     if config_path:
         from amprelay.config import config_secrets, load_config
@@ -132,21 +139,59 @@ def store_path(args: argparse.Namespace) -> str:
 
         cfg = load_config(config_path, secrets=False).config
         register_secrets(config_secrets(cfg))
-        if cfg.queue.backend != "sqlite":
-            raise CommandError(f"{config_path}: only the SQLite queue is supported so far")
-        return str(sqlite_path(cfg.queue, args.data_dir or cfg.data_dir))
+        if cfg.queue.backend == "postgres":
+            return "postgres", cfg.queue.dsn or ""
+        return "sqlite", str(sqlite_path(cfg.queue, args.data_dir or cfg.data_dir))
     data_dir = args.data_dir or os.environ.get("AMPRELAY_DATA_DIR") or "./data"
-    return str(sqlite_path(None, data_dir))
+    return "sqlite", str(sqlite_path(None, data_dir))
 
 
 def open_store(args: argparse.Namespace):
+    backend, where = store_location(args)
+    if backend == "postgres":
+        return open_postgres(where)
     from amprelay.queue.sqlite import SQLiteQueue
 
-    path = store_path(args)
-    if not os.path.isfile(path):
-        print(f"amprelay dlq: no store at {path} (use --db, --data-dir or --config)", file=sys.stderr)
+    if not os.path.isfile(where):
+        print(f"amprelay dlq: no store at {where} (use --db, --dsn, --config or --data-dir)", file=sys.stderr)
         return None
-    return SQLiteQueue(path)
+    return SQLiteQueue(where)
+
+
+def open_postgres(dsn: str):
+    """The PostgreSQL queue at ``dsn``, as it is: never created or migrated from here."""
+    try:
+        import psycopg
+
+        from amprelay.queue.postgres import SCHEMA_VERSION, PostgresQueue
+    except ModuleNotFoundError:
+        print("amprelay dlq: PostgreSQL needs psycopg: pip install 'amprelay[postgres]'", file=sys.stderr)
+        return None
+    if not dsn:
+        print("amprelay dlq: the config's queue.dsn is empty", file=sys.stderr)
+        return None
+    queue = PostgresQueue(dsn, auto_migrate=False)
+    where = _safe_dsn(dsn)
+    try:
+        with queue._connection() as c:
+            row = c.execute("SELECT to_regclass('amprelay_schema') IS NOT NULL").fetchone()
+            version = c.execute("SELECT version FROM amprelay_schema").fetchone() if row[0] else None
+    except psycopg.Error as exc:
+        queue.close()
+        print(f"amprelay dlq: cannot reach PostgreSQL at {where}: {str(exc).strip().splitlines()[0]}",
+              file=sys.stderr)
+        return None
+    if version is None or version[0] < SCHEMA_VERSION:
+        queue.close()
+        print(f"amprelay dlq: no amprelay queue at {where} (or an older schema: run `amprelay migrate`)",
+              file=sys.stderr)
+        return None
+    return queue
+
+
+def _safe_dsn(dsn: str) -> str:
+    """The DSN without its password, for messages."""
+    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
 
 
 def build_filter(args: argparse.Namespace):
@@ -196,6 +241,11 @@ def _guard(fn):
         except (sqlite3.Error, OSError) as exc:  # not a store, unreadable, locked
             print(f"amprelay dlq: cannot open the store: {exc}", file=sys.stderr)
             return 1
+        except Exception as exc:
+            if type(exc).__module__.startswith("psycopg"):  # the database went away mid-command
+                print(f"amprelay dlq: PostgreSQL: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+                return 1
+            raise
     return wrapped
 
 

@@ -14,6 +14,7 @@ from amprelay import __version__
 COMMAND_MODULES = (
     "demo",
     "serve",
+    "reload",
     "validate",
     "preview",
     "replay",

@@ -20,11 +20,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=port_number, help="listen port (default 8088)")
     p.add_argument("--data-dir", help="directory of the embedded store (default ./data)")
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
-                   help="send to this base URL instead of Amplitude's (keeps each API's path); "
+                   help="send to this base URL instead of Amplitude's (keeps each API's path; EU under /eu); "
                         "env AMPRELAY_AMPLITUDE_URL")
     p.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain); with --tls-key")
     p.add_argument("--tls-key", help="the PEM private key of --tls-cert")
-    p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL", "info"))
+    p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL"), type=str.lower,
+                   choices=["debug", "info", "warning", "error"],
+                   help="default: logging.level of the config, else info; env AMPRELAY_LOG_LEVEL")
+    p.add_argument("--log-format", default=os.environ.get("AMPRELAY_LOG_FORMAT"), type=str.lower,
+                   choices=["json", "text"],
+                   help="one JSON object a line, or plain text (default: logging.format, else json); "
+                        "env AMPRELAY_LOG_FORMAT")
+    p.add_argument("--access-log", action="store_true", default=None,
+                   help="log every HTTP request: method, path, status, bytes, duration, source "
+                        "(default: logging.access_log)")
     p.set_defaults(func=run)
 
 
@@ -53,6 +62,12 @@ def load(args: argparse.Namespace, secrets: bool = True):
         problems = tls_problems(args.tls_cert, args.tls_key)
         if problems:
             raise ConfigError([ConfigProblem("command line", None, f"--{k.replace('_', '-')}", m) for k, m in problems])
+    if getattr(args, "log_level", None):
+        cfg.logging.level = args.log_level
+    if getattr(args, "log_format", None):
+        cfg.logging.format = args.log_format
+    if getattr(args, "access_log", None):
+        cfg.logging.access_log = True
     return loaded
 
 
@@ -61,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.logs import setup_logging
     from amprelay.relay.service import RelayService
 
-    setup_logging(args.log_level)
+    setup_logging(args.log_level or "info", fmt=args.log_format or "json")
     try:
         loaded = load(args)
     except ConfigError as exc:
@@ -69,9 +84,10 @@ def run(args: argparse.Namespace) -> int:
 
         print_config_error("amprelay serve", exc)
         return 1
+    setup_logging(loaded.config.logging.level, fmt=loaded.config.logging.format)
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    service = RelayService.build(loaded.config, warnings=loaded.warnings)
+    service = RelayService.build(loaded.config, warnings=loaded.warnings, load=lambda: load(args))
     s = loaded.config.server
     scheme = "https" if s.tls_cert else "http"
     print(f"amprelay listening on {scheme}://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
@@ -28,6 +29,7 @@ from amprelay.console.activity import Activity
 from amprelay.console.auth import COOKIE, ConsoleAuth, same_origin
 from amprelay.console.charts import bar_chart, legend
 from amprelay.destination import ACTIONS
+from amprelay.destination.endpoints import endpoint_base, rebase_url
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import form_urlencode, to_json_text
 from amprelay.masking import mask_text, mask_value
@@ -108,21 +110,24 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def request_view(req: Any) -> dict[str, Any]:
-    """A request to Amplitude for display: the exact body with the secrets masked."""
+def request_view(req: Any, base_url: str | None = None) -> dict[str, Any]:
+    """A request to Amplitude for display: the exact body with the secrets masked, and the URL
+    delivery sends it to (under ``base_url``, ``delivery.amplitude_url``, when set)."""
     if req.encoding == "json":
         raw = to_json_text(mask_value(req.json or {}))
     else:
         raw = form_urlencode(mask_value(req.form or {})).decode()
-    return {"method": req.method, "url": req.url, "content_type": req.content_type,
+    return {"method": req.method, "url": rebase_url(req.url, base_url), "content_type": req.content_type,
             "raw": raw, "pretty": _pretty(req.decoded_body())}
 
 
 class Console:
     def __init__(self, relay: Any, activity: Activity, auth: ConsoleAuth, *, warnings: list[str] | None = None,
-                 wake: Callable[[], None] | None = None, health: Any = None):
+                 wake: Callable[[], None] | None = None, health: Any = None,
+                 reload: Callable[[], Any] | None = None):
         self.relay = relay
         self.health = health  # amprelay.delivery.health.DestinationHealth: destinations failing now
+        self.reload = reload  # -> amprelay.relay.reload.ReloadResult
         self.activity = activity
         self.auth = auth
         self.warnings = list(warnings or [])
@@ -143,6 +148,7 @@ class Console:
                 Route("/login", self.login, methods=["GET", "POST"]),
                 Route("/logout", g(self.logout, post=True), methods=["POST"]),
                 Route("/subscriptions", g(self.subscriptions)),
+                Route("/reload", g(self.reload_config, post=True), methods=["POST"]),
                 Route("/tester", g(self.tester)),
                 Route("/tester", g(self.tester_run, post=True), methods=["POST"]),
                 Route("/live", g(self.live)),
@@ -234,12 +240,22 @@ class Console:
         return resp
 
     # --- overview ------------------------------------------------------------------------------
+    def _amplitude_url(self) -> str | None:
+        return getattr(getattr(getattr(self.relay, "config", None), "delivery", None), "amplitude_url", None)
+
+    def _errors(self, name: str) -> list[Any]:
+        """Amplitude's error messages may quote the API key: masked (the relay registered its keys)."""
+        return [replace(e, error=mask_text(e.error), url=mask_text(e.url))
+                for e in self.activity.errors if e.destination == name][:10]
+
     async def _overview_data(self) -> dict[str, Any]:
         now = time.time()
         stats = await run_in_threadpool(self.relay.queue.stats)
         inbox = await run_in_threadpool(self.relay.inbox.depth) if getattr(self.relay, "inbox", None) else 0
         names = [d.name for d in self.relay.destinations]
         failing = self.health.failing(now) if self.health is not None else {}
+        base = self._amplitude_url()
+        sends_to = {d.name: endpoint_base(d.settings.endpoint, base) for d in self.relay.destinations}
         rows = []
         for name in names + [n for n in self.activity.destinations() if n not in names]:
             hour = self.activity.series(name, 60, 1, now)
@@ -254,8 +270,9 @@ class Console:
                                         title=f"{name}: the last hour, per minute", tick_every=10),
                 "chart_day": bar_chart([(datetime.fromtimestamp(m * 60, UTC).strftime("%H:00"), c) for m, c in day],
                                        title=f"{name}: the last day, per hour", tick_every=3),
-                "errors": [e for e in self.activity.errors if e.destination == name][:10],
+                "errors": self._errors(name),
                 "failing": failing.get(name),
+                "sends_to": sends_to.get(name),
             })
         rejected = {d: n for d, n in stats.dead_by_destination.items() if d.startswith("source:")}
         return {"rows": rows, "stats": stats, "oldest_age": stats.oldest_age(now), "inbox": inbox,
@@ -291,11 +308,22 @@ class Console:
                              "preset": sub_cfg is None, "extra_keys": sorted(set(mapping or {}) - set(action.fields))
                              if action else []})
             dests.append({"name": dest.name, "settings": dest.settings.to_dict(),
+                          "sends_to": endpoint_base(dest.settings.endpoint, self._amplitude_url()),
+                          "overridden": self._amplitude_url() is not None,
                           "sources": sorted(dest.sources) if dest.sources is not None else None,
                           "sessions": dest.config.server_sessions, "subs": subs,
                           "stable_insert_id": dest.stable_insert_id})
         return self.page(request, "subscriptions.html", title="Subscriptions", destinations=dests,
-                         warnings=self.warnings)
+                         warnings=self.warnings, can_reload=self.reload is not None,
+                         generation=getattr(self.relay, "generation", 1))
+
+    async def reload_config(self, request: Request) -> Response:
+        """Read the config file again and apply it (as SIGHUP does); show the outcome."""
+        if self.reload is None:
+            return self.page(request, "message.html", 409, title="Reload not available",
+                             text="This relay was not started from `amprelay serve`; restart it to change its config.")
+        result = await run_in_threadpool(self.reload)
+        return self.page(request, "reload.html", 200 if result.ok else 422, title="Reload", result=result)
 
     # --- event tester --------------------------------------------------------------------------
     async def tester(self, request: Request) -> Response:
@@ -332,7 +360,8 @@ class Console:
                     "subs": [{"name": s.name, "action": s.action, "enabled": s.enabled, "matched": s.matched,
                               "trigger": s.trigger, "trigger_error": s.trigger_error, "error": s.error,
                               "insert_ids_added": s.insert_ids_added, "warnings": s.warnings,
-                              "requests": [request_view(r) for r in s.requests]} for s in d.subscriptions],
+                              "requests": [request_view(r, self._amplitude_url()) for r in s.requests]}
+                             for s in d.subscriptions],
                     "fired": len(d.fired),
                 } for d in trial.destinations],
             }

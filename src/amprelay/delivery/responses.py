@@ -149,6 +149,18 @@ def is_invalid_api_key(status: int, data: dict[str, Any] | None, body: bytes | N
     return bool(data) and data.get("missing_field") == "api_key"
 
 
+def answer_detail(verdict: Verdict, most: int = 5) -> str:
+    """Amplitude's error with the reason of each entry it named (distinct reasons, at most
+    ``most`` of them): what the console's Overview shows for a failed request."""
+    reasons = list(dict.fromkeys(o.reason for o in verdict.outcomes if o.reason))
+    if not reasons:
+        return verdict.error
+    text = "; ".join(reasons[:most])
+    if len(reasons) > most:
+        text += f"; and {len(reasons) - most} more"
+    return text
+
+
 def classify(http_status: int | None, body: bytes | None, entries: Sequence[bytes],
              transport_error: str | None = None, *, throttle_seconds: float = THROTTLE_SECONDS,
              quota_seconds: float = DAILY_QUOTA_SECONDS) -> Verdict:

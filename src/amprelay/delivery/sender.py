@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from amprelay.destination.endpoints import rebase_url
+
 
 @dataclass(frozen=True, slots=True)
 class Answer:
@@ -15,13 +17,9 @@ class Answer:
 
 
 def target_url(url: str, base_override: str | None) -> str:
-    """The action's URL, or its path on ``base_override`` (the local Amplitude, a proxy)."""
-    if not base_override:
-        return url
-    rest = url.split("://", 1)[-1]
-    slash = rest.find("/")
-    path = rest[slash:] if slash >= 0 else "/"
-    return base_override.rstrip("/") + path
+    """The action's URL, or its path on ``base_override`` (the local Amplitude, a proxy; the EU
+    region under ``/eu``: see :func:`amprelay.destination.endpoints.rebase_url`)."""
+    return rebase_url(url, base_override)
 
 
 class Sender:

@@ -23,7 +23,7 @@ from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
 from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics, observe_many
 from amprelay.delivery.observer import DeliveryObserver, Settled
-from amprelay.delivery.responses import Action, Outcome, classify
+from amprelay.delivery.responses import Action, Outcome, answer_detail, classify
 from amprelay.delivery.sender import Sender, target_url
 from amprelay.queue.base import Lease, Queue, RetryItem, Route
 
@@ -259,7 +259,8 @@ class DeliveryWorker:
         m.batch_size.labels(route.kind).observe(len(batch))
         if len(self.batch_sizes) < 100_000:
             self.batch_sizes.append(len(batch))
-        ans = await self.sender.post(route.method, target_url(route.url, self.base_url), batch.body, batch.headers)
+        url = target_url(route.url, self.base_url)
+        ans = await self.sender.post(route.method, url, batch.body, batch.headers)
         verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error,
                            throttle_seconds=self.settings.throttle_seconds, quota_seconds=self.settings.quota_seconds)
         m.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
@@ -267,7 +268,8 @@ class DeliveryWorker:
         n = len(batch)
         if self.observer is not None:
             try:
-                self.observer.on_answer(dest, route.url, verdict.status, verdict.error, n, batch.leases, self.clock())
+                self.observer.on_answer(dest, url, verdict.status, answer_detail(verdict), n, batch.leases,
+                                        self.clock())
             except Exception:
                 log.exception("delivery observer failed")
         if verdict.split and n > 1:

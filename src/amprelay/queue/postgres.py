@@ -373,7 +373,7 @@ class PostgresQueue:
             rows = c.execute(
                 "SELECT d.id, d.route_id, d.entry, d.partition, d.message_id, d.created_at, d.dead_at, d.attempts, "
                 f"d.reason FROM amprelay_dead_letters d JOIN amprelay_routes r ON r.id = d.route_id{where} "
-                "ORDER BY d.id LIMIT %s OFFSET %s", [*args, limit, offset]).fetchall()
+                "ORDER BY d.id LIMIT %s OFFSET %s", [*args, limit if limit >= 0 else None, offset]).fetchall()
             return [DeadLetter(i, self._route(c, rid), bytes(e), p, m, ca, da, a, reason)
                     for i, rid, e, p, m, ca, da, a, reason in rows]
 

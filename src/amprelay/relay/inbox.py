@@ -187,6 +187,12 @@ class SQLiteInbox:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
 
+    def last_id(self) -> int:
+        """The id of the newest row ever appended (0 if none): rows appended later have larger ids."""
+        with self._lock:
+            row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'").fetchone()
+        return int(row[0]) if row else 0
+
     @staticmethod
     def consume_sql(last_id: int) -> tuple[str, tuple]:
         """The statement that removes messages up to ``last_id`` (run in the queue's transaction)."""

@@ -89,6 +89,22 @@ def compile_destination(dest: DestinationConfig) -> CompiledDestination:
     )
 
 
+@dataclass(frozen=True)
+class CompiledConfig:
+    """One config's compiled form: what ingest, the inbox processor and the console read. A
+    reload builds a new one and swaps it in whole (see :meth:`Relay.swap`)."""
+
+    config: Config
+    destinations: list[CompiledDestination]
+    sources_by_key: dict[str, SourceConfig]
+    generation: int = 1
+
+
+def compile_config(config: Config, generation: int = 1) -> CompiledConfig:
+    return CompiledConfig(config, [compile_destination(d) for d in config.destinations],
+                          {s.write_key.get_secret_value(): s for s in config.sources}, generation)
+
+
 def open_session_store(config: Config) -> SessionStore | PostgresSessionStore:
     """Server-side session state lives in the queue's store: the SQLite file, or PostgreSQL
     (shared by every relay on it)."""
@@ -153,11 +169,12 @@ class Relay:
     def __init__(self, config: Config, queue: Queue, metrics: Metrics | None = None,
                  data_dir: str | Path | None = None, on_enqueued: Callable[[], None] | None = None,
                  inbox: SQLiteInbox | None = None, observer: RelayObserver | None = None):
-        self.config = config
         self.queue = queue
         self.metrics = metrics or Metrics()
-        self.destinations = [compile_destination(d) for d in config.destinations]
-        self._sources_by_key = {s.write_key.get_secret_value(): s for s in config.sources}
+        self._active = compile_config(config)
+        # Older configs still owed inbox rows: (last inbox id accepted under it, its compiled form).
+        self._held: list[tuple[int, CompiledConfig]] = []
+        self._swap_lock = threading.Lock()
         self._data_dir = Path(data_dir or config.data_dir)
         self._admission_lock = threading.Lock()
         self._admission_checked = 0.0
@@ -177,20 +194,54 @@ class Relay:
         if any(d.config.server_sessions.enabled for d in self.destinations):
             self.sessions = open_session_store(config)
 
+    @property
+    def config(self) -> Config:
+        return self._active.config
+
+    @property
+    def destinations(self) -> list[CompiledDestination]:
+        return self._active.destinations
+
+    @property
+    def generation(self) -> int:
+        return self._active.generation
+
+    # --- reload ---------------------------------------------------------------------------
+    def swap(self, config: Config) -> CompiledConfig:
+        """Make ``config`` the running one, for messages accepted from now on. It is compiled
+        first: if that raises, the running config stays. Messages already in the inbox keep
+        the config they were accepted under (each is mapped by exactly one config); with no
+        inbox (PostgreSQL) each request is transformed with the config it started with."""
+        new = compile_config(config, self._active.generation + 1)
+        if self.sessions is None and any(d.config.server_sessions.enabled for d in new.destinations):
+            self.sessions = open_session_store(config)
+        with self._swap_lock:
+            if self.inbox is not None:
+                self._held.append((self.inbox.last_id(), self._active))
+            self._active = new
+        return new
+
+    def _inbox_configs(self, first_id: int) -> tuple[list[tuple[int, CompiledConfig]], CompiledConfig]:
+        """The configs for inbox rows from ``first_id`` on (older rows are consumed: drop theirs)."""
+        with self._swap_lock:
+            self._held = [h for h in self._held if h[0] >= first_id]
+            return list(self._held), self._active
+
     # --- sources --------------------------------------------------------------------------
     def source_for_key(self, write_key: str) -> SourceConfig | None:
-        return self._sources_by_key.get(write_key)
+        return self._active.sources_by_key.get(write_key)
 
     # --- transform ------------------------------------------------------------------------
     def transform(self, source_name: str, message: dict[str, Any], now_ms: int | None = None,
-                  result: ProcessResult | None = None) -> ProcessResult:
-        """Units for one message over every destination and subscription (pure but for metrics)."""
+                  result: ProcessResult | None = None, compiled: CompiledConfig | None = None) -> ProcessResult:
+        """Units for one message over every destination and subscription (pure but for metrics),
+        with ``compiled`` (default: the running config)."""
         out = result if result is not None else ProcessResult()
         message_id = str(message.get("messageId") or "")
         created = time.time()
         original = message
         observer = self.observer
-        for dest in self.destinations:
+        for dest in (compiled or self._active).destinations:
             message = original
             if dest.sources is not None and source_name not in dest.sources:
                 continue
@@ -252,9 +303,10 @@ class Relay:
             return ProcessResult()
         result = ProcessResult()
         now = time.time()
+        compiled = self._active  # one request, one config
         try:
             for message in messages:
-                self.transform(source_name, message, result=result)
+                self.transform(source_name, message, result=result, compiled=compiled)
         except SessionStoreUnavailable as exc:
             self.last_error = str(exc)
             log.error("%s", exc)
@@ -275,7 +327,8 @@ class Relay:
         reason) one message rejected at ingest, which goes to the dead-letter store."""
         result = ProcessResult()
         now = time.time()
-        for _id, source_name, payload, reason in rows:
+        held, active = self._inbox_configs(rows[0][0]) if rows else ([], self._active)
+        for row_id, source_name, payload, reason in rows:
             if reason is not None:
                 mid = str(payload.get("messageId") or "") if isinstance(payload, dict) else ""
                 result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", payload, mid, now),
@@ -283,8 +336,9 @@ class Relay:
                 if self.observer is not None:
                     self.observer.on_rejected(source_name, payload, reason, now)
             else:
+                compiled = next((c for last_id, c in held if row_id <= last_id), active)
                 for message in payload:
-                    self.transform(source_name, message, result=result)
+                    self.transform(source_name, message, result=result, compiled=compiled)
         return result
 
     def store(self, result: ProcessResult, also: tuple[str, tuple] | None = None) -> None:

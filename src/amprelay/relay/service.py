@@ -8,16 +8,18 @@ import contextlib
 import gc
 import logging
 import os
+import signal
 import socket
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 
-from amprelay.config import Config, ServerConfig
+from amprelay.config import Config, LoadedConfig, ServerConfig
 from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
@@ -26,7 +28,9 @@ from amprelay.masking import register_secrets
 from amprelay.queue import open_queue, sqlite_path
 from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
 from amprelay.relay.readiness import FailingDestinationsCheck
+from amprelay.relay.reload import Reloader, remove_pid_file, write_pid_file
 from amprelay.relay.runtime import Relay
+from amprelay.server.access import AccessLogMiddleware
 from amprelay.server.app import create_app
 from amprelay.server.connections import connection_options
 from amprelay.server.ingest import ingest_limits, rate_limiter
@@ -43,12 +47,15 @@ class RelayService:
     app: Starlette
     processor: InboxProcessor | None = None
     console: Console | None = None
+    reloader: Reloader | None = None
 
     @classmethod
     def build(cls, config: Config, *, worker_id: str | None = None, warnings: list[str] | None = None,
-              environ: dict[str, str] | None = None) -> RelayService:
+              environ: dict[str, str] | None = None,
+              load: Callable[[], LoadedConfig] | None = None) -> RelayService:
         """``warnings``: the config's load warnings (the console shows them); ``environ``: where
-        AMPRELAY_ADMIN_TOKEN is read (default os.environ)."""
+        AMPRELAY_ADMIN_TOKEN is read (default os.environ); ``load``: reads the config again
+        (as ``serve`` did) for a reload: SIGHUP, the console's button, ``amprelay reload``."""
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         if worker_id is None:
             # SQLite: one delivering process per store. PostgreSQL: every relay process is a worker
@@ -81,9 +88,14 @@ class RelayService:
             relay.pressure = IngestPressure()
             processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
         server = config.server
+        reloader = Reloader(relay, load, config.data_dir) if load is not None else None
 
         @contextlib.asynccontextmanager
         async def lifespan(_app):
+            pid_file = None
+            if reloader is not None:
+                _on_sighup(reloader)  # before the pid file: a SIGHUP must never find the default action
+                pid_file = write_pid_file(config.data_dir)
             if processor is not None:
                 processor.start()
             await delivery.start()
@@ -103,14 +115,20 @@ class RelayService:
                 if relay.sessions is not None:
                     relay.sessions.close()
                 queue.close()
+                if pid_file is not None:
+                    remove_pid_file(pid_file)
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
         auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
         console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake,
-                          health=delivery.health)
+                          health=delivery.health, reload=reloader.reload if reloader is not None else None)
+        if reloader is not None:
+            reloader.on_applied = lambda loaded: setattr(console, "warnings", list(loaded.warnings))
         app = create_app(relay, cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes(),
                          limits=ingest_limits(server), rate_limiter=rate_limiter(server))
-        return cls(config, relay, delivery, app, processor, console)
+        if config.logging.access_log:
+            app.add_middleware(AccessLogMiddleware, is_key=lambda part: relay.source_for_key(part) is not None)
+        return cls(config, relay, delivery, app, processor, console, reloader)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server
@@ -141,6 +159,16 @@ def tls_options(server: ServerConfig) -> dict[str, object]:
     if server.trusted_proxies is not None:
         options["forwarded_allow_ips"] = server.trusted_proxies
     return options
+
+
+def _on_sighup(reloader: Reloader) -> None:
+    """SIGHUP reloads the config (in a worker thread: compiling must not stall ingest). Only the
+    main thread can take signals: a relay in a background thread (tests, demo) goes without."""
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, reloader.reload))
+    except (ValueError, RuntimeError, NotImplementedError, AttributeError):
+        log.debug("SIGHUP reload not available in this thread")
 
 
 class ThreadedRelay:

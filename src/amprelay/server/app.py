@@ -128,6 +128,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         source = relay.source_for_key(parsed.write_key)
         if source is None:
             return _error(IngestError(401, "invalid_write_key", "the write key is not valid for any source"))
+        request.state.source = source.name  # the access log's "source"
 
         now = datetime.now(UTC)
         now_text = format_timestamp(now)
@@ -180,6 +181,9 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
     async def health(request: Request) -> Response:
         return ORJSONResponse({"status": "ok"})
 
+    async def index(request: Request) -> Response:
+        return ORJSONResponse(service_index())
+
     async def ready(request: Request) -> Response:
         report = await run_in_threadpool(relay.ready)  # the checks read the store
         return ORJSONResponse(report.body(), status_code=200 if report.ok else 503)
@@ -198,6 +202,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
 
     routes = [
         Route("/v1/{kind}", ingest, methods=["POST"]),
+        Route("/", index),
         Route("/health", health),
         Route("/ready", ready),
         Route("/metrics", metrics),
@@ -210,6 +215,14 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
                    allow_headers=["Content-Type", "Authorization", "Content-Encoding"], max_age=86400),
     ]
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+
+
+def service_index() -> dict[str, Any]:
+    """What ``GET /`` answers: the service, its version and where to go next."""
+    from amprelay import __version__
+
+    return {"name": "amprelay", "version": __version__,
+            "links": {"health": "/health", "ready": "/ready", "metrics": "/metrics", "console": "/console"}}
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
