@@ -36,6 +36,8 @@ BAD = {
     "import-segment": [[], ["missing.json"], ["not-json.json"], ["event.json"], ["list.json"]],
     "export-segment": [[], ["--config", "missing.yaml"], ["--config", "not-yaml.yaml"]],
     "migrate-classic": [[], ["missing.json"], ["not-json.json"], ["list.json"]],
+    "reload": [["--config", "missing.yaml"], ["--config", "not-yaml.yaml"], ["--data-dir", "no-relay-here"],
+               ["--bogus"]],
 }
 
 

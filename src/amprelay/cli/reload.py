@@ -40,7 +40,9 @@ def data_dir_of(args: argparse.Namespace) -> Path:
         try:
             raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
-            raise SystemExit(f"amprelay reload: cannot read {path}: {exc}") from None
+            from amprelay.cli.main import CommandError
+
+            raise CommandError(f"cannot read {path}: {' '.join(str(exc).split())}") from None
         if isinstance(raw, dict) and isinstance(raw.get("data_dir"), str):
             return Path(ENV_PATTERN.sub(lambda m: os.environ.get(m.group(1)) or m.group(2) or "", raw["data_dir"]))
     return Path(os.environ.get("AMPRELAY_DATA_DIR") or "./data")

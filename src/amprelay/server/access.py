@@ -12,8 +12,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-log = logging.getLogger("amprelay.access")
 from amprelay.masking import MASK
+
+log = logging.getLogger("amprelay.access")
 
 # Set by a handler that authenticated a write key: ``request.state.source = source.name``.
 SOURCE_STATE_KEY = "source"
