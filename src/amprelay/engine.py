@@ -20,8 +20,8 @@ import orjson
 from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS, Action, Context, Request, Settings
 from amprelay.destination.presets import default_values
 from amprelay.fields import PayloadValidationError, compile_validator
+from amprelay.js import json_round_trip
 from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
-from amprelay.mapping.jsvalues import to_json_compatible
 from amprelay.triggers import answer_trigger_case, compile_trigger
 
 
@@ -249,7 +249,7 @@ def run_mapping_case(case: dict[str, Any]) -> dict[str, Any]:
         return {"id": case.get("id"), "result": None, "error": {"name": "Error", "message": str(exc)}}
     # The answer is what JSON.stringify writes: functions reached through a prototype
     # (`$.properties.constructor`) and undefined values are dropped.
-    return {"id": case.get("id"), "result": to_json_compatible(result), "error": None}
+    return {"id": case.get("id"), "result": json_round_trip(result), "error": None}
 
 
 def run_case(case: dict[str, Any], now_ms: int | None = None) -> dict[str, Any]:

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amprelay.destination.request import Request, form_urlencode, js_number_text, to_json_bytes
+from amprelay.destination.request import Request, form_urlencode, to_json_bytes
+from amprelay.js import number_to_string
 
 
 @pytest.mark.parametrize(
@@ -46,8 +47,8 @@ def test_strings_that_look_like_numbers_are_untouched():
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
-def test_js_number_text_round_trips(x):
-    assert float(js_number_text(x)) == x
+def test_number_to_string_round_trips(x):
+    assert float(number_to_string(x)) == x
 
 
 def test_form_body_is_url_search_params_encoding():

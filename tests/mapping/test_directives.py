@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from amprelay.mapping import UNDEFINED, MappingRuntimeError, compile_mapping
+from amprelay.js import UNDEFINED
+from amprelay.mapping import MappingRuntimeError, compile_mapping
 from amprelay.mapping.compiler import build, prepare_mapping
 
 EVENT = {

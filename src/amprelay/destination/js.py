@@ -1,97 +1,18 @@
-"""Small JavaScript semantics the reference's code relies on (truthiness, ``String(x)``,
-object spread), for values decoded from JSON."""
+"""``JSON.parse`` as Node reads a request body (numbers as doubles, keys in JS order).
+
+Moves to ``amprelay.js.json`` (the JSON-reading module of the JavaScript package)."""
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from typing import Any, Final
+from typing import Any
 
 import orjson
 
-
-class _Undefined:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "undefined"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNDEFINED: Final = _Undefined()
-
-
-def truthy(value: Any) -> bool:
-    """JavaScript truthiness: ``""``, ``0``, ``NaN``, ``null``, ``false``, undefined are falsy;
-    objects and arrays (even empty) are truthy."""
-    if value is None or value is False or value is UNDEFINED:
-        return False
-    t = type(value)
-    if t is str:
-        return value != ""
-    if t is int:
-        return value != 0
-    if t is float:
-        return value == value and value != 0.0
-    return True
-
-
-def js_string(value: Any) -> str:
-    """``String(value)`` for JSON values (as ``URLSearchParams`` converts its values)."""
-    if isinstance(value, str):
-        return value
-    if value is UNDEFINED:
-        return "undefined"
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        if -(2**53) <= value <= 2**53:
-            return str(value)
-        value = float(value)
-    if isinstance(value, float):
-        if value != value:
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        from amprelay.destination.request import js_number_text
-
-        return js_number_text(value)
-    if isinstance(value, list):
-        return ",".join("" if v is None else js_string(v) for v in value)
-    return "[object Object]"
-
-
-def spread(value: Any) -> dict[str, Any]:
-    """The own enumerable properties ``{...value}`` copies."""
-    t = type(value)
-    if t is dict:
-        return value
-    if t is str:
-        return {str(i): ch for i, ch in enumerate(value)}
-    if t is list:
-        return {str(i): v for i, v in enumerate(value)}
-    return {}
-
-
-def js_round(x: int | float) -> int | float:
-    """``Math.round``: halves round towards +Infinity."""
-    if type(x) is int:
-        return x
-    if x != x or math.isinf(x):
-        return x
-    r = math.floor(x)
-    return r + 1 if x - r >= 0.5 else r
-
+from amprelay.js import with_key_order
 
 _MAX_SAFE = 2**53
-_MAX_INDEX = 2**32 - 2
 # What JSON.parse holds differently from orjson.loads: a long integer (JavaScript rounds it to a
 # double) or an object key that is an array index ("0", "12": JavaScript lists those first, in
 # numeric order). Only then is the value walked (integral floats are normalised on the way).
@@ -116,29 +37,10 @@ def _needs_js_walk(raw: bytes, value: Any) -> bool:
     return False
 
 
-def is_array_index(key: str) -> bool:
-    """Whether JavaScript treats ``key`` as an array index (canonical, below 2**32 - 1)."""
-    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) <= _MAX_INDEX
-
-
-def js_key_order(obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` with JavaScript's property order: array-index keys first, ascending, then the
-    others in insertion order (returns ``obj`` itself when it has no such key)."""
-    index_keys = [k for k in obj if k[:1].isdigit() and is_array_index(k)]
-    if not index_keys:
-        return obj
-    index_keys.sort(key=int)
-    out = {k: obj[k] for k in index_keys}
-    for k, v in obj.items():
-        if k not in out:
-            out[k] = v
-    return out
-
-
 def _js_values(value: Any) -> Any:
     t = type(value)
     if t is dict:
-        return js_key_order({k: (_js_values(v) if type(v) in _WALK else v) for k, v in value.items()})
+        return with_key_order({k: (_js_values(v) if type(v) in _WALK else v) for k, v in value.items()})
     if t is list:
         return [_js_values(v) if type(v) in _WALK else v for v in value]
     if t is float:

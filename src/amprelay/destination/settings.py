@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amprelay.destination.endpoints import DEFAULT_REGION, REGIONS
-from amprelay.destination.js import UNDEFINED
 from amprelay.fields.model import Field
+from amprelay.js import UNDEFINED
 
 SETTINGS_FIELDS: dict[str, Field] = {
     "apiKey": Field(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 
-from .jsnum import JS_WHITESPACE, js_number_to_string, js_string_to_number
+from amprelay.js import WHITESPACE, number_to_string, string_to_number
 
 __all__ = [
     "MAX_TIME_MS",
@@ -32,7 +32,7 @@ NAN = math.nan
 MAX_TIME_MS = 8.64e15
 _MS_PER_DAY = 86_400_000
 
-_WS_CLASS = "".join(f"\\u{ord(c):04x}" for c in JS_WHITESPACE)
+_WS_CLASS = "".join(f"\\u{ord(c):04x}" for c in WHITESPACE)
 # dayjs C.REGEX_PARSE, with JS semantics: ASCII \d, JS \s, `$` = end of input.
 _DAYJS_PARSE = re.compile(
     r"([0-9]{4})[-/]?([0-9]{1,2})?[-/]?([0-9]{0,2})[Tt" + _WS_CLASS + r"]*([0-9]{1,2})?:?([0-9]{1,2})?:?"
@@ -112,7 +112,7 @@ _KEYWORDS: tuple[tuple[str, int, int], ...] = (
     ("t\0\0", _TIME_SEPARATOR, 0),
 )
 _KEYWORD_MAP = {k: (t, v) for k, t, v in reversed(_KEYWORDS)}
-_WS = frozenset(JS_WHITESPACE)
+_WS = frozenset(WHITESPACE)
 
 
 class _Token:
@@ -636,7 +636,7 @@ def _js_to_primitive_string(x: object) -> str | None:
     if isinstance(x, bool):
         return "true" if x else "false"
     if isinstance(x, int | float):
-        return js_number_to_string(x)
+        return number_to_string(x)
     if isinstance(x, dict):
         return "[object Object]"
     return None
@@ -677,8 +677,8 @@ def is_date_like(data: str) -> bool:
     v = _iso_ms_z(data)
     if v is not None:
         return v == v
-    n = js_string_to_number(data)
-    if js_number_to_string(n) == data:
+    n = string_to_number(data)
+    if number_to_string(n) == data:
         # dayjs.unix(Number(data))
         t = n * 1000
         return t == t and -MAX_TIME_MS <= t <= MAX_TIME_MS

@@ -25,6 +25,8 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from amprelay.js import normalize_number, number_to_string, real_type_of, string_to_number
+
 from .dates import is_date_like
 from .empty import ABSENT, remove_empty_values
 from .errors import (
@@ -38,7 +40,6 @@ from .errors import (
     type_message,
 )
 from .formats import ALWAYS_VALID_FORMATS, NUMBER_FORMATS, STRING_FORMATS
-from .jsnum import js_number_to_string, js_string_to_number, js_typeof, normalize_number
 from .model import Field
 from .schema import SchemaNode, fields_to_schema
 
@@ -71,7 +72,7 @@ def _is_type(t: str, v: Any) -> bool:
 
 def _js_equal(a: Any, b: Any) -> bool:
     """``===`` for primitives, fast-deep-equal for arrays/objects (what ajv's ``enum`` uses)."""
-    ta, tb = js_typeof(a), js_typeof(b)
+    ta, tb = real_type_of(a), real_type_of(b)
     if ta != tb:
         return False
     if ta == "array":
@@ -173,7 +174,7 @@ class _Checker:
         for t in self.coerce_to:
             if t == "string":
                 if is_num:
-                    v = js_number_to_string(local)
+                    v = number_to_string(local)
                     return v, v
                 if tl is bool:
                     v = "true" if local else "false"
@@ -186,7 +187,7 @@ class _Checker:
                 if local is None:
                     return 0, 0
                 if tl is str and local:
-                    x = js_string_to_number(local)
+                    x = string_to_number(local)
                     if x == x and (t == "number" or math.isinf(x) or x % 1 == 0):
                         v = normalize_number(x)
                         return v, v

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from amprelay.js import UNDEFINED, keys_in_order, truthy
+
 from .compiler import Const, _as_fn, _blank_ne_empty, _is_directive, compile_node, remove_undefined_copy
-from .jsvalues import UNDEFINED, js_keys, js_truthy
 from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
 
 __all__ = ["generate_root"]
@@ -132,7 +133,7 @@ class _Gen:
 
     def emit_object(self, obj: dict, target: str, indent: str) -> None:
         self.lines.append(f"{indent}{target} = {{}}")
-        for k in js_keys(obj):
+        for k in keys_in_order(obj):
             if k == "__proto__":
                 continue
             value = obj[k]
@@ -164,7 +165,7 @@ class _Gen:
             return False
         exists = opts.get("exists", UNDEFINED)
         blank = opts.get("blank", UNDEFINED)
-        if not js_truthy(exists) and not js_truthy(blank):
+        if not truthy(exists) and not truthy(blank):
             return False
         cond_raw = exists if exists is not UNDEFINED else blank
         if not (type(cond_raw) is dict and _is_directive(cond_raw) and "@path" in cond_raw
@@ -183,7 +184,7 @@ class _Gen:
         else:
             self.lines.append(f"{indent}    {target} = U")
         self.lines.append(f"{indent}else:")
-        if js_truthy(else_raw):
+        if truthy(else_raw):
             self.emit(else_raw, target, indent + "    ")
         else:
             self.lines.append(f"{indent}    {target} = U")

@@ -11,22 +11,24 @@ other directives to consume.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
-from .errors import MappingRuntimeError, MappingValidationError
-from .jsvalues import (
+from amprelay.js import (
+    MAX_SAFE_INTEGER,
     UNDEFINED,
-    js_keys,
-    js_number_to_string,
-    js_to_string,
-    js_truthy,
-    json_parse,
     json_stringify,
+    keys_in_order,
+    number_to_string,
     real_type_of,
+    to_string,
+    truthy,
     utf16_len,
     utf16_units,
 )
+
+from .errors import MappingRuntimeError, MappingValidationError
 from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
 from .template import compile_template
 from .validate import MAX_PATTERN_LENGTH, MAX_REPLACEMENT_LENGTH, collect_errors
@@ -36,6 +38,20 @@ __all__ = ["Const", "compile_node", "prepare_mapping", "remove_undefined_copy", 
 ROOT_MAPPING_FIELD_KEY = "__segment_internal_directive"
 
 Fn = Callable[[Any], Any]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"Unexpected token {name[0]} in JSON")
+
+
+def _parse_int(text: str) -> int | float:
+    value = int(text)
+    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(text)
+
+
+def _json_parse(text: str) -> Any:
+    """`JSON.parse` as `@json` decodes (ValueError on invalid JSON and on NaN/Infinity literals)."""
+    return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 class Const:
@@ -123,7 +139,7 @@ def compile_node(node: Any, final: bool) -> Node:
 
 
 def _compile_object(obj: dict, final: bool) -> Node:
-    keys = js_keys(obj)
+    keys = keys_in_order(obj)
     children = [(k, compile_node(obj[k], final)) for k in keys]
     if all(type(c) is Const for _, c in children):
         if final:
@@ -294,7 +310,7 @@ def _blank_ne_empty(value: Any) -> bool:
     if t is int or t is float:
         return value != 0
     if t is list:
-        return js_to_string(value) != ""
+        return to_string(value) != ""
     return True
 
 
@@ -303,12 +319,12 @@ def _c_if(opts: Any, final: bool) -> Node:
         return _raiser('@if requires an object with an "exists" key')
     exists = opts.get("exists", UNDEFINED)
     blank = opts.get("blank", UNDEFINED)
-    if not js_truthy(exists) and not js_truthy(blank):
+    if not truthy(exists) and not truthy(blank):
         return _raiser('@if requires an "exists" key or a "blank" key')
     then_raw = opts.get("then", UNDEFINED)
     else_raw = opts.get("else", UNDEFINED)
     then_fn = _as_fn(compile_node(then_raw, final), final) if then_raw is not UNDEFINED else None
-    else_fn = _as_fn(compile_node(else_raw, final), final) if js_truthy(else_raw) else None
+    else_fn = _as_fn(compile_node(else_raw, final), final) if truthy(else_raw) else None
     if exists is not UNDEFINED:
         cond_node = compile_node(exists, False)
         mode = "exists"
@@ -351,10 +367,10 @@ def _c_case(opts: Any, final: bool) -> Node:
     if type(opts) is not dict:
         return _raiser('@case requires an object with a "operator" key')
     operator = opts.get("operator", UNDEFINED)
-    if not js_truthy(operator):
+    if not truthy(operator):
         return _raiser('@case requires a "operator" key')
     value_raw = opts.get("value", UNDEFINED)
-    if not js_truthy(value_raw):
+    if not truthy(value_raw):
         return Const(UNDEFINED)
     node = compile_node(value_raw, False)
     value_fn = _as_fn(node, False)
@@ -464,7 +480,7 @@ def _perform_replace(value: str, pattern: str, replacement: str, is_global: bool
 def _c_replace(opts: Any, final: bool) -> Node:
     if type(opts) is not dict:
         return _raiser('@replace requires an object with a "pattern" key')
-    if not js_truthy(opts.get("pattern", UNDEFINED)):
+    if not truthy(opts.get("pattern", UNDEFINED)):
         return _raiser('@replace requires a "pattern" key')
     pattern = opts["pattern"]
     replacement = opts.get("replacement", UNDEFINED)
@@ -472,7 +488,7 @@ def _c_replace(opts: Any, final: bool) -> Node:
         replacement = ""
     pattern2 = opts.get("pattern2", UNDEFINED)
     replacement2 = opts.get("replacement2", UNDEFINED)
-    if js_truthy(pattern2) and (replacement2 is None or replacement2 is UNDEFINED):
+    if truthy(pattern2) and (replacement2 is None or replacement2 is UNDEFINED):
         replacement2 = ""
     ignorecase = opts.get("ignorecase", UNDEFINED)
     if ignorecase is None or ignorecase is UNDEFINED:
@@ -481,7 +497,7 @@ def _c_replace(opts: Any, final: bool) -> Node:
     if is_global is None or is_global is UNDEFINED:
         is_global = True
     value_raw = opts.get("value", UNDEFINED)
-    if not js_truthy(value_raw):
+    if not truthy(value_raw):
         return Const(UNDEFINED)
     types_ok = (
         type(pattern) is str
@@ -489,7 +505,7 @@ def _c_replace(opts: Any, final: bool) -> Node:
         and type(ignorecase) is bool
         and type(is_global) is bool
     )
-    second = js_truthy(pattern2) and type(pattern2) is str and type(replacement2) is str
+    second = truthy(pattern2) and type(pattern2) is str and type(replacement2) is str
     node = compile_node(value_raw, False)
     value_fn = _as_fn(node, False)
 
@@ -499,7 +515,7 @@ def _c_replace(opts: Any, final: bool) -> Node:
         if t is bool:
             v = "true" if v else "false"
         elif t is int or t is float:
-            v = js_number_to_string(v)
+            v = number_to_string(v)
         elif t is not str:
             return ""
         if not types_ok:
@@ -555,7 +571,7 @@ def _c_array_path(data: Any, final: bool) -> Node:
 def _flatten_into(out: dict, value: Any, prefix: str, separator: str, ignore_arrays: bool) -> None:
     t = type(value)
     if t is dict:
-        for k in js_keys(value):
+        for k in keys_in_order(value):
             key = prefix + separator + k if prefix else k
             _flatten_into(out, value[k], key, separator, ignore_arrays)
     elif t is list and not ignore_arrays:
@@ -576,13 +592,13 @@ def flatten_object(value: Any, separator: str, ignore_arrays: bool) -> dict:
 def _c_flatten(opts: Any, final: bool) -> Node:
     if type(opts) is not dict:
         return _raiser('@flatten requires an object with a "separator" key')
-    if not js_truthy(opts.get("separator", UNDEFINED)):
+    if not truthy(opts.get("separator", UNDEFINED)):
         return _raiser('@flatten requires a "separator" key')
     sep_node = compile_node(opts["separator"], False)
     sep_fn = _as_fn(sep_node, False)
     value_node = compile_node(opts.get("value", UNDEFINED), False)
     value_fn = _as_fn(value_node, False)
-    omit_arrays = js_truthy(opts.get("omitArrays", UNDEFINED))
+    omit_arrays = truthy(opts.get("omitArrays", UNDEFINED))
 
     def run_flatten(payload: Any) -> Any:
         sep = sep_fn(payload)
@@ -600,9 +616,9 @@ def _c_json(opts: Any, final: bool) -> Node:
     if type(opts) is not dict:
         return _raiser('@json requires an object with a "value" key')
     mode = opts.get("mode", UNDEFINED)
-    if not js_truthy(mode):
+    if not truthy(mode):
         return _raiser('@json requires a "mode" key')
-    if not js_truthy(opts.get("value", UNDEFINED)):
+    if not truthy(opts.get("value", UNDEFINED)):
         return _raiser('@json requires a "value" key')
     node = compile_node(opts["value"], False)
     value_fn = _as_fn(node, False)
@@ -617,7 +633,7 @@ def _c_json(opts: Any, final: bool) -> Node:
             v = value_fn(payload)
             if type(v) is str:
                 try:
-                    return json_parse(v)
+                    return _json_parse(v)
                 except (ValueError, RecursionError):
                     return v
             return v
@@ -637,7 +653,7 @@ def _c_json(opts: Any, final: bool) -> Node:
 def _assign(target: dict, source: Any) -> None:
     t = type(source)
     if t is dict:
-        for k in js_keys(source):
+        for k in keys_in_order(source):
             if k != "__proto__":
                 target[k] = source[k]
     elif t is list:
@@ -658,12 +674,12 @@ def _js_typeof(value: Any) -> str:
 def _c_merge(opts: Any, final: bool) -> Node:
     if type(opts) is not dict:
         return _raiser('@merge requires an object with an "objects" key and a "direction" key')
-    if not js_truthy(opts.get("direction", UNDEFINED)):
+    if not truthy(opts.get("direction", UNDEFINED)):
         return _raiser('@merge requires a "direction" key')
     dir_node = compile_node(opts["direction"], False)
     dir_fn = _as_fn(dir_node, False)
     objects = opts.get("objects", UNDEFINED)
-    if not js_truthy(objects):
+    if not truthy(objects):
         late_error = '@merge requires a "objects" key'
     elif type(objects) is not list:
         late_error = f"@merge: expected opts.array, got {_js_typeof(objects)}"
@@ -698,10 +714,10 @@ def _c_merge(opts: Any, final: bool) -> Node:
 def _c_transform(opts: Any, final: bool) -> Node:
     if type(opts) is not dict:
         return _raiser('@transform requires an object with an "apply" key and a "mapping" key')
-    if not js_truthy(opts.get("mapping", UNDEFINED)):
+    if not truthy(opts.get("mapping", UNDEFINED)):
         return _raiser('@transform requires a "mapping" key')
     apply = opts.get("apply", UNDEFINED)
-    if not js_truthy(apply):
+    if not truthy(apply):
         return _raiser('@transform requires a "apply" key')
     if type(apply) is not dict:
         return _raiser('@transform "apply" key should be an object')
@@ -821,7 +837,7 @@ def prepare_mapping(doc: Any) -> Any:
     customer = {k: v for k, v in mapping.items() if k != ROOT_MAPPING_FIELD_KEY}
     root = mapping[ROOT_MAPPING_FIELD_KEY]
     if type(root) is dict:
-        keys = js_keys(root)
+        keys = keys_in_order(root)
     elif type(root) is list:
         keys = [str(i) for i in range(len(root))]
     elif type(root) is str:

@@ -15,7 +15,15 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
-from .jsvalues import UNDEFINED, js_number_to_string, js_to_string, json_stringify, utf16_len
+from amprelay.js import (
+    UNDEFINED,
+    json_stringify,
+    normalize_number,
+    number_to_string,
+    string_to_number,
+    to_string,
+    utf16_len,
+)
 
 __all__ = ["LiquidError", "compile_liquid"]
 
@@ -109,7 +117,7 @@ def _stringify(v: Any) -> str:
     if t is bool:
         return "true" if v else "false"
     if t is int or t is float:
-        return js_number_to_string(v)
+        return number_to_string(v)
     if t is range:
         return "".join(str(i) for i in v)
     return "[object Object]"
@@ -133,26 +141,7 @@ def _js_to_number(v: Any) -> float | int:
             return _js_to_number(_stringify_js(v[0]))
         return math.nan
     if t is str:
-        s = v.strip(_BLANK + "\ufeff")
-        if s == "":
-            return 0
-        try:
-            if re.fullmatch(r"[+-]?(\d+\.?\d*([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?)", s):
-                f = float(s)
-                return int(f) if f.is_integer() and abs(f) < 2**53 else f
-            if re.fullmatch(r"0[xX][0-9a-fA-F]+", s):
-                return int(s, 16)
-            if re.fullmatch(r"0[oO][0-7]+", s):
-                return int(s[2:], 8)
-            if re.fullmatch(r"0[bB][01]+", s):
-                return int(s[2:], 2)
-            if s in ("Infinity", "+Infinity"):
-                return math.inf
-            if s == "-Infinity":
-                return -math.inf
-        except ValueError:
-            pass
-        return math.nan
+        return normalize_number(string_to_number(v))
     return math.nan
 
 
@@ -205,7 +194,7 @@ def _equals(lhs: Any, rhs: Any) -> bool:
 def _to_primitive(v: Any) -> Any:
     t = type(v)
     if t is list:
-        return js_to_string(v)
+        return to_string(v)
     if t is dict:
         return "[object Object]"
     return v
@@ -236,7 +225,7 @@ def _contains(lhs: Any, rhs: Any) -> bool:
         return any(_equals(i, rhs) for i in lhs)
     if type(lhs) is str:
         r = _to_value(rhs)
-        return js_to_string(r) in lhs
+        return to_string(r) in lhs
     return False
 
 
@@ -249,7 +238,7 @@ def _read_property(obj: Any, key: Any) -> Any:
         idx = len(obj) + key
         return obj[int(idx)] if float(idx).is_integer() and 0 <= idx < len(obj) else UNDEFINED
     if type(key) in (int, float):
-        skey = js_number_to_string(key)
+        skey = number_to_string(key)
     elif type(key) is str:
         skey = key
     elif type(key) is bool:
@@ -726,7 +715,7 @@ def _split(v: Any, sep: Any = UNDEFINED) -> list:
 def _join(v: Any, sep: Any = None) -> str:
     arr = _to_array(v)
     sep_s = " " if sep is None or sep is UNDEFINED else _stringify(sep)
-    return sep_s.join("" if x is None or x is UNDEFINED else js_to_string(_to_value(x)) for x in arr)
+    return sep_s.join("" if x is None or x is UNDEFINED else to_string(_to_value(x)) for x in arr)
 
 
 def _to_array(v: Any) -> list:
@@ -937,7 +926,7 @@ class _Ctx:
 
     def lookup(self, key: Any) -> Any:
         if type(key) is not str:
-            key = _stringify(key) if not isinstance(key, (int, float)) else js_number_to_string(key)
+            key = _stringify(key) if not isinstance(key, (int, float)) else number_to_string(key)
         if key in self.scope:
             return self.scope[key]
         if key in self.counters:
@@ -1130,11 +1119,11 @@ def _parse_tag(name: str, args: str, tokens: list, pos: int) -> tuple[Render | N
             if type(cur) not in (int, float) or type(cur) is bool:
                 cur = 0
             if name == "increment":
-                out.append(js_number_to_string(cur))
+                out.append(number_to_string(cur))
                 ctx.counters[var] = cur + 1
             else:
                 ctx.counters[var] = cur - 1
-                out.append(js_number_to_string(cur - 1))
+                out.append(number_to_string(cur - 1))
 
         return run_counter, pos
     raise LiquidError(f'tag "{name}" is not supported')

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .jsvalues import from_utf16, to_utf16
+from amprelay.js import from_utf16, to_utf16
 
 __all__ = ["LexError", "Lexed", "Token", "lex"]
 

@@ -9,8 +9,8 @@ from typing import Any, Literal
 from .ast import Condition, Group
 from .compiler import CompiledTrigger, MatchFn, compile_ast
 from .format import FormatError, format_condition
-from .jsvalues import JSThrow
 from .parser import MixedGroup, parse_trigger
+from .properties import JSThrow
 
 __all__ = ["MatchResult", "Trigger", "TriggerError", "compile_trigger"]
 

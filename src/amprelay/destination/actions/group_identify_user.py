@@ -11,11 +11,11 @@ from amprelay.destination.actions._fields import (
     MIN_ID_LENGTH_V2,
 )
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import UNDEFINED, js_string
 from amprelay.destination.request import Request, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.dates import dayjs_utc_value
 from amprelay.fields.model import Field
+from amprelay.js import UNDEFINED, to_string
 
 FIELDS: dict[str, Field] = {
     'user_id': Field(
@@ -73,12 +73,12 @@ FIELDS: dict[str, Field] = {
 def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
     group_type = payload.get("group_type", UNDEFINED)
     group_value = payload.get("group_value", UNDEFINED)
-    association: dict[str, Any] = {js_string(group_type): group_value}
+    association: dict[str, Any] = {to_string(group_type): group_value}
     if group_value is UNDEFINED:
         association = {}
     min_id_length = _c.min_id_length_option(payload)
     options = "undefined" if min_id_length is None else to_json_text({"min_id_length": min_id_length})
-    api_key = js_string(settings.api_key)
+    api_key = to_string(settings.api_key)
     requests: list[Request] = []
     user_id = payload.get("user_id", UNDEFINED)
     device_id = payload.get("device_id", UNDEFINED)

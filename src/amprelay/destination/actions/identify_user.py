@@ -17,10 +17,10 @@ from amprelay.destination.actions._fields import (
     UTM_PROPERTIES,
 )
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import js_string
 from amprelay.destination.request import Request, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import Field
+from amprelay.js import to_string
 
 FIELDS: dict[str, Field] = {
     'user_id': Field(
@@ -215,7 +215,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
     options = "undefined" if min_id_length is None else to_json_text({"min_id_length": min_id_length})
     identification = _c.assemble_event(payload, props, "segment")
     form = {
-        "api_key": js_string(settings.api_key),
+        "api_key": to_string(settings.api_key),
         "identification": to_json_text(identification),
         "options": options,
     }

@@ -17,10 +17,10 @@ from amprelay.destination.actions._fields import (
     USER_AGENT_PARSING,
     UTM_PROPERTIES,
 )
-from amprelay.destination.js import UNDEFINED, js_string
 from amprelay.destination.request import Request
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import Field
+from amprelay.js import UNDEFINED, to_string
 
 FIELDS: dict[str, Field] = {
     'trackRevenuePerProduct': Field(
@@ -132,7 +132,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
         event["event_properties"] = product
         event["event_type"] = PRODUCT_EVENT_TYPE
         if _c.truthy(insert_id):
-            event["insert_id"] = f"{js_string(insert_id)}-{len(events) + 1}"
+            event["insert_id"] = f"{to_string(insert_id)}-{len(events) + 1}"
         else:
             event.pop("insert_id", None)
         if library is UNDEFINED:

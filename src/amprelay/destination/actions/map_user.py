@@ -7,10 +7,10 @@ from typing import Any
 from amprelay.destination.action import Action, Context
 from amprelay.destination.actions import _common as _c
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import js_string
 from amprelay.destination.request import Request, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import Field
+from amprelay.js import to_string
 
 FIELDS: dict[str, Field] = {
     'user_id': Field(
@@ -41,7 +41,7 @@ FIELDS: dict[str, Field] = {
 
 def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
     min_id_length = _c.min_id_length_option(payload)
-    form = {"api_key": js_string(settings.api_key), "mapping": to_json_text([payload])}
+    form = {"api_key": to_string(settings.api_key), "mapping": to_json_text([payload])}
     if min_id_length is not None:
         form["options"] = to_json_text({"min_id_length": min_id_length})
     return [Request("POST", endpoint_for("usermap", settings.endpoint), "form", form=form)]
