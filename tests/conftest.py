@@ -10,7 +10,7 @@ from amprelay.config import Config
 from amprelay.fakeamp import run_in_thread as run_fake
 from amprelay.relay.service import ThreadedRelay
 from amprelay.relay.service import run_in_thread as run_relay
-from tests.e2e.conftest import relay_config
+from tests.helpers.relay import relay_config
 
 
 @pytest.fixture

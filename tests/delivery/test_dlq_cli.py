@@ -6,7 +6,6 @@ import asyncio
 
 import orjson
 import pytest
-from _delivery_helpers import ev, events_req
 
 from amprelay.cli.dlq import parse_when
 from amprelay.cli.main import main
@@ -14,6 +13,7 @@ from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
 from amprelay.queue import DeadLetterFilter, RetryItem
 from amprelay.queue.sqlite import SQLiteQueue
+from tests.delivery.helpers import ev, events_req
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """The compiled subscription API (amprelay.engine) and run_case."""
 
 import pytest
-from _destination_helpers import NOW_MS, SETTINGS, track
 
 from amprelay.destination import PRESETS
 from amprelay.engine import (
@@ -18,6 +17,7 @@ from amprelay.engine import (
     compile_subscriptions,
     run_case,
 )
+from tests.destination.helpers import NOW_MS, SETTINGS, track
 
 
 def preset_subscription(name: str, **changes) -> Subscription:
