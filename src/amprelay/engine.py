@@ -19,13 +19,14 @@ import orjson
 
 from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS, Action, Context, Request, Settings
 from amprelay.destination.presets import default_values
+from amprelay.errors import AmprelayError
 from amprelay.fields import PayloadValidationError, compile_validator
 from amprelay.js import json_round_trip
 from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
 from amprelay.triggers import answer_trigger_case, compile_trigger
 
 
-class ActionError(Exception):
+class ActionError(AmprelayError):
     """An event could not be turned into requests (``name`` as the reference's error class)."""
 
     name = "Error"

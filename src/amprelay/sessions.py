@@ -30,6 +30,8 @@ from typing import Any
 
 import orjson
 
+from amprelay.errors import AmprelayError
+
 DESTINATION_KEY = "Actions Amplitude"
 KEEP_SESSIONS = 8
 
@@ -98,7 +100,7 @@ def with_session_id(message: dict[str, Any], session_id: int) -> dict[str, Any]:
     return {**message, "integrations": integrations}
 
 
-class SessionStoreUnavailable(Exception):
+class SessionStoreUnavailable(AmprelayError):
     """The session state can't be read or written now (the database is away)."""
 
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.settings import Settings
+from amprelay.errors import AmprelayError
 
 
-class SettingsFileError(ValueError):
+class SettingsFileError(AmprelayError, ValueError):
     pass
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
+from amprelay.errors import AmprelayError
 from amprelay.queue.base import NewUnit, Route
 
 try:  # JSON.stringify's number formatting, as the actions serialise their bodies
@@ -55,7 +56,7 @@ JSON_ENTRIES_FIELD = "events"
 FORM_ENTRIES_FIELDS = ("identification", "mapping")
 
 
-class UnsupportedRequest(ValueError):
+class UnsupportedRequest(AmprelayError, ValueError):
     """A request whose body has no entries field delivery knows how to batch."""
 
 

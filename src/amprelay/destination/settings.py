@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amprelay.destination.endpoints import DEFAULT_REGION, REGIONS
+from amprelay.errors import AmprelayError
 from amprelay.fields.model import Field
 from amprelay.js import UNDEFINED
 
@@ -41,7 +42,7 @@ SETTINGS_FIELDS: dict[str, Field] = {
 }
 
 
-class SettingsError(ValueError):
+class SettingsError(AmprelayError, ValueError):
     """Settings that cannot be used (a required key missing, an unknown region)."""
 
 

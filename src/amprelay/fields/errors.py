@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from amprelay.errors import AmprelayError
 from amprelay.js import number_to_string, real_type_of
 
 __all__ = ["FieldIssue", "PayloadValidationError", "humanize_list", "type_message"]
@@ -38,7 +39,7 @@ class FieldIssue:
         return self.message
 
 
-class PayloadValidationError(ValueError):
+class PayloadValidationError(AmprelayError, ValueError):
     """The payload does not satisfy the action's fields. ``str(e)`` is the reference's message: every
     issue's sentence, joined by a space. ``errors`` lists the issues in the reference's order."""
 

@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from amprelay.errors import AmprelayError
 from amprelay.js import (
     UNDEFINED,
     json_stringify,
@@ -28,7 +29,7 @@ from amprelay.js import (
 __all__ = ["LiquidError", "compile_liquid"]
 
 
-class LiquidError(Exception):
+class LiquidError(AmprelayError):
     pass
 
 

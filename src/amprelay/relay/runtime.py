@@ -23,6 +23,7 @@ from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.errors import AmprelayError
 from amprelay.queue.base import NewUnit, Queue, Route
 from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.routing import destination_enabled
@@ -40,7 +41,7 @@ log = logging.getLogger("amprelay.relay")
 REJECTED_METHOD = "REJECTED"
 
 
-class Refused(Exception):
+class Refused(AmprelayError):
     """The relay can't keep more now; ingest answers 503 with Retry-After."""
 
     def __init__(self, reason: str, retry_after: int = 5):
@@ -193,11 +194,11 @@ class Relay:
                                               stable_insert_id=dest.stable_insert_id, created_at=created)
                 except (ActionError, UnsupportedRequest) as exc:
                     self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
-                    reason = f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"
+                    reason = f"{sub.name} ({sub.action_key}): {exc.message}"
                     out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
                     if fired is not None:
-                        fired.append((sub.name, sub.action_key, 0, getattr(exc, "message", str(exc))))
+                        fired.append((sub.name, sub.action_key, 0, exc.message))
                     continue
                 self.metrics.mapped.labels(dest.name, sub.action_key).inc()
                 out.units.extend(units)

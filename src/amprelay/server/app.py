@@ -17,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from amprelay.errors import AmprelayError
 from amprelay.server.ingest import (
     BATCH_PATHS,
     TYPE_BY_PATH,
@@ -31,7 +32,7 @@ from amprelay.spec.timestamps import format_timestamp
 log = logging.getLogger("amprelay.server")
 
 
-class Unavailable(Exception):
+class Unavailable(AmprelayError):
     """The relay can't keep more right now (store full, disk nearly full, database down)."""
 
     def __init__(self, reason: str, retry_after: int = 5):

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from amprelay.destination.js import js_json_loads
+from amprelay.errors import AmprelayError
 
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
 # what analytics.js (analytics-next) posts to.
@@ -26,7 +27,7 @@ TYPE_BY_PATH = {
 BATCH_PATHS = frozenset({"batch", "import", "b"})
 
 
-class IngestError(Exception):
+class IngestError(AmprelayError):
     """A whole request that can't be taken: ``status`` and a message that says what is wrong."""
 
     def __init__(self, status: int, code: str, message: str):

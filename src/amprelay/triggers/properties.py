@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from amprelay.errors import AmprelayError
 from amprelay.js import FUNCTION_NAMES, PROTOTYPES, JSFunction, to_utf16, truthy
 
 __all__ = ["JSThrow", "JS_OBJECT", "OBJECT_PROTO_NAMES", "js_get_path", "js_prop", "path_keys"]
 
 
-class JSThrow(Exception):
+class JSThrow(AmprelayError):
     """An exception the reference would throw while evaluating (a JS TypeError)."""
 
     def __init__(self, message: str) -> None:

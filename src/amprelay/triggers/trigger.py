@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from amprelay.errors import AmprelayError
+
 from .ast import Condition, Group
 from .compiler import CompiledTrigger, MatchFn, compile_ast
 from .format import FormatError, format_condition
@@ -15,7 +17,7 @@ from .properties import JSThrow
 __all__ = ["MatchResult", "Trigger", "TriggerError", "compile_trigger"]
 
 
-class TriggerError(ValueError):
+class TriggerError(AmprelayError, ValueError):
     """Why a trigger never matches (phase "parse") or why evaluating it threw (phase "evaluate").
 
     `reference_message` is the reference's own error text (often just
