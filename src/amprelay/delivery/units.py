@@ -15,13 +15,9 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
+from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
 from amprelay.errors import AmprelayError
 from amprelay.queue.base import NewUnit, Route
-
-try:  # JSON.stringify's number formatting, as the actions serialise their bodies
-    from amprelay.destination.request import to_json_bytes
-except ImportError:  # pragma: no cover - the destination package is optional here
-    to_json_bytes = orjson.dumps
 
 
 def _has_float(items: Any) -> bool:

@@ -35,6 +35,3 @@ class Action:
     perform: Perform
     hidden: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def field_labels(self) -> dict[str, str]:
-        return {k: f.label for k, f in self.fields.items()}

@@ -60,4 +60,3 @@ PRESETS: tuple[Preset, ...] = (
 """Browser Session Tracking (``type = "track" or ...`` -> the ``sessionId`` browser plugin) is not
 a server-side action; amprelay serves the plugin separately."""
 
-PRESETS_BY_NAME: dict[str, Preset] = {p.name: p for p in PRESETS}

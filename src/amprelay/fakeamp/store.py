@@ -14,8 +14,6 @@ from typing import IO, Any
 
 import orjson
 
-RECORD_KEYS = ("path", "region", "api_key", "kind", "data", "options", "received_at")
-
 
 class _Chunk:
     __slots__ = ("start", "path", "region", "api_key", "kind", "options", "received_at", "items")

@@ -138,9 +138,6 @@ class _Token:
     def sign(self) -> int:
         return 44 - self.value
 
-    def is_keyword(self) -> bool:
-        return self.tag >= 0
-
     def is_keyword_z(self) -> bool:
         return self.tag == _TIME_ZONE_NAME and self.length == 1 and self.value == 0
 

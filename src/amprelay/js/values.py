@@ -19,7 +19,6 @@ class JSFunction:
     ``JSON.stringify`` drops it; ``f.name`` and ``f.length`` are its own properties."""
 
     __slots__ = ("name", "length")
-    js_typeof = "function"
 
     def __init__(self, name: str, length: int = 0) -> None:
         self.name = name
