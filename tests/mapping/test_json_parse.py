@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amprelay.mapping.compiler import _json_parse as json_parse
+from amprelay.mapping.directives import _json_parse as json_parse
 
 
 def test_json_parse_is_strict_like_js():

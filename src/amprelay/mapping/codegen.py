@@ -14,8 +14,10 @@ from typing import Any
 
 from amprelay.js import UNDEFINED, keys_in_order, truthy
 
-from .compiler import Const, _as_fn, _blank_ne_empty, _is_directive, compile_node, remove_undefined_copy
+from .directives import blank_ne_empty
+from .nodes import Const, as_fn, is_directive, remove_undefined_copy
 from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
+from .resolve import compile_node
 
 __all__ = ["generate_root"]
 
@@ -104,7 +106,7 @@ class _Gen:
     # -- emitters: each writes code assigning the final value of `node` to `target`
     def emit(self, node: Any, target: str, indent: str) -> None:
         t = type(node)
-        if t is dict and not _is_directive(node):
+        if t is dict and not is_directive(node):
             self.emit_object(node, target, indent)
             return
         if t is dict:
@@ -129,7 +131,7 @@ class _Gen:
             else:
                 self.lines.append(f"{indent}{target} = {self.const(v)}")
             return
-        self.lines.append(f"{indent}{target} = {self.func(_as_fn(compiled, True))}(p)")
+        self.lines.append(f"{indent}{target} = {self.func(as_fn(compiled, True))}(p)")
 
     def emit_object(self, obj: dict, target: str, indent: str) -> None:
         self.lines.append(f"{indent}{target} = {{}}")
@@ -168,7 +170,7 @@ class _Gen:
         if not truthy(exists) and not truthy(blank):
             return False
         cond_raw = exists if exists is not UNDEFINED else blank
-        if not (type(cond_raw) is dict and _is_directive(cond_raw) and "@path" in cond_raw
+        if not (type(cond_raw) is dict and is_directive(cond_raw) and "@path" in cond_raw
                 and len(cond_raw) == 1 and type(cond_raw["@path"]) is str):
             return False
         var = self.prefix(parse_path(strip_root(cond_raw["@path"])))
@@ -237,11 +239,10 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
         "_gp": get_path,
         "_cl": copy_json,
         "_CT": _CONTAINERS,
-        "_bne": _blank_ne_empty,
+        "_bne": blank_ne_empty,
     }
     exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping
     fn = namespace["_gen"]
-    fn.__source__ = src  # type: ignore[attr-defined]
     return fn
 
 
