@@ -34,7 +34,7 @@ from amprelay.queue.sqlite import SQLiteQueue
 
 
 class Req:
-    """Shaped like ``amprelay.destination.request.Request``."""
+    """Shaped like ``amprelay.destination.request.AmplitudeRequest``."""
 
     __slots__ = ("method", "url", "encoding", "json", "form", "headers", "content_type")
 

@@ -1,7 +1,8 @@
-"""The compiled subscription API (amprelay.engine) and run_case."""
+"""The compiled subscription API (amprelay.engine) and the conformance harness (amprelay.conformance)."""
 
 import pytest
 
+from amprelay.conformance import run_case
 from amprelay.destination import PRESETS
 from amprelay.engine import (
     ActionError,
@@ -15,7 +16,6 @@ from amprelay.engine import (
     UnknownActionError,
     compile_subscription,
     compile_subscriptions,
-    run_case,
 )
 from tests.destination.helpers import NOW_MS, SETTINGS, track
 

@@ -129,7 +129,7 @@ def request_to_units(
     created_at: float | None = None,
     fallback_partition: str | None = None,
 ) -> list[NewUnit]:
-    """Units of one :class:`amprelay.destination.request.Request`."""
+    """Units of one :class:`amprelay.destination.request.AmplitudeRequest`."""
     created_at = time.time() if created_at is None else created_at
     if request.encoding == "json":
         body = request.json or {}

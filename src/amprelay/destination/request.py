@@ -87,7 +87,7 @@ def form_urlencode(form: dict[str, str]) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class AmplitudeRequest:
     """One HTTP request to Amplitude.
 
     ``json`` holds the JSON body (for ``encoding == "json"``); ``form`` holds the form fields as

@@ -8,25 +8,25 @@ from typing import Any
 
 from amprelay.destination.endpoints import DEFAULT_REGION, REGIONS
 from amprelay.errors import AmprelayError
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
 from amprelay.js import UNDEFINED
 
-SETTINGS_FIELDS: dict[str, Field] = {
-    "apiKey": Field(
+SETTINGS_FIELDS: dict[str, InputField] = {
+    "apiKey": InputField(
         key="apiKey",
         label="API Key",
         description='Amplitude project API key. You can find this key in the "General" tab of your Amplitude project.',
         type="password",
         required=True,
     ),
-    "secretKey": Field(
+    "secretKey": InputField(
         key="secretKey",
         label="Secret Key",
         description='Amplitude project secret key. You can find this key in the "General" tab of your Amplitude project.',
         type="password",
         required=True,
     ),
-    "endpoint": Field(
+    "endpoint": InputField(
         key="endpoint",
         label="Endpoint Region",
         description="The region to send your data.",

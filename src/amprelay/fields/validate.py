@@ -40,10 +40,10 @@ from .errors import (
     type_message,
 )
 from .formats import ALWAYS_VALID_FORMATS, NUMBER_FORMATS, STRING_FORMATS
-from .model import Field
+from .model import InputField
 from .schema import SchemaNode, fields_to_schema
 
-__all__ = ["Validator", "compile_validator", "default_mapping", "validate_payload"]
+__all__ = ["Validator", "compile_validator", "validate_payload"]
 
 _COERCIBLE = frozenset({"string", "number", "integer", "boolean", "null"})
 _NOTHING: Any = object()
@@ -441,7 +441,7 @@ class Validator:
 
     __slots__ = ("schema", "_root", "_entries", "_required", "_fns")
 
-    def __init__(self, fields: Mapping[str, Field]) -> None:
+    def __init__(self, fields: Mapping[str, InputField]) -> None:
         self.schema = fields_to_schema(fields)
         self._root = _Checker(self.schema)
         entries: dict[str, tuple[int, _Checker, SchemaNode, bool, bool, str]] = {}
@@ -527,15 +527,15 @@ class Validator:
         raise PayloadValidationError.from_issues(issues)
 
 
-def compile_validator(fields: Mapping[str, Field]) -> Validator:
+def compile_validator(fields: Mapping[str, InputField]) -> Validator:
     """Compile an action's fields once; the result validates one payload per call."""
     return Validator(fields)
 
 
-_CACHE: dict[int, tuple[Mapping[str, Field], Validator]] = {}
+_CACHE: dict[int, tuple[Mapping[str, InputField], Validator]] = {}
 
 
-def validate_payload(fields: Mapping[str, Field], payload: Mapping[str, Any]) -> dict[str, Any]:
+def validate_payload(fields: Mapping[str, InputField], payload: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``payload`` against ``fields`` (compiled once per fields mapping and cached)."""
     hit = _CACHE.get(id(fields))
     if hit is None or hit[0] is not fields:
@@ -544,15 +544,3 @@ def validate_payload(fields: Mapping[str, Field], payload: Mapping[str, Any]) ->
         hit = (fields, Validator(fields))
         _CACHE[id(fields)] = hit
     return hit[1](payload)
-
-
-def default_mapping(fields: Mapping[str, Field]) -> dict[str, Any]:
-    """The mapping made of each field's default (``defaultValues`` upstream: what presets use and what
-    ``mapping: null`` means in conformance cases). Fields without a default are left out."""
-    import copy
-
-    out: dict[str, Any] = {}
-    for key, f in fields.items():
-        if f.has_default or f.default is not None:
-            out[key] = copy.deepcopy(f.default)
-    return out

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.engine import ActionError
 from amprelay.relay.routing import destination_enabled
 from amprelay.spec import normalize_message, validate_message
@@ -24,7 +24,7 @@ class SubscriptionTrial:
     trigger: str
     trigger_error: str | None
     matched: bool
-    requests: list[Request] = field(default_factory=list)
+    requests: list[AmplitudeRequest] = field(default_factory=list)
     error: str | None = None  # the action's error (mapping, validation) when it matched
     insert_ids_added: bool = False  # the relay filled in stable insert_ids (delivery does the same)
 
@@ -83,11 +83,11 @@ def try_event(destinations: list[Any], event: Any, source: str | None = None, no
     return trial
 
 
-def _with_insert_ids(requests: list[Request], destination: str, subscription: str,
-                     message_id: str) -> tuple[list[Request], bool]:
+def _with_insert_ids(requests: list[AmplitudeRequest], destination: str, subscription: str,
+                     message_id: str) -> tuple[list[AmplitudeRequest], bool]:
     """The requests with the insert_ids delivery adds where the mapping left none
     (see :mod:`amprelay.delivery.insert_id`)."""
-    out: list[Request] = []
+    out: list[AmplitudeRequest] = []
     added = False
     for index, req in enumerate(requests):
         events = (req.json or {}).get("events") if req.encoding == "json" else None

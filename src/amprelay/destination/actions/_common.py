@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
 from amprelay.fields.dates import dayjs_utc_value
@@ -178,7 +178,7 @@ def min_id_length_option(payload: dict[str, Any]) -> Any:
     return None
 
 
-def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> Request:
+def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> AmplitudeRequest:
     """``POST {api_key, events, options?}`` to httpapi, or to batch when ``use_batch_endpoint``."""
     kind = "batch" if truthy(payload.get("use_batch_endpoint")) else "httpapi"
     body: dict[str, Any] = {}
@@ -188,4 +188,4 @@ def event_request(payload: dict[str, Any], settings: Settings, events: list[dict
     min_id_length = min_id_length_option(payload)
     if min_id_length is not None:
         body["options"] = {"min_id_length": min_id_length}
-    return Request("POST", endpoint_for(kind, settings.endpoint), "json", json=body)
+    return AmplitudeRequest("POST", endpoint_for(kind, settings.endpoint), "json", json=body)

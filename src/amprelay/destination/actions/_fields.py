@@ -1,11 +1,11 @@
-"""Field declarations shared by several actions (the reference's ``event-schema.ts`` and the fields
+"""InputField declarations shared by several actions (the reference's ``event-schema.ts`` and the fields
 the event actions repeat). Labels, types, defaults and flags as the reference declares them."""
 
 from __future__ import annotations
 
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
 
-USER_ID = Field(
+USER_ID = InputField(
     key='user_id',
     label='User ID',
     type='string',
@@ -15,7 +15,7 @@ USER_ID = Field(
     has_default=True,
 )
 
-DEVICE_ID = Field(
+DEVICE_ID = InputField(
     key='device_id',
     label='Device ID',
     type='string',
@@ -24,7 +24,7 @@ DEVICE_ID = Field(
     has_default=True,
 )
 
-EVENT_TYPE = Field(
+EVENT_TYPE = InputField(
     key='event_type',
     label='Event Type',
     type='string',
@@ -34,7 +34,7 @@ EVENT_TYPE = Field(
     has_default=True,
 )
 
-SESSION_ID = Field(
+SESSION_ID = InputField(
     key='session_id',
     label='Session ID',
     type='datetime',
@@ -43,7 +43,7 @@ SESSION_ID = Field(
     has_default=True,
 )
 
-TIME = Field(
+TIME = InputField(
     key='time',
     label='Timestamp',
     type='datetime',
@@ -52,7 +52,7 @@ TIME = Field(
     has_default=True,
 )
 
-EVENT_PROPERTIES = Field(
+EVENT_PROPERTIES = InputField(
     key='event_properties',
     label='Event Properties',
     type='object',
@@ -61,7 +61,7 @@ EVENT_PROPERTIES = Field(
     has_default=True,
 )
 
-USER_PROPERTIES = Field(
+USER_PROPERTIES = InputField(
     key='user_properties',
     label='User Properties',
     type='object',
@@ -70,14 +70,14 @@ USER_PROPERTIES = Field(
     has_default=True,
 )
 
-GROUPS = Field(
+GROUPS = InputField(
     key='groups',
     label='Groups',
     type='object',
     description='Groups of users for the event as an event-level group. You can only track up to 5 groups. **Note:** This Amplitude feature is only available to Enterprise customers who have purchased the Accounts add-on.',
 )
 
-APP_VERSION = Field(
+APP_VERSION = InputField(
     key='app_version',
     label='App Version',
     type='string',
@@ -86,7 +86,7 @@ APP_VERSION = Field(
     has_default=True,
 )
 
-PLATFORM = Field(
+PLATFORM = InputField(
     key='platform',
     label='Platform',
     type='string',
@@ -95,7 +95,7 @@ PLATFORM = Field(
     has_default=True,
 )
 
-OS_NAME = Field(
+OS_NAME = InputField(
     key='os_name',
     label='OS Name',
     type='string',
@@ -104,7 +104,7 @@ OS_NAME = Field(
     has_default=True,
 )
 
-OS_VERSION = Field(
+OS_VERSION = InputField(
     key='os_version',
     label='OS Version',
     type='string',
@@ -113,7 +113,7 @@ OS_VERSION = Field(
     has_default=True,
 )
 
-DEVICE_BRAND = Field(
+DEVICE_BRAND = InputField(
     key='device_brand',
     label='Device Brand',
     type='string',
@@ -122,7 +122,7 @@ DEVICE_BRAND = Field(
     has_default=True,
 )
 
-DEVICE_MANUFACTURER = Field(
+DEVICE_MANUFACTURER = InputField(
     key='device_manufacturer',
     label='Device Manufacturer',
     type='string',
@@ -131,7 +131,7 @@ DEVICE_MANUFACTURER = Field(
     has_default=True,
 )
 
-DEVICE_MODEL = Field(
+DEVICE_MODEL = InputField(
     key='device_model',
     label='Device Model',
     type='string',
@@ -140,7 +140,7 @@ DEVICE_MODEL = Field(
     has_default=True,
 )
 
-CARRIER = Field(
+CARRIER = InputField(
     key='carrier',
     label='Carrier',
     type='string',
@@ -149,7 +149,7 @@ CARRIER = Field(
     has_default=True,
 )
 
-COUNTRY = Field(
+COUNTRY = InputField(
     key='country',
     label='Country',
     type='string',
@@ -158,7 +158,7 @@ COUNTRY = Field(
     has_default=True,
 )
 
-REGION = Field(
+REGION = InputField(
     key='region',
     label='Region',
     type='string',
@@ -167,7 +167,7 @@ REGION = Field(
     has_default=True,
 )
 
-CITY = Field(
+CITY = InputField(
     key='city',
     label='City',
     type='string',
@@ -176,14 +176,14 @@ CITY = Field(
     has_default=True,
 )
 
-DMA = Field(
+DMA = InputField(
     key='dma',
     label='Designated Market Area',
     type='string',
     description='The current Designated Market Area of the user.',
 )
 
-LANGUAGE = Field(
+LANGUAGE = InputField(
     key='language',
     label='Language',
     type='string',
@@ -192,7 +192,7 @@ LANGUAGE = Field(
     has_default=True,
 )
 
-PRICE = Field(
+PRICE = InputField(
     key='price',
     label='Price',
     type='number',
@@ -201,7 +201,7 @@ PRICE = Field(
     has_default=True,
 )
 
-QUANTITY = Field(
+QUANTITY = InputField(
     key='quantity',
     label='Quantity',
     type='integer',
@@ -210,7 +210,7 @@ QUANTITY = Field(
     has_default=True,
 )
 
-REVENUE = Field(
+REVENUE = InputField(
     key='revenue',
     label='Revenue',
     type='number',
@@ -219,7 +219,7 @@ REVENUE = Field(
     has_default=True,
 )
 
-PRODUCT_ID = Field(
+PRODUCT_ID = InputField(
     key='productId',
     label='Product ID',
     type='string',
@@ -228,7 +228,7 @@ PRODUCT_ID = Field(
     has_default=True,
 )
 
-REVENUE_TYPE = Field(
+REVENUE_TYPE = InputField(
     key='revenueType',
     label='Revenue Type',
     type='string',
@@ -237,7 +237,7 @@ REVENUE_TYPE = Field(
     has_default=True,
 )
 
-LOCATION_LAT = Field(
+LOCATION_LAT = InputField(
     key='location_lat',
     label='Latitude',
     type='number',
@@ -246,7 +246,7 @@ LOCATION_LAT = Field(
     has_default=True,
 )
 
-LOCATION_LNG = Field(
+LOCATION_LNG = InputField(
     key='location_lng',
     label='Longtitude',
     type='number',
@@ -255,7 +255,7 @@ LOCATION_LNG = Field(
     has_default=True,
 )
 
-IP = Field(
+IP = InputField(
     key='ip',
     label='IP Address',
     type='string',
@@ -264,7 +264,7 @@ IP = Field(
     has_default=True,
 )
 
-IDFA = Field(
+IDFA = InputField(
     key='idfa',
     label='Identifier For Advertiser (IDFA)',
     type='string',
@@ -273,7 +273,7 @@ IDFA = Field(
     has_default=True,
 )
 
-IDFV = Field(
+IDFV = InputField(
     key='idfv',
     label='Identifier For Vendor (IDFV)',
     type='string',
@@ -282,7 +282,7 @@ IDFV = Field(
     has_default=True,
 )
 
-ADID = Field(
+ADID = InputField(
     key='adid',
     label='Google Play Services Advertising ID',
     type='string',
@@ -291,28 +291,28 @@ ADID = Field(
     has_default=True,
 )
 
-ANDROID_ID = Field(
+ANDROID_ID = InputField(
     key='android_id',
     label='Android ID',
     type='string',
     description='Android ID (not the advertising ID). _(Android)_',
 )
 
-EVENT_ID = Field(
+EVENT_ID = InputField(
     key='event_id',
     label='Event ID',
     type='integer',
     description='An incrementing counter to distinguish events with the same user ID and timestamp from each other. Amplitude recommends you send an event ID, increasing over time, especially if you expect events to occur simultanenously.',
 )
 
-INSERT_ID = Field(
+INSERT_ID = InputField(
     key='insert_id',
     label='Insert ID',
     type='string',
     description='Amplitude will deduplicate subsequent events sent with this ID we have already seen before within the past 7 days. Amplitude recommends generating a UUID or using some combination of device ID, user ID, event type, event ID, and time.',
 )
 
-LIBRARY = Field(
+LIBRARY = InputField(
     key='library',
     label='HIDDEN: Library',
     type='string',
@@ -322,7 +322,7 @@ LIBRARY = Field(
     unsafe_hidden=True,
 )
 
-LIBRARY2 = Field(
+LIBRARY2 = InputField(
     key='library2',
     label='Library Settings',
     type='object',
@@ -330,14 +330,14 @@ LIBRARY2 = Field(
     default={'behavior': 'use_mapping', 'mapping': {'@path': '$.context.library.name'}},
     has_default=True,
     properties={
-        'behavior': Field(
+        'behavior': InputField(
             key='behavior',
             label='Behavior',
             type='string',
             description='Configure how to set the library value.',
             choices=({'label': 'Auto', 'value': 'auto'}, {'label': 'Use Mapping', 'value': 'use_mapping'}),
         ),
-        'mapping': Field(
+        'mapping': InputField(
             key='mapping',
             label='Library Mapping',
             type='string',
@@ -349,7 +349,7 @@ LIBRARY2 = Field(
 )
 
 # The fields Log Event, Log Event V2 and Log Purchase share, in the reference's order.
-EVENT_FIELDS: dict[str, Field] = {
+EVENT_FIELDS: dict[str, InputField] = {
     'user_id': USER_ID,
     'device_id': DEVICE_ID,
     'event_type': EVENT_TYPE,
@@ -390,7 +390,7 @@ EVENT_FIELDS: dict[str, Field] = {
 }
 
 
-PRODUCTS = Field(
+PRODUCTS = InputField(
     key='products',
     label='Products',
     type='object',
@@ -399,31 +399,31 @@ PRODUCTS = Field(
     default={'@arrayPath': ['$.properties.products', {'price': {'@path': 'price'}, 'revenue': {'@path': 'revenue'}, 'quantity': {'@path': 'quantity'}, 'productId': {'@path': 'productId'}, 'revenueType': {'@path': 'revenueType'}}]},
     has_default=True,
     properties={
-        'price': Field(
+        'price': InputField(
             key='price',
             label='Price',
             type='number',
             description='The price of the item purchased. Required for revenue data if the revenue field is not sent. You can use negative values to indicate refunds.',
         ),
-        'quantity': Field(
+        'quantity': InputField(
             key='quantity',
             label='Quantity',
             type='integer',
             description='The quantity of the item purchased. Defaults to 1 if not specified.',
         ),
-        'revenue': Field(
+        'revenue': InputField(
             key='revenue',
             label='Revenue',
             type='number',
             description='Revenue = price * quantity. If you send all 3 fields of price, quantity, and revenue, then (price * quantity) will be used as the revenue value. You can use negative values to indicate refunds.',
         ),
-        'productId': Field(
+        'productId': InputField(
             key='productId',
             label='Product ID',
             type='string',
             description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
         ),
-        'revenueType': Field(
+        'revenueType': InputField(
             key='revenueType',
             label='Revenue Type',
             type='string',
@@ -433,7 +433,7 @@ PRODUCTS = Field(
     additional_properties=True,
 )
 
-USE_BATCH_ENDPOINT = Field(
+USE_BATCH_ENDPOINT = InputField(
     key='use_batch_endpoint',
     label='Use Batch Endpoint',
     type='boolean',
@@ -442,7 +442,7 @@ USE_BATCH_ENDPOINT = Field(
     has_default=True,
 )
 
-USER_AGENT = Field(
+USER_AGENT = InputField(
     key='userAgent',
     label='User Agent',
     type='string',
@@ -451,7 +451,7 @@ USER_AGENT = Field(
     has_default=True,
 )
 
-USER_AGENT_PARSING = Field(
+USER_AGENT_PARSING = InputField(
     key='userAgentParsing',
     label='User Agent Parsing',
     type='boolean',
@@ -460,7 +460,7 @@ USER_AGENT_PARSING = Field(
     has_default=True,
 )
 
-INCLUDE_RAW_USER_AGENT = Field(
+INCLUDE_RAW_USER_AGENT = InputField(
     key='includeRawUserAgent',
     label='Include Raw User Agent',
     type='boolean',
@@ -469,7 +469,7 @@ INCLUDE_RAW_USER_AGENT = Field(
     has_default=True,
 )
 
-UTM_PROPERTIES = Field(
+UTM_PROPERTIES = InputField(
     key='utm_properties',
     label='UTM Properties',
     type='object',
@@ -477,27 +477,27 @@ UTM_PROPERTIES = Field(
     default={'utm_source': {'@path': '$.context.campaign.source'}, 'utm_medium': {'@path': '$.context.campaign.medium'}, 'utm_campaign': {'@path': '$.context.campaign.name'}, 'utm_term': {'@path': '$.context.campaign.term'}, 'utm_content': {'@path': '$.context.campaign.content'}},
     has_default=True,
     properties={
-        'utm_source': Field(
+        'utm_source': InputField(
             key='utm_source',
             label='UTM Source',
             type='string',
         ),
-        'utm_medium': Field(
+        'utm_medium': InputField(
             key='utm_medium',
             label='UTM Medium',
             type='string',
         ),
-        'utm_campaign': Field(
+        'utm_campaign': InputField(
             key='utm_campaign',
             label='UTM Campaign',
             type='string',
         ),
-        'utm_term': Field(
+        'utm_term': InputField(
             key='utm_term',
             label='UTM Term',
             type='string',
         ),
-        'utm_content': Field(
+        'utm_content': InputField(
             key='utm_content',
             label='UTM Content',
             type='string',
@@ -506,7 +506,7 @@ UTM_PROPERTIES = Field(
     additional_properties=False,
 )
 
-REFERRER = Field(
+REFERRER = InputField(
     key='referrer',
     label='Referrer',
     type='string',
@@ -515,7 +515,7 @@ REFERRER = Field(
     has_default=True,
 )
 
-MIN_ID_LENGTH = Field(
+MIN_ID_LENGTH = InputField(
     key='min_id_length',
     label='Minimum ID Length',
     type='integer',
@@ -523,7 +523,7 @@ MIN_ID_LENGTH = Field(
     allow_null=True,
 )
 
-USER_AGENT_DATA = Field(
+USER_AGENT_DATA = InputField(
     key='userAgentData',
     label='User Agent Data',
     type='object',
@@ -531,12 +531,12 @@ USER_AGENT_DATA = Field(
     default={'model': {'@path': '$.context.userAgentData.model'}, 'platformVersion': {'@path': '$.context.userAgentData.platformVersion'}},
     has_default=True,
     properties={
-        'model': Field(
+        'model': InputField(
             key='model',
             label='Model',
             type='string',
         ),
-        'platformVersion': Field(
+        'platformVersion': InputField(
             key='platformVersion',
             label='PlatformVersion',
             type='string',
@@ -545,7 +545,7 @@ USER_AGENT_DATA = Field(
     additional_properties=False,
 )
 
-MIN_ID_LENGTH_V2 = Field(
+MIN_ID_LENGTH_V2 = InputField(
     key='min_id_length',
     label='Minimum ID Length',
     type='integer',
