@@ -53,7 +53,7 @@ def _error_dict(exc: BaseException) -> dict[str, Any]:
 def run_action_case(case: dict[str, Any], now_ms: int | None) -> dict[str, Any]:
     settings = Settings.from_dict(case.get("settings") if isinstance(case.get("settings"), dict) else None)
     try:
-        compiled = _compiled_action(case.get("action"), case.get("mapping"))
+        compiled = _compiled_action(str(case.get("action")), case.get("mapping"))
         requests = compiled.run(case.get("event"), settings, now_ms)
     except ActionError as exc:
         return {"id": case.get("id"), "requests": [], "error": exc.to_dict()}

@@ -40,7 +40,7 @@ class AmprelayError(Exception):
     @property
     def message(self) -> str:
         """The explanation for people (``str(self)`` unless a subclass sets another)."""
-        return self.__dict__.get("_message", str(self))  # type: ignore[no-any-return]
+        return self.__dict__.get("_message", str(self))
 
     @message.setter
     def message(self, value: str) -> None:

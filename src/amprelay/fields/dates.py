@@ -528,13 +528,13 @@ def _v8_parse(s: str) -> tuple[int, int, int, int, int, int, int, int | None] | 
     d = day.write()
     if d is None:
         return None
-    t = time.write()
-    if t is None:
+    hms = time.write()
+    if hms is None:
         return None
     ok, offset = tz.write()
     if not ok:
         return None
-    return d[0], d[1], d[2], t[0], t[1], t[2], t[3], offset
+    return d[0], d[1], d[2], hms[0], hms[1], hms[2], hms[3], offset
 
 
 def _iso_ms_z(s: str) -> int | float | None:

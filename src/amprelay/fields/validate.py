@@ -189,8 +189,8 @@ class _Checker:
                 if tl is str and local:
                     x = string_to_number(local)
                     if x == x and (t == "number" or math.isinf(x) or x % 1 == 0):
-                        v = normalize_number(x)
-                        return v, v
+                        n = normalize_number(x)
+                        return n, n
             elif t == "boolean":
                 if (tl is str and local == "false") or (is_num and local == 0) or local is None:
                     return False, False
@@ -201,8 +201,8 @@ class _Checker:
                     return None, None
             elif t == "array":
                 if tl is str or is_num or tl is bool or local is None:
-                    v = [local]
-                    return v, v
+                    items = [local]
+                    return items, items
         return _NOTHING, local
 
     # -- validation -------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ def spread(value: Any) -> dict[str, Any]:
     """The own enumerable properties ``{...value}`` copies (a string spreads its characters)."""
     t = type(value)
     if t is dict:
-        return value  # type: ignore[no-any-return]
+        return value
     if t is str or t is list:
         return {str(i): item for i, item in enumerate(value)}
     return {}

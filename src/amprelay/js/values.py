@@ -43,11 +43,11 @@ def truthy(value: Any) -> bool:
     if t is str:
         return value != ""
     if t is bool:
-        return value  # type: ignore[no-any-return]
+        return value
     if t is int:
-        return value != 0  # type: ignore[no-any-return]
+        return value != 0
     if t is float:
-        return value != 0.0 and value == value  # type: ignore[no-any-return]
+        return value != 0.0 and value == value
     return not (value is None or value is UNDEFINED)
 
 
@@ -79,7 +79,7 @@ def to_string(value: Any) -> str:
     become ``""``), objects are ``"[object Object]"``."""
     t = type(value)
     if t is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if t is bool:
         return "true" if value else "false"
     if t is int or t is float:

@@ -133,7 +133,7 @@ class _Gen:
             return
         self.lines.append(f"{indent}{target} = {self.func(as_fn(compiled, True))}(p)")
 
-    def emit_object(self, obj: dict, target: str, indent: str) -> None:
+    def emit_object(self, obj: dict[str, Any], target: str, indent: str) -> None:
         self.lines.append(f"{indent}{target} = {{}}")
         for k in keys_in_order(obj):
             if k == "__proto__":
@@ -246,6 +246,6 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
     return fn
 
 
-def generate_root(prepared: dict) -> Callable[[dict], Any]:
+def generate_root(prepared: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
     """A function evaluating the (already validated) root object for a dict payload."""
     return _generate(prepared, payload_is_dict=True)

@@ -251,7 +251,7 @@ def _c_array_path(data: Any, final: bool) -> Node:
                 return [item_fn(root)]
             return root
 
-        fn = run_array_path  # mapped items are compiled final; a passed-through root is a scalar
+        fn: Fn = run_array_path  # mapped items are compiled final; a passed-through root is a scalar
     else:
         fn = finalize(root_fn, final)
     if path_is_payload:
@@ -262,7 +262,7 @@ def _c_array_path(data: Any, final: bool) -> Node:
 # -- @flatten
 
 
-def _flatten_into(out: dict, value: Any, prefix: str, separator: str, ignore_arrays: bool) -> None:
+def _flatten_into(out: dict[str, Any], value: Any, prefix: str, separator: str, ignore_arrays: bool) -> None:
     t = type(value)
     if t is dict:
         for k in keys_in_order(value):
@@ -277,8 +277,8 @@ def _flatten_into(out: dict, value: Any, prefix: str, separator: str, ignore_arr
         out[prefix] = value  # like `{...acc, ...sub}`: a re-assigned key keeps its first position
 
 
-def flatten_object(value: Any, separator: str, ignore_arrays: bool) -> dict:
-    out: dict = {}
+def flatten_object(value: Any, separator: str, ignore_arrays: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     _flatten_into(out, value, "", separator, ignore_arrays)
     return out
 
@@ -344,7 +344,7 @@ def _c_json(opts: Any, final: bool) -> Node:
 # -- @merge
 
 
-def _assign(target: dict, source: Any) -> None:
+def _assign(target: dict[str, Any], source: Any) -> None:
     t = type(source)
     if t is dict:
         for k in keys_in_order(source):
@@ -394,7 +394,7 @@ def _c_merge(opts: Any, final: bool) -> Node:
         resolved = [fn(payload) for fn in obj_fns]
         if direction == "left" and type(direction) is str:
             resolved.reverse()
-        out: dict = {}
+        out: dict[str, Any] = {}
         for src in resolved:
             _assign(out, src)
         return out

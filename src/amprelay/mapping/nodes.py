@@ -66,7 +66,7 @@ def as_fn(node: Node, final: bool) -> Fn:
     return node
 
 
-def is_directive(obj: dict) -> bool:
+def is_directive(obj: dict[str, Any]) -> bool:
     has = False
     for k in obj:
         if k.startswith("@"):

@@ -30,6 +30,8 @@ OBJECT_PROTO_KEYS = frozenset(_OBJECT_PROTO)  # what a plain object (dict) inher
 
 def _inherited(obj: Any, key: str) -> Any:
     """`obj[key]` for a key that is not an own property: prototype members."""
+    names: frozenset[str]
+    proto: Any
     t = type(obj)
     if t is dict:
         names, ctor, proto = _OBJECT_PROTO, "Object", {}

@@ -37,7 +37,7 @@ def compile_node(node: Any, final: bool) -> Node:
     return Const(node)
 
 
-def _compile_object(obj: dict, final: bool) -> Node:
+def _compile_object(obj: dict[str, Any], final: bool) -> Node:
     keys = keys_in_order(obj)
     children = [(k, compile_node(obj[k], final)) for k in keys]
     if all(type(c) is Const for _, c in children):
@@ -47,7 +47,7 @@ def _compile_object(obj: dict, final: bool) -> Node:
     entries = tuple((k, as_fn(c, final)) for k, c in children)
     if final:
 
-        def build_final(payload: Any) -> dict:
+        def build_final(payload: Any) -> dict[str, Any]:
             out = {}
             for k, fn in entries:
                 v = fn(payload)
@@ -59,13 +59,13 @@ def _compile_object(obj: dict, final: bool) -> Node:
             entries = tuple((k, fn) for k, fn in entries if k != "__proto__")
         return build_final
 
-    def build(payload: Any) -> dict:
+    def build(payload: Any) -> dict[str, Any]:
         return {k: fn(payload) for k, fn in entries}
 
     return build
 
 
-def _compile_array(arr: list, final: bool) -> Node:
+def _compile_array(arr: list[Any], final: bool) -> Node:
     children = [compile_node(item, final) for item in arr]
     if all(type(c) is Const for c in children):
         return Const([c.value for c in children])
@@ -73,7 +73,7 @@ def _compile_array(arr: list, final: bool) -> Node:
     return lambda payload: [fn(payload) for fn in fns]
 
 
-def compile_directive(obj: dict, final: bool) -> Node:
+def compile_directive(obj: dict[str, Any], final: bool) -> Node:
     name = next(k for k in obj if k.startswith("@"))
     compiler = DIRECTIVES.get(name)
     if compiler is None:

@@ -29,8 +29,8 @@ def placeholder_string(value: Any) -> str:
     return to_string(value)
 
 
-def _sub(regex: re.Pattern, text: str, data: Any) -> str:
-    def repl(m: re.Match) -> str:
+def _sub(regex: re.Pattern[str], text: str, data: Any) -> str:
+    def repl(m: re.Match[str]) -> str:
         return placeholder_string(get_path(data, parse_path(trim(m.group(1)))))
 
     return regex.sub(repl, text)

@@ -40,7 +40,7 @@ class TriggerError(AmprelayError, ValueError):
         before = self.text[: self.position]
         return before.count("\n") + 1, self.position - (before.rfind("\n") + 1) + 1
 
-    @property
+    @property  # type: ignore[misc]  # computed: read-only here, settable on other AmprelayErrors
     def message(self) -> str:
         """The reason, naming the position (and line/column when the trigger has several lines)."""
         if self.position is None:

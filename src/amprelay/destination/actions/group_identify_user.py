@@ -15,7 +15,7 @@ from amprelay.destination.request import AmplitudeRequest, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.dates import dayjs_utc_value
 from amprelay.fields.model import InputField
-from amprelay.js import UNDEFINED, to_string
+from amprelay.js import UNDEFINED, to_string, truthy
 
 FIELDS: dict[str, InputField] = {
     'user_id': InputField(
@@ -82,7 +82,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
     requests: list[AmplitudeRequest] = []
     user_id = payload.get("user_id", UNDEFINED)
     device_id = payload.get("device_id", UNDEFINED)
-    if _c.truthy(user_id) or _c.truthy(device_id):
+    if truthy(user_id) or truthy(device_id):
         time = payload.get("time", UNDEFINED)
         item: dict[str, Any] = {}
         if device_id is not UNDEFINED:

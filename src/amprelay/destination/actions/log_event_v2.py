@@ -18,6 +18,7 @@ from amprelay.destination.actions._fields import (
 from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import InputField
+from amprelay.js import spread
 
 FIELDS: dict[str, InputField] = {
     **EVENT_FIELDS,
@@ -149,7 +150,7 @@ _USER_PROPERTY_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("a
 
 def _has_non_empty_value(obj: Any) -> bool:
     """The reference's ``compact``: at least one value ``!== ""``."""
-    for value in (obj if type(obj) is dict else _c.spread(obj)).values():
+    for value in (obj if type(obj) is dict else spread(obj)).values():
         if value != "":
             return True
     return False
@@ -163,7 +164,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
         obj = payload.get(source)
         if obj is not None and _has_non_empty_value(obj):
             user_properties = props.get("user_properties")
-            props["user_properties"] = {**_c.spread(user_properties), operation: obj}
+            props["user_properties"] = {**spread(user_properties), operation: obj}
     event = _c.assemble_event(payload, props, _c.library_value(payload))
     return [_c.event_request(payload, settings, [event])]
 

@@ -20,7 +20,7 @@ from amprelay.destination.actions._fields import (
 from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import InputField
-from amprelay.js import UNDEFINED, to_string
+from amprelay.js import UNDEFINED, to_string, truthy
 
 FIELDS: dict[str, InputField] = {
     'trackRevenuePerProduct': InputField(
@@ -111,7 +111,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
     products = payload.get("products")
     if products is None:
         products = []
-    per_product = _c.truthy(payload.get("trackRevenuePerProduct"))
+    per_product = truthy(payload.get("trackRevenuePerProduct"))
     props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
     _c.normalize_platform(props, payload.get("library"))
     _c.set_time_and_session(props, payload)
@@ -131,7 +131,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
             event.update(_c.revenue_properties(product) if type(product) is dict else {})
         event["event_properties"] = product
         event["event_type"] = PRODUCT_EVENT_TYPE
-        if _c.truthy(insert_id):
+        if truthy(insert_id):
             event["insert_id"] = f"{to_string(insert_id)}-{len(events) + 1}"
         else:
             event.pop("insert_id", None)

@@ -162,8 +162,8 @@ class Tok:
             return _Quoted(value)
         return None
 
-    def read_properties(self, is_begin: bool) -> list:
-        props: list = []
+    def read_properties(self, is_begin: bool) -> list[Any]:
+        props: list[Any] = []
         while True:
             if self.peek() == "[":
                 self.p += 1
@@ -241,7 +241,7 @@ def _parse_string_literal(raw: str) -> str:
     return "".join(out)
 
 
-def _make_access(variable: Any, props: list) -> Callable[[Any], Any]:
+def _make_access(variable: Any, props: list[Any]) -> Callable[[Any], Any]:
     def ev(ctx: Any) -> Any:
         if variable is not None:
             obj = variable(ctx)
@@ -261,7 +261,7 @@ def _make_access(variable: Any, props: list) -> Callable[[Any], Any]:
 
 def parse_expression(tok: Tok) -> Callable[[Any], Any] | None:
     """Operands and operators to postfix (liquidjs precedence, right-assoc at equal level)."""
-    output: list = []
+    output: list[Any] = []
     ops: list[str] = []
     count = 0
     while tok.p < tok.n:
@@ -285,7 +285,7 @@ def parse_expression(tok: Tok) -> Callable[[Any], Any] | None:
     postfix = tuple(output)
 
     def ev(ctx: Any) -> Any:
-        stack: list = []
+        stack: list[Any] = []
         for kind, item in postfix:
             if kind == "val":
                 stack.append(item(ctx))
@@ -331,7 +331,7 @@ def parse_filtered_value(text: str) -> Callable[[Any], Any]:
             if not tok.end():
                 raise LiquidError("expected filter name")
             break
-        args: list = []
+        args: list[Any] = []
         tok.skip_blank()
         if tok.peek() == ":":
             while True:

@@ -87,7 +87,7 @@ def _default(v: Any, d: Any = UNDEFINED, *rest: Any) -> Any:
     v = to_value(v)
     if type(v) in (list, str):
         return v if len(v) else d
-    opts = dict(r for r in rest if type(r) is tuple)
+    opts: dict[Any, Any] = dict(r for r in rest if type(r) is tuple)
     if v is False and opts.get("allow_false"):
         return False
     return d if falsy(v) else v
@@ -101,7 +101,7 @@ def _size(v: Any) -> Any:
     return 0
 
 
-def _split(v: Any, sep: Any = UNDEFINED) -> list:
+def _split(v: Any, sep: Any = UNDEFINED) -> list[Any]:
     s = stringify(v)
     sep_s = stringify(sep) if sep is not UNDEFINED else "undefined"
     arr = list(s) if sep_s == "" else s.split(sep_s)
@@ -116,7 +116,7 @@ def _join(v: Any, sep: Any = None) -> str:
     return sep_s.join("" if x is None or x is UNDEFINED else to_string(to_value(x)) for x in arr)
 
 
-def _to_array(v: Any) -> list:
+def _to_array(v: Any) -> list[Any]:
     v = to_value(v)
     if v is None or v is UNDEFINED:
         return []
@@ -214,7 +214,7 @@ def _replace_last(v: Any, a: Any = UNDEFINED, b: Any = UNDEFINED) -> str:
     return s if i < 0 else s[:i] + b_s + s[i + len(a_s):]
 
 
-def _compact(v: Any) -> list:
+def _compact(v: Any) -> list[Any]:
     return [x for x in _to_array(v) if x is not None and x is not UNDEFINED]
 
 
@@ -270,7 +270,7 @@ _FILTERS: dict[str, Callable[..., Any]] = {
 }
 
 
-def compile_filter(name: str, args: tuple) -> Callable[[Any, Any], Any]:
+def compile_filter(name: str, args: tuple[Any, ...]) -> Callable[[Any, Any], Any]:
     if name in DISABLED_FILTERS:
         def disabled(ctx: Any, v: Any) -> Any:
             raise LiquidError(f'filter "{name}" is disabled')

@@ -20,8 +20,8 @@ class _Ctx:
 
     def __init__(self, env: Any):
         self.env = env if type(env) is dict else {}
-        self.scope: dict = {}
-        self.counters: dict = {}
+        self.scope: dict[str, Any] = {}
+        self.counters: dict[str, Any] = {}
 
     def lookup(self, key: Any) -> Any:
         if type(key) is not str:
@@ -88,7 +88,7 @@ def _split_top_level(src: str) -> list[tuple[str, str, bool, bool]]:
     return out
 
 
-def _apply_trims(tokens: list) -> list:
+def _apply_trims(tokens: list[Any]) -> list[Any]:
     toks = [list(t) for t in tokens]
     for idx, (kind, _content, tl, tr) in enumerate(tokens):
         if kind in ("tag", "output"):
@@ -99,10 +99,24 @@ def _apply_trims(tokens: list) -> list:
     return toks
 
 
-Render = Callable[[_Ctx, list], None]
+Render = Callable[[_Ctx, list[Any]], None]
 
 
-def _parse_block(tokens: list, pos: int, stop: tuple[str, ...]) -> tuple[list[Render], int, str | None, str]:
+def _literal(text: str) -> Render:
+    def run_literal(ctx: _Ctx, out: list[Any]) -> None:
+        out.append(text)
+
+    return run_literal
+
+
+def _output(value: Callable[[Any], Any]) -> Render:
+    def run_output(ctx: _Ctx, out: list[Any]) -> None:
+        out.append(stringify(value(ctx)))
+
+    return run_output
+
+
+def _parse_block(tokens: list[Any], pos: int, stop: tuple[str, ...]) -> tuple[list[Render], int, str | None, str]:
     """Parse nodes until a tag in `stop`; returns (nodes, next_pos, stop_tag_name, stop_tag_args)."""
     nodes: list[Render] = []
     while pos < len(tokens):
@@ -110,19 +124,20 @@ def _parse_block(tokens: list, pos: int, stop: tuple[str, ...]) -> tuple[list[Re
         pos += 1
         if kind in ("html", "rawbody"):
             text = content
-            nodes.append(lambda ctx, out, text=text: out.append(text))
+            nodes.append(_literal(text))
         elif kind == "commentbody":
             continue
         elif kind == "output":
             if content.strip(BLANK_CHARS) == "":
                 continue
             value = parse_filtered_value(content)
-            nodes.append(lambda ctx, out, value=value: out.append(stringify(value(ctx))))
+            nodes.append(_output(value))
         else:
             stripped = content.strip(BLANK_CHARS)
             if stripped.startswith("#"):
                 continue
             m = re.match(r"([^\s]*)\s*(.*)", stripped, re.S)
+            assert m is not None  # the pattern matches any text
             name, args = m.group(1), m.group(2)
             if name in stop:
                 return nodes, pos, name, args
@@ -132,12 +147,12 @@ def _parse_block(tokens: list, pos: int, stop: tuple[str, ...]) -> tuple[list[Re
     return nodes, pos, None, ""
 
 
-def _run(nodes: list[Render], ctx: _Ctx, out: list) -> None:
+def _run(nodes: list[Render], ctx: _Ctx, out: list[Any]) -> None:
     for node in nodes:
         node(ctx, out)
 
 
-def _parse_tag(name: str, args: str, tokens: list, pos: int) -> tuple[Render | None, int]:
+def _parse_tag(name: str, args: str, tokens: list[Any], pos: int) -> tuple[Render | None, int]:
     if name in DISABLED_TAGS:
         raise LiquidError(f'tag "{name}" is disabled')
     if name in ("if", "unless"):
@@ -164,7 +179,8 @@ def _parse_tag(name: str, args: str, tokens: list, pos: int) -> tuple[Render | N
                     raise LiquidError(f"tag {{% {name} %}} not closed")
             break
 
-        def run_if(ctx: _Ctx, out: list, branches=tuple(branches), else_body=else_body) -> None:
+        def run_if(ctx: _Ctx, out: list[Any], branches: tuple[Any, ...] = tuple(branches),
+                   else_body: list[Render] = else_body) -> None:
             for cond, body, neg in branches:
                 truthy = not falsy(to_value(cond(ctx)))
                 if truthy != neg:
@@ -180,7 +196,7 @@ def _parse_tag(name: str, args: str, tokens: list, pos: int) -> tuple[Render | N
         key = m.group(1)
         value = parse_filtered_value(m.group(2))
 
-        def run_assign(ctx: _Ctx, out: list) -> None:
+        def run_assign(ctx: _Ctx, out: list[Any]) -> None:
             ctx.scope[key] = value(ctx)
 
         return run_assign, pos
@@ -190,8 +206,8 @@ def _parse_tag(name: str, args: str, tokens: list, pos: int) -> tuple[Render | N
         if stop is None:
             raise LiquidError("tag {% capture %} not closed")
 
-        def run_capture(ctx: _Ctx, out: list) -> None:
-            buf: list = []
+        def run_capture(ctx: _Ctx, out: list[Any]) -> None:
+            buf: list[Any] = []
             _run(body, ctx, buf)
             ctx.scope[key] = "".join(buf)
 
@@ -213,8 +229,8 @@ def _parse_tag(name: str, args: str, tokens: list, pos: int) -> tuple[Render | N
     if name in ("increment", "decrement"):
         var = Tok(args).read_identifier()
 
-        def run_counter(ctx: _Ctx, out: list) -> None:
-            cur = ctx.counters.get(var, ctx.env.get(var, UNDEFINED))
+        def run_counter(ctx: _Ctx, out: list[Any]) -> None:
+            cur: Any = ctx.counters.get(var, ctx.env.get(var, UNDEFINED))
             if type(cur) not in (int, float) or type(cur) is bool:
                 cur = 0
             if name == "increment":
@@ -237,7 +253,7 @@ def compile_liquid(source: str) -> Callable[[Any], str]:
 
     def render(payload: Any) -> str:
         ctx = _Ctx(payload)
-        out: list = []
+        out: list[Any] = []
         _run(nodes, ctx, out)
         return "".join(out)
 

@@ -193,6 +193,8 @@ def compare(op: str, lhs: Any, rhs: Any) -> bool:
     if isinstance(lhs, (_Empty, _Null)) or isinstance(rhs, (_Empty, _Null)):
         return False
     a, b = _to_primitive(lhs), _to_primitive(rhs)
+    ka: Any
+    kb: Any
     if type(a) is str and type(b) is str:
         ka, kb = a.encode("utf-16-be", "surrogatepass"), b.encode("utf-16-be", "surrogatepass")
     else:
