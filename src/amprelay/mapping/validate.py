@@ -8,6 +8,7 @@ from typing import Any
 from amprelay.js import UNDEFINED, json_stringify, keys_in_order, real_type_of, utf16_len
 
 from .errors import MappingValidationError
+from .nodes import is_directive
 
 __all__ = ["validate_mapping", "collect_errors", "MAX_PATTERN_LENGTH", "MAX_REPLACEMENT_LENGTH"]
 
@@ -54,15 +55,7 @@ def _type_or_directive(value: Any) -> str:
 
 
 def _is_directive(obj: Any) -> bool:
-    if type(obj) is not dict:
-        return False
-    has = False
-    for k in obj:
-        if k.startswith("@"):
-            has = True
-        elif k != "_metadata":
-            return False
-    return has
+    return type(obj) is dict and is_directive(obj)
 
 
 def _validate_directive(obj: Any, stack: Stack) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from amprelay.js import (
     UNDEFINED,
     json_stringify,
+    round_half_up,
     to_string,
 )
 
@@ -49,18 +50,12 @@ def _mod(a: Any, b: Any) -> Any:
     return num(math.fmod(a, b))
 
 
-def _js_round(x: float) -> float:
-    if x != x or x in (math.inf, -math.inf):
-        return x
-    return math.floor(x + 0.5)
-
-
 def _round(v: Any, arg: Any = 0) -> Any:
     v, arg = to_number(v), to_number(arg)
     amp = 10 ** arg
     scaled = v * amp
     sign = (v > 0) - (v < 0)
-    return num(sign * _js_round(abs(scaled)) / amp)
+    return num(sign * round_half_up(abs(scaled)) / amp)
 
 
 def _nan_safe(fn: Callable[[float], Any]) -> Callable[[Any], Any]:
