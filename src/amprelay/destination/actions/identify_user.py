@@ -6,9 +6,9 @@ from typing import Any
 
 from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import INSERT_ID
 from amprelay.destination.actions._fields import (
     INCLUDE_RAW_USER_AGENT,
-    INSERT_ID,
     MIN_ID_LENGTH_V2,
     REFERRER,
     USER_AGENT,

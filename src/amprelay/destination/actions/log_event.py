@@ -6,8 +6,8 @@ from typing import Any
 
 from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import EVENT_FIELDS
 from amprelay.destination.actions._fields import (
-    EVENT_FIELDS,
     INCLUDE_RAW_USER_AGENT,
     MIN_ID_LENGTH,
     PRODUCTS,
