@@ -122,7 +122,7 @@ def test_waves_send_batches_sharing_a_user_one_after_the_other():
 
 def test_a_batch_of_one_is_the_actions_request_byte_for_byte():
     request_mod = __import__("pytest").importorskip("amprelay.destination.request")
-    Request = request_mod.Request
+    Request = request_mod.AmplitudeRequest
     reqs = [
         Request("POST", NA + "/2/httpapi", "json", json={
             "api_key": "k", "events": [{"event_type": "E", "user_id": "user-0001", "price": 1.0, "tiny": 1e-6,
