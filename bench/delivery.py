@@ -34,7 +34,7 @@ from amprelay.queue.sqlite import SQLiteQueue
 
 
 class Req:
-    """Shaped like ``amprelay.destination.request.Request``."""
+    """Shaped like ``amprelay.destination.request.AmplitudeRequest``."""
 
     __slots__ = ("method", "url", "encoding", "json", "form", "headers", "content_type")
 
@@ -66,6 +66,21 @@ def make_event(i: int) -> dict:
         "session_id": 1_700_000_000_000 + (i // 20),
         "library": "analytics-ios",
     }
+
+
+class _Record:
+    """The bench's delivery observer: the size of every request sent, and each delivered
+    unit's seconds from enqueue to Amplitude's acceptance."""
+
+    def __init__(self) -> None:
+        self.batch_sizes: list[int] = []
+        self.latencies: list[float] = []
+
+    def on_answer(self, destination, url, status, error, entries, leases, now) -> None:
+        self.batch_sizes.append(entries)
+
+    def on_settled(self, outcomes, now) -> None:
+        self.latencies.extend(max(0.0, now - u.created_at) for u, settled, _ in outcomes if settled == "delivered")
 
 
 def proc_cpu(pid: int) -> float:
@@ -105,7 +120,8 @@ def main() -> int:
     queue = SQLiteQueue(os.path.join(tmp, "amprelay.sqlite3"))
     sync = queue._conn.execute("PRAGMA synchronous").fetchone()[0]
     settings = DeliverySettings(concurrency=args.concurrency, linger_ms=args.linger_ms, lease_units=args.lease_units)
-    svc = DeliveryService(queue, {"amp": {"stable_insert_id": True}}, fake.url, settings=settings)
+    record = _Record()
+    svc = DeliveryService(queue, {"amp": {"stable_insert_id": True}}, fake.url, settings=settings, observer=record)
     enqueued = [0]
     stop_producing = threading.Event()
     t_start = [0.0]
@@ -149,7 +165,6 @@ def main() -> int:
         if args.prefill:
             await asyncio.to_thread(produce_all)
         await svc.start()
-        svc.worker.latency_sink = []
         t_start[0] = time.perf_counter()
         if not args.prefill:
             t_start[0] = time.perf_counter()
@@ -171,8 +186,8 @@ def main() -> int:
     t_done = time.perf_counter()
     relay_cpu = time.process_time() - cpu0
     fake_cpu = proc_cpu(fake.process.pid) - fake_cpu0
-    lat = sorted(svc.worker.latency_sink or [])
-    sizes = svc.worker.batch_sizes
+    lat = sorted(record.latencies)
+    sizes = record.batch_sizes
     st = fake.stats()
     accepted = st["events_accepted"]
     duplicates = st["duplicates"]

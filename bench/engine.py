@@ -20,8 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import generate  # noqa: E402
 
 from amprelay.destination import ACTIONS, PRESETS  # noqa: E402
-from amprelay.destination.presets import default_values  # noqa: E402
-from amprelay.fields import compile_validator  # noqa: E402
+from amprelay.fields import (
+    compile_validator,  # noqa: E402
+    default_mapping,  # noqa: E402
+)
 from amprelay.mapping import compile_mapping  # noqa: E402
 from amprelay.triggers import compile_trigger  # noqa: E402
 
@@ -53,7 +55,7 @@ def main() -> int:
         matches = compile_trigger(text).matches
         print(f"  {name:<26} {cpu_rate(matches, events, args.seconds):>12,.0f}/s   {text}")
 
-    mapping = compile_mapping(default_values(ACTIONS["logEventV2"].fields))
+    mapping = compile_mapping(default_mapping(ACTIONS["logEventV2"].fields))
     validator = compile_validator(ACTIONS["logEventV2"].fields)
     validate = validator if callable(validator) else validator.validate
     evaluate = mapping.evaluate

@@ -11,7 +11,7 @@ from amprelay.config import Config
 from amprelay.fakeamp import run_in_thread as run_fake
 from amprelay.relay.service import ThreadedRelay
 from amprelay.relay.service import run_in_thread as run_relay
-from tests.e2e.conftest import relay_config
+from tests.helpers.relay import relay_config
 
 # What `amprelay serve` and the other commands read from the environment.
 RELAY_ENVIRONMENT = ("AMPRELAY_WRITE_KEY", "AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "AMPLITUDE_REGION",

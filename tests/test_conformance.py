@@ -12,9 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from amprelay.conformance import run_case
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import to_json_bytes
-from amprelay.engine import run_case
 
 HERE = Path(__file__).parent / "conformance"
 NOW_MS = 1704067200000

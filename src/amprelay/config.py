@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from amprelay.errors import AmprelayError
 from amprelay.yamlpos import line_of, load_with_lines
 
 ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -176,7 +177,7 @@ class ConfigProblem:
         return f"{where}{at}: {self.message}"
 
 
-class ConfigError(Exception):
+class ConfigError(AmprelayError):
     def __init__(self, problems: list[ConfigProblem]):
         self.problems = sorted(problems, key=lambda p: p.line or 0)  # in file order
         super().__init__("\n".join(str(p) for p in problems))

@@ -3,10 +3,9 @@
 Per event the pipeline is the reference's (actions-core): resolve the mapping (mapping-kit),
 remove empty values and validate/coerce the payload against the action's fields (ajv), then
 ``perform``. Nothing here does I/O: :meth:`CompiledSubscription.run` returns the
-:class:`~amprelay.destination.request.Request` objects to send.
+:class:`~amprelay.destination.request.AmplitudeRequest` objects to send.
 
-:func:`run_case` answers one conformance case (``action`` / ``trigger`` / ``mapping``) in the
-format of ``tests/conformance/README.md``; ``amprelay preview --jsonl`` uses it.
+The conformance harness (answers in the recorded cases' format) is :mod:`amprelay.conformance`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,21 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
-from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS, Action, Context, Request, Settings
-from amprelay.destination.presets import default_values
-from amprelay.fields import PayloadValidationError, compile_validator
+from amprelay.destination import (
+    ACTIONS,
+    MAX_SUBSCRIPTIONS,
+    ActionDefinition,
+    AmplitudeRequest,
+    Context,
+    Settings,
+)
+from amprelay.errors import AmprelayError
+from amprelay.fields import PayloadValidationError, compile_validator, default_mapping
 from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
-from amprelay.mapping.jsvalues import to_json_compatible
-from amprelay.triggers import answer_trigger_case, compile_trigger
+from amprelay.triggers import compile_trigger
 
 
-class ActionError(Exception):
+class ActionError(AmprelayError):
     """An event could not be turned into requests (``name`` as the reference's error class)."""
 
     name = "Error"
@@ -102,9 +105,9 @@ class CompiledAction:
         action = ACTIONS.get(action_key)
         if action is None:
             raise UnknownActionError(f"Unknown action: {action_key}")
-        self.action: Action = action
+        self.action: ActionDefinition = action
         if mapping is None:
-            mapping = default_values(action.fields)
+            mapping = default_mapping(action.fields)
         elif not isinstance(mapping, dict):
             raise InvalidMappingError("The mapping must be an object")
         self.mapping = mapping
@@ -131,7 +134,7 @@ class CompiledAction:
         except PayloadValidationError as exc:
             raise PayloadError(str(exc)) from exc
 
-    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[Request]:
+    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         payload = self.payload(event)
         _check_audience_context(event)
         ctx = Context(now_ms if now_ms is not None else _now_ms())
@@ -164,7 +167,7 @@ class CompiledSubscription:
             return False
         return bool(self._matches(event))
 
-    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[Request]:
+    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
         return self.action.run(event, settings, now_ms)
 
@@ -188,87 +191,3 @@ def compile_subscriptions(subscriptions: list[Subscription]) -> list[CompiledSub
             f"A destination instance accepts at most {MAX_SUBSCRIPTIONS} subscriptions, got {len(subscriptions)}"
         )
     return [compile_subscription(s) for s in subscriptions]
-
-
-# --- conformance answers -------------------------------------------------------------------
-
-_ACTION_CACHE: dict[tuple[str, bytes], CompiledAction | ActionError] = {}
-_CACHE_LIMIT = 512
-
-
-def _compiled_action(action_key: str, mapping: Any) -> CompiledAction:
-    key = (str(action_key), orjson.dumps(mapping))
-    hit = _ACTION_CACHE.get(key)
-    if hit is None:
-        try:
-            hit = CompiledAction(action_key, mapping)
-        except ActionError as exc:
-            hit = exc
-        if len(_ACTION_CACHE) >= _CACHE_LIMIT:
-            _ACTION_CACHE.clear()
-        _ACTION_CACHE[key] = hit
-    if isinstance(hit, ActionError):
-        raise hit
-    return hit
-
-
-def request_answer(request: Request) -> dict[str, Any]:
-    return {"method": request.method, "url": request.url, "body": request.decoded_body()}
-
-
-def _error_dict(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, ActionError):
-        return exc.to_dict()
-    return {"name": type(exc).__name__, "message": str(exc)}
-
-
-def run_action_case(case: dict[str, Any], now_ms: int | None) -> dict[str, Any]:
-    settings = Settings.from_dict(case.get("settings") if isinstance(case.get("settings"), dict) else None)
-    try:
-        compiled = _compiled_action(case.get("action"), case.get("mapping"))
-        requests = compiled.run(case.get("event"), settings, now_ms)
-    except ActionError as exc:
-        return {"id": case.get("id"), "requests": [], "error": exc.to_dict()}
-    return {"id": case.get("id"), "requests": [request_answer(r) for r in requests], "error": None}
-
-
-def run_trigger_case(case: dict[str, Any]) -> dict[str, Any]:
-    return answer_trigger_case(case)
-
-
-def run_mapping_case(case: dict[str, Any]) -> dict[str, Any]:
-    mapping = case.get("mapping")
-    try:
-        validate_mapping(mapping)
-        compiled = compile_mapping(mapping)
-    except MappingValidationError as exc:
-        return {"id": case.get("id"), "result": None, "error": {"name": "AggregateError", "message": str(exc)}}
-    try:
-        result = compiled.evaluate(case.get("event"))
-    except MappingRuntimeError as exc:
-        return {"id": case.get("id"), "result": None, "error": {"name": "Error", "message": str(exc)}}
-    # The answer is what JSON.stringify writes: functions reached through a prototype
-    # (`$.properties.constructor`) and undefined values are dropped.
-    return {"id": case.get("id"), "result": to_json_compatible(result), "error": None}
-
-
-def run_case(case: dict[str, Any], now_ms: int | None = None) -> dict[str, Any]:
-    """The conformance answer for one case of any kind."""
-    kind = case.get("kind")
-    try:
-        if kind == "action":
-            return run_action_case(case, now_ms)
-        if kind == "trigger":
-            return run_trigger_case(case)
-        if kind == "mapping":
-            return run_mapping_case(case)
-    except Exception as exc:  # never lose a line of output: an unexpected failure is an error answer
-        out: dict[str, Any] = {"id": case.get("id"), "error": _error_dict(exc)}
-        if kind == "action":
-            out["requests"] = []
-        elif kind == "trigger":
-            out["match"] = False
-        else:
-            out["result"] = None
-        return out
-    return {"id": case.get("id"), "error": {"name": "Error", "message": f"Unknown case kind: {kind!r}"}}

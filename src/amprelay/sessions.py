@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from amprelay.errors import AmprelayError
 from amprelay.js.json import well_formed
 
 DESTINATION_KEY = "Actions Amplitude"
@@ -100,7 +101,7 @@ def with_session_id(message: dict[str, Any], session_id: int) -> dict[str, Any]:
     return {**message, "integrations": integrations}
 
 
-class SessionStoreUnavailable(Exception):
+class SessionStoreUnavailable(AmprelayError):
     """The session state can't be read or written now (the database is away)."""
 
 

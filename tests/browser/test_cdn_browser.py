@@ -9,7 +9,7 @@ import time
 import pytest
 
 from amprelay.config import parse_config
-from tests.e2e.conftest import API_KEY, wait_for
+from tests.helpers.relay import API_KEY, wait_for
 
 WRITE_KEY = "wk-cdn-browser-01"
 MIN = 60_000

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from tests.e2e.conftest import API_KEY, WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import API_KEY, WRITE_KEY, relay_config, wait_for
 
 TOKEN = "console-admin-token-for-tests"
 SHOTS = Path(os.environ.get("AMPRELAY_SCREENSHOTS") or Path(__file__).parents[2] / "build" / "console-screenshots")

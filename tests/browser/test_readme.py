@@ -16,7 +16,7 @@ import pytest
 
 from amprelay.config import parse_config
 from amprelay.relay.service import run_in_thread
-from tests.e2e.conftest import wait_for
+from tests.helpers.relay import wait_for
 from tests.requirements import require
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")

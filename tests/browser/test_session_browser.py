@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.helpers.relay import WRITE_KEY, wait_for
 
 SESSION_LENGTH_MS = 1500
 

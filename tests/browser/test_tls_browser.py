@@ -9,7 +9,7 @@ import pytest
 
 from amprelay.relay.service import run_in_thread
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 from tests.requirements import require
 from tests.tls import self_signed
 

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 
 from amprelay.config import parse_config
 from tests.console.test_console_http import TOKEN, csrf_of, logged_in
-from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.helpers.relay import WRITE_KEY, wait_for
 
 NA_KEY = "na-key-00000000000000000000000001"
 EU_KEY = "eu-key-00000000000000000000000002"

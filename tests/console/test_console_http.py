@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from amprelay.console.auth import ConsoleAuth
 from amprelay.console.charts import _nice, bar_chart
 from amprelay.relay.service import RelayService, ThreadedRelay
-from tests.e2e.conftest import API_KEY, WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import API_KEY, WRITE_KEY, relay_config, wait_for
 
 TOKEN = "tok-console-0123456789"
 PAGES = ["/console", "/console/subscriptions", "/console/tester", "/console/live", "/console/dead-letters",
@@ -220,7 +220,7 @@ def test_chart_scale_and_titles():
 
 def test_console_on_postgresql(tmp_path, fake, start_relay):
     """With PostgreSQL the relay maps inline (no inbox): the console sees the same things."""
-    from tests.queue.conftest import PG_DSN, PgSchemas, pg_available
+    from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
     from tests.requirements import require
 
     require(pg_available(), f"PostgreSQL is not reachable at {PG_DSN}")

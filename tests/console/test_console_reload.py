@@ -10,7 +10,7 @@ from pydantic import SecretStr
 from amprelay.config import parse_config
 from amprelay.relay.service import RelayService, ThreadedRelay
 from tests.console.test_console_http import TOKEN, csrf_of, logged_in
-from tests.e2e.conftest import relay_config
+from tests.helpers.relay import relay_config
 
 
 def test_reload_button(tmp_path, fake):

@@ -16,7 +16,7 @@ from amprelay.fakeamp import run_in_thread
 from amprelay.queue.sqlite import SQLiteQueue
 
 request_mod = pytest.importorskip("amprelay.destination.request")
-Request = request_mod.Request
+Request = request_mod.AmplitudeRequest
 CONFORMANCE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conformance", "expected")
 FILES = ("presets.jsonl", "probes.jsonl", "ported.jsonl")
 

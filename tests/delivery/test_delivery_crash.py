@@ -11,11 +11,11 @@ import sys
 import time
 
 import pytest
-from _delivery_helpers import ev, events_req
 
 from amprelay.delivery import DeliveryService, EnqueueItem
 from amprelay.fakeamp import start_process
 from amprelay.queue.sqlite import SQLiteQueue
+from tests.delivery.helpers import ev, events_req
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N = 20_000

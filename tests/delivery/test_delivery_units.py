@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import orjson
-from _delivery_helpers import NA, Req, ev, events_req, group_req, identify_req
 
 from amprelay.delivery.batcher import Batcher, Limit, form_quote, waves
 from amprelay.delivery.insert_id import base_insert_id, event_insert_id
 from amprelay.delivery.units import requests_to_units
 from amprelay.queue.base import Lease
+from tests.delivery.helpers import NA, Req, ev, events_req, group_req, identify_req
 
 
 def as_leases(units):
@@ -122,7 +122,7 @@ def test_waves_send_batches_sharing_a_user_one_after_the_other():
 
 def test_a_batch_of_one_is_the_actions_request_byte_for_byte():
     request_mod = __import__("pytest").importorskip("amprelay.destination.request")
-    Request = request_mod.Request
+    Request = request_mod.AmplitudeRequest
     reqs = [
         Request("POST", NA + "/2/httpapi", "json", json={
             "api_key": "k", "events": [{"event_type": "E", "user_id": "user-0001", "price": 1.0, "tiny": 1e-6,

@@ -7,9 +7,6 @@ import asyncio
 
 import orjson
 import pytest
-from _delivery_helpers import ev, events_req
-from tests.queue.conftest import PG_DSN, PgSchemas, pg_available
-from tests.requirements import require
 
 from amprelay.cli.dlq import parse_when
 from amprelay.cli.main import main
@@ -17,6 +14,9 @@ from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
 from amprelay.queue import DeadLetterFilter, RetryItem
 from amprelay.queue.sqlite import SQLiteQueue
+from tests.delivery.helpers import ev, events_req
+from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
+from tests.requirements import require
 
 
 class Store:

@@ -1,8 +1,8 @@
-"""The compiled subscription API (amprelay.engine) and run_case."""
+"""The compiled subscription API (amprelay.engine) and the conformance harness (amprelay.conformance)."""
 
 import pytest
-from _destination_helpers import NOW_MS, SETTINGS, track
 
+from amprelay.conformance import run_case
 from amprelay.destination import PRESETS
 from amprelay.engine import (
     ActionError,
@@ -16,8 +16,8 @@ from amprelay.engine import (
     UnknownActionError,
     compile_subscription,
     compile_subscriptions,
-    run_case,
 )
+from tests.destination.helpers import NOW_MS, SETTINGS, track
 
 
 def preset_subscription(name: str, **changes) -> Subscription:

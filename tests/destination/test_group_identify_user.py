@@ -1,9 +1,9 @@
 """Group Identify User (groupIdentifyUser): two calls, "now", NaN time."""
 
 import pytest
-from _destination_helpers import EU, NOW_MS, run
 
 from amprelay.engine import PayloadError
+from tests.destination.helpers import EU, NOW_MS, run
 
 MAPPING = {
     "user_id": {"@path": "$.userId"},

@@ -1,8 +1,7 @@
 """Identify User (identifyUser): form body quirks and the user property merge order."""
 
-from _destination_helpers import EU, IPHONE_UA, Settings, run
-
 from amprelay.destination.request import form_urlencode
+from tests.destination.helpers import EU, IPHONE_UA, Settings, run
 
 
 def identify(**extra):

@@ -1,18 +1,9 @@
-"""JavaScript semantics helpers: JSON.parse-like loading, property order, truthiness, String()."""
+"""JSON.parse-like loading of request bodies."""
 
-import math
 
 import pytest
 
-from amprelay.destination.js import (
-    UNDEFINED,
-    js_json_loads,
-    js_key_order,
-    js_round,
-    js_string,
-    spread,
-    truthy,
-)
+from amprelay.destination.js import js_json_loads
 
 
 def test_js_json_loads_numbers_like_json_parse():
@@ -35,32 +26,3 @@ def test_js_json_loads_orders_array_index_keys_first():
 def test_js_json_loads_rejects_invalid_json():
     with pytest.raises(ValueError):
         js_json_loads(b"{not json")
-
-
-def test_js_key_order():
-    assert list(js_key_order({"a": 1, "4294967295": 2, "4294967294": 3, "7": 4})) == ["7", "4294967294", "a", "4294967295"]
-    d = {"a": 1}
-    assert js_key_order(d) is d
-
-
-@pytest.mark.parametrize(("value", "expected"), [
-    ("", False), ("0", True), (0, False), (0.0, False), (math.nan, False), (None, False), (UNDEFINED, False),
-    (False, False), ([], True), ({}, True), (1, True), ("x", True),
-])
-def test_truthy(value, expected):
-    assert truthy(value) is expected
-
-
-@pytest.mark.parametrize(("value", "text"), [
-    (UNDEFINED, "undefined"), (None, "null"), (True, "true"), (1.0, "1"), (1e21, "1e+21"), (2**60, "1152921504606847000"),
-    ([1, None, "a"], "1,,a"), ({"a": 1}, "[object Object]"), (math.nan, "NaN"),
-])
-def test_js_string(value, text):
-    assert js_string(value) == text
-
-
-def test_spread_and_round():
-    assert spread("ab") == {"0": "a", "1": "b"}
-    assert spread([5]) == {"0": 5}
-    assert spread(3) == {}
-    assert (js_round(2.5), js_round(-2.5), js_round(0.49999999999999994), js_round(7)) == (3, -2, 0, 7)

@@ -1,9 +1,9 @@
 """Log Event (logEvent): the default mapping end to end and its quirks."""
 
 import pytest
-from _destination_helpers import CHROME_WINDOWS_UA, EU, IPHONE_UA, Settings, events_of, run, track
 
 from amprelay.engine import PayloadError
+from tests.destination.helpers import CHROME_WINDOWS_UA, EU, IPHONE_UA, Settings, events_of, run, track
 
 
 def test_default_mapping_event():

@@ -1,10 +1,10 @@
 """Log Event V2 (logEventV2): setOnce / setAlways / add, time and session id conversion, presets."""
 
 import pytest
-from _destination_helpers import NOW_MS, SETTINGS, events_of, perform, run, track
 
 from amprelay.destination import PRESETS
 from amprelay.engine import CompiledAction, PayloadError
+from tests.destination.helpers import NOW_MS, SETTINGS, events_of, perform, run, track
 
 
 def test_set_once_set_always_add_replace_user_properties_operations():

@@ -1,9 +1,9 @@
 """Log Purchase (logPurchase): revenue rules and per-product events."""
 
 import pytest
-from _destination_helpers import CHROME_WINDOWS_UA, events_of, perform, run, track
 
 from amprelay.engine import PayloadError
+from tests.destination.helpers import CHROME_WINDOWS_UA, events_of, perform, run, track
 
 
 def order(**properties):

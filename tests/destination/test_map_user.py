@@ -1,6 +1,6 @@
 """Map User (mapUser): the usermap form body."""
 
-from _destination_helpers import EU, Settings, run
+from tests.destination.helpers import EU, Settings, run
 
 ALIAS = {"type": "alias", "previousId": "anon-1", "userId": "user-1"}
 

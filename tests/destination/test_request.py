@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amprelay.destination.request import Request, form_urlencode, js_number_text, to_json_bytes
+from amprelay.destination.request import AmplitudeRequest, form_urlencode, to_json_bytes
+from amprelay.js import number_to_string
 
 
 @pytest.mark.parametrize(
@@ -46,8 +47,8 @@ def test_strings_that_look_like_numbers_are_untouched():
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))
-def test_js_number_text_round_trips(x):
-    assert float(js_number_text(x)) == x
+def test_number_to_string_round_trips(x):
+    assert float(number_to_string(x)) == x
 
 
 def test_form_body_is_url_search_params_encoding():
@@ -55,9 +56,9 @@ def test_form_body_is_url_search_params_encoding():
 
 
 def test_request_body_bytes_and_decoded_body():
-    r = Request("POST", "https://x", "form", form={"api_key": "k", "options": "undefined", "mapping": '[{"a":1}]'})
+    r = AmplitudeRequest("POST", "https://x", "form", form={"api_key": "k", "options": "undefined", "mapping": '[{"a":1}]'})
     assert r.body_bytes() == b"api_key=k&options=undefined&mapping=%5B%7B%22a%22%3A1%7D%5D"
     assert r.decoded_body() == {"api_key": "k", "options": "undefined", "mapping": [{"a": 1}]}
-    j = Request("POST", "https://x", "json", json={"events": [{"time": 1.0}]})
+    j = AmplitudeRequest("POST", "https://x", "json", json={"events": [{"time": 1.0}]})
     assert orjson.loads(j.body_bytes()) == {"events": [{"time": 1}]}
     assert j.content_type == "application/json"

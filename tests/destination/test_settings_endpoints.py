@@ -3,7 +3,7 @@ import pytest
 from amprelay.delivery.sender import target_url
 from amprelay.destination import MAX_SUBSCRIPTIONS, SETTINGS_FIELDS, Settings, SettingsError
 from amprelay.destination.endpoints import ENDPOINTS, endpoint_base, endpoint_for, rebase_url
-from amprelay.destination.js import UNDEFINED
+from amprelay.js import UNDEFINED
 
 
 def test_settings_fields_as_the_reference():

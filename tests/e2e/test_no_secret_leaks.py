@@ -22,8 +22,8 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import run_in_thread as run_fake
-from tests.e2e.conftest import wait_for
 from tests.e2e.test_serve_crash import free_port
+from tests.helpers.relay import wait_for
 
 AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
 

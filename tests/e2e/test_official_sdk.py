@@ -10,7 +10,7 @@ import pytest
 
 from amprelay.destination import PRESETS, Settings
 from amprelay.engine import Subscription, compile_subscription
-from tests.e2e.conftest import API_KEY, WRITE_KEY, wait_for
+from tests.helpers.relay import API_KEY, WRITE_KEY, wait_for
 
 segment = pytest.importorskip("segment.analytics", reason="segment-analytics-python is not installed")
 

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import start_process
-from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.helpers.relay import WRITE_KEY, wait_for
 
 AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
 

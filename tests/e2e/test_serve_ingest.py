@@ -14,8 +14,7 @@ import pytest
 from amprelay.demo_events import sample_events
 from amprelay.destination import PRESETS, Settings
 from amprelay.engine import Subscription, compile_subscription
-
-from .conftest import API_KEY, WRITE_KEY, wait_for
+from tests.helpers.relay import API_KEY, WRITE_KEY, wait_for
 
 
 def predicted_entries(events):

@@ -12,7 +12,7 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 
 
 def test_store_over_its_limit_answers_503_with_retry_after(tmp_path, fake, start_relay):

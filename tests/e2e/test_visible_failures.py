@@ -15,7 +15,7 @@ import pytest
 
 from amprelay.fakeamp import run_in_thread as run_fake
 from amprelay.relay.service import RelayService, ThreadedRelay
-from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 
 HEALTH_LOG = "amprelay.delivery.health"
 

@@ -7,7 +7,8 @@ import time
 import httpx
 import orjson
 import pytest
-from _fakeamp_helpers import body, event
+
+from tests.fakeamp.helpers import body, event
 
 PATHS = ["/2/httpapi", "/batch"]
 

@@ -7,9 +7,9 @@ import datetime as dt
 import httpx
 import orjson
 import pytest
-from _fakeamp_helpers import body, event
 
 from amprelay.fakeamp import amplitude_id_for, run_in_thread
+from tests.fakeamp.helpers import body, event
 
 AUTH = ("key-1", "secret-1")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import orjson
 import pytest
-from _fakeamp_helpers import body, event
 
-from amprelay.cli.fake_amplitude import build_parser, faults_from_args
 from amprelay.fakeamp import start_process
+from amprelay.fakeamp.command import build_parser, faults_from_args
 from amprelay.fakeamp.runner import cli_args
+from tests.fakeamp.helpers import body, event
 
 
 @pytest.mark.slow

@@ -1,5 +1,5 @@
 """Shared fixtures for the fields tests: a mini logPurchase-like field set and a converter from the
-reference's InputField JSON (as stored in data/fieldsets.json) to ``Field``."""
+reference's InputField JSON (as stored in data/fieldsets.json) to ``InputField``."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from amprelay.fields import Field
+from amprelay.fields import InputField
 
 DATA = Path(__file__).parent / "data"
 
 
-def field_from_reference(key: str, spec: dict[str, Any]) -> Field:
+def field_from_reference(key: str, spec: dict[str, Any]) -> InputField:
     props = spec.get("properties")
-    return Field(
+    return InputField(
         key=key,
         label=spec.get("label", ""),
         type=spec["type"],
@@ -30,7 +30,7 @@ def field_from_reference(key: str, spec: dict[str, Any]) -> Field:
     )
 
 
-def load_fieldsets() -> dict[str, dict[str, Field]]:
+def load_fieldsets() -> dict[str, dict[str, InputField]]:
     raw = json.loads((DATA / "fieldsets.json").read_text())
     return {name: {k: field_from_reference(k, s) for k, s in spec.items()} for name, spec in raw.items()}
 
@@ -51,8 +51,8 @@ def js_equal(a: Any, b: Any) -> bool:
     return type(a) is type(b) and a == b
 
 
-def _f(key: str, label: str, type_: str, **kw: Any) -> Field:
-    return Field(key=key, label=label, type=type_, **kw)  # type: ignore[arg-type]
+def _f(key: str, label: str, type_: str, **kw: Any) -> InputField:
+    return InputField(key=key, label=label, type=type_, **kw)  # type: ignore[arg-type]
 
 
 PRODUCT_PROPS = {
@@ -63,7 +63,7 @@ PRODUCT_PROPS = {
     "revenueType": _f("revenueType", "Revenue Type", "string"),
 }
 
-PURCHASE_FIELDS: dict[str, Field] = {
+PURCHASE_FIELDS: dict[str, InputField] = {
     "user_id": _f("user_id", "User ID", "string", allow_null=True, default={"@path": "$.userId"}, has_default=True),
     "device_id": _f("device_id", "Device ID", "string"),
     "event_type": _f("event_type", "Event Type", "string", required=True, default={"@path": "$.event"}, has_default=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from amprelay.fields import Field, PayloadValidationError, compile_validator
+from amprelay.fields import InputField, PayloadValidationError, compile_validator
 
 from .helpers import PURCHASE_FIELDS
 
@@ -40,8 +40,8 @@ def test_nested_pointers_and_titles() -> None:
 
 def test_untitled_values_use_their_pointer_with_escapes() -> None:
     fields = {
-        "o": Field(key="o", label="", type="object", properties={"a/b~c": Field(key="a/b~c", label="", type="number")}),
-        "tags": Field(key="tags", label="Tags", type="string", multiple=True, choices=("a", "b", "c")),
+        "o": InputField(key="o", label="", type="object", properties={"a/b~c": InputField(key="a/b~c", label="", type="number")}),
+        "tags": InputField(key="tags", label="Tags", type="string", multiple=True, choices=("a", "b", "c")),
     }
     v = compile_validator(fields)
     with pytest.raises(PayloadValidationError) as exc:
@@ -54,8 +54,8 @@ def test_untitled_values_use_their_pointer_with_escapes() -> None:
 
 def test_bounds_and_lengths() -> None:
     fields = {
-        "s": Field(key="s", label="S", type="string", minimum=2, maximum=3),
-        "n": Field(key="n", label="N", type="number", minimum=1, maximum=10),
+        "s": InputField(key="s", label="S", type="string", minimum=2, maximum=3),
+        "n": InputField(key="n", label="N", type="number", minimum=1, maximum=10),
     }
     v = compile_validator(fields)
     with pytest.raises(PayloadValidationError) as exc:
@@ -70,9 +70,9 @@ def test_bounds_and_lengths() -> None:
 
 def test_formats() -> None:
     fields = {
-        "u": Field(key="u", label="Site", type="string", format="uri"),
-        "d": Field(key="d", label="When", type="string", format="date-time"),
-        "e": Field(key="e", label="Mail", type="string", format="email"),
+        "u": InputField(key="u", label="Site", type="string", format="uri"),
+        "d": InputField(key="d", label="When", type="string", format="date-time"),
+        "e": InputField(key="e", label="Mail", type="string", format="email"),
     }
     v = compile_validator(fields)
     assert v({"u": "https://x.io/a", "d": "2023-01-01T00:00:00Z", "e": "a@b.co"})
@@ -86,7 +86,7 @@ def test_formats() -> None:
 
 def test_unknown_format_fails_at_compile_time() -> None:
     with pytest.raises(ValueError, match="unknown format"):
-        compile_validator({"x": Field(key="x", label="X", type="string", format="nope")})
+        compile_validator({"x": InputField(key="x", label="X", type="string", format="nope")})
 
 
 def test_non_object_payload() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from amprelay.fields import Field, default_mapping, fields_to_schema
+from amprelay.fields import InputField, default_mapping, fields_to_schema
 
 from .helpers import PURCHASE_FIELDS
 
@@ -25,9 +25,9 @@ def test_schema_shapes() -> None:
 
 def test_allow_null_quirks() -> None:
     fields = {
-        "o": Field(key="o", label="O", type="object", allow_null=True, properties={"a": Field(key="a", label="A", type="string")}),
-        "m": Field(key="m", label="M", type="string", multiple=True, allow_null=True, choices=("x",)),
-        "e": Field(key="e", label="E", type="object", properties={}),
+        "o": InputField(key="o", label="O", type="object", allow_null=True, properties={"a": InputField(key="a", label="A", type="string")}),
+        "m": InputField(key="m", label="M", type="string", multiple=True, allow_null=True, choices=("x",)),
+        "e": InputField(key="e", label="E", type="object", properties={}),
     }
     props = fields_to_schema(fields).properties
     assert props is not None
@@ -52,5 +52,5 @@ def test_default_mapping() -> None:
 
 
 def test_default_null_counts_when_declared() -> None:
-    fields = {"x": Field(key="x", label="X", type="string", default=None, has_default=True)}
+    fields = {"x": InputField(key="x", label="X", type="string", default=None, has_default=True)}
     assert default_mapping(fields) == {"x": None}

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import CONFORMANCE, DATA, load_jsonl, parity
+from tests.mapping.helpers import CONFORMANCE, DATA, load_jsonl, parity
 
 
 def _conformance_mapping_cases() -> list[tuple[list[dict], dict[str, dict]]]:

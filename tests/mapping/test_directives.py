@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from amprelay.mapping import UNDEFINED, MappingRuntimeError, compile_mapping
+from amprelay.js import UNDEFINED
+from amprelay.mapping import MappingRuntimeError, compile_mapping
 from amprelay.mapping.compiler import build, prepare_mapping
 
 EVENT = {
@@ -283,3 +284,12 @@ def test_constants_are_fresh_per_evaluation():
     first["a"]["x"].append(2)
     first["b"]["k"] = "changed"
     assert compiled.evaluate({}) == {"a": {"x": [1]}, "b": {"k": "v"}}
+
+
+def test_liquid_numbers_follow_javascript():
+    """`round` is Math.round (0.49999999999999994 rounds down; floor(x + 0.5) did not), and a
+    string is read by Number(): Arabic-Indic digits are not a number in JS."""
+    from amprelay.mapping.liquid import compile_liquid
+
+    assert compile_liquid("{{ 0.49999999999999994 | round }} {{ 2.5 | round }} {{ -2.5 | round }}")({}) == "0 3 -3"
+    assert compile_liquid('{{ "١٢" | plus: 1 }} {{ " 12 " | plus: 1 }} {{ "0x10" | plus: 0 }}')({}) == "1 13 16"

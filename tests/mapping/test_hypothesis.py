@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from amprelay.mapping import MappingError, MappingRuntimeError, compile_mapping
 from amprelay.mapping.compiler import build, prepare_mapping
-from conftest import CONFORMANCE, load_jsonl
+from tests.mapping.helpers import CONFORMANCE, load_jsonl
 
 
 def _mappings() -> list:

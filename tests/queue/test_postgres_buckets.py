@@ -6,11 +6,11 @@ from __future__ import annotations
 import orjson
 import psycopg
 import pytest
-from tests.queue.conftest import PgSchemas, pg_available
-from tests.requirements import require
 
 from amprelay.queue import NewUnit, Route
 from amprelay.queue.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
+from tests.helpers.postgres import PgSchemas, pg_available
+from tests.requirements import require
 
 EVENTS = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
                (("api_key", "k"), ("events", None)))

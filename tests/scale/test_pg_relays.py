@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import start_process
-from tests.e2e.conftest import healthy, wait_for
-from tests.queue.conftest import PgSchemas, pg_available
+from tests.helpers.postgres import PgSchemas, pg_available
+from tests.helpers.relay import healthy, wait_for
 from tests.requirements import require
 
 WRITE_KEY = "wk-scale"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from tests.e2e.conftest import API_KEY
 
 from amprelay.config import ConfigError, parse_config
+from tests.helpers.relay import API_KEY
 
 WRITE_KEY = "wk-cdn-000001"
 OTHER_KEY = "wk-cdn-000002"

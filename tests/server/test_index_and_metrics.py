@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import httpx
-from tests.e2e.conftest import WRITE_KEY, wait_for
 
 from amprelay import __version__
+from tests.helpers.relay import WRITE_KEY, wait_for
 
 
 def test_index_links_and_metrics_without_created(start_relay, fake):

@@ -9,11 +9,11 @@ import subprocess
 import httpx
 import orjson
 import pytest
-from tests.e2e.conftest import WRITE_KEY, healthy, relay_config, stop_process, wait_for
-from tests.e2e.test_serve_crash import AMPRELAY, free_port
 
 from amprelay.logs import JSONFormatter, TextFormatter, formatter_for
 from amprelay.server.access import masked_path
+from tests.e2e.test_serve_crash import AMPRELAY, free_port
+from tests.helpers.relay import WRITE_KEY, healthy, relay_config, stop_process, wait_for
 
 
 def record(msg: str = "config reloaded", **fields) -> logging.LogRecord:

@@ -15,8 +15,8 @@ from amprelay.sessions import (
     SessionStoreUnavailable,
     apply_server_session,
 )
-from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
-from tests.queue.conftest import PG_DSN, PgSchemas, pg_available
+from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
+from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 from tests.requirements import require
 
 GAP = 30 * 60_000

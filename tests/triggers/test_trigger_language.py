@@ -187,3 +187,13 @@ def test_parse_print_parse_round_trip(text, event):
     assert second.error is None, (printed, second.error)
     assert format_trigger(second.ast) == printed
     assert second.matches(event) == first.matches(event)
+
+
+def test_prototype_function_names_are_node_s():
+    """`"".trimLeft` is String.prototype.trimStart in Node 20 (its `name` says so; recorded with
+    @segment/destination-subscriptions): the prototype tables come from amprelay.js."""
+    event = {"type": "track", "properties": {"s": "x"}}
+    assert compile_trigger('properties.s.trimLeft.name = "trimStart"').matches(event)
+    assert not compile_trigger('properties.s.trimLeft.name = "trimLeft"').matches(event)
+    assert compile_trigger('properties.s.trimLeft.length = 0').matches(event)  # Node: true
+    assert not compile_trigger('properties.s.trimLeft.length = "0"').matches(event)  # Node: false

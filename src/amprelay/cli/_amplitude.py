@@ -10,10 +10,11 @@ from typing import Any
 
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.settings import Settings
+from amprelay.errors import AmprelayError
 from amprelay.masking import register_secrets
 
 
-class SettingsFileError(ValueError):
+class SettingsFileError(AmprelayError, ValueError):
     pass
 
 

@@ -66,13 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"amprelay {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"amprelay.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"amprelay.cli.{name}":
-                continue  # subcommand not built (yet)
-            raise
-        module.register(sub)
+        importlib.import_module(f"amprelay.cli.{name}").register(sub)
     return parser
 
 

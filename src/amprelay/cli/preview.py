@@ -69,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_jsonl(stdin: Any, stdout: Any, now_ms: int | None) -> int:
+    from amprelay.conformance import run_case
     from amprelay.destination.js import js_json_loads
     from amprelay.destination.request import to_json_bytes
-    from amprelay.engine import run_case
 
     write = stdout.write
     for line in stdin:

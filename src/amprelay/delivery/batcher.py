@@ -25,12 +25,8 @@ from urllib.parse import quote_plus
 
 import orjson
 
+from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
 from amprelay.queue.base import Lease, Route
-
-try:  # JSON.stringify's number formatting, as the actions serialise their bodies
-    from amprelay.destination.request import to_json_bytes
-except ImportError:  # pragma: no cover
-    to_json_bytes = orjson.dumps
 
 
 @dataclass(frozen=True, slots=True)

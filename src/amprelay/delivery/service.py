@@ -124,11 +124,6 @@ class DeliveryService:
         self.wake()
         return len(units)
 
-    async def enqueue_requests_async(self, destination_id: str, message_id: str, requests: Sequence[Any], *,
-                                     subscription: str = "") -> int:
-        return await asyncio.to_thread(self.enqueue_requests, destination_id, message_id, requests,
-                                       subscription=subscription)
-
     def wake(self) -> None:
         """Tell the delivery loops there is new work (safe from any thread)."""
         loop, worker = self._loop, self.worker

@@ -15,13 +15,10 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
+from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
+from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps, loads, well_formed
 from amprelay.queue.base import NewUnit, Route
-
-try:  # JSON.stringify's number formatting, as the actions serialise their bodies
-    from amprelay.destination.request import to_json_bytes
-except ImportError:  # pragma: no cover - the destination package is optional here
-    to_json_bytes = orjson.dumps
 
 
 def _has_float(items: Any) -> bool:
@@ -56,7 +53,7 @@ JSON_ENTRIES_FIELD = "events"
 FORM_ENTRIES_FIELDS = ("identification", "mapping")
 
 
-class UnsupportedRequest(ValueError):
+class UnsupportedRequest(AmprelayError, ValueError):
     """A request whose body has no entries field delivery knows how to batch."""
 
 
@@ -133,7 +130,7 @@ def request_to_units(
     created_at: float | None = None,
     fallback_partition: str | None = None,
 ) -> list[NewUnit]:
-    """Units of one :class:`amprelay.destination.request.Request`."""
+    """Units of one :class:`amprelay.destination.request.AmplitudeRequest`."""
     created_at = time.time() if created_at is None else created_at
     message_id = well_formed(message_id)  # a text column (a lone surrogate can't be stored there)
     if request.encoding == "json":

@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
@@ -84,11 +84,6 @@ class _Cap:
     until: float
 
 
-@dataclass
-class RoundResult:
-    results: list[tuple[Lease, Outcome]] = field(default_factory=list)
-
-
 class DeliveryWorker:
     def __init__(
         self,
@@ -120,9 +115,6 @@ class DeliveryWorker:
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
         self._stopping = False
-        self.batch_sizes: list[int] = []  # for the bench; trimmed
-        self.latency_sink: list[float] | None = None  # set to a list to collect enqueue→accepted seconds
-        self.rounds = 0
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -210,14 +202,6 @@ class DeliveryWorker:
                                                         for u in leases])
             return
         await asyncio.to_thread(self.settle, results)
-        self.rounds += 1
-
-    async def run_round(self) -> int:
-        """One round, start to end; returns how many units it leased."""
-        leases = await self.lease_round()
-        if leases:
-            await self.deliver_and_settle(leases)
-        return len(leases)
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -257,8 +241,6 @@ class DeliveryWorker:
         dest = route.destination
         m = self.metrics
         m.batch_size.labels(route.kind).observe(len(batch))
-        if len(self.batch_sizes) < 100_000:
-            self.batch_sizes.append(len(batch))
         url = target_url(route.url, self.base_url)
         ans = await self.sender.post(route.method, url, batch.body, batch.headers)
         verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error,
@@ -320,7 +302,6 @@ class DeliveryWorker:
         deads: list[tuple[int, str]] = []
         m = self.metrics
         delivered: dict[str, int] = {}
-        sink = self.latency_sink
         part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
         latencies: list[float] = []
         seen: list[tuple[Lease, Settled, str]] | None = [] if self.observer is not None else None
@@ -379,8 +360,6 @@ class DeliveryWorker:
                 log.exception("delivery observer failed")
         if latencies:
             observe_many(m.latency, latencies)
-            if sink is not None:
-                sink.extend(latencies)
         for dest, n in delivered.items():
             m.delivered.labels(dest).inc(n)
         if deads:

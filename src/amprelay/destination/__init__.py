@@ -1,13 +1,13 @@
 """The Amplitude (Actions) destination: settings, the six actions, presets.
 
-``ACTIONS`` maps the reference's action keys to :class:`~amprelay.destination.action.Action`
+``ACTIONS`` maps the reference's action keys to :class:`~amprelay.destination.action.ActionDefinition`
 objects; ``PRESETS`` are the quick-setup subscriptions; a destination instance accepts at most
 ``MAX_SUBSCRIPTIONS`` subscriptions.
 """
 
 from __future__ import annotations
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import (
     group_identify_user,
     identify_user,
@@ -17,14 +17,14 @@ from amprelay.destination.actions import (
     map_user,
 )
 from amprelay.destination.presets import PRESETS, Preset
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import SETTINGS_FIELDS, Settings, SettingsError
 
 DESTINATION_NAME = "Actions Amplitude"
 DESTINATION_SLUG = "actions-amplitude"
 MAX_SUBSCRIPTIONS = 50
 
-ACTIONS: dict[str, Action] = {
+ACTIONS: dict[str, ActionDefinition] = {
     a.key: a
     for a in (
         log_event.ACTION,
@@ -43,10 +43,10 @@ __all__ = [
     "MAX_SUBSCRIPTIONS",
     "PRESETS",
     "SETTINGS_FIELDS",
-    "Action",
+    "ActionDefinition",
     "Context",
     "Preset",
-    "Request",
+    "AmplitudeRequest",
     "Settings",
     "SettingsError",
 ]

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +20,18 @@ class Context:
     now_ms: int
 
 
-Perform = Callable[[dict[str, Any], Settings, Context], list[Request]]
+Perform = Callable[[dict[str, Any], Settings, Context], list[AmplitudeRequest]]
 
 
 @dataclass(frozen=True, slots=True)
-class Action:
+class ActionDefinition:
     """One action of the destination (``key`` as in the reference, e.g. ``"logEventV2"``)."""
 
     key: str
     title: str
     description: str
     default_subscription: str
-    fields: dict[str, Field]
+    fields: dict[str, InputField]
     perform: Perform
     hidden: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def field_labels(self) -> dict[str, str]:
-        return {k: f.label for k, f in self.fields.items()}

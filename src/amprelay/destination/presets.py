@@ -6,12 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from amprelay.destination.actions import identify_user, log_event_v2, log_purchase
-from amprelay.fields.model import Field
-
-
-def default_values(fields: dict[str, Field]) -> dict[str, Any]:
-    """actions-core's ``defaultValues``: every field's default, in field order."""
-    return {key: f.default for key, f in fields.items() if f.has_default}
+from amprelay.fields import default_mapping
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,34 +25,33 @@ PRESETS: tuple[Preset, ...] = (
         name="Track Calls",
         subscribe='type = "track" and event != "Order Completed"',
         action="logEventV2",
-        mapping=default_values(log_event_v2.FIELDS),
+        mapping=default_mapping(log_event_v2.FIELDS),
     ),
     Preset(
         name="Order Completed Calls",
         subscribe='type = "track" and event = "Order Completed"',
         action="logPurchase",
-        mapping=default_values(log_purchase.FIELDS),
+        mapping=default_mapping(log_purchase.FIELDS),
     ),
     Preset(
         name="Page Calls",
         subscribe='type = "page"',
         action="logEventV2",
-        mapping={**default_values(log_event_v2.FIELDS), "event_type": VIEWED_TEMPLATE},
+        mapping={**default_mapping(log_event_v2.FIELDS), "event_type": VIEWED_TEMPLATE},
     ),
     Preset(
         name="Screen Calls",
         subscribe='type = "screen"',
         action="logEventV2",
-        mapping={**default_values(log_event_v2.FIELDS), "event_type": VIEWED_TEMPLATE},
+        mapping={**default_mapping(log_event_v2.FIELDS), "event_type": VIEWED_TEMPLATE},
     ),
     Preset(
         name="Identify Calls",
         subscribe='type = "identify"',
         action="identifyUser",
-        mapping=default_values(identify_user.FIELDS),
+        mapping=default_mapping(identify_user.FIELDS),
     ),
 )
 """Browser Session Tracking (``type = "track" or ...`` -> the ``sessionId`` browser plugin) is not
 a server-side action; amprelay serves the plugin separately."""
 
-PRESETS_BY_NAME: dict[str, Preset] = {p.name: p for p in PRESETS}

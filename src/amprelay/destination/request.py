@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import orjson
 
+from amprelay.js import MAX_SAFE_INTEGER, number_to_string
 from amprelay.js.json import dumps as _dumps
 
-_MAX_SAFE = 2**53
 _FLOAT_OR_CONTAINER = (float, dict, list, tuple)
 # orjson differs from JSON.stringify only for integral floats ("1.0"), for [1e-6, 1e-5) ("1e-6")
 # and for [1e16, 1e21) ("1e+16"); these substrings find every such number (and, rarely, text
@@ -25,49 +25,14 @@ _FLOAT_OR_CONTAINER = (float, dict, list, tuple)
 _SUSPECT = (b".0,", b".0]", b".0}", b"e-6", b"e+1", b"e+2")
 
 
-def js_number_text(x: float) -> str:
-    """``Number.prototype.toString()`` of a finite float (shortest round-trip digits)."""
-    if x == 0:
-        return "0"
-    r = repr(x)
-    sign = ""
-    if r[0] == "-":
-        sign, r = "-", r[1:]
-    mantissa, _, exp_text = r.partition("e")
-    exp = int(exp_text) if exp_text else 0
-    int_part, _, frac_part = mantissa.partition(".")
-    if frac_part == "0":
-        frac_part = ""
-    digits = (int_part + frac_part).lstrip("0")
-    # decimal point position n: value = 0.digits * 10**n
-    n = len(int_part) + exp
-    if int_part == "0":
-        stripped = frac_part.lstrip("0")
-        n = exp - (len(frac_part) - len(stripped))
-        digits = stripped
-    digits = digits.rstrip("0") or "0"
-    k = len(digits)
-    if k <= n <= 21:
-        return sign + digits + "0" * (n - k)
-    if 0 < n <= 21:
-        return sign + digits[:n] + "." + digits[n:]
-    if -6 < n <= 0:
-        return sign + "0." + "0" * (-n) + digits
-    e = n - 1
-    exp_str = f"e+{e}" if e >= 0 else f"e{e}"
-    if k == 1:
-        return sign + digits + exp_str
-    return sign + digits[0] + "." + digits[1:] + exp_str
-
-
 def _js_float(x: float) -> Any:
     if x != x or x in (math.inf, -math.inf):
         return None
-    if x.is_integer() and -_MAX_SAFE <= x <= _MAX_SAFE:
+    if x.is_integer() and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER:
         return int(x)
     ax = abs(x)
-    if ax < 1e-5 or ax >= _MAX_SAFE:
-        return orjson.Fragment(js_number_text(x))
+    if ax < 1e-5 or ax >= MAX_SAFE_INTEGER:
+        return orjson.Fragment(number_to_string(x))
     return x
 
 
@@ -77,17 +42,17 @@ def jsify(value: Any) -> Any:
     t = type(value)
     if t is dict:
         return {
-            k: (jsify(v) if type(v) in _FLOAT_OR_CONTAINER or (type(v) is int and not -_MAX_SAFE <= v <= _MAX_SAFE) else v)
+            k: (jsify(v) if type(v) in _FLOAT_OR_CONTAINER or (type(v) is int and not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER) else v)
             for k, v in value.items()
         }
     if t is list or t is tuple:
         return [
-            jsify(v) if type(v) in _FLOAT_OR_CONTAINER or (type(v) is int and not -_MAX_SAFE <= v <= _MAX_SAFE) else v
+            jsify(v) if type(v) in _FLOAT_OR_CONTAINER or (type(v) is int and not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER) else v
             for v in value
         ]
     if t is float:
         return _js_float(value)
-    if t is int and not -_MAX_SAFE <= value <= _MAX_SAFE:
+    if t is int and not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
         return _js_float(float(value))
     return value
 
@@ -127,7 +92,7 @@ def form_urlencode(form: dict[str, str]) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class Request:
+class AmplitudeRequest:
     """One HTTP request to Amplitude.
 
     ``json`` holds the JSON body (for ``encoding == "json"``); ``form`` holds the form fields as

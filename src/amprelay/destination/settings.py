@@ -7,28 +7,29 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amprelay.destination.endpoints import DEFAULT_REGION, REGIONS
-from amprelay.destination.js import UNDEFINED
-from amprelay.fields.model import Field
+from amprelay.errors import AmprelayError
+from amprelay.fields.model import InputField
+from amprelay.js import UNDEFINED
 from amprelay.masking import MASK, SECRET_KEYS, mask_value
 
 __all__ = ["MASK", "SECRET_KEYS", "SETTINGS_FIELDS", "Settings", "SettingsError", "mask_secret", "mask_secrets"]
 
-SETTINGS_FIELDS: dict[str, Field] = {
-    "apiKey": Field(
+SETTINGS_FIELDS: dict[str, InputField] = {
+    "apiKey": InputField(
         key="apiKey",
         label="API Key",
         description='Amplitude project API key. You can find this key in the "General" tab of your Amplitude project.',
         type="password",
         required=True,
     ),
-    "secretKey": Field(
+    "secretKey": InputField(
         key="secretKey",
         label="Secret Key",
         description='Amplitude project secret key. You can find this key in the "General" tab of your Amplitude project.',
         type="password",
         required=True,
     ),
-    "endpoint": Field(
+    "endpoint": InputField(
         key="endpoint",
         label="Endpoint Region",
         description="The region to send your data.",
@@ -44,7 +45,7 @@ SETTINGS_FIELDS: dict[str, Field] = {
 }
 
 
-class SettingsError(ValueError):
+class SettingsError(AmprelayError, ValueError):
     """Settings that cannot be used (a required key missing, an unknown region)."""
 
 

@@ -32,16 +32,13 @@ from functools import lru_cache
 from typing import Any
 
 from amprelay.destination import _ua_regexes as _tables
+from amprelay.js import trim
 
 __all__ = ["parse_user_agent", "parse_user_agent_properties", "UA_CACHE_SIZE", "cache_info", "cache_clear"]
 
 UA_CACHE_SIZE = 4096
 UA_MAX_LENGTH = 255  # UAParser.js cuts longer user agents (counted in UTF-16 code units)
 
-# JavaScript's \s (WhiteSpace + LineTerminator), used by UAParser.js's trim().
-_JS_WHITESPACE = (
-    "\t\n\v\f\r \u00a0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u2028\u2029\u202f\u205f\u3000\ufeff"
-)
 _JS_DOT = "[^\\n\\r\\u2028\\u2029]"
 
 # Prop kinds (compiled form of the tables' prop tuples).
@@ -161,10 +158,6 @@ _OS = _compile_table(_tables.OS)
 _DEVICE = _compile_table(_tables.DEVICE)
 
 
-def _js_trim(text: str) -> str:
-    return text.strip(_JS_WHITESPACE)
-
-
 def _str_mapper(text: str, mapping: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
     lowered = text.lower()
     for result, needles in mapping:
@@ -191,7 +184,7 @@ def _rgx_map(ua: str, rules: tuple[_Rule, ...]) -> dict[str, Any]:
                 elif kind == _CONST:
                     out[key] = arg
                 elif kind == _TRIM:
-                    out[key] = None if match is None else _js_trim(match)
+                    out[key] = None if match is None else trim(match)
                 elif kind == _MAP:
                     out[key] = _str_mapper(match, arg) if match else None
                 else:
@@ -232,7 +225,7 @@ def parse_user_agent(user_agent: str) -> dict[str, dict[str, Any]]:
     if astral:
         ua = _to_code_units(ua)
     if len(ua) > UA_MAX_LENGTH:
-        ua = _js_trim(ua)[:UA_MAX_LENGTH]
+        ua = trim(ua)[:UA_MAX_LENGTH]
     b = _rgx_map(ua, _BROWSER)
     o = _rgx_map(ua, _OS)
     d = _rgx_map(ua, _DEVICE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from amprelay.cli.fake_amplitude import build_parser
+from amprelay.fakeamp.command import build_parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,8 +16,6 @@ import orjson
 
 from amprelay.js.json import dumps as json_dumps
 
-RECORD_KEYS = ("path", "region", "api_key", "kind", "data", "options", "received_at")
-
 
 class _Chunk:
     __slots__ = ("start", "path", "region", "api_key", "kind", "options", "received_at", "items")

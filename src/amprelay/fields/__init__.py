@@ -4,12 +4,12 @@ the dayjs/V8 date handling the Amplitude destination relies on."""
 from .dates import dayjs_is_valid, dayjs_utc_value, is_date_like
 from .empty import remove_empty_values
 from .errors import FieldIssue, PayloadValidationError
-from .model import Field
+from .model import InputField, default_mapping
 from .schema import SchemaNode, fields_to_schema
-from .validate import Validator, compile_validator, default_mapping, validate_payload
+from .validate import Validator, compile_validator, validate_payload
 
 __all__ = [
-    "Field",
+    "InputField",
     "FieldIssue",
     "PayloadValidationError",
     "SchemaNode",

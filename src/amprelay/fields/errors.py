@@ -6,7 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from .jsnum import js_number_to_string, js_typeof
+from amprelay.errors import AmprelayError
+from amprelay.js import number_to_string, real_type_of
 
 __all__ = ["FieldIssue", "PayloadValidationError", "humanize_list", "type_message"]
 
@@ -38,7 +39,7 @@ class FieldIssue:
         return self.message
 
 
-class PayloadValidationError(ValueError):
+class PayloadValidationError(AmprelayError, ValueError):
     """The payload does not satisfy the action's fields. ``str(e)`` is the reference's message: every
     issue's sentence, joined by a space. ``errors`` lists the issues in the reference's order."""
 
@@ -69,7 +70,7 @@ def humanize_list(items: list[str], conjunction: str = "and") -> str:
 
 
 def _humanize_type_of(value: Any) -> str:
-    t = js_typeof(value)
+    t = real_type_of(value)
     if t == "null":
         return "null"
     if t == "array":
@@ -102,7 +103,7 @@ def _js_stringify(v: Any) -> str:
     if isinstance(v, bool) or v is None:
         return json.dumps(v)
     if isinstance(v, int | float):
-        return js_number_to_string(v) if v == v and v not in (float("inf"), float("-inf")) else "null"
+        return number_to_string(v) if v == v and v not in (float("inf"), float("-inf")) else "null"
     return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -125,7 +126,7 @@ def _plural(word: str, n: float) -> str:
 
 
 def length_message(title: str | None, pointer: str, limit: float, actual: int, which: str) -> str:
-    lim = js_number_to_string(limit)
+    lim = number_to_string(limit)
     more = "more" if which == "min" else "fewer"
     return _sentence(
         f"{preamble(title, pointer)} must be {lim} {_plural('character', limit)} or {more} "
@@ -135,4 +136,4 @@ def length_message(title: str | None, pointer: str, limit: float, actual: int, w
 
 def bound_message(title: str | None, pointer: str, limit: float, which: str) -> str:
     rel = "greater" if which == "min" else "less"
-    return _sentence(f"{preamble(title, pointer)} must be equal to or {rel} than {js_number_to_string(limit)}")
+    return _sentence(f"{preamble(title, pointer)} must be equal to or {rel} than {number_to_string(limit)}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -9,7 +11,7 @@ FieldType = Literal["string", "number", "integer", "boolean", "object", "datetim
 
 
 @dataclass(frozen=True, slots=True)
-class Field:
+class InputField:
     """One input field of an action (or one property of an object field).
 
     Mirrors the reference's InputField: ``type``, ``multiple`` (an array of ``type``),
@@ -31,7 +33,7 @@ class Field:
     multiple: bool = False
     default: Any = None
     has_default: bool = False
-    properties: dict[str, Field] | None = None
+    properties: dict[str, InputField] | None = None
     additional_properties: bool = True
     choices: tuple[Any, ...] | None = None
     format: str | None = None
@@ -40,3 +42,13 @@ class Field:
     extra: dict[str, Any] = field(default_factory=dict)
     minimum: float | None = None
     maximum: float | None = None
+
+
+def default_mapping(fields: Mapping[str, InputField]) -> dict[str, Any]:
+    """The mapping made of each field's default (``defaultValues`` upstream: what presets use and what
+    ``mapping: null`` means in conformance cases). Fields without a default are left out."""
+    out: dict[str, Any] = {}
+    for key, f in fields.items():
+        if f.has_default or f.default is not None:
+            out[key] = copy.deepcopy(f.default)
+    return out

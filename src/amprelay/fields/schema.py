@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Field
+from .model import InputField
 
 __all__ = ["SchemaNode", "fields_to_schema"]
 
@@ -82,7 +82,7 @@ def _choice_value(choice: Any) -> Any:
     return getattr(choice, "value", choice)
 
 
-def _field_node(f: Field) -> SchemaNode:
+def _field_node(f: InputField) -> SchemaNode:
     base = _TYPE_MAP.get(f.type)
     if base is None:
         raise ValueError(f"field {f.key!r}: unknown type {f.type!r}")
@@ -125,7 +125,7 @@ def _field_node(f: Field) -> SchemaNode:
     return node
 
 
-def fields_to_schema(fields: Mapping[str, Field], *, additional_properties: bool = False) -> SchemaNode:
+def fields_to_schema(fields: Mapping[str, InputField], *, additional_properties: bool = False) -> SchemaNode:
     """The object schema of a set of fields (the root schema of an action when called with its fields)."""
     properties: dict[str, SchemaNode] = {}
     required: list[str] = []

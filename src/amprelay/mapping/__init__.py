@@ -4,12 +4,11 @@
     compiled = compile_mapping({"user_id": {"@path": "$.userId"}})
     compiled.evaluate(event)  # == mapping-kit transform(mapping, event)
 
-Values: JSON-shaped Python values plus two JS-only values that can appear in results:
-`UNDEFINED` (JS undefined; removed from objects, but kept as array items like upstream's
+Values: JSON-shaped Python values plus two JS-only values from `amprelay.js` that can appear in
+results: `UNDEFINED` (JS undefined; removed from objects, but kept as array items like upstream's
 removeUndefined; serialise it as null) and `JSFunction` (a built-in function reached through a
-path such as `$.properties.constructor`; JSON.stringify drops it). `to_json_compatible(result)`
-gives what `JSON.parse(JSON.stringify(result))` would, and `json_stringify` is JS's
-JSON.stringify (key order, number formatting, escapes).
+path such as `$.properties.constructor`; JSON.stringify drops it). `amprelay.js.json_round_trip(result)`
+gives what `JSON.parse(JSON.stringify(result))` would.
 Results are fresh copies: mutating them never changes the event or later evaluations.
 """
 
@@ -19,7 +18,6 @@ from typing import Any
 
 from .compiler import CompiledMapping, build, prepare_mapping
 from .errors import MappingError, MappingRuntimeError, MappingValidationError
-from .jsvalues import UNDEFINED, JSFunction, Undefined, json_stringify, to_json_compatible
 from .validate import collect_errors
 
 __all__ = [
@@ -29,11 +27,6 @@ __all__ = [
     "MappingError",
     "MappingValidationError",
     "MappingRuntimeError",
-    "UNDEFINED",
-    "Undefined",
-    "JSFunction",
-    "json_stringify",
-    "to_json_compatible",
     "transform",
 ]
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .compiler import Const, _as_fn, _blank_ne_empty, _is_directive, compile_node, remove_undefined_copy
-from .jsvalues import UNDEFINED, js_keys, js_truthy
+from amprelay.js import UNDEFINED, keys_in_order, truthy
+
+from .directives import blank_ne_empty
+from .nodes import Const, as_fn, is_directive, remove_undefined_copy
 from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
+from .resolve import compile_node
 
 __all__ = ["generate_root"]
 
@@ -103,7 +106,7 @@ class _Gen:
     # -- emitters: each writes code assigning the final value of `node` to `target`
     def emit(self, node: Any, target: str, indent: str) -> None:
         t = type(node)
-        if t is dict and not _is_directive(node):
+        if t is dict and not is_directive(node):
             self.emit_object(node, target, indent)
             return
         if t is dict:
@@ -128,11 +131,11 @@ class _Gen:
             else:
                 self.lines.append(f"{indent}{target} = {self.const(v)}")
             return
-        self.lines.append(f"{indent}{target} = {self.func(_as_fn(compiled, True))}(p)")
+        self.lines.append(f"{indent}{target} = {self.func(as_fn(compiled, True))}(p)")
 
-    def emit_object(self, obj: dict, target: str, indent: str) -> None:
+    def emit_object(self, obj: dict[str, Any], target: str, indent: str) -> None:
         self.lines.append(f"{indent}{target} = {{}}")
-        for k in js_keys(obj):
+        for k in keys_in_order(obj):
             if k == "__proto__":
                 continue
             value = obj[k]
@@ -164,10 +167,10 @@ class _Gen:
             return False
         exists = opts.get("exists", UNDEFINED)
         blank = opts.get("blank", UNDEFINED)
-        if not js_truthy(exists) and not js_truthy(blank):
+        if not truthy(exists) and not truthy(blank):
             return False
         cond_raw = exists if exists is not UNDEFINED else blank
-        if not (type(cond_raw) is dict and _is_directive(cond_raw) and "@path" in cond_raw
+        if not (type(cond_raw) is dict and is_directive(cond_raw) and "@path" in cond_raw
                 and len(cond_raw) == 1 and type(cond_raw["@path"]) is str):
             return False
         var = self.prefix(parse_path(strip_root(cond_raw["@path"])))
@@ -183,7 +186,7 @@ class _Gen:
         else:
             self.lines.append(f"{indent}    {target} = U")
         self.lines.append(f"{indent}else:")
-        if js_truthy(else_raw):
+        if truthy(else_raw):
             self.emit(else_raw, target, indent + "    ")
         else:
             self.lines.append(f"{indent}    {target} = U")
@@ -236,14 +239,13 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
         "_gp": get_path,
         "_cl": copy_json,
         "_CT": _CONTAINERS,
-        "_bne": _blank_ne_empty,
+        "_bne": blank_ne_empty,
     }
     exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping
     fn = namespace["_gen"]
-    fn.__source__ = src  # type: ignore[attr-defined]
     return fn
 
 
-def generate_root(prepared: dict) -> Callable[[dict], Any]:
+def generate_root(prepared: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
     """A function evaluating the (already validated) root object for a dict payload."""
     return _generate(prepared, payload_is_dict=True)

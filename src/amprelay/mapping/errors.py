@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from amprelay.errors import AmprelayError
 
-class MappingError(Exception):
+
+class MappingError(AmprelayError):
     """Base class of mapping errors."""
 
 

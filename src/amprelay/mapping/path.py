@@ -5,38 +5,33 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .jsvalues import UNDEFINED, JSFunction, is_array_index, js_truthy, utf16_len, utf16_units
+from amprelay.js import (
+    FUNCTION_NAMES,
+    PROTOTYPES,
+    UNDEFINED,
+    JSFunction,
+    is_array_index,
+    truthy,
+    utf16_len,
+    utf16_units,
+)
 
 __all__ = ["parse_path", "get_path", "strip_root", "js_index", "PROTO_KEYS", "OBJECT_PROTO_KEYS"]
 
 # Properties a JSON value inherits from its prototype (Node 20), reachable by `obj[key]`.
-_OBJECT_PROTO = {
-    "constructor", "__proto__", "toString", "toLocaleString", "valueOf", "hasOwnProperty", "isPrototypeOf",
-    "propertyIsEnumerable", "__defineGetter__", "__defineSetter__", "__lookupGetter__", "__lookupSetter__",
-}
-_ARRAY_PROTO = _OBJECT_PROTO | {
-    "at", "concat", "copyWithin", "entries", "every", "fill", "filter", "find", "findIndex", "findLast",
-    "findLastIndex", "flat", "flatMap", "forEach", "includes", "indexOf", "join", "keys", "lastIndexOf", "map",
-    "pop", "push", "reduce", "reduceRight", "reverse", "shift", "slice", "some", "sort", "splice", "toReversed",
-    "toSorted", "toSpliced", "unshift", "values", "with",
-}
-_STRING_PROTO = _OBJECT_PROTO | {
-    "at", "charAt", "charCodeAt", "codePointAt", "concat", "endsWith", "includes", "indexOf", "isWellFormed",
-    "lastIndexOf", "localeCompare", "match", "matchAll", "normalize", "padEnd", "padStart", "repeat", "replace",
-    "replaceAll", "search", "slice", "split", "startsWith", "substr", "substring", "toLocaleLowerCase",
-    "toLocaleUpperCase", "toLowerCase", "toUpperCase", "toWellFormed", "trim", "trimEnd", "trimStart",
-    "trimLeft", "trimRight", "anchor", "big", "blink", "bold", "fixed", "fontcolor", "fontsize", "italics",
-    "link", "small", "strike", "sub", "sup",
-}
-_NUMBER_PROTO = _OBJECT_PROTO | {"toExponential", "toFixed", "toPrecision"}
-_FUNCTION_PROTO = _OBJECT_PROTO | {"apply", "bind", "call"}
-_ALIASES = {"trimLeft": "trimStart", "trimRight": "trimEnd"}
+_OBJECT_PROTO = frozenset(PROTOTYPES["Object"]) | {"__proto__"}
+_ARRAY_PROTO = frozenset(PROTOTYPES["Array"]) | {"__proto__"}
+_STRING_PROTO = frozenset(PROTOTYPES["String"]) | {"__proto__"}
+_NUMBER_PROTO = frozenset(PROTOTYPES["Number"]) | {"__proto__"}
+_FUNCTION_PROTO = frozenset(PROTOTYPES["Function"]) | {"__proto__"}
 PROTO_KEYS = frozenset(_ARRAY_PROTO | _STRING_PROTO | _NUMBER_PROTO | _FUNCTION_PROTO | {"name"})
 OBJECT_PROTO_KEYS = frozenset(_OBJECT_PROTO)  # what a plain object (dict) inherits
 
 
 def _inherited(obj: Any, key: str) -> Any:
     """`obj[key]` for a key that is not an own property: prototype members."""
+    names: frozenset[str]
+    proto: Any
     t = type(obj)
     if t is dict:
         names, ctor, proto = _OBJECT_PROTO, "Object", {}
@@ -60,7 +55,7 @@ def _inherited(obj: Any, key: str) -> Any:
         return JSFunction(ctor)
     if key == "__proto__":
         return proto
-    return JSFunction(_ALIASES.get(key, key))
+    return JSFunction(FUNCTION_NAMES.get(key, key))
 
 # `\[(?="|'|\d)|\.|(?<="|'|\d)]+` (JS \d is ASCII only)
 _SPLIT_RE = re.compile(r"""\[(?=["'0-9])|\.|(?<=["'0-9])\]+""")
@@ -116,7 +111,7 @@ def get_path(obj: Any, keys: tuple[str, ...]) -> Any:
         if type(obj) is dict:
             v = obj.get(k, UNDEFINED)
             obj = _inherited(obj, k) if v is UNDEFINED and k in OBJECT_PROTO_KEYS else v
-        elif not js_truthy(obj):
+        elif not truthy(obj):
             return obj
         else:
             obj = js_index(obj, k)

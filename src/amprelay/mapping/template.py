@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .jsvalues import UNDEFINED, js_to_string, js_trim
+from amprelay.js import UNDEFINED, to_string, trim
+
 from .path import get_path, parse_path
 
 __all__ = ["compile_template", "render_template", "placeholder_string"]
@@ -25,12 +26,12 @@ def placeholder_string(value: Any) -> str:
         return value
     if value is None or value is UNDEFINED:
         return ""
-    return js_to_string(value)
+    return to_string(value)
 
 
-def _sub(regex: re.Pattern, text: str, data: Any) -> str:
-    def repl(m: re.Match) -> str:
-        return placeholder_string(get_path(data, parse_path(js_trim(m.group(1)))))
+def _sub(regex: re.Pattern[str], text: str, data: Any) -> str:
+    def repl(m: re.Match[str]) -> str:
+        return placeholder_string(get_path(data, parse_path(trim(m.group(1)))))
 
     return regex.sub(repl, text)
 
@@ -49,7 +50,7 @@ def compile_template(template: str) -> Callable[[Any], str]:
     pos = 0
     for m in _DOUBLE_RE.finditer(template):
         parts.append(template[pos : m.start()])
-        parts.append(parse_path(js_trim(m.group(1))))
+        parts.append(parse_path(trim(m.group(1))))
         pos = m.end()
     tail = template[pos:]
     if not parts:

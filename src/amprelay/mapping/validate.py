@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from amprelay.js import UNDEFINED, json_stringify, keys_in_order, real_type_of, utf16_len
+
 from .errors import MappingValidationError
-from .jsvalues import UNDEFINED, js_keys, json_stringify, real_type_of, utf16_len
+from .nodes import is_directive
 
 __all__ = ["validate_mapping", "collect_errors", "MAX_PATTERN_LENGTH", "MAX_REPLACEMENT_LENGTH"]
 
@@ -53,22 +55,14 @@ def _type_or_directive(value: Any) -> str:
 
 
 def _is_directive(obj: Any) -> bool:
-    if type(obj) is not dict:
-        return False
-    has = False
-    for k in obj:
-        if k.startswith("@"):
-            has = True
-        elif k != "_metadata":
-            return False
-    return has
+    return type(obj) is dict and is_directive(obj)
 
 
 def _validate_directive(obj: Any, stack: Stack) -> None:
     if not _is_directive(obj) and type(obj) is not dict:
         t = real_type_of(obj)
         raise _VError(f"should be a directive object but it is {_article(t)} {t}", stack)
-    keys = js_keys(obj)
+    keys = keys_in_order(obj)
     directive_keys = [k for k in keys if k.startswith("@")]
     if len(directive_keys) > 1:
         raise _VError(f"should only have one @-prefixed key but it has {len(directive_keys)} keys", stack)
@@ -153,7 +147,7 @@ def _validate_object(value: Any, stack: Stack) -> None:
     t = _type_or_directive(value)
     if t != "object":
         raise _VError(f"should be an object but it is {_article(t)} {t}", stack)
-    keys = js_keys(value)
+    keys = keys_in_order(value)
     for k in keys:
         if k[:1] == "@":
             raise _VError(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amprelay.destination import ACTIONS
-from amprelay.destination.presets import default_values
+from amprelay.fields import default_mapping
 
 # Classic setting -> the names it goes by in exported settings JSON.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -124,7 +124,7 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
         shown = "<secret>" if name in ("apiKey", "secretKey") and value else value
         rows.append(MigrationRow(LABELS[name], shown if present else "(not set)", became))
 
-    v2 = default_values(ACTIONS["logEventV2"].fields)
+    v2 = default_mapping(ACTIONS["logEventV2"].fields)
     event_mapping = copy.deepcopy(v2)
 
     # device id
@@ -186,7 +186,7 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
 
     track_map = copy.deepcopy(event_mapping)
     sub("Track Calls", 'type = "track" and event != "Order Completed"', "logEventV2", track_map)
-    purchase = default_values(ACTIONS["logPurchase"].fields)
+    purchase = default_mapping(ACTIONS["logPurchase"].fields)
     purchase["device_id"] = device_id
     purchase["use_batch_endpoint"] = use_batch
     if "app_version" in event_mapping:
@@ -234,7 +234,7 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
         page_sub("Screen Calls", 'type = "screen"', {"@template": "Viewed {{name}}"}, "Loaded a Screen")
     row("trackAllScreens", "Screen Calls: type = \"screen\"" if _truthy(all_screens) else "no subscription for screens")
 
-    identify = default_values(ACTIONS["identifyUser"].fields)
+    identify = default_mapping(ACTIONS["identifyUser"].fields)
     identify["device_id"] = device_id
     if "app_version" in event_mapping:
         identify["app_version"] = event_mapping["app_version"]
@@ -260,7 +260,7 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
     _, group_type = has("groupTypeTrait")
     _, group_value = has("groupValueTrait")
     if group_type and group_value:
-        group = default_values(ACTIONS["groupIdentifyUser"].fields)
+        group = default_mapping(ACTIONS["groupIdentifyUser"].fields)
         group["device_id"] = device_id
         group["group_type"] = _path(f"$.traits.{group_type}")
         group["group_value"] = _path(f"$.traits.{group_value}")
@@ -275,7 +275,7 @@ def migrate_classic(settings: dict[str, Any], *, keep_classic_page_names: bool =
 
     _, alias = has("enableAlias")
     if _truthy(alias):
-        sub("Alias Calls", 'type = "alias"', "mapUser", default_values(ACTIONS["mapUser"].fields))
+        sub("Alias Calls", 'type = "alias"', "mapUser", default_mapping(ACTIONS["mapUser"].fields))
     row("enableAlias", "Alias Calls (Map User): type = \"alias\"" if _truthy(alias) else "no Map User subscription")
 
     row("apiKey", "settings.apiKey = ${AMPLITUDE_API_KEY}")

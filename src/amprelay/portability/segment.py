@@ -192,9 +192,9 @@ def export_segment(config: Any, destination: str | None = None) -> dict[str, Any
 
         mapping = resolved_mapping(sub)
         if mapping is None:
-            from amprelay.destination.presets import default_values
+            from amprelay.fields import default_mapping
 
-            mapping = default_values(ACTIONS[sub.action].fields)
+            mapping = default_mapping(ACTIONS[sub.action].fields)
         entry: dict[str, Any] = {}
         if sub.id:
             entry["id"] = sub.id

@@ -34,10 +34,8 @@ def open_queue(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./d
 
         return SQLiteQueue(sqlite_path(queue_config, data_dir))
     if backend == "postgres":
-        try:
-            from amprelay.queue.postgres import PostgresQueue  # type: ignore[import-not-found]
-        except ModuleNotFoundError as exc:
-            raise NotImplementedError("the PostgreSQL queue backend is not available yet") from exc
+        from amprelay.queue.postgres import PostgresQueue
+
         return PostgresQueue(queue_config.dsn,
                              bucket_lease_seconds=getattr(queue_config, "bucket_lease_seconds", 10.0))
     raise ValueError(f"unknown queue backend {backend!r}")

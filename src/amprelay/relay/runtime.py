@@ -28,6 +28,7 @@ from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps, well_formed
 from amprelay.masking import mask_text, register_secrets
 from amprelay.queue.base import NewUnit, Queue, Route
@@ -54,7 +55,7 @@ log = logging.getLogger("amprelay.relay")
 REJECTED_METHOD = "REJECTED"
 
 
-class Refused(Exception):
+class Refused(AmprelayError):
     """The relay can't keep more now; ingest answers 503 with Retry-After."""
 
     def __init__(self, reason: str, retry_after: int = 5):
@@ -269,11 +270,11 @@ class Relay:
                                               stable_insert_id=dest.stable_insert_id, created_at=created)
                 except (ActionError, UnsupportedRequest) as exc:
                     self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
-                    reason = mask_text(well_formed(f"{sub.name} ({sub.action_key}): {getattr(exc, 'message', str(exc))}"))
+                    reason = mask_text(well_formed(f"{sub.name} ({sub.action_key}): {exc.message}"))
                     out.errors[reason] = out.errors.get(reason, 0) + 1
                     out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
                     if fired is not None:
-                        fired.append((sub.name, sub.action_key, 0, getattr(exc, "message", str(exc))))
+                        fired.append((sub.name, sub.action_key, 0, exc.message))
                     continue
                 self.metrics.mapped.labels(dest.name, sub.action_key).inc()
                 out.units.extend(units)

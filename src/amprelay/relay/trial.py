@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.engine import ActionError
 from amprelay.relay.routing import destination_enabled
 from amprelay.spec import normalize_message, validate_message
@@ -26,7 +26,7 @@ class SubscriptionTrial:
     trigger: str
     trigger_error: str | None
     matched: bool
-    requests: list[Request] = field(default_factory=list)
+    requests: list[AmplitudeRequest] = field(default_factory=list)
     error: str | None = None  # the action's error (mapping, validation) when it matched
     insert_ids_added: bool = False  # the relay filled in stable insert_ids (delivery does the same)
     warnings: list[str] = field(default_factory=list)  # what Amplitude will refuse in these requests
@@ -91,7 +91,7 @@ DEFAULT_MIN_ID_LENGTH = 5  # Amplitude's, for user_id and device_id (and a mappi
 ID_FIELDS = ("user_id", "device_id", "global_user_id")
 
 
-def amplitude_refusals(request: Request) -> list[str]:
+def amplitude_refusals(request: AmplitudeRequest) -> list[str]:
     """Field values in ``request`` that Amplitude will refuse: ids shorter than the request's
     ``min_id_length`` (Amplitude's default 5)."""
     if request.encoding == "json":
@@ -127,11 +127,11 @@ def _json_or_none(text: str | None) -> Any:
         return None
 
 
-def _with_insert_ids(requests: list[Request], destination: str, subscription: str,
-                     message_id: str) -> tuple[list[Request], bool]:
+def _with_insert_ids(requests: list[AmplitudeRequest], destination: str, subscription: str,
+                     message_id: str) -> tuple[list[AmplitudeRequest], bool]:
     """The requests with the insert_ids delivery adds where the mapping left none
     (see :mod:`amprelay.delivery.insert_id`)."""
-    out: list[Request] = []
+    out: list[AmplitudeRequest] = []
     added = False
     for index, req in enumerate(requests):
         events = (req.json or {}).get("events") if req.encoding == "json" else None

@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from amprelay.errors import AmprelayError
 from amprelay.js.json import SLOW, parse_fast
 from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
@@ -40,7 +41,7 @@ from amprelay.spec.timestamps import format_timestamp
 log = logging.getLogger("amprelay.server")
 
 
-class Unavailable(Exception):
+class Unavailable(AmprelayError):
     """The relay can't keep more right now (store full, disk nearly full, database down)."""
 
     def __init__(self, reason: str, retry_after: int = 5):

@@ -10,6 +10,7 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from amprelay.errors import AmprelayError
 from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, parse
 
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
@@ -25,7 +26,7 @@ TYPE_BY_PATH = {
 BATCH_PATHS = frozenset({"batch", "import", "b"})
 
 
-class IngestError(Exception):
+class IngestError(AmprelayError):
     """A whole request that can't be taken: ``status`` and a message that says what is wrong."""
 
     def __init__(self, status: int, code: str, message: str):

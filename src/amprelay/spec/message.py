@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from amprelay.errors import AmprelayError
+
 __all__ = [
     "COMMON_FIELDS",
     "InvalidMessage",
@@ -38,7 +40,7 @@ STRING_FIELDS: tuple[str, ...] = ("messageId", "event", "name", "category")
 ID_FIELDS: tuple[str, ...] = ("userId", "anonymousId", "groupId", "previousId")
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(AmprelayError, ValueError):
     """A message that breaks the spec; `problems` lists what is wrong, one sentence each."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -5,6 +5,8 @@
     True
 """
 
+from typing import Any
+
 from .ast import Condition, Group, Node
 from .format import FormatError, format_trigger
 from .trigger import MatchResult, Trigger, TriggerError, compile_trigger, reference_error_text
@@ -24,7 +26,7 @@ __all__ = [
 ]
 
 
-def answer_trigger_case(case: dict) -> dict:
+def answer_trigger_case(case: dict[str, Any]) -> dict[str, Any]:
     """Answer a conformance case of kind "trigger": {"id", "match", "error"}."""
     trigger = compile_trigger(case.get("trigger", ""))
     result = trigger.evaluate(case.get("event"))

@@ -11,6 +11,7 @@ is_false). Positions are informational and not part of equality.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = [
     "CONDITION_TYPES",
@@ -39,8 +40,8 @@ class Condition:
     value: Value = None
     position: int = field(default=0, compare=False)
 
-    def to_dict(self) -> dict:
-        out: dict = {"type": self.type}
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
         if self.name is not None:
             out["name"] = self.name
         out["operator"] = self.operator
@@ -55,7 +56,7 @@ class Group:
     children: tuple[Node | None, ...]
     position: int = field(default=0, compare=False)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "type": "group",
             "operator": self.operator,

@@ -16,18 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from amprelay.js import UNDEFINED, as_number, to_number, to_string, to_utf16
+
 from .ast import FIELD_TYPES, PATH_TYPES, Condition, Group, Node
-from .jsvalues import (
-    OBJECT_PROTO_NAMES,
-    JSThrow,
-    js_get_path,
-    js_number,
-    js_prop,
-    js_to_number,
-    js_to_string,
-    path_keys,
-    to_utf16,
-)
+from .properties import OBJECT_PROTO_NAMES, JSThrow, js_get_path, js_prop, path_keys
 
 __all__ = ["CompiledTrigger", "compile_ast"]
 
@@ -66,7 +58,7 @@ def _str16(value: Any) -> str | None:
 _HELPERS: dict[str, Any] = {
     "_field": _field,
     "_path": js_get_path,
-    "_num": js_number,
+    "_num": as_number,
     "_throw_undefined": _throw_undefined,
     "_throw_reduce": _throw_reduce,
     "_false": _false,
@@ -117,16 +109,16 @@ class _Codegen:
         v = self.operand(cond)
         op = cond.operator
         if op == "=":
-            return f"({v} == {js_to_string(cond.value)!r})"
+            return f"({v} == {to_string(cond.value)!r})"
         if op == "!=":
-            return f"({v} != {js_to_string(cond.value)!r})"
+            return f"({v} != {to_string(cond.value)!r})"
         if op in ("number_equals", "number_not_equals", "<", "<=", ">", ">="):
-            n = self.const(js_to_number(cond.value))
+            n = self.const(to_number(UNDEFINED if cond.value is None else cond.value))
             pyop = {"number_equals": "==", "number_not_equals": "!="}.get(op, op)
             x = self.var()
             return f"(({x} := _num({v})) is not None and {x} {pyop} {n})"
         if op in ("contains", "not_contains", "starts_with", "not_starts_with", "ends_with", "not_ends_with"):
-            s = js_to_string(cond.value)
+            s = to_string(cond.value)
             x = self.var()
             if _has_lone_surrogate(s):
                 s16 = to_utf16(s)
@@ -180,7 +172,7 @@ class _Codegen:
                     else:
                         break
             if run_end > i:
-                values = frozenset(js_to_string(c.value) for c in children[i:run_end + 1])  # type: ignore[union-attr]
+                values = frozenset(to_string(c.value) for c in children[i:run_end + 1])  # type: ignore[union-attr]
                 test = "in" if merge_op == "=" else "not in"
                 parts.append(f"({self.field(FIELD_TYPES[child.type])} {test} {self.const(values)})")  # type: ignore[union-attr]
             else:

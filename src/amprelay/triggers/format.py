@@ -11,6 +11,8 @@ import math
 import re
 from decimal import Decimal
 
+from amprelay.errors import AmprelayError
+
 from .ast import FIELD_TYPES, PATH_TYPES, Condition, Group, Node
 
 __all__ = ["FormatError", "format_condition", "format_trigger"]
@@ -24,7 +26,7 @@ _FUNCTION_OPS = {
 }
 
 
-class FormatError(ValueError):
+class FormatError(AmprelayError, ValueError):
     """The AST has no trigger text that parses back to it."""
 
 

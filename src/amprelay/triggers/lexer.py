@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .jsvalues import from_utf16, to_utf16
+from amprelay.errors import AmprelayError
+from amprelay.js import from_utf16, to_utf16
 
 __all__ = ["LexError", "Lexed", "Token", "lex"]
 
@@ -50,7 +51,7 @@ class Token:
     pos: int  # code-unit offset of the token's first character
 
 
-class LexError(Exception):
+class LexError(AmprelayError):
     def __init__(self, reason: str, pos: int) -> None:
         super().__init__(reason)
         self.reason = reason

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from amprelay.js import from_utf16, string_to_number, to_string, to_utf16
+
 from . import lexer as lx
 from .ast import PATH_ROOTS, Condition, Group, Node
-from .jsvalues import OBJECT_PROTO_NAMES, from_utf16, js_string_to_number, js_to_string, to_utf16
+from .properties import OBJECT_PROTO_NAMES
 
 __all__ = ["KNOWN_OPERATORS", "MixedGroup", "ParseFailure", "ParseResult", "parse_trigger"]
 
@@ -77,7 +79,7 @@ def _token_value(token: lx.Token) -> str | float | bool:
             v = v[:-1]
         return v
     if token.type == lx.NUMBER:
-        return js_string_to_number(token.value)
+        return string_to_number(token.value)
     if token.type == lx.IDENT and token.value in ("true", "false"):
         return token.value == "true"
     return token.value
@@ -220,13 +222,13 @@ class _Parser:
 
         typ = _STATEMENT_TYPES[root]
         if typ in ("event", "event-type"):
-            return Condition(typ, op, None, js_to_string(_token_value(value_token)), position)
+            return Condition(typ, op, None, to_string(_token_value(value_token)), position)
         if typ == "name":
             if is_exists:
                 return Condition(typ, "exists", None, None, position)
             if is_not_exists:
                 return Condition(typ, "not_exists", None, None, position)
-            return Condition(typ, op, None, js_to_string(_token_value(value_token)), position)
+            return Condition(typ, op, None, to_string(_token_value(value_token)), position)
         if typ == "userId":
             if is_exists:
                 return Condition(typ, "exists", None, None, position)
@@ -236,7 +238,7 @@ class _Parser:
                 return Condition(typ, "is_true", None, None, position)
             if is_false:
                 return Condition(typ, "is_false", None, None, position)
-            return Condition(typ, op, None, js_to_string(_token_value(value_token)), position)
+            return Condition(typ, op, None, to_string(_token_value(value_token)), position)
         name = token.value[len(root) + 1:] if token.value.startswith(root + ".") else token.value
         if is_exists:
             return Condition(typ, "exists", name, None, position)
@@ -274,9 +276,9 @@ class _Parser:
 
         if name == "contains":
             operator = "not_contains" if negate else "contains"
-            value = js_to_string(_token_value(value_token))
+            value = to_string(_token_value(value_token))
         else:
-            units = to_utf16(js_to_string(_token_value(value_token)))
+            units = to_utf16(to_string(_token_value(value_token)))
             if value_token.value.endswith('*"'):
                 operator = "not_starts_with" if negate else "starts_with"
                 value = from_utf16(units[:-1])

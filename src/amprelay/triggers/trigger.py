@@ -6,16 +6,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
+from amprelay.errors import AmprelayError
+
 from .ast import Condition, Group
 from .compiler import CompiledTrigger, MatchFn, compile_ast
 from .format import FormatError, format_condition
-from .jsvalues import JSThrow
 from .parser import MixedGroup, parse_trigger
+from .properties import JSThrow
 
 __all__ = ["MatchResult", "Trigger", "TriggerError", "compile_trigger"]
 
 
-class TriggerError(ValueError):
+class TriggerError(AmprelayError, ValueError):
     """Why a trigger never matches (phase "parse") or why evaluating it threw (phase "evaluate").
 
     `reference_message` is the reference's own error text (often just
@@ -38,7 +40,7 @@ class TriggerError(ValueError):
         before = self.text[: self.position]
         return before.count("\n") + 1, self.position - (before.rfind("\n") + 1) + 1
 
-    @property
+    @property  # type: ignore[misc]  # computed: read-only here, settable on other AmprelayErrors
     def message(self) -> str:
         """The reason, naming the position (and line/column when the trigger has several lines)."""
         if self.position is None:

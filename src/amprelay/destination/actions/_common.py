@@ -9,11 +9,11 @@ import re
 from typing import Any
 
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import UNDEFINED, js_key_order, js_round, spread, truthy
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
 from amprelay.fields.dates import dayjs_utc_value
+from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, round_half_up, spread, truthy, with_key_order
 
 REVENUE_KEYS = ("revenue", "price", "productId", "quantity", "revenueType")
 UA_KEYS = ("os_name", "os_version", "device_manufacturer", "device_model", "device_type")
@@ -21,7 +21,6 @@ UA_KEYS = ("os_name", "os_version", "device_manufacturer", "device_model", "devi
 _IOS = re.compile("ios", re.IGNORECASE | re.ASCII)
 _ANDROID = re.compile("android", re.IGNORECASE | re.ASCII)
 _DIGITS = re.compile("[0-9]+")
-_MAX_SAFE = 2**53
 _MAX_TIME = 8_640_000_000_000_000  # the ECMAScript time value range
 
 
@@ -40,7 +39,7 @@ def format_session_id(session_id: Any) -> int | float:
     ``dayjs.utc(x).valueOf()``."""
     if type(session_id) is str and _DIGITS.fullmatch(session_id):
         n = int(session_id)
-        return n if n <= _MAX_SAFE else float(session_id)
+        return n if n <= MAX_SAFE_INTEGER else float(session_id)
     return dayjs_utc_value(session_id)
 
 
@@ -85,11 +84,11 @@ def merge_user_properties(*properties: dict[str, Any]) -> dict[str, Any]:
     for current in properties:
         has_set = truthy(prev.get("$set")) or truthy(current.get("$set"))
         has_set_once = truthy(prev.get("$setOnce")) or truthy(current.get("$setOnce"))
-        merged = js_key_order({**prev, **current})
+        merged = with_key_order({**prev, **current})
         if has_set:
-            merged["$set"] = js_key_order({**spread(prev.get("$set")), **spread(current.get("$set"))})
+            merged["$set"] = with_key_order({**spread(prev.get("$set")), **spread(current.get("$set"))})
         if has_set_once:
-            merged["$setOnce"] = js_key_order({**spread(prev.get("$setOnce")), **spread(current.get("$setOnce"))})
+            merged["$setOnce"] = with_key_order({**spread(prev.get("$setOnce")), **spread(current.get("$setOnce"))})
         prev = merged
     return prev
 
@@ -154,7 +153,7 @@ def revenue_properties(source: dict[str, Any]) -> dict[str, Any]:
     quantity_is_number = is_number(quantity)
     if quantity_is_number and is_number(price):
         revenue = quantity * price
-        if type(revenue) is int and not -_MAX_SAFE <= revenue <= _MAX_SAFE:
+        if type(revenue) is int and not -MAX_SAFE_INTEGER <= revenue <= MAX_SAFE_INTEGER:
             revenue = float(quantity) * float(price)
     if not truthy(revenue):
         return {}
@@ -162,7 +161,7 @@ def revenue_properties(source: dict[str, Any]) -> dict[str, Any]:
     revenue_type = source.get("revenueType")
     out["revenueType"] = "Purchase" if revenue_type is None else revenue_type
     if quantity_is_number:
-        out["quantity"] = js_round(quantity)
+        out["quantity"] = round_half_up(quantity)
     if price is not UNDEFINED:
         out["price"] = price
     product_id = source.get("productId", UNDEFINED)
@@ -179,7 +178,7 @@ def min_id_length_option(payload: dict[str, Any]) -> Any:
     return None
 
 
-def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> Request:
+def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> AmplitudeRequest:
     """``POST {api_key, events, options?}`` to httpapi, or to batch when ``use_batch_endpoint``."""
     kind = "batch" if truthy(payload.get("use_batch_endpoint")) else "httpapi"
     body: dict[str, Any] = {}
@@ -189,4 +188,4 @@ def event_request(payload: dict[str, Any], settings: Settings, events: list[dict
     min_id_length = min_id_length_option(payload)
     if min_id_length is not None:
         body["options"] = {"min_id_length": min_id_length}
-    return Request("POST", endpoint_for(kind, settings.endpoint), "json", json=body)
+    return AmplitudeRequest("POST", endpoint_for(kind, settings.endpoint), "json", json=body)

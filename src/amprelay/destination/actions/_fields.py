@@ -1,396 +1,12 @@
-"""Field declarations shared by several actions (the reference's ``event-schema.ts`` and the fields
-the event actions repeat). Labels, types, defaults and flags as the reference declares them."""
+"""InputField declarations the event and identify actions repeat beyond the event schema (products,
+the batch endpoint, user agent parsing, UTM and referrer, minimum id length). Labels, types,
+defaults and flags as the reference declares them."""
 
 from __future__ import annotations
 
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
 
-USER_ID = Field(
-    key='user_id',
-    label='User ID',
-    type='string',
-    description='A readable ID specified by you. Must have a minimum length of 5 characters. Required unless device ID is present. **Note:** If you send a request with a user ID that is not in the Amplitude system yet, then the user tied to that ID will not be marked new until their first event.',
-    allow_null=True,
-    default={'@path': '$.userId'},
-    has_default=True,
-)
-
-DEVICE_ID = Field(
-    key='device_id',
-    label='Device ID',
-    type='string',
-    description='A device-specific identifier, such as the Identifier for Vendor on iOS. Required unless user ID is present. If a device ID is not sent with the event, it will be set to a hashed version of the user ID.',
-    default={'@if': {'exists': {'@path': '$.context.device.id'}, 'then': {'@path': '$.context.device.id'}, 'else': {'@path': '$.anonymousId'}}},
-    has_default=True,
-)
-
-EVENT_TYPE = Field(
-    key='event_type',
-    label='Event Type',
-    type='string',
-    description='A unique identifier for your event.',
-    required=True,
-    default={'@path': '$.event'},
-    has_default=True,
-)
-
-SESSION_ID = Field(
-    key='session_id',
-    label='Session ID',
-    type='datetime',
-    description='The start time of the session, necessary if you want to associate events with a particular system. To use automatic Amplitude session tracking in browsers, enable Analytics 2.0 on your connected source.',
-    default={'@path': '$.integrations.Actions Amplitude.session_id'},
-    has_default=True,
-)
-
-TIME = Field(
-    key='time',
-    label='Timestamp',
-    type='datetime',
-    description='The timestamp of the event. If time is not sent with the event, it will be set to the request upload time.',
-    default={'@path': '$.timestamp'},
-    has_default=True,
-)
-
-EVENT_PROPERTIES = Field(
-    key='event_properties',
-    label='Event Properties',
-    type='object',
-    description='An object of key-value pairs that represent additional data to be sent along with the event. You can store property values in an array, but note that Amplitude only supports one-dimensional arrays. Date values are transformed into string values. Object depth may not exceed 40 layers.',
-    default={'@path': '$.properties'},
-    has_default=True,
-)
-
-USER_PROPERTIES = Field(
-    key='user_properties',
-    label='User Properties',
-    type='object',
-    description='An object of key-value pairs that represent additional data tied to the user. You can store property values in an array, but note that Amplitude only supports one-dimensional arrays. Date values are transformed into string values. Object depth may not exceed 40 layers.',
-    default={'@path': '$.traits'},
-    has_default=True,
-)
-
-GROUPS = Field(
-    key='groups',
-    label='Groups',
-    type='object',
-    description='Groups of users for the event as an event-level group. You can only track up to 5 groups. **Note:** This Amplitude feature is only available to Enterprise customers who have purchased the Accounts add-on.',
-)
-
-APP_VERSION = Field(
-    key='app_version',
-    label='App Version',
-    type='string',
-    description='The current version of your application.',
-    default={'@path': '$.context.app.version'},
-    has_default=True,
-)
-
-PLATFORM = Field(
-    key='platform',
-    label='Platform',
-    type='string',
-    description='Platform of the device. If using analytics.js to send events from a Browser and no if no Platform value is provided, the value "Web" will be sent.',
-    default={'@path': '$.context.device.type'},
-    has_default=True,
-)
-
-OS_NAME = Field(
-    key='os_name',
-    label='OS Name',
-    type='string',
-    description='The name of the mobile operating system or browser that the user is using.',
-    default={'@path': '$.context.os.name'},
-    has_default=True,
-)
-
-OS_VERSION = Field(
-    key='os_version',
-    label='OS Version',
-    type='string',
-    description='The version of the mobile operating system or browser the user is using.',
-    default={'@path': '$.context.os.version'},
-    has_default=True,
-)
-
-DEVICE_BRAND = Field(
-    key='device_brand',
-    label='Device Brand',
-    type='string',
-    description='The device brand that the user is using.',
-    default={'@path': '$.context.device.brand'},
-    has_default=True,
-)
-
-DEVICE_MANUFACTURER = Field(
-    key='device_manufacturer',
-    label='Device Manufacturer',
-    type='string',
-    description='The device manufacturer that the user is using.',
-    default={'@path': '$.context.device.manufacturer'},
-    has_default=True,
-)
-
-DEVICE_MODEL = Field(
-    key='device_model',
-    label='Device Model',
-    type='string',
-    description='The device model that the user is using.',
-    default={'@path': '$.context.device.model'},
-    has_default=True,
-)
-
-CARRIER = Field(
-    key='carrier',
-    label='Carrier',
-    type='string',
-    description='The carrier that the user is using.',
-    default={'@path': '$.context.network.carrier'},
-    has_default=True,
-)
-
-COUNTRY = Field(
-    key='country',
-    label='Country',
-    type='string',
-    description='The current country of the user.',
-    default={'@path': '$.context.location.country'},
-    has_default=True,
-)
-
-REGION = Field(
-    key='region',
-    label='Region',
-    type='string',
-    description='The current region of the user.',
-    default={'@path': '$.context.location.region'},
-    has_default=True,
-)
-
-CITY = Field(
-    key='city',
-    label='City',
-    type='string',
-    description='The current city of the user.',
-    default={'@path': '$.context.location.city'},
-    has_default=True,
-)
-
-DMA = Field(
-    key='dma',
-    label='Designated Market Area',
-    type='string',
-    description='The current Designated Market Area of the user.',
-)
-
-LANGUAGE = Field(
-    key='language',
-    label='Language',
-    type='string',
-    description='The language set by the user.',
-    default={'@path': '$.context.locale'},
-    has_default=True,
-)
-
-PRICE = Field(
-    key='price',
-    label='Price',
-    type='number',
-    description='The price of the item purchased. Required for revenue data if the revenue field is not sent. You can use negative values to indicate refunds.',
-    default={'@path': '$.properties.price'},
-    has_default=True,
-)
-
-QUANTITY = Field(
-    key='quantity',
-    label='Quantity',
-    type='integer',
-    description='The quantity of the item purchased. Defaults to 1 if not specified.',
-    default={'@path': '$.properties.quantity'},
-    has_default=True,
-)
-
-REVENUE = Field(
-    key='revenue',
-    label='Revenue',
-    type='number',
-    description='Revenue = price * quantity. If you send all 3 fields of price, quantity, and revenue, then (price * quantity) will be used as the revenue value. You can use negative values to indicate refunds. **Note:** You will need to explicitly set this if you are using the Amplitude in cloud-mode.',
-    default={'@path': '$.properties.revenue'},
-    has_default=True,
-)
-
-PRODUCT_ID = Field(
-    key='productId',
-    label='Product ID',
-    type='string',
-    description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
-    default={'@path': '$.properties.productId'},
-    has_default=True,
-)
-
-REVENUE_TYPE = Field(
-    key='revenueType',
-    label='Revenue Type',
-    type='string',
-    description='The type of revenue for the item purchased. You must send a price and quantity or revenue with this field.',
-    default={'@path': '$.properties.revenueType'},
-    has_default=True,
-)
-
-LOCATION_LAT = Field(
-    key='location_lat',
-    label='Latitude',
-    type='number',
-    description='The current Latitude of the user.',
-    default={'@path': '$.context.location.latitude'},
-    has_default=True,
-)
-
-LOCATION_LNG = Field(
-    key='location_lng',
-    label='Longtitude',
-    type='number',
-    description='The current Longitude of the user.',
-    default={'@path': '$.context.location.longitude'},
-    has_default=True,
-)
-
-IP = Field(
-    key='ip',
-    label='IP Address',
-    type='string',
-    description='The IP address of the user. Use "$remote" to use the IP address on the upload request. Amplitude will use the IP address to reverse lookup a user\'s location (city, country, region, and DMA). Amplitude has the ability to drop the location and IP address from events once it reaches our servers. You can submit a request to Amplitude\'s platform specialist team here to configure this for you.',
-    default={'@path': '$.context.ip'},
-    has_default=True,
-)
-
-IDFA = Field(
-    key='idfa',
-    label='Identifier For Advertiser (IDFA)',
-    type='string',
-    description='Identifier for Advertiser. _(iOS)_',
-    default={'@if': {'exists': {'@path': '$.context.device.advertisingId'}, 'then': {'@path': '$.context.device.advertisingId'}, 'else': {'@path': '$.context.device.idfa'}}},
-    has_default=True,
-)
-
-IDFV = Field(
-    key='idfv',
-    label='Identifier For Vendor (IDFV)',
-    type='string',
-    description='Identifier for Vendor. _(iOS)_',
-    default={'@path': '$.context.device.id'},
-    has_default=True,
-)
-
-ADID = Field(
-    key='adid',
-    label='Google Play Services Advertising ID',
-    type='string',
-    description='Google Play Services advertising ID. _(Android)_',
-    default={'@if': {'exists': {'@path': '$.context.device.advertisingId'}, 'then': {'@path': '$.context.device.advertisingId'}, 'else': {'@path': '$.context.device.idfa'}}},
-    has_default=True,
-)
-
-ANDROID_ID = Field(
-    key='android_id',
-    label='Android ID',
-    type='string',
-    description='Android ID (not the advertising ID). _(Android)_',
-)
-
-EVENT_ID = Field(
-    key='event_id',
-    label='Event ID',
-    type='integer',
-    description='An incrementing counter to distinguish events with the same user ID and timestamp from each other. Amplitude recommends you send an event ID, increasing over time, especially if you expect events to occur simultanenously.',
-)
-
-INSERT_ID = Field(
-    key='insert_id',
-    label='Insert ID',
-    type='string',
-    description='Amplitude will deduplicate subsequent events sent with this ID we have already seen before within the past 7 days. Amplitude recommends generating a UUID or using some combination of device ID, user ID, event type, event ID, and time.',
-)
-
-LIBRARY = Field(
-    key='library',
-    label='HIDDEN: Library',
-    type='string',
-    description='HIDDEN: The name of the library that generated the event.',
-    default={'@path': '$.context.library.name'},
-    has_default=True,
-    unsafe_hidden=True,
-)
-
-LIBRARY2 = Field(
-    key='library2',
-    label='Library Settings',
-    type='object',
-    description='Specifies the "library" value to send to Amplitude. Select "Use Mapping" to set the value from the "Library Mapping" field. "Legacy Behaviour" sets the value to "segment".',
-    default={'behavior': 'use_mapping', 'mapping': {'@path': '$.context.library.name'}},
-    has_default=True,
-    properties={
-        'behavior': Field(
-            key='behavior',
-            label='Behavior',
-            type='string',
-            description='Configure how to set the library value.',
-            choices=({'label': 'Auto', 'value': 'auto'}, {'label': 'Use Mapping', 'value': 'use_mapping'}),
-        ),
-        'mapping': Field(
-            key='mapping',
-            label='Library Mapping',
-            type='string',
-            description='The library value to send to Amplitude. Only used when the "Behavior" field is set to "Use Mapping".',
-        ),
-    },
-    additional_properties=False,
-    extra={"defaultObjectUI": 'keyvalue'},
-)
-
-# The fields Log Event, Log Event V2 and Log Purchase share, in the reference's order.
-EVENT_FIELDS: dict[str, Field] = {
-    'user_id': USER_ID,
-    'device_id': DEVICE_ID,
-    'event_type': EVENT_TYPE,
-    'session_id': SESSION_ID,
-    'time': TIME,
-    'event_properties': EVENT_PROPERTIES,
-    'user_properties': USER_PROPERTIES,
-    'groups': GROUPS,
-    'app_version': APP_VERSION,
-    'platform': PLATFORM,
-    'os_name': OS_NAME,
-    'os_version': OS_VERSION,
-    'device_brand': DEVICE_BRAND,
-    'device_manufacturer': DEVICE_MANUFACTURER,
-    'device_model': DEVICE_MODEL,
-    'carrier': CARRIER,
-    'country': COUNTRY,
-    'region': REGION,
-    'city': CITY,
-    'dma': DMA,
-    'language': LANGUAGE,
-    'price': PRICE,
-    'quantity': QUANTITY,
-    'revenue': REVENUE,
-    'productId': PRODUCT_ID,
-    'revenueType': REVENUE_TYPE,
-    'location_lat': LOCATION_LAT,
-    'location_lng': LOCATION_LNG,
-    'ip': IP,
-    'idfa': IDFA,
-    'idfv': IDFV,
-    'adid': ADID,
-    'android_id': ANDROID_ID,
-    'event_id': EVENT_ID,
-    'insert_id': INSERT_ID,
-    'library': LIBRARY,
-    'library2': LIBRARY2,
-}
-
-
-PRODUCTS = Field(
+PRODUCTS = InputField(
     key='products',
     label='Products',
     type='object',
@@ -399,31 +15,31 @@ PRODUCTS = Field(
     default={'@arrayPath': ['$.properties.products', {'price': {'@path': 'price'}, 'revenue': {'@path': 'revenue'}, 'quantity': {'@path': 'quantity'}, 'productId': {'@path': 'productId'}, 'revenueType': {'@path': 'revenueType'}}]},
     has_default=True,
     properties={
-        'price': Field(
+        'price': InputField(
             key='price',
             label='Price',
             type='number',
             description='The price of the item purchased. Required for revenue data if the revenue field is not sent. You can use negative values to indicate refunds.',
         ),
-        'quantity': Field(
+        'quantity': InputField(
             key='quantity',
             label='Quantity',
             type='integer',
             description='The quantity of the item purchased. Defaults to 1 if not specified.',
         ),
-        'revenue': Field(
+        'revenue': InputField(
             key='revenue',
             label='Revenue',
             type='number',
             description='Revenue = price * quantity. If you send all 3 fields of price, quantity, and revenue, then (price * quantity) will be used as the revenue value. You can use negative values to indicate refunds.',
         ),
-        'productId': Field(
+        'productId': InputField(
             key='productId',
             label='Product ID',
             type='string',
             description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
         ),
-        'revenueType': Field(
+        'revenueType': InputField(
             key='revenueType',
             label='Revenue Type',
             type='string',
@@ -433,7 +49,7 @@ PRODUCTS = Field(
     additional_properties=True,
 )
 
-USE_BATCH_ENDPOINT = Field(
+USE_BATCH_ENDPOINT = InputField(
     key='use_batch_endpoint',
     label='Use Batch Endpoint',
     type='boolean',
@@ -442,7 +58,7 @@ USE_BATCH_ENDPOINT = Field(
     has_default=True,
 )
 
-USER_AGENT = Field(
+USER_AGENT = InputField(
     key='userAgent',
     label='User Agent',
     type='string',
@@ -451,7 +67,7 @@ USER_AGENT = Field(
     has_default=True,
 )
 
-USER_AGENT_PARSING = Field(
+USER_AGENT_PARSING = InputField(
     key='userAgentParsing',
     label='User Agent Parsing',
     type='boolean',
@@ -460,7 +76,7 @@ USER_AGENT_PARSING = Field(
     has_default=True,
 )
 
-INCLUDE_RAW_USER_AGENT = Field(
+INCLUDE_RAW_USER_AGENT = InputField(
     key='includeRawUserAgent',
     label='Include Raw User Agent',
     type='boolean',
@@ -469,7 +85,7 @@ INCLUDE_RAW_USER_AGENT = Field(
     has_default=True,
 )
 
-UTM_PROPERTIES = Field(
+UTM_PROPERTIES = InputField(
     key='utm_properties',
     label='UTM Properties',
     type='object',
@@ -477,27 +93,27 @@ UTM_PROPERTIES = Field(
     default={'utm_source': {'@path': '$.context.campaign.source'}, 'utm_medium': {'@path': '$.context.campaign.medium'}, 'utm_campaign': {'@path': '$.context.campaign.name'}, 'utm_term': {'@path': '$.context.campaign.term'}, 'utm_content': {'@path': '$.context.campaign.content'}},
     has_default=True,
     properties={
-        'utm_source': Field(
+        'utm_source': InputField(
             key='utm_source',
             label='UTM Source',
             type='string',
         ),
-        'utm_medium': Field(
+        'utm_medium': InputField(
             key='utm_medium',
             label='UTM Medium',
             type='string',
         ),
-        'utm_campaign': Field(
+        'utm_campaign': InputField(
             key='utm_campaign',
             label='UTM Campaign',
             type='string',
         ),
-        'utm_term': Field(
+        'utm_term': InputField(
             key='utm_term',
             label='UTM Term',
             type='string',
         ),
-        'utm_content': Field(
+        'utm_content': InputField(
             key='utm_content',
             label='UTM Content',
             type='string',
@@ -506,7 +122,7 @@ UTM_PROPERTIES = Field(
     additional_properties=False,
 )
 
-REFERRER = Field(
+REFERRER = InputField(
     key='referrer',
     label='Referrer',
     type='string',
@@ -515,7 +131,7 @@ REFERRER = Field(
     has_default=True,
 )
 
-MIN_ID_LENGTH = Field(
+MIN_ID_LENGTH = InputField(
     key='min_id_length',
     label='Minimum ID Length',
     type='integer',
@@ -523,7 +139,7 @@ MIN_ID_LENGTH = Field(
     allow_null=True,
 )
 
-USER_AGENT_DATA = Field(
+USER_AGENT_DATA = InputField(
     key='userAgentData',
     label='User Agent Data',
     type='object',
@@ -531,12 +147,12 @@ USER_AGENT_DATA = Field(
     default={'model': {'@path': '$.context.userAgentData.model'}, 'platformVersion': {'@path': '$.context.userAgentData.platformVersion'}},
     has_default=True,
     properties={
-        'model': Field(
+        'model': InputField(
             key='model',
             label='Model',
             type='string',
         ),
-        'platformVersion': Field(
+        'platformVersion': InputField(
             key='platformVersion',
             label='PlatformVersion',
             type='string',
@@ -545,7 +161,7 @@ USER_AGENT_DATA = Field(
     additional_properties=False,
 )
 
-MIN_ID_LENGTH_V2 = Field(
+MIN_ID_LENGTH_V2 = InputField(
     key='min_id_length',
     label='Minimum ID Length',
     type='integer',

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import INSERT_ID
 from amprelay.destination.actions._fields import (
-    INSERT_ID,
     MIN_ID_LENGTH_V2,
 )
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import UNDEFINED, js_string
-from amprelay.destination.request import Request, to_json_text
+from amprelay.destination.request import AmplitudeRequest, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.dates import dayjs_utc_value
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
+from amprelay.js import UNDEFINED, to_string, truthy
 
-FIELDS: dict[str, Field] = {
-    'user_id': Field(
+FIELDS: dict[str, InputField] = {
+    'user_id': InputField(
         key='user_id',
         label='User ID',
         type='string',
@@ -27,7 +27,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.userId'},
         has_default=True,
     ),
-    'device_id': Field(
+    'device_id': InputField(
         key='device_id',
         label='Device ID',
         type='string',
@@ -36,7 +36,7 @@ FIELDS: dict[str, Field] = {
         has_default=True,
     ),
     'insert_id': INSERT_ID,
-    'time': Field(
+    'time': InputField(
         key='time',
         label='Timestamp',
         type='string',
@@ -44,7 +44,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.timestamp'},
         has_default=True,
     ),
-    'group_properties': Field(
+    'group_properties': InputField(
         key='group_properties',
         label='Group Properties',
         type='object',
@@ -52,14 +52,14 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.traits'},
         has_default=True,
     ),
-    'group_type': Field(
+    'group_type': InputField(
         key='group_type',
         label='Group Type',
         type='string',
         description='The type of the group',
         required=True,
     ),
-    'group_value': Field(
+    'group_value': InputField(
         key='group_value',
         label='Group Value',
         type='string',
@@ -70,19 +70,19 @@ FIELDS: dict[str, Field] = {
 }
 
 
-def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
     group_type = payload.get("group_type", UNDEFINED)
     group_value = payload.get("group_value", UNDEFINED)
-    association: dict[str, Any] = {js_string(group_type): group_value}
+    association: dict[str, Any] = {to_string(group_type): group_value}
     if group_value is UNDEFINED:
         association = {}
     min_id_length = _c.min_id_length_option(payload)
     options = "undefined" if min_id_length is None else to_json_text({"min_id_length": min_id_length})
-    api_key = js_string(settings.api_key)
-    requests: list[Request] = []
+    api_key = to_string(settings.api_key)
+    requests: list[AmplitudeRequest] = []
     user_id = payload.get("user_id", UNDEFINED)
     device_id = payload.get("device_id", UNDEFINED)
-    if _c.truthy(user_id) or _c.truthy(device_id):
+    if truthy(user_id) or truthy(device_id):
         time = payload.get("time", UNDEFINED)
         item: dict[str, Any] = {}
         if device_id is not UNDEFINED:
@@ -96,7 +96,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
             item["user_id"] = user_id
         item["user_properties"] = association
         form = {"api_key": api_key, "identification": to_json_text([item]), "options": options}
-        requests.append(Request("POST", endpoint_for("identify", settings.endpoint), "form", form=form))
+        requests.append(AmplitudeRequest("POST", endpoint_for("identify", settings.endpoint), "form", form=form))
     group: dict[str, Any] = {}
     if "group_properties" in payload:
         group["group_properties"] = payload["group_properties"]
@@ -106,11 +106,11 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
         group["group_type"] = group_type
     group["library"] = "segment"
     form = {"api_key": api_key, "identification": to_json_text([group]), "options": options}
-    requests.append(Request("POST", endpoint_for("groupidentify", settings.endpoint), "form", form=form))
+    requests.append(AmplitudeRequest("POST", endpoint_for("groupidentify", settings.endpoint), "form", form=form))
     return requests
 
 
-ACTION = Action(
+ACTION = ActionDefinition(
     key="groupIdentifyUser",
     title="Group Identify User",
     description=(

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import INSERT_ID
 from amprelay.destination.actions._fields import (
     INCLUDE_RAW_USER_AGENT,
-    INSERT_ID,
     MIN_ID_LENGTH_V2,
     REFERRER,
     USER_AGENT,
@@ -17,13 +17,13 @@ from amprelay.destination.actions._fields import (
     UTM_PROPERTIES,
 )
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import js_string
-from amprelay.destination.request import Request, to_json_text
+from amprelay.destination.request import AmplitudeRequest, to_json_text
 from amprelay.destination.settings import Settings
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
+from amprelay.js import to_string
 
-FIELDS: dict[str, Field] = {
-    'user_id': Field(
+FIELDS: dict[str, InputField] = {
+    'user_id': InputField(
         key='user_id',
         label='User ID',
         type='string',
@@ -32,7 +32,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.userId'},
         has_default=True,
     ),
-    'device_id': Field(
+    'device_id': InputField(
         key='device_id',
         label='Device ID',
         type='string',
@@ -40,7 +40,7 @@ FIELDS: dict[str, Field] = {
         default={'@if': {'exists': {'@path': '$.context.device.id'}, 'then': {'@path': '$.context.device.id'}, 'else': {'@path': '$.anonymousId'}}},
         has_default=True,
     ),
-    'user_properties': Field(
+    'user_properties': InputField(
         key='user_properties',
         label='User Properties',
         type='object',
@@ -48,13 +48,13 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.traits'},
         has_default=True,
     ),
-    'groups': Field(
+    'groups': InputField(
         key='groups',
         label='Groups',
         type='object',
         description="Groups of users for Amplitude's account-level reporting feature. Note: You can only track up to 5 groups. Any groups past that threshold will not be tracked. **Note:** This feature is only available to Amplitude Enterprise customers who have purchased the Amplitude Accounts add-on.",
     ),
-    'app_version': Field(
+    'app_version': InputField(
         key='app_version',
         label='App Version',
         type='string',
@@ -62,7 +62,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.app.version'},
         has_default=True,
     ),
-    'platform': Field(
+    'platform': InputField(
         key='platform',
         label='Platform',
         type='string',
@@ -70,7 +70,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.device.type'},
         has_default=True,
     ),
-    'os_name': Field(
+    'os_name': InputField(
         key='os_name',
         label='OS Name',
         type='string',
@@ -78,7 +78,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.os.name'},
         has_default=True,
     ),
-    'os_version': Field(
+    'os_version': InputField(
         key='os_version',
         label='OS Version',
         type='string',
@@ -86,7 +86,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.os.version'},
         has_default=True,
     ),
-    'device_brand': Field(
+    'device_brand': InputField(
         key='device_brand',
         label='Device Brand',
         type='string',
@@ -94,7 +94,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.device.brand'},
         has_default=True,
     ),
-    'device_manufacturer': Field(
+    'device_manufacturer': InputField(
         key='device_manufacturer',
         label='Device Manufacturer',
         type='string',
@@ -102,7 +102,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.device.manufacturer'},
         has_default=True,
     ),
-    'device_model': Field(
+    'device_model': InputField(
         key='device_model',
         label='Device Model',
         type='string',
@@ -110,7 +110,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.device.model'},
         has_default=True,
     ),
-    'carrier': Field(
+    'carrier': InputField(
         key='carrier',
         label='Carrier',
         type='string',
@@ -118,7 +118,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.network.carrier'},
         has_default=True,
     ),
-    'country': Field(
+    'country': InputField(
         key='country',
         label='Country',
         type='string',
@@ -126,7 +126,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.location.country'},
         has_default=True,
     ),
-    'region': Field(
+    'region': InputField(
         key='region',
         label='Region',
         type='string',
@@ -134,7 +134,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.location.region'},
         has_default=True,
     ),
-    'city': Field(
+    'city': InputField(
         key='city',
         label='City',
         type='string',
@@ -142,13 +142,13 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.location.city'},
         has_default=True,
     ),
-    'dma': Field(
+    'dma': InputField(
         key='dma',
         label='Designated Market Area',
         type='string',
         description='The Designated Market Area in which the user is located.',
     ),
-    'language': Field(
+    'language': InputField(
         key='language',
         label='Language',
         type='string',
@@ -156,13 +156,13 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.context.locale'},
         has_default=True,
     ),
-    'paying': Field(
+    'paying': InputField(
         key='paying',
         label='Is Paying',
         type='boolean',
         description='Whether the user is paying or not.',
     ),
-    'start_version': Field(
+    'start_version': InputField(
         key='start_version',
         label='Initial Version',
         type='string',
@@ -175,7 +175,7 @@ FIELDS: dict[str, Field] = {
     'utm_properties': UTM_PROPERTIES,
     'referrer': REFERRER,
     'min_id_length': MIN_ID_LENGTH_V2,
-    'library': Field(
+    'library': InputField(
         key='library',
         label='Library',
         type='string',
@@ -201,7 +201,7 @@ _EXCLUDED = frozenset(
 _USER_PROPERTY_SOURCES = ("utm_properties", "referrer")
 
 
-def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
     props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
     _c.normalize_platform(props, payload.get("library"))
     if _c.has_utm_or_referrer(payload):
@@ -215,14 +215,14 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
     options = "undefined" if min_id_length is None else to_json_text({"min_id_length": min_id_length})
     identification = _c.assemble_event(payload, props, "segment")
     form = {
-        "api_key": js_string(settings.api_key),
+        "api_key": to_string(settings.api_key),
         "identification": to_json_text(identification),
         "options": options,
     }
-    return [Request("POST", endpoint_for("identify", settings.endpoint), "form", form=form)]
+    return [AmplitudeRequest("POST", endpoint_for("identify", settings.endpoint), "form", form=form)]
 
 
-ACTION = Action(
+ACTION = ActionDefinition(
     key="identifyUser",
     title="Identify User",
     description=(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import EVENT_FIELDS
 from amprelay.destination.actions._fields import (
-    EVENT_FIELDS,
     INCLUDE_RAW_USER_AGENT,
     MIN_ID_LENGTH,
     PRODUCTS,
@@ -18,11 +18,11 @@ from amprelay.destination.actions._fields import (
     USER_AGENT_PARSING,
     UTM_PROPERTIES,
 )
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
 
-FIELDS: dict[str, Field] = {
+FIELDS: dict[str, InputField] = {
     **EVENT_FIELDS,
     'products': PRODUCTS,
     'use_batch_endpoint': USE_BATCH_ENDPOINT,
@@ -54,7 +54,7 @@ _EXCLUDED = frozenset(
 _USER_PROPERTY_SOURCES = ("utm_properties", "referrer")
 
 
-def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
     props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
     _c.normalize_platform(props, payload.get("library"))
     _c.set_time_and_session(props, payload)
@@ -68,7 +68,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
     return [_c.event_request(payload, settings, [event])]
 
 
-ACTION = Action(
+ACTION = ActionDefinition(
     key="logEvent",
     title="Log Event",
     description="Send an event to Amplitude.",

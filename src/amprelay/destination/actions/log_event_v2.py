@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import EVENT_FIELDS
 from amprelay.destination.actions._fields import (
-    EVENT_FIELDS,
     INCLUDE_RAW_USER_AGENT,
     MIN_ID_LENGTH_V2,
     PRODUCTS,
@@ -15,14 +15,15 @@ from amprelay.destination.actions._fields import (
     USER_AGENT,
     USER_AGENT_DATA,
 )
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
+from amprelay.js import spread
 
-FIELDS: dict[str, Field] = {
+FIELDS: dict[str, InputField] = {
     **EVENT_FIELDS,
     'products': PRODUCTS,
-    'setOnce': Field(
+    'setOnce': InputField(
         key='setOnce',
         label='Set Once',
         type='object',
@@ -30,33 +31,33 @@ FIELDS: dict[str, Field] = {
         default={'initial_referrer': {'@path': '$.context.page.referrer'}, 'initial_utm_source': {'@path': '$.context.campaign.source'}, 'initial_utm_medium': {'@path': '$.context.campaign.medium'}, 'initial_utm_campaign': {'@path': '$.context.campaign.name'}, 'initial_utm_term': {'@path': '$.context.campaign.term'}, 'initial_utm_content': {'@path': '$.context.campaign.content'}},
         has_default=True,
         properties={
-            'initial_referrer': Field(
+            'initial_referrer': InputField(
                 key='initial_referrer',
                 label='Initial Referrer',
                 type='string',
                 description='The referrer of the web request.',
             ),
-            'initial_utm_source': Field(
+            'initial_utm_source': InputField(
                 key='initial_utm_source',
                 label='Initial UTM Source',
                 type='string',
             ),
-            'initial_utm_medium': Field(
+            'initial_utm_medium': InputField(
                 key='initial_utm_medium',
                 label='Initial UTM Medium',
                 type='string',
             ),
-            'initial_utm_campaign': Field(
+            'initial_utm_campaign': InputField(
                 key='initial_utm_campaign',
                 label='Initial UTM Campaign',
                 type='string',
             ),
-            'initial_utm_term': Field(
+            'initial_utm_term': InputField(
                 key='initial_utm_term',
                 label='Initial UTM Term',
                 type='string',
             ),
-            'initial_utm_content': Field(
+            'initial_utm_content': InputField(
                 key='initial_utm_content',
                 label='Initial UTM Content',
                 type='string',
@@ -64,7 +65,7 @@ FIELDS: dict[str, Field] = {
         },
         additional_properties=True,
     ),
-    'setAlways': Field(
+    'setAlways': InputField(
         key='setAlways',
         label='Set Always',
         type='object',
@@ -72,32 +73,32 @@ FIELDS: dict[str, Field] = {
         default={'referrer': {'@path': '$.context.page.referrer'}, 'utm_source': {'@path': '$.context.campaign.source'}, 'utm_medium': {'@path': '$.context.campaign.medium'}, 'utm_campaign': {'@path': '$.context.campaign.name'}, 'utm_term': {'@path': '$.context.campaign.term'}, 'utm_content': {'@path': '$.context.campaign.content'}},
         has_default=True,
         properties={
-            'referrer': Field(
+            'referrer': InputField(
                 key='referrer',
                 label='Referrer',
                 type='string',
             ),
-            'utm_source': Field(
+            'utm_source': InputField(
                 key='utm_source',
                 label='UTM Source',
                 type='string',
             ),
-            'utm_medium': Field(
+            'utm_medium': InputField(
                 key='utm_medium',
                 label='UTM Medium',
                 type='string',
             ),
-            'utm_campaign': Field(
+            'utm_campaign': InputField(
                 key='utm_campaign',
                 label='UTM Campaign',
                 type='string',
             ),
-            'utm_term': Field(
+            'utm_term': InputField(
                 key='utm_term',
                 label='UTM Term',
                 type='string',
             ),
-            'utm_content': Field(
+            'utm_content': InputField(
                 key='utm_content',
                 label='UTM Content',
                 type='string',
@@ -105,7 +106,7 @@ FIELDS: dict[str, Field] = {
         },
         additional_properties=True,
     ),
-    'add': Field(
+    'add': InputField(
         key='add',
         label='Add',
         type='object',
@@ -114,7 +115,7 @@ FIELDS: dict[str, Field] = {
     ),
     'use_batch_endpoint': USE_BATCH_ENDPOINT,
     'userAgent': USER_AGENT,
-    'userAgentParsing': Field(
+    'userAgentParsing': InputField(
         key='userAgentParsing',
         label='User Agent Parsing',
         type='boolean',
@@ -149,13 +150,13 @@ _USER_PROPERTY_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("a
 
 def _has_non_empty_value(obj: Any) -> bool:
     """The reference's ``compact``: at least one value ``!== ""``."""
-    for value in (obj if type(obj) is dict else _c.spread(obj)).values():
+    for value in (obj if type(obj) is dict else spread(obj)).values():
         if value != "":
             return True
     return False
 
 
-def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
     props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
     _c.normalize_platform(props, payload.get("library"))
     _c.set_time_and_session(props, payload)
@@ -163,12 +164,12 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
         obj = payload.get(source)
         if obj is not None and _has_non_empty_value(obj):
             user_properties = props.get("user_properties")
-            props["user_properties"] = {**_c.spread(user_properties), operation: obj}
+            props["user_properties"] = {**spread(user_properties), operation: obj}
     event = _c.assemble_event(payload, props, _c.library_value(payload))
     return [_c.event_request(payload, settings, [event])]
 
 
-ACTION = Action(
+ACTION = ActionDefinition(
     key="logEventV2",
     title="Log Event V2",
     description="Send an event to Amplitude",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
+from amprelay.destination.actions._event_fields import EVENT_FIELDS
 from amprelay.destination.actions._fields import (
-    EVENT_FIELDS,
     INCLUDE_RAW_USER_AGENT,
     MIN_ID_LENGTH,
     REFERRER,
@@ -17,13 +17,13 @@ from amprelay.destination.actions._fields import (
     USER_AGENT_PARSING,
     UTM_PROPERTIES,
 )
-from amprelay.destination.js import UNDEFINED, js_string
-from amprelay.destination.request import Request
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
+from amprelay.js import UNDEFINED, to_string, truthy
 
-FIELDS: dict[str, Field] = {
-    'trackRevenuePerProduct': Field(
+FIELDS: dict[str, InputField] = {
+    'trackRevenuePerProduct': InputField(
         key='trackRevenuePerProduct',
         label='Track Revenue Per Product',
         type='boolean',
@@ -32,7 +32,7 @@ FIELDS: dict[str, Field] = {
         has_default=True,
     ),
     **EVENT_FIELDS,
-    'products': Field(
+    'products': InputField(
         key='products',
         label='Products',
         type='object',
@@ -41,32 +41,32 @@ FIELDS: dict[str, Field] = {
         default={'@arrayPath': ['$.properties.products', {'price': {'@path': 'price'}, 'revenue': {'@path': 'revenue'}, 'quantity': {'@path': 'quantity'}, 'productId': {'@path': 'productId'}, 'revenueType': {'@path': 'revenueType'}}]},
         has_default=True,
         properties={
-            'price': Field(
+            'price': InputField(
                 key='price',
                 label='Price',
                 type='number',
                 description='The price of the item purchased. Required for revenue data if the revenue field is not sent. You can use negative values to indicate refunds.',
             ),
-            'quantity': Field(
+            'quantity': InputField(
                 key='quantity',
                 label='Quantity',
                 type='integer',
                 description='The quantity of the item purchased. Defaults to 1 if not specified.',
             ),
-            'revenue': Field(
+            'revenue': InputField(
                 key='revenue',
                 label='Revenue',
                 type='number',
                 description='Revenue = price * quantity. If you send all 3 fields of price, quantity, and revenue, then (price * quantity) will be used as the revenue value. You can use negative values to indicate refunds.',
                 depends_on={'match': 'any', 'conditions': [{'fieldKey': 'price', 'operator': 'is', 'value': ''}, {'fieldKey': 'quantity', 'operator': 'is', 'value': ''}]},
             ),
-            'productId': Field(
+            'productId': InputField(
                 key='productId',
                 label='Product ID',
                 type='string',
                 description='An identifier for the item purchased. You must send a price and quantity or revenue with this field.',
             ),
-            'revenueType': Field(
+            'revenueType': InputField(
                 key='revenueType',
                 label='Revenue Type',
                 type='string',
@@ -107,11 +107,11 @@ _USER_PROPERTY_SOURCES = ("utm_properties", "referrer")
 PRODUCT_EVENT_TYPE = "Product Purchased"
 
 
-def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
     products = payload.get("products")
     if products is None:
         products = []
-    per_product = _c.truthy(payload.get("trackRevenuePerProduct"))
+    per_product = truthy(payload.get("trackRevenuePerProduct"))
     props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
     _c.normalize_platform(props, payload.get("library"))
     _c.set_time_and_session(props, payload)
@@ -131,8 +131,8 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
             event.update(_c.revenue_properties(product) if type(product) is dict else {})
         event["event_properties"] = product
         event["event_type"] = PRODUCT_EVENT_TYPE
-        if _c.truthy(insert_id):
-            event["insert_id"] = f"{js_string(insert_id)}-{len(events) + 1}"
+        if truthy(insert_id):
+            event["insert_id"] = f"{to_string(insert_id)}-{len(events) + 1}"
         else:
             event.pop("insert_id", None)
         if library is UNDEFINED:
@@ -143,7 +143,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[R
     return [_c.event_request(payload, settings, events)]
 
 
-ACTION = Action(
+ACTION = ActionDefinition(
     key="logPurchase",
     title="Log Purchase",
     description=(

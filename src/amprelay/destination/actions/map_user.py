@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination.action import Action, Context
+from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.js import js_string
-from amprelay.destination.request import Request, to_json_text
+from amprelay.destination.request import AmplitudeRequest, to_json_text
 from amprelay.destination.settings import Settings
-from amprelay.fields.model import Field
+from amprelay.fields.model import InputField
+from amprelay.js import to_string
 
-FIELDS: dict[str, Field] = {
-    'user_id': Field(
+FIELDS: dict[str, InputField] = {
+    'user_id': InputField(
         key='user_id',
         label='User ID',
         type='string',
@@ -21,7 +21,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.previousId'},
         has_default=True,
     ),
-    'global_user_id': Field(
+    'global_user_id': InputField(
         key='global_user_id',
         label='Global User ID',
         type='string',
@@ -29,7 +29,7 @@ FIELDS: dict[str, Field] = {
         default={'@path': '$.userId'},
         has_default=True,
     ),
-    'min_id_length': Field(
+    'min_id_length': InputField(
         key='min_id_length',
         label='Minimum ID Length',
         type='integer',
@@ -39,15 +39,15 @@ FIELDS: dict[str, Field] = {
 }
 
 
-def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[Request]:
+def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
     min_id_length = _c.min_id_length_option(payload)
-    form = {"api_key": js_string(settings.api_key), "mapping": to_json_text([payload])}
+    form = {"api_key": to_string(settings.api_key), "mapping": to_json_text([payload])}
     if min_id_length is not None:
         form["options"] = to_json_text({"min_id_length": min_id_length})
-    return [Request("POST", endpoint_for("usermap", settings.endpoint), "form", form=form)]
+    return [AmplitudeRequest("POST", endpoint_for("usermap", settings.endpoint), "form", form=form)]
 
 
-ACTION = Action(
+ACTION = ActionDefinition(
     key="mapUser",
     title="Map User",
     description="Merge two users together that would otherwise have different User IDs tracked in Amplitude.",

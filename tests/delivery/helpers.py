@@ -10,7 +10,7 @@ import orjson
 
 @dataclass(frozen=True)
 class Req:
-    """Duck-typed like ``amprelay.destination.request.Request`` (same attributes)."""
+    """Duck-typed like ``amprelay.destination.request.AmplitudeRequest`` (same attributes)."""
 
     method: str
     url: str

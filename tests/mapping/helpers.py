@@ -6,7 +6,8 @@ import json
 import os
 from typing import Any
 
-from amprelay.mapping import MappingError, compile_mapping, to_json_compatible
+from amprelay.js import json_round_trip
+from amprelay.mapping import MappingError, compile_mapping
 from amprelay.mapping.compiler import build, prepare_mapping
 from amprelay.mapping.validate import collect_errors
 
@@ -43,7 +44,7 @@ def run_case(mapping: Any, event: Any, fast: bool = True) -> tuple[Any, str | No
             if errors:
                 return None, " ".join(m for _, m in errors)
             compiled = build(prepared, fast=False)
-        return to_json_compatible(compiled.evaluate(event)), None
+        return json_round_trip(compiled.evaluate(event)), None
     except MappingError as e:
         return None, str(e)
 

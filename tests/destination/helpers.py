@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from amprelay.destination import ACTIONS, Context, Request, Settings
+from amprelay.destination import ACTIONS, AmplitudeRequest, Context, Settings
 from amprelay.engine import CompiledAction
 
 NOW_MS = 1704067200000
@@ -20,12 +20,12 @@ CHROME_WINDOWS_UA = (
 )
 
 
-def perform(action: str, payload: dict[str, Any], settings: Settings = SETTINGS) -> list[Request]:
+def perform(action: str, payload: dict[str, Any], settings: Settings = SETTINGS) -> list[AmplitudeRequest]:
     return ACTIONS[action].perform(payload, settings, Context(NOW_MS))
 
 
 def run(action: str, event: dict[str, Any], mapping: dict[str, Any] | None = None, settings: Settings = SETTINGS,
-        overrides: dict[str, Any] | None = None) -> list[Request]:
+        overrides: dict[str, Any] | None = None) -> list[AmplitudeRequest]:
     """The action's default mapping (or ``mapping``), with ``overrides`` merged over it."""
     if overrides is not None:
         base = dict(mapping) if mapping is not None else {
@@ -36,7 +36,7 @@ def run(action: str, event: dict[str, Any], mapping: dict[str, Any] | None = Non
     return CompiledAction(action, mapping).run(event, settings, NOW_MS)
 
 
-def events_of(requests: list[Request]) -> list[dict[str, Any]]:
+def events_of(requests: list[AmplitudeRequest]) -> list[dict[str, Any]]:
     (request,) = requests
     return request.json["events"]
 

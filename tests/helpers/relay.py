@@ -1,4 +1,4 @@
-"""Fixtures that start the real pieces over real sockets: the local Amplitude and a relay."""
+"""Relay configuration and polling shared by the end-to-end tests (no fixtures: import what you use)."""
 
 from __future__ import annotations
 

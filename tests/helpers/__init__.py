@@ -1,0 +1,1 @@
+"""Helpers shared by the test packages (import them explicitly: `from tests.helpers.relay import ...`)."""
