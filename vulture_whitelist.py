@@ -14,3 +14,8 @@ _.should_exit  # uvicorn.Server reads it
 _.install_signal_handlers  # uvicorn.Server calls it (relay.service overrides it)
 _.log_message  # http.server.BaseHTTPRequestHandler overrides (tests)
 _.do_GET
+_.do_POST
+_.last_at  # delivery.health.Episode: when the latest failure was (kept with the episode's record)
+_.workdir  # pytest fixtures, requested by name
+_._outside_the_checkout
+_.registered

@@ -9,8 +9,8 @@ import pytest
 
 from amprelay.config import Config
 from amprelay.fakeamp import run_in_thread as run_fake
-from amprelay.relay.service import ThreadedRelay
-from amprelay.relay.service import run_in_thread as run_relay
+from amprelay.wiring import ThreadedRelay
+from amprelay.wiring import run_in_thread as run_relay
 from tests.helpers.relay import relay_config
 
 # What `amprelay serve` and the other commands read from the environment.

@@ -20,8 +20,8 @@ Each class lives next to the code that raises it; a class that callers also catc
     ├── UnsupportedRequest (ValueError)  amprelay.delivery.units: no delivery unit for a request
     ├── InvalidMessage (ValueError)    amprelay.spec: not a Segment message
     ├── IngestError                    amprelay.server.ingest: a request body is refused
-    ├── Unavailable                    amprelay.server.app: the relay cannot accept now (503)
-    ├── Refused                        amprelay.relay.runtime: the relay refuses a batch
+    ├── Unavailable                    here: the relay cannot keep more now (store full, disk nearly
+    │                                      full, database down); the server answers 503 + Retry-After
     ├── SessionStoreUnavailable        amprelay.sessions: the session store cannot be reached
     └── SettingsFileError (ValueError)  amprelay.cli: an Amplitude settings file is unreadable
 
@@ -31,7 +31,7 @@ private and never escape it.
 
 from __future__ import annotations
 
-__all__ = ["AmprelayError"]
+__all__ = ["AmprelayError", "Unavailable"]
 
 
 class AmprelayError(Exception):
@@ -45,3 +45,13 @@ class AmprelayError(Exception):
     @message.setter
     def message(self, value: str) -> None:
         self._message = value
+
+
+class Unavailable(AmprelayError):
+    """The relay can't keep more right now (store full, disk nearly full, database down): raised by
+    the relay and the store, answered by the server as 503 with ``Retry-After: retry_after``."""
+
+    def __init__(self, reason: str, retry_after: int = 5):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after

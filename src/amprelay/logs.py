@@ -11,13 +11,12 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 
 from amprelay.masking import MaskingFilter
 
-LogFormat = Literal["json", "text"]
 LOG_FORMATS: tuple[str, ...] = ("json", "text")
 
 

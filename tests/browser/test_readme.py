@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from amprelay.config import parse_config
-from amprelay.relay.service import run_in_thread
+from amprelay.wiring import run_in_thread
 from tests.helpers.relay import wait_for
 from tests.requirements import require
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from amprelay.relay.service import run_in_thread
+from amprelay.wiring import run_in_thread
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 from tests.requirements import require

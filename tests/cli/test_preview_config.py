@@ -10,7 +10,7 @@ import pytest
 
 from amprelay.cli.main import main
 from amprelay.config import parse_config
-from amprelay.relay.service import run_in_thread as run_relay
+from amprelay.wiring import run_in_thread as run_relay
 from tests.helpers.relay import wait_for
 
 API_KEY = "preview-api-key-0000000000000001"

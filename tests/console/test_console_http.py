@@ -11,7 +11,7 @@ from pydantic import SecretStr
 
 from amprelay.console.auth import ConsoleAuth
 from amprelay.console.charts import _nice, bar_chart
-from amprelay.relay.service import RelayService, ThreadedRelay
+from amprelay.wiring import RelayService, ThreadedRelay
 from tests.helpers.relay import API_KEY, WRITE_KEY, relay_config, wait_for
 
 TOKEN = "tok-console-0123456789"

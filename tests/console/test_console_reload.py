@@ -8,7 +8,7 @@ import yaml
 from pydantic import SecretStr
 
 from amprelay.config import parse_config
-from amprelay.relay.service import RelayService, ThreadedRelay
+from amprelay.wiring import RelayService, ThreadedRelay
 from tests.console.test_console_http import TOKEN, csrf_of, logged_in
 from tests.helpers.relay import relay_config
 

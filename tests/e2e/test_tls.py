@@ -88,7 +88,7 @@ def test_settings_over_https_name_the_https_api_host(serve_tls):
 
 
 def test_tls_in_the_config_file(tmp_path, fake):
-    from amprelay.relay.service import run_in_thread
+    from amprelay.wiring import run_in_thread
 
     cert = self_signed(tmp_path)
     cfg = relay_config(tmp_path / "data", fake.url)

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import run_in_thread as run_fake
-from amprelay.relay.service import RelayService, ThreadedRelay
+from amprelay.wiring import RelayService, ThreadedRelay
 from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 
 HEALTH_LOG = "amprelay.delivery.health"

@@ -56,7 +56,7 @@ def _run(args: argparse.Namespace, console: Any, data_dir: str) -> int:
     from amprelay.config import parse_config
     from amprelay.demo_events import sample_events
     from amprelay.fakeamp import run_in_thread as run_fake
-    from amprelay.relay.service import run_in_thread as run_relay
+    from amprelay.wiring import run_in_thread as run_relay
 
     fake = run_fake(port=0)
     console.print(f"[bold]1.[/] local Amplitude listening on {fake.url}")

@@ -74,7 +74,7 @@ def load(args: argparse.Namespace, secrets: bool = True):
 def run(args: argparse.Namespace) -> int:
     from amprelay.config import ConfigError
     from amprelay.logs import setup_logging
-    from amprelay.relay.service import RelayService
+    from amprelay.wiring import RelayService
 
     setup_logging(args.log_level or "info", fmt=args.log_format or "json")
     try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -308,6 +309,7 @@ def depth_exceeds(value: Any, limit: int) -> bool:
     todo: list[tuple[Any, int]] = [(value, 1)]
     while todo:
         v, d = todo.pop()
+        children: Iterable[Any]
         if type(v) is dict:
             children = v.values()
         elif type(v) is list:

@@ -28,7 +28,7 @@ from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
-from amprelay.errors import AmprelayError
+from amprelay.errors import Unavailable
 from amprelay.js.json import dumps, well_formed
 from amprelay.masking import mask_text, register_secrets
 from amprelay.queue.base import NewUnit, Queue, Route
@@ -53,15 +53,6 @@ log = logging.getLogger("amprelay.relay")
 # Dead letters that never became an Amplitude request (an invalid message, a mapping error)
 # are kept under a route of this method, so `amprelay dlq` lists them with the rest.
 REJECTED_METHOD = "REJECTED"
-
-
-class Refused(AmprelayError):
-    """The relay can't keep more now; ingest answers 503 with Retry-After."""
-
-    def __init__(self, reason: str, retry_after: int = 5):
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
 
 
 @dataclass
@@ -290,10 +281,10 @@ class Relay:
     def accept_sync(self, source: SourceConfig | str, messages: Sequence[dict[str, Any]],
                     rejected: Iterable[dict[str, Any]] = ()) -> ProcessResult:
         """Transform ``messages`` and store every unit, plus ``rejected`` (each with ``reason``
-        and ``message``), durably. Returns once they are on disk; raises :class:`Refused`."""
+        and ``message``), durably. Returns once they are on disk; raises :class:`Unavailable`."""
         reason = self.admission()
         if reason is not None:
-            raise Refused(reason)
+            raise Unavailable(reason)
         source_name = source if isinstance(source, str) else source.name
         if self.inbox is not None:
             try:
@@ -311,7 +302,7 @@ class Relay:
         except SessionStoreUnavailable as exc:
             self.last_error = str(exc)
             log.error("%s", exc)
-            raise Refused("the session store is unavailable; retry later", retry_after=5) from exc
+            raise Unavailable("the session store is unavailable; retry later", retry_after=5) from exc
         for r in rejected:
             msg = r.get("message")
             mid = str(msg.get("messageId") or "") if isinstance(msg, dict) else ""
@@ -356,7 +347,7 @@ class Relay:
         except Exception as exc:
             self.last_error = f"the queue refused the write: {exc}"
             log.error("queue write failed: %s", exc)
-            raise Refused("the durable store is unavailable; retry later", retry_after=5) from exc
+            raise Unavailable("the durable store is unavailable; retry later", retry_after=5) from exc
         for unit in result.units:
             self.metrics.enqueued.labels(unit.route.destination).inc()
         if result.units and self._on_enqueued is not None:
@@ -366,28 +357,23 @@ class Relay:
                      rejected: list[dict[str, Any]]) -> None:
         from starlette.concurrency import run_in_threadpool
 
-        from amprelay.server.app import Unavailable
-
+        if self.inbox is None:  # PostgreSQL: transform and store inline, in a worker thread
+            await run_in_threadpool(self.accept_sync, source, messages, rejected)
+            return
+        # The inbox: the event loop awaits the group write (no worker thread per request).
+        reason = self.admission()
+        if reason is not None:
+            raise Unavailable(reason)
         try:
-            if self.inbox is None:  # PostgreSQL: transform and store inline, in a worker thread
-                await run_in_threadpool(self.accept_sync, source, messages, rejected)
-                return
-            # The inbox: the event loop awaits the group write (no worker thread per request).
-            reason = self.admission()
-            if reason is not None:
-                raise Refused(reason)
-            try:
-                await self.inbox.append_async(source.name, *_inbox_rows(messages, rejected))
-            except Exception as exc:
-                raise self._inbox_refused(exc) from exc
-            self.metrics.received.labels(source.name).inc(len(messages))
-        except Refused as exc:
-            raise Unavailable(exc.reason, exc.retry_after) from None
+            await self.inbox.append_async(source.name, *_inbox_rows(messages, rejected))
+        except Exception as exc:
+            raise self._inbox_refused(exc) from exc
+        self.metrics.received.labels(source.name).inc(len(messages))
 
-    def _inbox_refused(self, exc: BaseException) -> Refused:
+    def _inbox_refused(self, exc: BaseException) -> Unavailable:
         self.last_error = f"the inbox refused the write: {exc}"
         log.error("inbox write failed: %s", exc)
-        return Refused("the durable store is unavailable; retry later", retry_after=5)
+        return Unavailable("the durable store is unavailable; retry later", retry_after=5)
 
     def pending(self) -> int:
         """Messages not yet transformed plus units not yet delivered."""

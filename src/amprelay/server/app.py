@@ -18,7 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from amprelay.errors import AmprelayError
+from amprelay.errors import Unavailable
 from amprelay.js.json import SLOW, parse_fast
 from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
@@ -39,15 +39,6 @@ from amprelay.spec import normalize_message, validate_message
 from amprelay.spec.timestamps import format_timestamp
 
 log = logging.getLogger("amprelay.server")
-
-
-class Unavailable(AmprelayError):
-    """The relay can't keep more right now (store full, disk nearly full, database down)."""
-
-    def __init__(self, reason: str, retry_after: int = 5):
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
 
 
 class RelayLike(Protocol):
