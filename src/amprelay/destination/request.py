@@ -19,9 +19,9 @@ from amprelay.js import MAX_SAFE_INTEGER, number_to_string
 
 _FLOAT_OR_CONTAINER = (float, dict, list, tuple)
 # orjson differs from JSON.stringify only for integral floats ("1.0"), for [1e-6, 1e-5) ("1e-6")
-# and for [1e16, 1e21) ("1e+16"); these substrings find every such number (and, rarely, text
-# inside a string, which only costs the slow path).
-_SUSPECT = (b".0,", b".0]", b".0}", b"e-6", b"e+1", b"e+2")
+# and for [1e16, 1e21) ("1e+16"): a body without ".0", "e+" and "e-6" is written as JavaScript
+# writes it (and one with them mostly only needs its "D.0" numbers cut, see below).
+_EXPONENT_SUSPECT = (b"e-6", b"e+")
 
 
 def _js_float(x: float) -> Any:
@@ -56,34 +56,33 @@ def jsify(value: Any) -> Any:
     return value
 
 
-_EXPONENT_SUSPECT = (b"e-6", b"e+1", b"e+2")
 _NUMBER_END = frozenset(b",]}")
 _NUMBER_START = frozenset(b":,[")
 _DIGIT = frozenset(b"0123456789")
 _QUOTE = ord('"')
 
 
-def _drop_integral_fractions(out: bytes) -> bytes | None:
-    """``out`` with every integral float orjson wrote as ``D.0`` written as JavaScript does
-    (``D``, ``-0.0`` as ``0``), or None when only :func:`jsify` can tell (an exponent outside
-    strings, or a backslash: then quotes cannot be told from escaped ones by counting).
+def _drop_integral_fractions(out: bytes, i: int) -> bytes | None:
+    """``out`` (orjson's bytes, ``i`` the first ``.0`` in it or -1) with every integral float
+    orjson wrote as ``D.0`` written as JavaScript does (``D``; ``-0.0`` as ``0``), or None when
+    only :func:`jsify` can tell: an exponent outside strings, or a backslash (then quotes
+    cannot be told from escaped ones by counting).
 
     Without a backslash every ``"`` in orjson's output delimits a string, so a position is
     outside strings exactly when an even number of quotes precede it."""
-    if 92 in out:  # b"\\"
+    if 92 in out:  # a backslash
         return None
     count = out.count
     for suspect in _EXPONENT_SUSPECT:
-        i = out.find(suspect)
-        while i != -1:
-            if count(_QUOTE, 0, i) % 2 == 0:
+        e = out.find(suspect)
+        while e != -1:
+            if count(_QUOTE, 0, e) % 2 == 0:
                 return None
-            i = out.find(suspect, i + 3)
+            e = out.find(suspect, e + 2)
     parts: list[bytes] = []
     start = 0
     quotes = 0
     scanned = 0
-    i = out.find(b".0")
     while i != -1:
         if out[i + 2 : i + 3] and out[i + 2] in _NUMBER_END:
             quotes += count(_QUOTE, scanned, i)
@@ -111,11 +110,11 @@ def to_json_bytes(obj: Any) -> bytes:
         out = orjson.dumps(obj, option=orjson.OPT_STRICT_INTEGER)
     except TypeError:  # an integer beyond 2**53 (JavaScript holds the nearest double)
         return orjson.dumps(jsify(obj))
-    for suspect in _SUSPECT:
-        if suspect in out:
-            fixed = _drop_integral_fractions(out)
-            return orjson.dumps(jsify(obj)) if fixed is None else fixed
-    return out
+    i = out.find(b".0")
+    if i == -1 and b"e+" not in out and b"e-6" not in out:
+        return out
+    fixed = _drop_integral_fractions(out, i)
+    return orjson.dumps(jsify(obj)) if fixed is None else fixed
 
 
 def to_json_text(obj: Any) -> str:
