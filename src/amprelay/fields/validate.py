@@ -405,12 +405,14 @@ def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> _FieldFn:
         return object_list, frozenset(), False
 
     if checker.str_format is is_date_like and items is None and checker.enum is None and not checker.has_num_kw:
+        # the format is the only string keyword (has_str_kw counts it too)
+        no_length = checker.min_length is None and checker.max_length is None
 
         def date_like(v: Any) -> Any:
             if type(v) is str:
                 if not v:
                     return ABSENT
-                if is_date_like(v) and not checker.has_str_kw:
+                if no_length and is_date_like(v):
                     return v
             elif type(v) is int:
                 return v
@@ -438,7 +440,7 @@ def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> _FieldFn:
 # A payload shape (its keys, in order) gets generated straight-line code once it has been seen
 # this often; at most this many shapes per validator (others take the loop).
 _SHAPE_AFTER = 4
-_MAX_SHAPES = 64
+_MAX_SHAPES = 256
 
 
 class Validator:
