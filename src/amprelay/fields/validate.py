@@ -440,7 +440,8 @@ def _compile_field(node: SchemaNode, checker: _Checker, ptr: str) -> _FieldFn:
 # A payload shape (its keys, in order) gets generated straight-line code once it has been seen
 # this often; at most this many shapes per validator (others take the loop).
 _SHAPE_AFTER = 4
-_MAX_SHAPES = 256
+_MAX_SHAPES = 128  # about 7 KB each
+_MAX_SEEN = 1024  # shapes counted at a time (the count restarts when there are more)
 
 
 class Validator:
@@ -481,6 +482,8 @@ class Validator:
         shape_fn = self._shapes.get(shape)
         if shape_fn is None and len(self._shapes) < _MAX_SHAPES:
             seen = self._seen.get(shape, 0) + 1
+            if len(self._seen) >= _MAX_SEEN:
+                self._seen.clear()
             self._seen[shape] = seen
             if seen >= _SHAPE_AFTER:
                 shape_fn = self._shapes[shape] = self._shape_fn(shape)
