@@ -4,7 +4,8 @@ one core each, same seeded corpus (bench/corpus.py), same presets (Track Calls, 
 Page Calls, Screen Calls, Identify Calls), HTTP stubbed on both sides: per event, every preset's
 trigger is evaluated and each matching subscription's mapping + validation + perform runs, and
 each request body is serialised (``JSON.stringify`` / ``URLSearchParams`` on the reference side,
-``Request.body_bytes()`` on amprelay's).
+``Request.body_bytes()`` on amprelay's). With amprelay measured, the floor is printed too: ``orjson``
+loads + dumps of the same events per CPU second, and amprelay's rate as a fraction of it.
 
     .venv/bin/python bench/compare_transform.py [--n 20000] [--seed 1] [--seconds 10]
     .venv/bin/python bench/compare_transform.py --skip-reference      # amprelay only
@@ -109,6 +110,21 @@ def run_amprelay(events: list[dict[str, Any]], seconds: float, warmup: float = 1
             "errors": counters["errors"]}
 
 
+def run_floor(events: list[dict[str, Any]], seconds: float = 2.0) -> int:
+    """The floor: events per CPU second of ``orjson.loads`` + ``orjson.dumps`` of the same events
+    (what any transform of JSON in and JSON out costs at least)."""
+    import orjson
+
+    raw = [orjson.dumps(ev) for ev in events]
+    n = 0
+    c0 = time.process_time()
+    while time.process_time() - c0 < seconds:
+        for r in raw:
+            orjson.dumps(orjson.loads(r))
+        n += len(raw)
+    return round(n / (time.process_time() - c0))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=20000, help="corpus size (events)")
@@ -143,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"amprelay (python {amp['python']}): {amp['events_per_s']} events/s per CPU second "
                   f"(wall clock {amp['events_per_wall_s']}/s; {amp['events']} events; "
                   f"{amp['requests_per_event']} requests/event, {amp['errors']} errors)")
+    if amp:
+        floor = run_floor(events)
+        print(f"floor (orjson loads + dumps of the same events): {floor} events/s per CPU second; "
+              f"amprelay is {amp['events_per_s'] / floor:.2f} of it")
     if ref and amp:
         if abs(ref["requests_per_event"] - amp["requests_per_event"]) > 1e-9:
             print(f"warning: requests/event differ (reference {ref['requests_per_event']}, "

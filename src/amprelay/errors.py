@@ -20,6 +20,8 @@ Each class lives next to the code that raises it; a class that callers also catc
     ├── UnsupportedRequest (ValueError)  amprelay.delivery.units: no delivery unit for a request
     ├── InvalidMessage (ValueError)    amprelay.spec: not a Segment message
     ├── IngestError                    amprelay.server.ingest: a request body is refused
+    ├── JSONParseError (ValueError)    amprelay.js.json: not JSON as JSON.parse reads it
+    ├── CommandError                   amprelay.cli.main: a user mistake on the command line (exit 2)
     ├── Unavailable                    here: the relay cannot keep more now (store full, disk nearly
     │                                      full, database down); the server answers 503 + Retry-After
     ├── SessionStoreUnavailable        amprelay.sessions: the session store cannot be reached

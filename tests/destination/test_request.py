@@ -2,10 +2,10 @@ import math
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from amprelay.destination.request import AmplitudeRequest, form_urlencode, to_json_bytes
+from amprelay.destination.request import AmplitudeRequest, form_urlencode, jsify, to_json_bytes
 from amprelay.js import number_to_string
 
 
@@ -62,3 +62,42 @@ def test_request_body_bytes_and_decoded_body():
     j = AmplitudeRequest("POST", "https://x", "json", json={"events": [{"time": 1.0}]})
     assert orjson.loads(j.body_bytes()) == {"events": [{"time": 1}]}
     assert j.content_type == "application/json"
+
+
+# The fast paths above against their plain definitions: form encoding byte by byte with
+# URLSearchParams' table, JSON as orjson writes the jsify'd (JavaScript-number) copy.
+_URL_SEARCH_PARAMS_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
+
+
+def _url_search_params_component(text: str) -> str:
+    return "".join(
+        chr(b) if b in _URL_SEARCH_PARAMS_SAFE else ("+" if b == 0x20 else f"%{b:02X}") for b in text.encode()
+    )
+
+
+@given(st.dictionaries(st.text(), st.text(), max_size=4))
+@example({"a b": "+% %2B+", "é": "😀 ~*'()"})
+@example({"k": "%+ %25"})
+def test_form_encoding_matches_url_search_params_byte_by_byte(form):
+    expected = "&".join(_url_search_params_component(k) + "=" + _url_search_params_component(v) for k, v in form.items())
+    assert form_urlencode(form) == expected.encode()
+
+
+_NUMBERS = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.sampled_from([0.0, -0.0, 19.0, -5.0, 9.5e15, 1e16, 1e-6, 1.5e-6, 1e20, 1e21, 2.0**53]),
+)
+_TRICKY_TEXT = st.text(alphabet=st.sampled_from(list('ab"\\:,[]{}.0-9e+ \n')), max_size=12)
+_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), _NUMBERS, _TRICKY_TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_TRICKY_TEXT, inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+@given(st.one_of(st.lists(_VALUES, max_size=4), st.dictionaries(_TRICKY_TEXT, _VALUES, max_size=4)))
+@example({"a": "x:1.0,", "b": 19.0, "c": [-0.0, 2.0], "d": "\\", "e": "9e-6a"})
+@example({"id": "8e-6a", "price": 149.0})
+def test_json_bytes_equal_javascript_numbers_copy(value):
+    assert to_json_bytes(value) == orjson.dumps(jsify(value))

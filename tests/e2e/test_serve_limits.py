@@ -112,9 +112,9 @@ def test_a_lone_surrogate_is_delivered_escaped_as_json_stringify_writes_it(fake,
 
 def test_a_single_lone_surrogate_message_and_its_units_serialise_as_the_reference_does():
     from amprelay.delivery.units import requests_to_units
-    from amprelay.destination.request import Request
+    from amprelay.destination.request import AmplitudeRequest
 
-    req = Request("POST", "https://api2.amplitude.com/2/httpapi", "json",
+    req = AmplitudeRequest("POST", "https://api2.amplitude.com/2/httpapi", "json",
                   json={"api_key": "k", "events": [{"event_type": "x", "event_properties": {"s": "\ud800"}}]})
     assert b'"s":"\\ud800"' in req.body_bytes()  # JSON.stringify('\ud800') === '"\\ud800"'
     units = requests_to_units("amplitude", "m-1", [req], subscription="s", stable_insert_id=False, created_at=0.0)

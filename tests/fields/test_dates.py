@@ -6,8 +6,10 @@ import json
 import math
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from amprelay.fields import dayjs_is_valid, dayjs_utc_value, is_date_like
+from amprelay.fields import dayjs_is_valid, dayjs_utc_value, is_date_like, jsdate
 from amprelay.fields.dates import js_date_utc, make_day, parse_js_date_string
 
 from .helpers import DATA
@@ -95,3 +97,18 @@ def test_recorded_reference_answers() -> None:
         count += 1
     assert count > 2000
     assert mismatches == []
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[Zz]\Z")
+       | st.from_regex(r"\A2023-11-22T1[0-9][:x][0-9x]{2}:[0-9]{2}[.x][0-9]{3}[Zz ]?\Z"))
+@example("2023-11-22T12:60:00.000Z")
+@example("2023-11-22T12:59:60.000Z")
+@example("2023-02-31T23:59:59.999Z")
+@example("2023-11-22T24:00:00.000Z")
+def test_the_hour_cache_reads_iso_strings_as_the_exact_path(s: str) -> None:
+    jsdate._HOUR_CACHE.clear()
+    exact = jsdate.iso_ms_z(s)  # fills the cache for its hour when the date is valid
+    jsdate.iso_ms_z(s[:13] + ":00:00.000Z")
+    cached = jsdate.iso_ms_z(s)
+    assert repr(cached) == repr(exact)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from amprelay.destination import ACTIONS
 from amprelay.fields import PayloadValidationError, compile_validator, dayjs_utc_value, is_date_like
 
 from .helpers import PURCHASE_FIELDS
@@ -63,3 +64,52 @@ def test_fast_paths_agree_with_the_exact_emulation(payload: dict[str, Any]) -> N
     fast = _outcome(validate, payload)
     exact = _outcome(validate.exact, payload)
     assert repr(fast) == repr(exact)
+
+
+def _shape_outcome(validator: Any, payload: dict[str, Any]) -> tuple[str, Any]:
+    """What the straight-line code generated for this payload's shape (its keys in order) gives."""
+    shape_fn = validator._shape_fn(tuple(payload))
+    return _outcome(lambda p: shape_fn(p) if shape_fn(p) is not None else validator.exact(p), payload)
+
+
+_ACTION_VALIDATORS = {key: compile_validator(action.fields) for key, action in ACTIONS.items()}
+action_payloads = st.sampled_from(sorted(_ACTION_VALIDATORS)).flatmap(
+    lambda key: st.tuples(
+        st.just(key),
+        st.dictionaries(st.sampled_from([*ACTIONS[key].fields, "unknown"]), json_values, max_size=10),
+    )
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(payloads)
+@example({"event_type": "x", "price": 19.0, "quantity": "2", "time": "", "user_id": ""})
+@example({"price": 1})
+def test_generated_shape_code_agrees_with_the_exact_emulation(payload: dict[str, Any]) -> None:
+    try:
+        shaped = _shape_outcome(validate, payload)
+    except Exception as exc:  # _Invalid: the caller re-runs the exact path
+        assert type(exc).__name__ == "_Invalid"
+        return
+    assert repr(shaped) == repr(_outcome(validate.exact, payload))
+
+
+@settings(max_examples=400, deadline=None)
+@given(action_payloads)
+def test_every_actions_shape_code_agrees_with_the_exact_emulation(key_and_payload: tuple[str, dict[str, Any]]) -> None:
+    key, payload = key_and_payload
+    validator = _ACTION_VALIDATORS[key]
+    try:
+        shaped = _shape_outcome(validator, payload)
+    except Exception as exc:
+        assert type(exc).__name__ == "_Invalid"
+        return
+    assert repr(shaped) == repr(_outcome(validator.exact, payload))
+
+
+def test_a_repeated_shape_takes_generated_code_with_the_same_answers() -> None:
+    validator = compile_validator(PURCHASE_FIELDS)
+    payloads = [{"event_type": f"e{i}", "price": [1.5, "2", None, 3.0][i % 4], "user_id": ["u", ""][i % 2]} for i in range(12)]
+    answers = [_outcome(validator, p) for p in payloads]
+    assert validator._shapes  # the shape was seen often enough to be generated
+    assert [repr(a) for a in answers] == [repr(_outcome(validator.exact, p)) for p in payloads]

@@ -76,15 +76,15 @@ def test_ids_amplitude_will_refuse_are_warned_about():
 
 
 def test_a_lower_min_id_length_in_the_mapping_is_honoured():
-    from amprelay.destination.request import Request
+    from amprelay.destination.request import AmplitudeRequest
     from amprelay.relay.trial import amplitude_refusals
 
     body = {"api_key": "k", "events": [{"user_id": "u1", "device_id": "d-1"}], "options": {"min_id_length": 2}}
-    assert amplitude_refusals(Request("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)) == []
+    assert amplitude_refusals(AmplitudeRequest("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)) == []
     body["options"] = {"min_id_length": 4}
-    assert amplitude_refusals(Request("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)) == [
+    assert amplitude_refusals(AmplitudeRequest("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)) == [
         "events[0].user_id 'u1' is shorter than 4 characters (min_id_length): Amplitude will refuse it",
         "events[0].device_id 'd-1' is shorter than 4 characters (min_id_length): Amplitude will refuse it"]
     form = {"api_key": "k", "mapping": '[{"user_id":"abcdef","global_user_id":"g1"}]'}
-    assert amplitude_refusals(Request("POST", "https://api.amplitude.com/usermap", "form", form=form)) == [
+    assert amplitude_refusals(AmplitudeRequest("POST", "https://api.amplitude.com/usermap", "form", form=form)) == [
         "mapping[0].global_user_id 'g1' is shorter than 5 characters (min_id_length): Amplitude will refuse it"]

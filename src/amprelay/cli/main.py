@@ -9,6 +9,7 @@ import sys
 from typing import Any, NoReturn
 
 from amprelay import __version__
+from amprelay.errors import AmprelayError
 
 # Subcommand modules, in the order `amprelay --help` lists them.
 COMMAND_MODULES = (
@@ -28,7 +29,7 @@ COMMAND_MODULES = (
 )
 
 
-class CommandError(Exception):
+class CommandError(AmprelayError):
     """A user mistake a command reports as one line (``amprelay <command>: <message>``), exit 2."""
 
 

@@ -40,8 +40,8 @@ def entry_bytes(entry: Any) -> bytes:
     cheaper than scanning the output."""
     if _has_float(entry.values() if type(entry) is dict else (entry,)):
         return to_json_bytes(entry)
-    try:
-        return orjson.dumps(entry)
+    try:  # beyond 2**53 JavaScript holds the nearest double: to_json_bytes writes it so
+        return orjson.dumps(entry, option=orjson.OPT_STRICT_INTEGER)
     except TypeError:
         return to_json_bytes(entry)
 

@@ -20,9 +20,9 @@ from amprelay.js.json import dumps as _dumps
 
 _FLOAT_OR_CONTAINER = (float, dict, list, tuple)
 # orjson differs from JSON.stringify only for integral floats ("1.0"), for [1e-6, 1e-5) ("1e-6")
-# and for [1e16, 1e21) ("1e+16"); these substrings find every such number (and, rarely, text
-# inside a string, which only costs the slow path).
-_SUSPECT = (b".0,", b".0]", b".0}", b"e-6", b"e+1", b"e+2")
+# and for [1e16, 1e21) ("1e+16"): a body without ".0", "e+" and "e-6" is written as JavaScript
+# writes it (and one with them mostly only needs its "D.0" numbers cut, see below).
+_EXPONENT_SUSPECT = (b"e-6", b"e+")
 
 
 def _js_float(x: float) -> Any:
@@ -57,16 +57,65 @@ def jsify(value: Any) -> Any:
     return value
 
 
+_NUMBER_END = frozenset(b",]}")
+_NUMBER_START = frozenset(b":,[")
+_DIGIT = frozenset(b"0123456789")
+_QUOTE = ord('"')
+
+
+def _drop_integral_fractions(out: bytes, i: int) -> bytes | None:
+    """``out`` (orjson's bytes, ``i`` the first ``.0`` in it or -1) with every integral float
+    orjson wrote as ``D.0`` written as JavaScript does (``D``; ``-0.0`` as ``0``), or None when
+    only :func:`jsify` can tell: an exponent outside strings, or a backslash (then quotes
+    cannot be told from escaped ones by counting).
+
+    Without a backslash every ``"`` in orjson's output delimits a string, so a position is
+    outside strings exactly when an even number of quotes precede it."""
+    if 92 in out:  # a backslash
+        return None
+    count = out.count
+    for suspect in _EXPONENT_SUSPECT:
+        e = out.find(suspect)
+        while e != -1:
+            if count(_QUOTE, 0, e) % 2 == 0:
+                return None
+            e = out.find(suspect, e + 2)
+    parts: list[bytes] = []
+    start = 0
+    quotes = 0
+    scanned = 0
+    while i != -1:
+        if out[i + 2 : i + 3] and out[i + 2] in _NUMBER_END:
+            quotes += count(_QUOTE, scanned, i)
+            scanned = i
+            if quotes % 2 == 0:
+                j = i - 1
+                while out[j] in _DIGIT:
+                    j -= 1
+                negative = out[j] == 45  # "-"
+                if out[j - 1 if negative else j] in _NUMBER_START and j < i - 1:
+                    parts.append(out[start:i])
+                    if negative and out[j + 1 : i] == b"0":
+                        parts[-1] = parts[-1][:-2] + b"0"
+                    start = i + 2
+        i = out.find(b".0", i + 2)
+    if not parts:
+        return out
+    parts.append(out[start:])
+    return b"".join(parts)
+
+
 def to_json_bytes(obj: Any) -> bytes:
     """``JSON.stringify(obj)`` as UTF-8 bytes (key order as given)."""
     try:
-        out = orjson.dumps(obj)
-    except TypeError:  # an integer beyond 64 bits, a string with a lone surrogate
+        out = orjson.dumps(obj, option=orjson.OPT_STRICT_INTEGER)
+    except TypeError:  # an integer beyond 2**53 (JavaScript holds the nearest double), a lone surrogate
         return _dumps(jsify(obj))
-    for suspect in _SUSPECT:
-        if suspect in out:
-            return _dumps(jsify(obj))
-    return out
+    i = out.find(b".0")
+    if i == -1 and b"e+" not in out and b"e-6" not in out:
+        return out
+    fixed = _drop_integral_fractions(out, i)
+    return _dumps(jsify(obj)) if fixed is None else fixed
 
 
 def to_json_text(obj: Any) -> str:
@@ -77,12 +126,31 @@ _FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _FORM_BYTE = [chr(b) if b in _FORM_SAFE else ("+" if b == 0x20 else f"%{b:02X}") for b in range(256)]
 
 
+_FORM_SAFE_BYTES = bytes(sorted(_FORM_SAFE))
+_FORM_FIRST = (0x25, 0x2B)  # "%" and "+" first: the other replacements introduce them
+
+
 def _form_quote(text: str) -> str:
+    """One ``URLSearchParams`` component: each distinct unsafe byte is replaced in one C-level
+    ``str.replace`` (on the UTF-8 bytes read as Latin-1 when the text is not ASCII)."""
     try:
-        data = text.encode()
+        raw = text.encode()
     except UnicodeEncodeError:  # a lone surrogate: URLSearchParams takes USVStrings (U+FFFD for it)
-        data = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
-    return "".join(map(_FORM_BYTE.__getitem__, data))
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        raw = text.encode()
+    unsafe = raw.translate(None, _FORM_SAFE_BYTES)
+    if not unsafe:
+        return text
+    if len(raw) != len(text):
+        text = raw.decode("latin-1")
+    present = set(unsafe)
+    for b in _FORM_FIRST:
+        if b in present:
+            present.discard(b)
+            text = text.replace(chr(b), _FORM_BYTE[b])
+    for b in present:
+        text = text.replace(chr(b), _FORM_BYTE[b])
+    return text
 
 
 def form_urlencode(form: dict[str, str]) -> bytes:

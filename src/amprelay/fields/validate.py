@@ -51,9 +51,14 @@ def _prop_fast_table(checker: Checker) -> dict[str, tuple[frozenset[type], bool,
     return {k: (c.fast_types, "null" in c.types, c.fast_strings, c.fast_float) for k, c in checker.props.items()}
 
 
-def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> Callable[[Any], Any]:
+_FieldFn = tuple[Callable[[Any], Any], frozenset[type], bool]
+
+
+def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> _FieldFn:
     """One root field's whole pipeline (removeEmptyValues, arrifyFields, ajv) as a closure returning the
-    value for the payload, ``ABSENT`` when the key goes away, or raising ``_Invalid`` on any issue."""
+    value for the payload, ``ABSENT`` when the key goes away, or raising ``_Invalid`` on any issue;
+    with the types the closure returns unchanged whatever the value, and whether it does so for
+    every non-empty string (what a generated shape checks inline, see :meth:`Validator._shape_fn`)."""
     fast = checker.fast_types
     fast_strings = checker.fast_strings
     fast_float = checker.fast_float
@@ -113,7 +118,7 @@ def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> Callable[[An
                 if (k in table and (x is not None or table[k][1])) or (k not in table and additional)
             }
 
-        return declared_object
+        return declared_object, frozenset(), False
 
     items = checker.items
     if items is not None and items.props is not None and items.check_types is False:  # multiple objects
@@ -142,21 +147,23 @@ def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> Callable[[An
                         return exact(v)
             return v
 
-        return object_list
+        return object_list, frozenset(), False
 
     if checker.str_format is is_date_like and items is None and checker.enum is None and not checker.has_num_kw:
+        # the format is the only string keyword (has_str_kw counts it too)
+        no_length = checker.min_length is None and checker.max_length is None
 
         def date_like(v: Any) -> Any:
             if type(v) is str:
                 if not v:
                     return ABSENT
-                if is_date_like(v) and not checker.has_str_kw:
+                if no_length and is_date_like(v):
                     return v
             elif type(v) is int:
                 return v
             return exact(v)
 
-        return date_like
+        return date_like, frozenset((int,)), False
 
     def scalar(v: Any) -> Any:
         t = type(v)
@@ -172,7 +179,14 @@ def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> Callable[[An
             return ABSENT
         return exact(v)
 
-    return scalar
+    return scalar, frozenset(fast - {str}), str in fast
+
+
+# A payload shape (its keys, in order) gets generated straight-line code once it has been seen
+# this often; at most this many shapes per validator (others take the loop).
+_SHAPE_AFTER = 4
+_MAX_SHAPES = 128  # about 7 KB each
+_MAX_SEEN = 1024  # shapes counted at a time (the count restarts when there are more)
 
 
 class Validator:
@@ -184,26 +198,88 @@ class Validator:
     or has an issue goes through the exact ajv emulation (and an invalid payload is re-run through
     the exact path as a whole, so issues come out in the reference's order)."""
 
-    __slots__ = ("schema", "_root", "_entries", "_required", "_fns")
+    __slots__ = ("schema", "_root", "_entries", "_required", "_fns", "_field_fns", "_shapes", "_seen")
 
     def __init__(self, fields: Mapping[str, InputField]) -> None:
         self.schema = fields_to_schema(fields)
         self._root = Checker(self.schema)
         entries: dict[str, tuple[int, Checker, SchemaNode, bool, bool, str]] = {}
         fns: dict[str, Callable[[Any], Any]] = {}
+        field_fns: dict[str, _FieldFn] = {}
         assert self.schema.properties is not None and self._root.props is not None
         for idx, (key, node) in enumerate(self.schema.properties.items()):
             checker = self._root.props[key]
             ptr = "/" + escape_pointer(key)
             entries[key] = (idx, checker, node, "null" in node.types, node.types == ("array",), ptr)
-            fns[key] = _compile_field(node, checker, ptr)
+            field_fns[key] = _compile_field(node, checker, ptr)
+            fns[key] = field_fns[key][0]
         self._entries = entries
         self._fns = fns
+        self._field_fns = field_fns
         self._required = self.schema.required
+        self._shapes: dict[tuple[str, ...], Callable[[dict[str, Any]], dict[str, Any] | None] | None] = {}
+        self._seen: dict[tuple[str, ...], int] = {}
 
     def __call__(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         if type(payload) is not dict:
             return self._validate_non_object(payload)
+        shape = tuple(payload)
+        shape_fn = self._shapes.get(shape)
+        if shape_fn is None and len(self._shapes) < _MAX_SHAPES:
+            seen = self._seen.get(shape, 0) + 1
+            if len(self._seen) >= _MAX_SEEN:
+                self._seen.clear()
+            self._seen[shape] = seen
+            if seen >= _SHAPE_AFTER:
+                shape_fn = self._shapes[shape] = self._shape_fn(shape)
+                del self._seen[shape]
+        if shape_fn is not None:
+            try:
+                out = shape_fn(payload)
+            except _Invalid:
+                return self.exact(payload)
+            return self.exact(payload) if out is None else out
+        return self._loop(payload)
+
+    def _shape_fn(self, shape: tuple[str, ...]) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+        """What :meth:`_loop` does for payloads with exactly these keys in this order, as generated
+        straight-line code: no per-key lookup, the common already-valid types checked inline, the
+        field's closure called otherwise. It returns None when a required field is missing."""
+        namespace: dict[str, Any] = {"A": ABSENT, "type": type, "str": str}
+        lines = ["def _shape(p):", "    out = {}"]
+        for i, key in enumerate(shape):
+            entry = self._field_fns.get(key)
+            if entry is None:
+                continue  # removeAdditional at the root
+            fn, inline_types, inline_str = entry
+            namespace[f"f{i}"] = fn
+            k = repr(key)
+            lines.append(f"    x = p[{k}]")
+            branch = "if"
+            if inline_str or inline_types:
+                lines.append("    t = type(x)")
+            if inline_str:
+                lines.append(f"    if t is str and x: out[{k}] = x")
+                branch = "elif"
+            if inline_types:
+                namespace[f"t{i}"] = inline_types
+                lines.append(f"    {branch} t in t{i}: out[{k}] = x")
+                branch = "elif"
+            body = "    " if branch == "if" else "        "
+            if branch != "if":
+                lines.append("    else:")
+            lines.append(f"{body}x = f{i}(x)")
+            lines.append(f"{body}if x is not A: out[{k}] = x")
+        for key in self._required:
+            if key not in shape:
+                lines.append("    return None")
+                break
+            lines.append(f"    if {key!r} not in out: return None")
+        lines.append("    return out")
+        exec(compile("\n".join(lines) + "\n", "<validator shape>", "exec"), namespace)  # noqa: S102 - keys are repr()'d
+        return namespace["_shape"]
+
+    def _loop(self, payload: dict[str, Any]) -> dict[str, Any]:
         fns = self._fns
         out: dict[str, Any] = {}
         try:

@@ -24,13 +24,15 @@ from typing import Any
 
 import orjson
 
+from amprelay.errors import AmprelayError
+
 __all__ = ["SLOW", "JSONParseError", "depth_exceeds", "dumps", "loads", "parse", "parse_fast", "well_formed"]
 
 _MAX_SAFE = 2**53
 _MAX_INDEX = 2**32 - 2
 
 
-class JSONParseError(ValueError):
+class JSONParseError(AmprelayError, ValueError):
     """Text ``JSON.parse`` would refuse (or bytes that are not UTF-8); ``message`` says why."""
 
     def __init__(self, message: str):

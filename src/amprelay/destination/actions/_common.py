@@ -21,6 +21,8 @@ UA_KEYS = ("os_name", "os_version", "device_manufacturer", "device_model", "devi
 _IOS = re.compile("ios", re.IGNORECASE | re.ASCII)
 _ANDROID = re.compile("android", re.IGNORECASE | re.ASCII)
 _DIGITS = re.compile("[0-9]+")
+# platforms the two replacements leave as they are (the common ones: no regex needed)
+_PLATFORMS_AS_THEY_ARE = frozenset(("iOS", "Android", "Web", "web", "server"))
 _MAX_TIME = 8_640_000_000_000_000  # the ECMAScript time value range
 
 
@@ -28,7 +30,7 @@ def normalize_platform(props: dict[str, Any], library: Any) -> None:
     """``platform.replace(/ios/i,'iOS').replace(/android/i,'Android')`` (first match only), and
     ``"Web"`` for an empty platform when the hidden ``library`` is exactly ``analytics.js``."""
     platform = props.get("platform")
-    if truthy(platform) and type(platform) is str:
+    if type(platform) is str and platform and platform not in _PLATFORMS_AS_THEY_ARE:
         props["platform"] = _ANDROID.sub("Android", _IOS.sub("iOS", platform, 1), 1)
     if library == "analytics.js" and not truthy(props.get("platform")):
         props["platform"] = "Web"
