@@ -15,7 +15,7 @@ from _delivery_helpers import ev, events_req
 
 from amprelay.delivery import DeliveryService, EnqueueItem
 from amprelay.fakeamp import start_process
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 N = 20_000

@@ -11,8 +11,8 @@ from _delivery_helpers import NA, Req, ev, events_req, group_req, identify_req
 
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
-from amprelay.queue import DeadLetterFilter
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store import DeadLetterFilter
+from amprelay.store.sqlite import SQLiteQueue
 
 FAST = dict(linger_ms=5, backoff_base_seconds=0.05, backoff_max_seconds=0.2, throttle_seconds=0.3,
             hold_seconds=0.3, poll_seconds=0.02, timeout_seconds=2.0, stats_interval_seconds=0.2)

@@ -10,7 +10,7 @@ from _delivery_helpers import NA, Req, ev, events_req, group_req, identify_req
 from amprelay.delivery.batcher import Batcher, Limit, form_quote, waves
 from amprelay.delivery.insert_id import base_insert_id, event_insert_id
 from amprelay.delivery.units import requests_to_units
-from amprelay.queue.base import Lease
+from amprelay.store.base import Lease
 
 
 def as_leases(units):

@@ -12,8 +12,8 @@ from amprelay.cli.dlq import parse_when
 from amprelay.cli.main import main
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
-from amprelay.queue import DeadLetterFilter, RetryItem
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store import DeadLetterFilter, RetryItem
+from amprelay.store.sqlite import SQLiteQueue
 
 
 @pytest.fixture

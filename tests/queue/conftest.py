@@ -11,7 +11,7 @@ from urllib.parse import quote
 import pytest
 from tests.requirements import require
 
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 
 PG_DSN = os.environ.get("AMPRELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -57,7 +57,7 @@ def make_queue(request, tmp_path_factory):
     schemas = None
     if request.param == "postgres":
         require(pg_available(), f"PostgreSQL is not reachable at {PG_DSN}")
-        from amprelay.queue.postgres import PostgresQueue
+        from amprelay.store.postgres import PostgresQueue
 
         schemas = PgSchemas()
 

@@ -9,8 +9,8 @@ import pytest
 from tests.queue.conftest import PgSchemas, pg_available
 from tests.requirements import require
 
-from amprelay.queue import NewUnit, Route
-from amprelay.queue.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
+from amprelay.store import NewUnit, Route
+from amprelay.store.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
 
 EVENTS = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
                (("api_key", "k"), ("events", None)))

@@ -14,8 +14,8 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from amprelay.queue import DeadLetterFilter, NewUnit, RetryItem, Route, open_queue, sqlite_path
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store import DeadLetterFilter, NewUnit, RetryItem, Route, open_queue, sqlite_path
+from amprelay.store.sqlite import SQLiteQueue
 
 EVENTS = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
                (("api_key", "k"), ("events", None)))
@@ -152,8 +152,8 @@ def test_enqueue_is_durable_when_the_process_is_killed_right_after(tmp_path):
     path = tmp_path / "q.sqlite3"
     code = textwrap.dedent(f"""
         import orjson, sys
-        from amprelay.queue.sqlite import SQLiteQueue
-        from amprelay.queue import NewUnit, Route
+        from amprelay.store.sqlite import SQLiteQueue
+        from amprelay.store import NewUnit, Route
         r = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
                   (("api_key", "k"), ("events", None)))
         q = SQLiteQueue({str(path)!r})

@@ -8,13 +8,9 @@ import threading
 import httpx
 import pytest
 
-from amprelay.queue.postgres import PostgresQueue
-from amprelay.sessions import (
-    PostgresSessionStore,
-    SessionStore,
-    SessionStoreUnavailable,
-    apply_server_session,
-)
+from amprelay.sessions import apply_server_session
+from amprelay.store.postgres import PostgresQueue
+from amprelay.store.sessions import PostgresSessionStore, SessionStore, SessionStoreUnavailable
 from tests.e2e.conftest import WRITE_KEY, relay_config, wait_for
 from tests.queue.conftest import PG_DSN, PgSchemas, pg_available
 from tests.requirements import require

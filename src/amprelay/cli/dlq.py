@@ -110,7 +110,7 @@ def _iso(ts: float) -> str:
 
 
 def store_path(args: argparse.Namespace) -> str:
-    from amprelay.queue import sqlite_path
+    from amprelay.store import sqlite_path
 
     if args.db:
         return args.db
@@ -128,7 +128,7 @@ def store_path(args: argparse.Namespace) -> str:
 
 
 def open_store(args: argparse.Namespace):
-    from amprelay.queue.sqlite import SQLiteQueue
+    from amprelay.store.sqlite import SQLiteQueue
 
     path = store_path(args)
     if not os.path.exists(path):
@@ -138,7 +138,7 @@ def open_store(args: argparse.Namespace):
 
 
 def build_filter(args: argparse.Namespace):
-    from amprelay.queue import DeadLetterFilter
+    from amprelay.store import DeadLetterFilter
 
     return DeadLetterFilter(
         destination=args.destination, kind=args.kind, reason_contains=args.reason, message_id=args.message_id,
@@ -210,7 +210,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 @_guard
 def run_show(args: argparse.Namespace) -> int:
-    from amprelay.queue import DeadLetterFilter
+    from amprelay.store import DeadLetterFilter
 
     q = open_store(args)
     if q is None:

@@ -36,7 +36,6 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.cli.serve import load
     from amprelay.config import ConfigError
     from amprelay.delivery.metrics import Metrics
-    from amprelay.queue import open_queue
     from amprelay.relay.runtime import ProcessResult, Relay, rejected_unit
     from amprelay.replay import (
         Checkpoints,
@@ -47,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         message_time,
         parse_time,
     )
+    from amprelay.store import open_queue
 
     console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     try:

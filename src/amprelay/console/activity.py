@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from amprelay.queue.base import Lease
+from amprelay.store.base import Lease
 
 COUNTERS = ("received", "filtered", "delivered", "retrying", "dead")
 RECEIVED, FILTERED, DELIVERED, RETRYING, DEAD = range(len(COUNTERS))

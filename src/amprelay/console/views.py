@@ -30,8 +30,8 @@ from amprelay.destination import ACTIONS
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import form_urlencode, to_json_text
 from amprelay.destination.settings import MASK, SECRET_KEYS, mask_secrets
-from amprelay.queue.base import DeadLetterFilter
 from amprelay.relay.trial import try_event
+from amprelay.store.base import DeadLetterFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 

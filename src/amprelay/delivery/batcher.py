@@ -25,7 +25,7 @@ from urllib.parse import quote_plus
 
 import orjson
 
-from amprelay.queue.base import Lease, Route
+from amprelay.store.base import Lease, Route
 
 try:  # JSON.stringify's number formatting, as the actions serialise their bodies
     from amprelay.destination.request import to_json_bytes

@@ -28,7 +28,7 @@ from amprelay.delivery.observer import DeliveryObserver
 from amprelay.delivery.sender import Sender
 from amprelay.delivery.units import requests_to_units
 from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
-from amprelay.queue.base import NewUnit, Queue
+from amprelay.store.base import NewUnit, Queue
 
 log = logging.getLogger("amprelay.delivery")
 

@@ -24,7 +24,7 @@ from amprelay.delivery.metrics import Metrics, observe_many
 from amprelay.delivery.observer import DeliveryObserver, Settled
 from amprelay.delivery.responses import Action, Outcome, classify
 from amprelay.delivery.sender import Sender, target_url
-from amprelay.queue.base import Lease, Queue, RetryItem, Route
+from amprelay.store.base import Lease, Queue, RetryItem, Route
 
 log = logging.getLogger("amprelay.delivery")
 
@@ -360,7 +360,7 @@ class DeliveryWorker:
                 if until is None:
                     until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
                 retries.append(RetryItem(u.id, until, o.reason, True))
-        self.queue.settle(acks, retries, deads, now=now)
+        self.queue.settle(acks, retries, deads, now=now, tokens={u.id: u.token for u, _ in results})
         if seen:
             try:
                 self.observer.on_settled(seen, now)

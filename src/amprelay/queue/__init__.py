@@ -1,57 +1,21 @@
-"""Durable queue: the interface (:mod:`amprelay.queue.base`) and its backends."""
+"""Old name of :mod:`amprelay.store` (``amprelay.queue``, ``amprelay.queue.base``, ``.sqlite``,
+``.postgres``, ``.groupcommit`` keep importing)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Any
+import importlib
+import sys
 
-from amprelay.queue.base import (
-    DeadLetter,
-    DeadLetterFilter,
-    Lease,
-    NewUnit,
-    Queue,
-    QueueStats,
-    RetryItem,
-    Route,
-)
+from amprelay.store import *  # noqa: F403
+from amprelay.store import __all__  # noqa: F401
 
-DEFAULT_SQLITE_NAME = "amprelay.sqlite3"
+for _name in ("base", "groupcommit", "sqlite"):
+    sys.modules[f"{__name__}.{_name}"] = importlib.import_module(f"amprelay.store.{_name}")
 
 
-def sqlite_path(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./data") -> Path:
-    """The SQLite file: ``queue.path`` when set, else ``<data_dir>/amprelay.sqlite3``."""
-    path = getattr(queue_config, "path", None)
-    return Path(path) if path else Path(data_dir) / DEFAULT_SQLITE_NAME
-
-
-def open_queue(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./data") -> Queue:
-    """Open the configured backend (``amprelay.config.QueueConfig``; None: SQLite defaults)."""
-    backend = getattr(queue_config, "backend", "sqlite")
-    if backend == "sqlite":
-        from amprelay.queue.sqlite import SQLiteQueue
-
-        return SQLiteQueue(sqlite_path(queue_config, data_dir))
-    if backend == "postgres":
-        try:
-            from amprelay.queue.postgres import PostgresQueue  # type: ignore[import-not-found]
-        except ModuleNotFoundError as exc:
-            raise NotImplementedError("the PostgreSQL queue backend is not available yet") from exc
-        return PostgresQueue(queue_config.dsn,
-                             bucket_lease_seconds=getattr(queue_config, "bucket_lease_seconds", 10.0))
-    raise ValueError(f"unknown queue backend {backend!r}")
-
-
-__all__ = [
-    "DeadLetter",
-    "DeadLetterFilter",
-    "Lease",
-    "NewUnit",
-    "Queue",
-    "QueueStats",
-    "RetryItem",
-    "Route",
-    "open_queue",
-    "sqlite_path",
-]
+def __getattr__(name: str):
+    if name == "postgres":  # psycopg is imported only when asked for
+        module = importlib.import_module("amprelay.store.postgres")
+        sys.modules[f"{__name__}.postgres"] = module
+        return module
+    raise AttributeError(name)

@@ -23,15 +23,12 @@ from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
-from amprelay.queue.base import NewUnit, Queue, Route
-from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.routing import destination_enabled
-from amprelay.sessions import (
-    PostgresSessionStore,
-    SessionStore,
-    SessionStoreUnavailable,
-    apply_server_session,
-)
+from amprelay.sessions import SessionAssigner, apply_server_session
+from amprelay.store import open_session_store
+from amprelay.store.base import InboxReceipt, NewUnit, Queue, Route
+from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.sessions import SessionStoreUnavailable
 
 log = logging.getLogger("amprelay.relay")
 
@@ -73,18 +70,6 @@ def compile_destination(dest: DestinationConfig) -> CompiledDestination:
         stable_insert_id=dest.stable_insert_id,
         config=dest,
     )
-
-
-def open_session_store(config: Config) -> SessionStore | PostgresSessionStore:
-    """Server-side session state lives in the queue's store: the SQLite file, or PostgreSQL
-    (shared by every relay on it)."""
-    if config.queue.backend == "postgres":
-        return PostgresSessionStore(config.queue.dsn or "")
-    from amprelay.queue import sqlite_path
-
-    path = Path(sqlite_path(config.queue, config.data_dir))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SessionStore(str(path))
 
 
 def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: str, now: float) -> NewUnit:
@@ -148,9 +133,9 @@ class Relay:
         self.inbox = inbox
         self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
         self.observer = observer
-        self.sessions: SessionStore | PostgresSessionStore | None = None
+        self.sessions: SessionAssigner | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
-            self.sessions = open_session_store(config)
+            self.sessions = open_session_store(config.queue, queue)
 
     # --- sources --------------------------------------------------------------------------
     def source_for_key(self, write_key: str) -> SourceConfig | None:
@@ -262,17 +247,13 @@ class Relay:
                     self.transform(source_name, message, result=result)
         return result
 
-    def store(self, result: ProcessResult, also: tuple[str, tuple] | None = None) -> None:
-        if not result.units and not result.dead and also is None:
+    def store(self, result: ProcessResult, consumed: InboxReceipt | None = None) -> None:
+        """Store ``result``'s units and dead letters durably, and remove the ``consumed`` inbox
+        messages they came from in the same transaction."""
+        if not result.units and not result.dead and consumed is None:
             return
         try:
-            enqueue_with_dead = getattr(self.queue, "enqueue_with_dead", None)
-            if also is not None:
-                enqueue_with_dead(result.units, result.dead, also=[also])
-            elif enqueue_with_dead is not None:
-                enqueue_with_dead(result.units, result.dead)
-            else:
-                self.queue.enqueue(result.units)
+            self.queue.enqueue_with_dead(result.units, result.dead, consumed)
         except Exception as exc:
             self.last_error = f"the queue refused the write: {exc}"
             log.error("queue write failed: %s", exc)

@@ -22,10 +22,13 @@ from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
-from amprelay.queue import open_queue, sqlite_path
-from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
+from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
+from amprelay.store import open_queue
+from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.paths import private_dir
+from amprelay.store.sqlite import SQLiteQueue
 
 log = logging.getLogger("amprelay.serve")
 
@@ -44,7 +47,7 @@ class RelayService:
               environ: dict[str, str] | None = None) -> RelayService:
         """``warnings``: the config's load warnings (the console shows them); ``environ``: where
         AMPRELAY_ADMIN_TOKEN is read (default os.environ)."""
-        Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        private_dir(config.data_dir)
         if worker_id is None:
             # SQLite: one delivering process per store. PostgreSQL: every relay process is a worker
             # of its own, so a restarted relay's old buckets expire and move.
@@ -67,8 +70,8 @@ class RelayService:
             observer=activity,
         )
         inbox = processor = None
-        if config.queue.backend == "sqlite":
-            inbox = SQLiteInbox(sqlite_path(config.queue, config.data_dir))
+        if isinstance(queue, SQLiteQueue):  # the inbox shares the queue's file and transactions
+            inbox = SQLiteInbox(queue.db)
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
         if inbox is not None:
             relay.pressure = IngestPressure()

@@ -6,15 +6,15 @@ bucket is owned by one worker at a time through a short, renewed lease (``bucket
 taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets evenly; a dead worker's
 buckets expire and are taken over, and the units it had leased are released to the new owner
 (any it had in flight are at worst resent, and Amplitude deduplicates them by insert_id). Within
-a worker the same ordering rules as SQLite hold (see :mod:`amprelay.queue.base`).
+a worker the same ordering rules as SQLite hold (see :mod:`amprelay.store.base`).
 
 Durability: every write commits with PostgreSQL's ``synchronous_commit`` (on by default), so an
 enqueue returns only once the units are on disk. Concurrent enqueues in one process share one
 transaction (group commit). Delivered units are deleted by primary key in small statements, so
 cleanup never holds long locks.
 
-The schema is created and migrated by amprelay (``amprelay migrate``, or on open); its version is
-kept in ``amprelay_schema``.
+The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.store.pg_schema`
+(``amprelay migrate``, or on open); its version is kept in ``amprelay_schema``.
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ import math
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
 
-from amprelay.queue.base import (
+from amprelay.store.base import (
     DeadLetter,
     DeadLetterFilter,
+    InboxReceipt,
     Lease,
     NewUnit,
     QueueStats,
@@ -38,96 +39,19 @@ from amprelay.queue.base import (
     Route,
     pick_runs,
 )
-from amprelay.queue.groupcommit import GroupCommit
-from amprelay.queue.sqlite import SCAN_WINDOW
+from amprelay.store.groupcommit import GroupCommit
+from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, migrate
+from amprelay.store.sqlite import SCAN_WINDOW
 
-BUCKETS = 64
-
-MIGRATIONS: list[str] = [
-    # 1: the queue
-    """
-    CREATE TABLE amprelay_routes (
-        id BIGSERIAL PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        destination TEXT NOT NULL,
-        kind TEXT NOT NULL
-    );
-    CREATE TABLE amprelay_units (
-        id BIGSERIAL PRIMARY KEY,
-        route_id BIGINT NOT NULL REFERENCES amprelay_routes(id),
-        bucket INT NOT NULL,
-        partition TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        entry BYTEA NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        not_before DOUBLE PRECISION NOT NULL DEFAULT 0,
-        lease_owner TEXT,
-        lease_until DOUBLE PRECISION,
-        attempts INT NOT NULL DEFAULT 0,
-        last_error TEXT
-    );
-    CREATE INDEX amprelay_units_bucket ON amprelay_units (bucket, id);
-    CREATE INDEX amprelay_units_leased ON amprelay_units (lease_owner) WHERE lease_owner IS NOT NULL;
-    CREATE TABLE amprelay_buckets (
-        bucket INT PRIMARY KEY,
-        owner TEXT,
-        lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
-    );
-    INSERT INTO amprelay_buckets (bucket) SELECT g FROM generate_series(0, 63) AS g;
-    CREATE TABLE amprelay_dead_letters (
-        id BIGSERIAL PRIMARY KEY,
-        unit_id BIGINT NOT NULL,
-        route_id BIGINT NOT NULL REFERENCES amprelay_routes(id),
-        partition TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        entry BYTEA NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        dead_at DOUBLE PRECISION NOT NULL,
-        attempts INT NOT NULL,
-        reason TEXT NOT NULL
-    );
-    CREATE INDEX amprelay_dead_letters_dead_at ON amprelay_dead_letters (dead_at);
-    """,
-    # 2: server-side session state
-    """
-    CREATE TABLE amprelay_server_sessions (
-        key TEXT PRIMARY KEY,
-        state BYTEA NOT NULL
-    );
-    """,
-    # 3: live workers (heartbeats), so buckets are shared by every worker that wants some
-    """
-    CREATE TABLE amprelay_workers (
-        worker_id TEXT PRIMARY KEY,
-        seen_at DOUBLE PRECISION NOT NULL
-    );
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+__all__ = ["BUCKETS", "SCHEMA_VERSION", "PostgresQueue", "bucket_of", "migrate"]
 
 
 def bucket_of(partition: str) -> int:
     return zlib.crc32(partition.encode("utf-8")) % BUCKETS
 
 
-def migrate(conn: psycopg.Connection) -> tuple[int, int]:
-    """Bring the schema to :data:`SCHEMA_VERSION`; returns (from, to). Safe to run concurrently."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(7251004)")  # one migrator at a time
-        conn.execute("CREATE TABLE IF NOT EXISTS amprelay_schema (version INT NOT NULL)")
-        row = conn.execute("SELECT version FROM amprelay_schema").fetchone()
-        current = row[0] if row else 0
-        if row is None:
-            conn.execute("INSERT INTO amprelay_schema (version) VALUES (0)")
-        for version in range(current, SCHEMA_VERSION):
-            conn.execute(MIGRATIONS[version])
-        if current < SCHEMA_VERSION:
-            conn.execute("UPDATE amprelay_schema SET version = %s", (SCHEMA_VERSION,))
-    return current, max(current, SCHEMA_VERSION)
-
-
 class PostgresQueue:
-    """:class:`amprelay.queue.base.Queue` on PostgreSQL (psycopg 3)."""
+    """:class:`amprelay.store.base.Queue` on PostgreSQL (psycopg 3)."""
 
     def __init__(self, dsn: str, *, bucket_lease_seconds: float = 10.0, auto_migrate: bool = True,
                  connect_timeout: float = 5.0):
@@ -140,14 +64,12 @@ class PostgresQueue:
         self._conn: psycopg.Connection | None = None
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
-        self._group: GroupCommit[_Pending] = GroupCommit(self._write_group)
-        # units whose ack/retry/dead-letter could not be written (the database was away): handed
-        # back to the queue on the next successful lease, to be sent again (Amplitude dedupes)
-        self._orphans: set[int] = set()
-        self._orphans_lock = threading.Lock()
+        self.write_error: str | None = None  # why the last write failed, until one succeeds
+        self.stale_settlements = 0
         if auto_migrate:
             with self._connection() as c:
                 migrate(c)
+        self._group: GroupCommit[_Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -186,7 +108,10 @@ class PostgresQueue:
     def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
         return self.enqueue_with_dead(units, ())
 
-    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                          consumed: InboxReceipt | None = None) -> list[int]:
+        if consumed is not None:
+            raise ValueError("the PostgreSQL store has no inbox (its relays transform inline)")
         if not units and not dead:
             return []
         me = _Pending(units, dead)
@@ -265,11 +190,6 @@ class PostgresQueue:
         now = time.time() if now is None else now
         with self._connection() as c, c.transaction():
             owned = self._claim_buckets(c, worker_id, now)
-            with self._orphans_lock:
-                orphans, self._orphans = list(self._orphans), set()
-            if orphans:
-                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
-                          "WHERE id = ANY(%s) AND lease_owner = %s", (orphans, worker_id))
             if not owned or max_units <= 0:
                 return []
             c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
@@ -284,11 +204,15 @@ class PostgresQueue:
                 "FROM amprelay_units WHERE bucket = ANY(%s) AND lease_owner IS NULL AND not_before <= %s "
                 "AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                 (owned, now, blocked, max(SCAN_WINDOW, 2 * max_units))).fetchall()
-            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err)
-                      for uid, rid, part, attempts, mid, entry, created, err in pick_runs(rows, max_units)]
-            if chosen:
-                c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0 "
-                          "WHERE id = ANY(%s)", (worker_id, now + lease_seconds, [u.id for u in chosen]))
+            picked = pick_runs(rows, max_units)
+            if not picked:
+                return []
+            token = c.execute("SELECT nextval('amprelay_lease_tokens')").fetchone()[0]
+            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
+                      for uid, rid, part, attempts, mid, entry, created, err in picked]
+            c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, "
+                      "lease_token = %s WHERE id = ANY(%s)",
+                      (worker_id, now + lease_seconds, token, [u.id for u in chosen]))
             return chosen
 
     def release(self, worker_id: str) -> int:
@@ -309,24 +233,31 @@ class PostgresQueue:
         self.settle(dead=items, now=now)
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
-               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
         now = time.time() if now is None else now
         acks = list(ack)
         retries = list(retry)
         deads = list(dead)
         if not (acks or retries or deads):
-            return
-        try:
-            self._settle(acks, retries, deads, now)
-        except psycopg.OperationalError:
-            with self._orphans_lock:
-                self._orphans.update(acks)
-                self._orphans.update(r.id for r in retries)
-                self._orphans.update(d[0] for d in deads)
-            raise
+            return []
+        return self._settle(acks, retries, deads, now, tokens)
 
-    def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float) -> None:
+    def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float,
+                tokens: Mapping[int, int] | None) -> list[int]:
+        stale: list[int] = []
         with self._connection() as c, c.transaction():
+            if tokens:
+                fenced = [i for i in [*acks, *(r.id for r in retries), *(d[0] for d in deads)] if i in tokens]
+                current = dict(c.execute("SELECT id, lease_token FROM amprelay_units WHERE id = ANY(%s) FOR UPDATE",
+                                         (fenced,)).fetchall())
+                stale = [i for i in fenced if current.get(i) != tokens[i]]
+                if stale:
+                    bad = set(stale)
+                    acks = [i for i in acks if i not in bad]
+                    retries = [r for r in retries if r.id not in bad]
+                    deads = [d for d in deads if d[0] not in bad]
+                    self.stale_settlements += len(stale)
             if acks:
                 c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", (acks,))
             if retries:
@@ -345,6 +276,7 @@ class PostgresQueue:
                     "unnest(%s::bigint[], %s::text[]) AS t(id, reason) ON u.id = t.id",
                     (now, [d[0] for d in deads], [d[1] for d in deads]))
                 c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", ([d[0] for d in deads],))
+        return stale
 
     # -- dead letters -----------------------------------------------------------------------------
 
@@ -434,6 +366,7 @@ class PostgresQueue:
             return s
 
     def close(self) -> None:
+        self._group.close()
         with self._lock:
             if self._conn is not None and not self._conn.closed:
                 self._conn.close()
@@ -459,11 +392,17 @@ class _Conn:
         self.q._lock.acquire()
         try:
             return self.q._connect()
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                self.q.write_error = f"the store cannot write: {exc}"
             self.q._lock.release()
             raise
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is None:
+            self.q.write_error = None
+        elif isinstance(exc, psycopg.OperationalError):
+            self.q.write_error = f"the store cannot write: {exc}"
         try:
             if exc is not None and isinstance(exc, psycopg.OperationalError) and self.q._conn is not None:
                 try:

@@ -19,7 +19,7 @@ The interface is shaped for a multi-worker PostgreSQL backend as well: ``worker_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -111,7 +111,8 @@ class NewUnit:
 
 @dataclass(slots=True)
 class Lease:
-    """A leased unit. ``id`` increases with enqueue order."""
+    """A leased unit. ``id`` increases with enqueue order. ``token`` fences its settlement: a
+    settlement carrying a token older than the unit's latest lease changes nothing."""
 
     id: int
     route: Route
@@ -121,6 +122,15 @@ class Lease:
     created_at: float
     attempts: int = 0
     last_error: str | None = None
+    token: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class InboxReceipt:
+    """The inbox messages that became the units of an enqueue: rows up to ``last_id`` are removed
+    from the inbox in the enqueue's transaction, so each message becomes units exactly once."""
+
+    last_id: int
 
 
 @dataclass(slots=True)
@@ -224,9 +234,17 @@ class Queue(Protocol):
         Nothing is stored if it raises."""
         ...
 
-    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                          consumed: InboxReceipt | None = None) -> list[int]:
         """Like :meth:`enqueue`, and in the same transaction store ``dead`` (unit, reason) pairs
-        straight in the dead-letter store (messages that never became a request)."""
+        straight in the dead-letter store (messages that never became a request) and remove the
+        ``consumed`` inbox messages (backends without an inbox raise ``ValueError`` for one)."""
+        ...
+
+    @property
+    def write_error(self) -> str | None:
+        """Why the store cannot write now (disk full, database away), or None. Cleared by the
+        next write that succeeds."""
         ...
 
     def size_bytes(self) -> int:
@@ -256,8 +274,14 @@ class Queue(Protocol):
         ...
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
-               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
-        """``ack``, ``retry`` and ``dead_letter`` in one transaction (the end of a round)."""
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
+        """``ack``, ``retry`` and ``dead_letter`` in one transaction (the end of a round).
+
+        ``tokens`` (unit id -> :attr:`Lease.token`) fences the settlement: a unit leased again
+        since (its lease expired and another lease took it) is left alone. Returns the ids so
+        left alone (stale settlements). Raises if the store cannot write; nothing is settled then
+        and the units stay leased to the caller, who may settle them again later."""
         ...
 
     def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,

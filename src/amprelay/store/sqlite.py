@@ -10,7 +10,11 @@ Amplitude then deduplicates by ``insert_id``.
 One process owns the file for delivery; other processes (``amprelay dlq``) may open it at the
 same time for the dead-letter commands. Leases live in that process's memory (the file only
 changes when units are settled): a crash releases them all, and leasing reads through a second
-connection, so it never waits for an enqueue's fsync.
+connection, so it never waits for an enqueue's fsync. Each lease has a token; a settlement
+carrying an older token than the unit's latest lease (its lease expired and another took the
+unit) is dropped and counted (:attr:`SQLiteQueue.stale_settlements`).
+
+The file's schema, pragmas and group commit belong to :mod:`amprelay.store.sqlitedb`.
 """
 
 from __future__ import annotations
@@ -19,14 +23,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
-from amprelay.queue.base import (
+from amprelay.store.base import (
     DeadLetter,
     DeadLetterFilter,
+    InboxReceipt,
     Lease,
     NewUnit,
     QueueStats,
@@ -34,101 +38,39 @@ from amprelay.queue.base import (
     Route,
     pick_runs,
 )
-from amprelay.queue.groupcommit import GroupCommit
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS routes (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    destination TEXT NOT NULL,
-    kind TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS units (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    route_id INTEGER NOT NULL,
-    partition TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    entry BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    not_before REAL NOT NULL DEFAULT 0,
-    lease_owner TEXT,
-    lease_until REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-DROP INDEX IF EXISTS units_waiting;
-CREATE INDEX IF NOT EXISTS units_due ON units(not_before, partition) WHERE not_before > 0;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    unit_id INTEGER NOT NULL,
-    route_id INTEGER NOT NULL,
-    partition TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    entry BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    dead_at REAL NOT NULL,
-    attempts INTEGER NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_dead_at ON dead_letters(dead_at);
-"""
+from amprelay.store.sqlitedb import SQLiteDatabase
 
 # A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
 # not grow with the backlog.
 SCAN_WINDOW = 10_000
 
 
-class _PendingEnqueue:
-    __slots__ = ("units", "dead", "also", "ids")
-
-    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]] = (),
-                 also: Sequence[tuple[str, tuple]] = ()):
-        self.units = units
-        self.dead = dead
-        self.also = also
-        self.ids: list[int] = []
-
-
 class SQLiteQueue:
-    """:class:`amprelay.queue.base.Queue` on a SQLite file."""
+    """:class:`amprelay.store.base.Queue` on the store's SQLite file (a path: a database of its
+    own, closed with the queue; a :class:`SQLiteDatabase`: shared with the inbox and sessions)."""
 
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._lock = threading.RLock()
-        self._group: GroupCommit[_PendingEnqueue] = GroupCommit(self._write_group)
+    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str]):
+        self._owns_db = not isinstance(db, SQLiteDatabase)
+        self.db = SQLiteDatabase(db) if self._owns_db else db  # type: ignore[arg-type]
+        self.path = self.db.path
+        self._conn = self.db.conn
+        self._lock = self.db.lock
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
-        self._sync = ""
         self._lease_lock = threading.Lock()
         self._slock = threading.Lock()
         self._sconn: sqlite3.Connection | None = None
         self._leases: dict[int, tuple[str, float, str]] = {}  # unit id -> (worker, until, partition)
-        with self._lock:
-            c = self._conn
-            c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA busy_timeout=30000")
-            c.execute("PRAGMA cache_size=-16384")
-            c.execute("PRAGMA temp_store=MEMORY")
-            self._set_sync("FULL")
-            c.executescript(SCHEMA)
-        if self.path == ":memory:":
-            self._rconn = self._conn
-            self._rlock: threading.RLock | threading.Lock = self._lock
-        else:
-            self._rconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._rconn.execute("PRAGMA busy_timeout=30000")
-            self._rconn.execute("PRAGMA cache_size=-16384")
-            self._rlock = threading.Lock()
+        self._tokens: dict[int, int] = {}  # unit id -> token of its latest lease (the fence)
+        self._next_token = 0
+        self.stale_settlements = 0
+        self._rconn, self._rlock = self.db.reader()
+
+    @property
+    def write_error(self) -> str | None:
+        return self.db.write_error
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _set_sync(self, mode: str) -> None:
-        if self._sync != mode:
-            self._conn.execute(f"PRAGMA synchronous={mode}")
-            self._sync = mode
 
     def _route_id(self, route: Route) -> int:
         key = route.key()
@@ -151,55 +93,54 @@ class SQLiteQueue:
             self._route_ids[key] = rid
         return route
 
-    def _txn(self, sync: str):
-        return _Txn(self, sync)
-
     # -- enqueue (group commit) -------------------------------------------------------------
 
     def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
         return self.enqueue_with_dead(units, ())
 
     def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
-                          also: Sequence[tuple[str, tuple]] = ()) -> list[int]:
-        """Enqueue ``units`` and store ``dead`` letters in one durable transaction. ``also`` are
-        extra statements (SQL, parameters) committed in the same transaction (the relay's inbox
-        uses it to consume the messages these units came from, exactly once)."""
-        if not units and not dead and not also:
+                          consumed: InboxReceipt | None = None) -> list[int]:
+        """Enqueue ``units``, store ``dead`` letters and remove the ``consumed`` inbox messages
+        in one durable transaction (shared with concurrent writers: group commit)."""
+        if not units and not dead and consumed is None:
             return []
-        me = _PendingEnqueue(units, dead, also)
-        self._group.submit(me)
-        return me.ids
+        ids: list[int] = []
 
-    def _write_group(self, group: list[_PendingEnqueue]) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            try:
+                self._write_enqueue(c, units, dead, consumed, ids)
+            except BaseException:
+                self._route_ids.clear()  # a rolled-back route insert must not stay cached
+                self._routes.clear()
+                raise
+
         try:
-            with self._txn("FULL"):
-                c = self._conn
-                for p in group:
-                    rows = [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at)
-                            for u in p.units]
-                    first = c.execute("SELECT seq FROM sqlite_sequence WHERE name='units'").fetchone()
-                    c.executemany(
-                        "INSERT INTO units(route_id, partition, message_id, entry, created_at) VALUES (?,?,?,?,?)",
-                        rows,
-                    )
-                    start = (first[0] if first else 0) + 1
-                    p.ids = list(range(start, start + len(rows)))
-                    if p.dead:
-                        now = time.time()
-                        c.executemany(
-                            "INSERT INTO dead_letters(unit_id, route_id, partition, message_id, entry, created_at, "
-                            "dead_at, attempts, reason) VALUES (0, ?, ?, ?, ?, ?, ?, 0, ?)",
-                            [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at, now, reason)
-                             for u, reason in p.dead],
-                        )
-                    for sql, params in p.also:
-                        c.execute(sql, params)
+            self.db.group.submit(write)
         except BaseException:
-            self._route_ids.clear()  # a rolled-back route insert must not stay cached
+            self._route_ids.clear()
             self._routes.clear()
-            for p in group:
-                p.ids = []
             raise
+        return ids
+
+    def _write_enqueue(self, c: sqlite3.Connection, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                       consumed: InboxReceipt | None, ids: list[int]) -> None:
+        if units:
+            rows = [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at) for u in units]
+            first = c.execute("SELECT seq FROM sqlite_sequence WHERE name='units'").fetchone()
+            c.executemany(
+                "INSERT INTO units(route_id, partition, message_id, entry, created_at) VALUES (?,?,?,?,?)", rows)
+            start = (first[0] if first else 0) + 1
+            ids.extend(range(start, start + len(rows)))
+        if dead:
+            now = time.time()
+            c.executemany(
+                "INSERT INTO dead_letters(unit_id, route_id, partition, message_id, entry, created_at, "
+                "dead_at, attempts, reason) VALUES (0, ?, ?, ?, ?, ?, ?, 0, ?)",
+                [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at, now, reason)
+                 for u, reason in dead],
+            )
+        if consumed is not None:
+            c.execute("DELETE FROM inbox WHERE id <= ?", (consumed.last_id,))
 
     # -- leasing ----------------------------------------------------------------------------
 
@@ -210,6 +151,8 @@ class SQLiteQueue:
             expired = [i for i, (_, until, _) in leases.items() if until < now]
             for i in expired:
                 del leases[i]
+            self._next_token += 1
+            token = self._next_token
             blocked = {part for _, _, part in leases.values()}
             c = self._rconn
             blocked.update(r[0] for r in c.execute(
@@ -235,8 +178,10 @@ class SQLiteQueue:
                     if row is None:  # settled meanwhile by another process (dlq purge/retry)
                         continue
                     _, mid, entry, created, attempts, err = row
-                    chosen.append(Lease(uid, self._route_cached(rid), entry, part, mid, created, attempts, err))
+                    chosen.append(Lease(uid, self._route_cached(rid), entry, part, mid, created, attempts, err,
+                                        token))
                     leases[uid] = (worker_id, until, part)
+                    self._tokens[uid] = token
         return chosen
 
     def _route_cached(self, rid: int) -> Route:
@@ -253,11 +198,35 @@ class SQLiteQueue:
                 del self._leases[i]
             return len(mine)
 
-    def _unlease(self, ids: Iterable[int]) -> None:
+    def _unlease(self, ids: Iterable[int], gone: Iterable[int]) -> None:
         with self._lease_lock:
             pop = self._leases.pop
             for i in ids:
                 pop(i, None)
+            pop = self._tokens.pop  # units no longer in the queue need no fence
+            for i in gone:
+                pop(i, None)
+
+    def _fence(self, tokens: Mapping[int, int] | None, acks: list, retries: list, deads: list) -> list[int]:
+        """Drop the settlements of units leased again since their lease (returns their ids)."""
+        if tokens is None:
+            return []
+        with self._lease_lock:
+            latest = self._tokens
+
+            def stale(uid: int) -> bool:
+                t = tokens.get(uid)  # stale: leased again since, or settled already
+                return t is not None and latest.get(uid) != t
+
+            out = [a for (a,) in acks if stale(a)] + [r[3] for r in retries if stale(r[3])] + \
+                [d[0] for d in deads if stale(d[0])]
+        if out:
+            bad = set(out)
+            acks[:] = [a for a in acks if a[0] not in bad]
+            retries[:] = [r for r in retries if r[3] not in bad]
+            deads[:] = [d for d in deads if d[0] not in bad]
+            self.stale_settlements += len(out)
+        return out
 
     def ack(self, ids: Iterable[int]) -> None:
         self.settle(ack=ids)
@@ -269,20 +238,24 @@ class SQLiteQueue:
         self.settle(dead=items, now=now)
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
-               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
         now = time.time() if now is None else now
         acks = [(i,) for i in ack]
         retries = [(max(it.not_before, 0.0), it.error, 1 if it.count_attempt else 0, it.id) for it in retry]
         deads = list(dead)
         if not (acks or retries or deads):
-            return
-        try:
+            return []
+        stale = self._fence(tokens, acks, retries, deads)
+        if acks or retries or deads:
+            # on failure the units stay leased: the caller settles them again, nobody resends them
             self._settle(acks, retries, deads, now)
-        finally:
-            self._unlease([a for (a,) in acks] + [r[3] for r in retries] + [d[0] for d in deads])
+            gone = [a for (a,) in acks] + [d[0] for d in deads]
+            self._unlease(gone + [r[3] for r in retries], gone)
+        return stale
 
     def _settle(self, acks: list, retries: list, deads: list, now: float) -> None:
-        with self._txn("NORMAL"):
+        with self.db.txn("NORMAL"):
             c = self._conn
             if acks:
                 c.execute("DELETE FROM units WHERE id IN (SELECT value FROM json_each(?))",
@@ -360,7 +333,7 @@ class SQLiteQueue:
     def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
         now = time.time() if now is None else now
         where, args = self._where(flt)
-        with self._txn("FULL"):
+        with self.db.txn("FULL"):
             c = self._conn
             where = (where + " AND " if where else " WHERE ") + "r.kind != 'rejected'"
             ids = [r[0] for r in c.execute(
@@ -376,7 +349,7 @@ class SQLiteQueue:
 
     def purge_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
         where, args = self._where(flt)
-        with self._txn("NORMAL"):
+        with self.db.txn("NORMAL"):
             cur = self._conn.execute(
                 f"DELETE FROM dead_letters WHERE id IN (SELECT d.id FROM dead_letters d "
                 f"JOIN routes r ON r.id = d.route_id{where})",
@@ -405,8 +378,7 @@ class SQLiteQueue:
                 if self.path == ":memory:":
                     self._sconn = self._conn
                 else:
-                    self._sconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-                    self._sconn.execute("PRAGMA busy_timeout=30000")
+                    self._sconn, _ = self.db.reader()
             c = self._sconn
             if c is self._conn:
                 self._lock.acquire()
@@ -444,37 +416,5 @@ class SQLiteQueue:
         if self._rconn is not self._conn:
             with self._rlock:
                 self._rconn.close()
-        with self._lock:
-            try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass
-            self._conn.close()
-
-
-class _Txn:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) under the connection lock."""
-
-    __slots__ = ("q", "sync")
-
-    def __init__(self, q: SQLiteQueue, sync: str):
-        self.q = q
-        self.sync = sync
-
-    def __enter__(self) -> None:
-        self.q._lock.acquire()
-        try:
-            self.q._set_sync(self.sync)
-            self.q._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.q._lock.release()
-            raise
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.q._conn.execute("COMMIT")
-            else:
-                self.q._conn.execute("ROLLBACK")
-        finally:
-            self.q._lock.release()
+        if self._owns_db:
+            self.db.close()
