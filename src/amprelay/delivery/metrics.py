@@ -51,6 +51,9 @@ class Metrics:
                                  ["destination"], registry=r)
         self.dead_lettered = Counter("amprelay_units_dead_lettered", "Units moved to the dead-letter store",
                                      ["destination"], registry=r)
+        self.stale_settlements = Counter(
+            "amprelay_stale_settlements", "Settlements dropped because their lease had expired and another lease "
+            "took the unit since (fenced by the lease token)", registry=r)
         self.requests = Counter("amprelay_amplitude_requests", "Requests sent to Amplitude",
                                 ["destination", "status"], registry=r)
         self.queue_depth = Gauge("amprelay_queue_depth", "Units not yet delivered", ["destination"], registry=r)

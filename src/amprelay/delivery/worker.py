@@ -360,7 +360,11 @@ class DeliveryWorker:
                 if until is None:
                     until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
                 retries.append(RetryItem(u.id, until, o.reason, True))
-        self.queue.settle(acks, retries, deads, now=now, tokens={u.id: u.token for u, _ in results})
+        stale = self.queue.settle(acks, retries, deads, now=now, tokens={u.id: u.token for u, _ in results})
+        if stale:  # their lease expired mid-round and another took the units: that one settles them
+            m.stale_settlements.inc(len(stale))
+            log.warning("%d unit(s) were settled after their lease expired; left to the lease that took them",
+                        len(stale))
         if seen:
             try:
                 self.observer.on_settled(seen, now)
