@@ -127,14 +127,32 @@ def store_path(args: argparse.Namespace) -> str:
     return str(sqlite_path(None, data_dir))
 
 
-def open_store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace, write: bool = False):
+    """The store, or None (the reason printed). ``write``: also take the data dir's lock, held
+    until the queue is closed (refused while `amprelay serve` or a replay writes it)."""
+    from amprelay.store.lock import DataDirInUse, DataDirLock
     from amprelay.store.sqlite import SQLiteQueue
 
     path = store_path(args)
     if not os.path.exists(path):
         print(f"amprelay dlq: no store at {path} (use --db, --config or --data-dir)", file=sys.stderr)
         return None
-    return SQLiteQueue(path)
+    lock = None
+    if write:
+        try:
+            lock = DataDirLock(os.path.dirname(os.path.abspath(path))).acquire()
+        except DataDirInUse as exc:
+            print(f"amprelay dlq: {exc}", file=sys.stderr)
+            return None
+    queue = SQLiteQueue(path)
+    if lock is not None:
+        close = queue.close
+
+        def close_and_unlock() -> None:
+            close()
+            lock.release()
+        queue.close = close_and_unlock  # type: ignore[method-assign]
+    return queue
 
 
 def build_filter(args: argparse.Namespace):
@@ -244,7 +262,7 @@ def run_retry(args: argparse.Namespace) -> int:
     if not _has_filter(args) and not args.all:
         print("amprelay dlq retry: give a filter or --all", file=sys.stderr)
         return 2
-    q = open_store(args)
+    q = open_store(args, write=not args.dry_run)
     if q is None:
         return 1
     try:
@@ -270,7 +288,7 @@ def run_purge(args: argparse.Namespace) -> int:
     if not _has_filter(args) and not args.all:
         print("amprelay dlq purge: give a filter or --all", file=sys.stderr)
         return 2
-    q = open_store(args)
+    q = open_store(args, write=not args.dry_run)
     if q is None:
         return 1
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -30,6 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:  # releases the data dir's lock however the replay ends
+        return _run(args, stack)
+
+
+def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -66,6 +72,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     cfg = loaded.config
     source = args.source or (cfg.sources[0].name if cfg.sources else "replay")
+    if not args.dry_run:  # a dry run writes nothing: it may run beside `amprelay serve`
+        from amprelay.store.lock import DataDirInUse, DataDirLock, store_dir
+
+        try:
+            lock = DataDirLock(store_dir(cfg.queue, cfg.data_dir)).acquire()
+        except DataDirInUse as exc:
+            console.print(f"[red]amprelay replay: {exc}[/]")
+            return 1
+        stack.callback(lock.release)
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
 
     class _NullQueue:

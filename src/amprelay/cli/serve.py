@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.config import ConfigError
     from amprelay.logs import setup_logging
     from amprelay.relay.service import RelayService
+    from amprelay.store.lock import DataDirInUse
 
     setup_logging(args.log_level)
     try:
@@ -59,7 +60,11 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    service = RelayService.build(loaded.config, warnings=loaded.warnings)
+    try:
+        service = RelayService.build(loaded.config, warnings=loaded.warnings)
+    except DataDirInUse as exc:
+        print(f"amprelay: {exc}", file=sys.stderr)
+        return 1
     s = loaded.config.server
     print(f"amprelay listening on http://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)
     if service.console is not None and service.console.auth.enabled:

@@ -27,6 +27,7 @@ from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
 from amprelay.store import open_queue
 from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.lock import DataDirLock, store_dir
 from amprelay.store.paths import private_dir
 from amprelay.store.sqlite import SQLiteQueue
 
@@ -41,13 +42,25 @@ class RelayService:
     app: Starlette
     processor: InboxProcessor | None = None
     console: Console | None = None
+    lock: DataDirLock | None = None
 
     @classmethod
     def build(cls, config: Config, *, worker_id: str | None = None, warnings: list[str] | None = None,
               environ: dict[str, str] | None = None) -> RelayService:
         """``warnings``: the config's load warnings (the console shows them); ``environ``: where
-        AMPRELAY_ADMIN_TOKEN is read (default os.environ)."""
+        AMPRELAY_ADMIN_TOKEN is read (default os.environ). Raises
+        :class:`amprelay.store.lock.DataDirInUse` when another process writes the data dir."""
         private_dir(config.data_dir)
+        lock = DataDirLock(store_dir(config.queue, config.data_dir)).acquire()
+        try:
+            return cls._build(config, lock, worker_id=worker_id, warnings=warnings, environ=environ)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _build(cls, config: Config, lock: DataDirLock, *, worker_id: str | None, warnings: list[str] | None,
+               environ: dict[str, str] | None) -> RelayService:
         if worker_id is None:
             # SQLite: one delivering process per store. PostgreSQL: every relay process is a worker
             # of its own, so a restarted relay's old buckets expire and move.
@@ -99,13 +112,14 @@ class RelayService:
                 if relay.sessions is not None:
                     relay.sessions.close()
                 queue.close()
+                lock.release()
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
         auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
         console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake)
         app = create_app(relay, max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
                          cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes())
-        return cls(config, relay, delivery, app, processor, console)
+        return cls(config, relay, delivery, app, processor, console, lock)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server
