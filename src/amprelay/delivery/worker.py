@@ -113,6 +113,11 @@ class DeliveryWorker:
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
         self._stopping = False
+        # rounds whose outcome the store could not write (disk full, database away): their units
+        # stay leased to this worker and are settled again, never resent; no new lease meanwhile
+        self._unsettled: list[list[tuple[Lease, Outcome]]] = []
+        self._settle_backoff = 0.0
+        self._settle_logged = 0.0
         self.batch_sizes: list[int] = []  # for the bench; trimmed
         self.latency_sink: list[float] | None = None  # set to a list to collect enqueue→accepted seconds
         self.rounds = 0
@@ -153,6 +158,10 @@ class DeliveryWorker:
                     slots.release()
                     break
                 wake.clear()
+                if self._unsettled and not await self._settle_pending():
+                    slots.release()
+                    await asyncio.sleep(self._settle_backoff)
+                    continue
                 try:
                     leases = await self.lease_round()
                 except Exception:
@@ -201,8 +210,37 @@ class DeliveryWorker:
             await asyncio.to_thread(self.queue.retry, [RetryItem(u.id, later, f"internal error: {exc!r}")
                                                         for u in leases])
             return
-        await asyncio.to_thread(self.settle, results)
+        try:
+            await asyncio.to_thread(self.settle, results)
+        except Exception as exc:  # kept, settled again once the store writes; never resent
+            self._unsettled.append(results)
+            self._settle_failed(exc)
+            return
         self.rounds += 1
+
+    async def _settle_pending(self) -> bool:
+        """Write the rounds the store refused before; True once none is left."""
+        while self._unsettled:
+            try:
+                await asyncio.to_thread(self.settle, self._unsettled[0])
+            except Exception as exc:
+                self._settle_failed(exc)
+                return False
+            self._unsettled.pop(0)
+            self.rounds += 1
+        log.warning("the store writes again: delivery's outcomes are recorded and delivery resumes")
+        self._settle_backoff = 0.0
+        self._settle_logged = 0.0
+        return True
+
+    def _settle_failed(self, exc: Exception) -> None:
+        self._settle_backoff = min(5.0, max(0.1, self._settle_backoff * 2))
+        now = time.monotonic()
+        if not self._settle_logged or now - self._settle_logged >= 60.0:  # at most once a minute
+            self._settle_logged = now
+            n = sum(len(r) for r in self._unsettled)
+            log.error("the store cannot record delivery outcomes (%s): %d unit(s) wait, leased, to be recorded; "
+                      "no new units are sent until it writes again", exc, n)
 
     async def run_round(self) -> int:
         """One round, start to end; returns how many units it leased."""

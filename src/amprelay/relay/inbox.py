@@ -70,6 +70,7 @@ class InboxProcessor:
         self._thread = threading.Thread(target=self._run, name="amprelay-inbox", daemon=True)
         self.processed = 0
         self.last_error: str | None = None
+        self._logged_at = -60.0
 
     def start(self) -> None:
         self._thread.start()
@@ -91,6 +92,7 @@ class InboxProcessor:
                         reason) for i, src, payload, reason in rows]
         result = self._process(decoded)
         self._store(result, SQLiteInbox.receipt(rows))
+        self.inbox.consumed(rows)
         self.processed += len(rows)
         return len(rows)
 
@@ -128,6 +130,9 @@ class InboxProcessor:
                 self.inbox.arrived.wait(0.25)
             except Exception as exc:  # the queue refused (disk full...): keep the messages, retry
                 self.last_error = str(exc)
-                log.error("inbox processing failed, retrying: %s", exc)
+                now = time.monotonic()
+                if now - self._logged_at >= 60.0:  # at most once a minute
+                    self._logged_at = now
+                    log.error("inbox processing failed, retrying: %s", exc)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, 5.0)

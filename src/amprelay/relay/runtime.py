@@ -8,7 +8,6 @@ error) sends that message's failure to the dead-letter store with its reason, ne
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +27,9 @@ from amprelay.sessions import SessionAssigner, apply_server_session
 from amprelay.store import open_session_store
 from amprelay.store.base import InboxReceipt, NewUnit, Queue, Route
 from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.lock import store_dir
 from amprelay.store.sessions import SessionStoreUnavailable
+from amprelay.store.space import EXPANSION_PER_DESTINATION, DiskGuard
 
 log = logging.getLogger("amprelay.relay")
 
@@ -103,6 +104,11 @@ def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str,
               orjson.dumps(r.get("message"), default=str)) for r in rejected])
 
 
+def _rows_bytes(rows: tuple[bytes | None, list[tuple[str, bytes]]]) -> int:
+    messages, rejected = rows
+    return (len(messages) if messages else 0) + sum(len(m) for _, m in rejected)
+
+
 @dataclass
 class ProcessResult:
     units: list[NewUnit] = field(default_factory=list)
@@ -125,10 +131,17 @@ class Relay:
         self.destinations = [compile_destination(d) for d in config.destinations]
         self._sources_by_key = {s.write_key.get_secret_value(): s for s in config.sources}
         self._data_dir = Path(data_dir or config.data_dir)
+        # the free-space guard, checked on every write (see amprelay.store.space)
+        self.disk_guard = DiskGuard(
+            store_dir(config.queue, self._data_dir) if inbox is not None else self._data_dir,
+            config.queue.min_free_disk_bytes,
+            expansion=EXPANSION_PER_DESTINATION * max(1, len(config.destinations)) if inbox is not None else 0,
+            backlog=(lambda: inbox.pending_bytes) if inbox is not None else None)
         self._admission_lock = threading.Lock()
         self._admission_checked = 0.0
         self._admission_reason: str | None = None
         self.last_error: str | None = None
+        self._store_logged_at = -60.0
         self._on_enqueued = on_enqueued
         self.inbox = inbox
         self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
@@ -199,13 +212,18 @@ class Relay:
                     rejected: Iterable[dict[str, Any]] = ()) -> ProcessResult:
         """Transform ``messages`` and store every unit, plus ``rejected`` (each with ``reason``
         and ``message``), durably. Returns once they are on disk; raises :class:`Refused`."""
-        reason = self.admission()
-        if reason is not None:
-            raise Refused(reason)
         source_name = source if isinstance(source, str) else source.name
-        if self.inbox is not None:
+        if self.inbox is None:
+            reason = self.admission()
+            if reason is not None:
+                raise Refused(reason)
+        else:
+            rows = _inbox_rows(messages, rejected)
+            reason = self.admission(_rows_bytes(rows))
+            if reason is not None:
+                raise Refused(reason)
             try:
-                self.inbox.append(source_name, *_inbox_rows(messages, rejected))
+                self.inbox.append(source_name, *rows)
             except Exception as exc:
                 raise self._inbox_refused(exc) from exc
             self.metrics.received.labels(source_name).inc(len(messages))
@@ -256,7 +274,10 @@ class Relay:
             self.queue.enqueue_with_dead(result.units, result.dead, consumed)
         except Exception as exc:
             self.last_error = f"the queue refused the write: {exc}"
-            log.error("queue write failed: %s", exc)
+            now = time.monotonic()
+            if now - self._store_logged_at >= 60.0:  # at most once a minute (a full disk retries)
+                self._store_logged_at = now
+                log.error("queue write failed: %s", exc)
             raise Refused("the durable store is unavailable; retry later", retry_after=5) from exc
         for unit in result.units:
             self.metrics.enqueued.labels(unit.route.destination).inc()
@@ -274,11 +295,12 @@ class Relay:
                 await run_in_threadpool(self.accept_sync, source, messages, rejected)
                 return
             # The inbox: the event loop awaits the group write (no worker thread per request).
-            reason = self.admission()
+            rows = _inbox_rows(messages, rejected)
+            reason = self.admission(_rows_bytes(rows))
             if reason is not None:
                 raise Refused(reason)
             try:
-                await self.inbox.append_async(source.name, *_inbox_rows(messages, rejected))
+                await self.inbox.append_async(source.name, *rows)
             except Exception as exc:
                 raise self._inbox_refused(exc) from exc
             self.metrics.received.labels(source.name).inc(len(messages))
@@ -295,33 +317,33 @@ class Relay:
         return (self.inbox.depth() if self.inbox is not None else 0) + self.queue.stats().depth
 
     # --- admission, readiness, metrics ----------------------------------------------------
-    def admission(self) -> str | None:
-        """Why ingest must refuse now (store over its size, disk nearly full), or None.
-        Checked at most once a second."""
+    def admission(self, incoming: int = 0) -> str | None:
+        """Why ingest must refuse a write of ``incoming`` bytes now, or None: the store over its
+        size (checked at most once a second), or the disk too full to take the write and keep room
+        for delivery (checked every time: :class:`amprelay.store.space.DiskGuard`)."""
         now = time.monotonic()
-        if now - self._admission_checked < 1.0:
+        if now - self._admission_checked >= 1.0:
+            with self._admission_lock:
+                if now - self._admission_checked >= 1.0:
+                    reason = None
+                    qc = self.config.queue
+                    try:
+                        size = self.queue.size_bytes()
+                        if size > qc.max_bytes:
+                            reason = f"the queue holds {size} bytes, over its limit of {qc.max_bytes}"
+                    except Exception as exc:
+                        reason = f"the store can't be checked: {exc}"
+                    self._admission_reason = reason
+                    self._admission_checked = now
+        if self._admission_reason is not None:
             return self._admission_reason
-        with self._admission_lock:
-            if now - self._admission_checked < 1.0:
-                return self._admission_reason
-            reason = None
-            qc = self.config.queue
-            try:
-                size = getattr(self.queue, "size_bytes", lambda: 0)()
-                if size > qc.max_bytes:
-                    reason = f"the queue holds {size} bytes, over its limit of {qc.max_bytes}"
-                self._data_dir.mkdir(parents=True, exist_ok=True)
-                free = shutil.disk_usage(self._data_dir).free
-                if free < qc.min_free_disk_bytes:
-                    reason = f"only {free} bytes free on the data disk (minimum {qc.min_free_disk_bytes})"
-            except Exception as exc:
-                reason = f"the store can't be checked: {exc}"
-            self._admission_reason = reason
-            self._admission_checked = now
-        return reason
+        try:
+            return self.disk_guard.check(incoming)
+        except OSError as exc:
+            return f"the data disk can't be checked: {exc}"
 
     def ready(self) -> tuple[bool, str]:
-        reason = self.admission()
+        reason = self.queue.write_error or self.admission()
         if reason is not None:
             return False, reason
         return True, "ok"

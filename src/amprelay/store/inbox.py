@@ -28,6 +28,8 @@ class SQLiteInbox:
         self.path = db.path
         self._conn, self._lock = db.reader()
         self.arrived = threading.Event()
+        with self._lock:  # bytes of messages waiting to become units (the disk guard's backlog)
+            self.pending_bytes = self._conn.execute("SELECT COALESCE(SUM(length(payload)), 0) FROM inbox").fetchone()[0]
 
     @staticmethod
     def _rows(source: str, messages: bytes | None, rejected: Sequence[tuple[str, bytes]]) -> list[Row]:
@@ -49,6 +51,7 @@ class SQLiteInbox:
         rows = self._rows(source, messages, rejected)
         if rows:
             self.db.group.submit(self._writer(rows))
+            self.pending_bytes += sum(len(r[1]) for r in rows)
             self.arrived.set()
 
     async def append_async(self, source: str, messages: bytes | None,
@@ -57,6 +60,7 @@ class SQLiteInbox:
         rows = self._rows(source, messages, rejected)
         if rows:
             await self.db.group.submit_async(self._writer(rows))
+            self.pending_bytes += sum(len(r[1]) for r in rows)
             self.arrived.set()
 
     def read(self, limit: int) -> list[tuple[int, str, bytes, str | None]]:
@@ -74,6 +78,10 @@ class SQLiteInbox:
     def receipt(rows: Sequence[tuple[int, str, bytes, str | None]]) -> InboxReceipt:
         """What consuming ``rows`` (read in order) hands to the queue."""
         return InboxReceipt(rows[-1][0])
+
+    def consumed(self, rows: Sequence[tuple[int, str, bytes, str | None]]) -> None:
+        """``rows`` became units (their receipt was committed)."""
+        self.pending_bytes = max(0, self.pending_bytes - sum(len(r[2]) for r in rows))
 
     def close(self) -> None:
         if self._conn is not self.db.conn:

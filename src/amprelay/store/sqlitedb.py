@@ -102,6 +102,8 @@ class SQLiteDatabase:
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         with self.lock:
             self.conn.execute("PRAGMA journal_mode=WAL")
+            # after a checkpoint the WAL shrinks back to this, so a burst's pages return to the disk
+            self.conn.execute("PRAGMA journal_size_limit=16777216")
             self._set_sync("FULL")
             self._migrate()
         if self.path != ":memory:":
