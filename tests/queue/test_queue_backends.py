@@ -366,9 +366,13 @@ def test_closed_postgres_queues_release_their_connections(tmp_path):
             with contextlib.closing(PostgresQueue(dsn)) as pq:
                 pq.enqueue([unit("a", i)])
                 pq.lease("w", 10, 60)
-        with psycopg.connect(dsn) as c:
-            left = c.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
-                             "AND pid <> pg_backend_pid()", (name,)).fetchone()[0]
-        assert left == 0
+        from tests.e2e.conftest import wait_for
+
+        def left() -> int:  # a closed client's backend process exits a moment later
+            with psycopg.connect(dsn) as c:
+                return c.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s "
+                                 "AND pid <> pg_backend_pid()", (name,)).fetchone()[0]
+
+        wait_for(lambda: left() == 0, timeout=10, interval=0.1)
     finally:
         schemas.drop()

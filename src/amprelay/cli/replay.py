@@ -52,7 +52,7 @@ def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         message_time,
         parse_time,
     )
-    from amprelay.store import open_queue
+    from amprelay.store import api_keys_of, open_queue
 
     console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     try:
@@ -88,6 +88,8 @@ def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             return []
 
     queue = _NullQueue() if args.dry_run else open_queue(cfg.queue, cfg.data_dir)
+    if not args.dry_run:
+        queue.set_api_keys(api_keys_of(cfg.destinations))
     relay = Relay(cfg, queue, Metrics())  # type: ignore[arg-type]
     checkpoints = Checkpoints(Path(cfg.data_dir) / "replay-checkpoints.json")
     stats = ReplayStats()

@@ -25,7 +25,7 @@ from amprelay.delivery.worker import DeliverySettings
 from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.runtime import Relay
 from amprelay.server.app import create_app
-from amprelay.store import open_queue
+from amprelay.store import api_keys_of, open_queue
 from amprelay.store.inbox import SQLiteInbox
 from amprelay.store.lock import DataDirLock, store_dir
 from amprelay.store.paths import private_dir
@@ -67,6 +67,7 @@ class RelayService:
             worker_id = "local" if config.queue.backend == "sqlite" else \
                 f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         queue = open_queue(config.queue, config.data_dir)
+        queue.set_api_keys(api_keys_of(config.destinations))  # keys are read from the config, not the store
         metrics = Metrics()
         cc = config.console
         token = resolve_token(cc.admin_token.get_secret_value() if cc.admin_token else None, environ)

@@ -51,6 +51,12 @@ def open_queue(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./d
     raise ValueError(f"unknown queue backend {backend!r}")
 
 
+def api_keys_of(destinations: Any) -> Any:
+    """``Queue.set_api_keys``'s argument for config destinations: each one's ``apiKey`` now."""
+    keys = {d.name: str(d.settings.get("apiKey") or "") for d in destinations}
+    return keys.get
+
+
 def open_session_store(queue_config: Any, queue: Queue):
     """Server-side session state beside the queue: in its SQLite file, or in PostgreSQL (shared
     by every relay on it)."""
@@ -72,6 +78,7 @@ __all__ = [
     "QueueStats",
     "RetryItem",
     "Route",
+    "api_keys_of",
     "open_queue",
     "open_session_store",
     "sqlite_path",

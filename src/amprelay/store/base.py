@@ -19,7 +19,8 @@ The interface is shaped for a multi-worker PostgreSQL backend as well: ``worker_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -96,6 +97,69 @@ class Route:
         d, method, url, encoding, entries_field, single, template, headers = orjson.loads(key)
         return cls(d, method, url, encoding, entries_field, single,
                    tuple((k, v) for k, v in template), tuple((k, v) for k, v in headers))
+
+
+# The API key is not kept at rest: the store keeps a reference in a route's ``api_key`` field
+# (``amprelay:destination-api-key:<first 8 hex digits of the key's SHA-256>``, so routes sent
+# with different keys stay apart without the keys) and puts the destination's key from the
+# current config back when it reads the route: a key rotated in the config applies to units
+# queued before.
+API_KEY_FIELD = "api_key"
+API_KEY_REF = "amprelay:destination-api-key"
+
+ApiKeys = Callable[[str], "str | None"]  # destination name -> its API key now (None: unknown)
+
+
+def _reference(value: object) -> str:
+    text = str(value)
+    if text.startswith(API_KEY_REF):
+        return text
+    return f"{API_KEY_REF}:{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def route_at_rest(route: Route) -> Route:
+    """``route`` as the store keeps it: its API key replaced by a reference."""
+    if not any(k == API_KEY_FIELD for k, _ in route.template):
+        return route
+    return Route(route.destination, route.method, route.url, route.encoding, route.entries_field, route.single,
+                 tuple((k, _reference(v) if k == API_KEY_FIELD else v) for k, v in route.template), route.headers)
+
+
+def route_resolved(stored: Route, api_keys: ApiKeys | None) -> Route:
+    """A stored route with its destination's current API key (left as the reference when the
+    destination is unknown: Amplitude then refuses it and delivery holds its units)."""
+    if api_keys is None or not any(k == API_KEY_FIELD and str(v).startswith(API_KEY_REF)
+                                   for k, v in stored.template):
+        return stored
+    key = api_keys(stored.destination)
+    if key is None:
+        return stored
+    return Route(stored.destination, stored.method, stored.url, stored.encoding, stored.entries_field, stored.single,
+                 tuple((k, key if k == API_KEY_FIELD else v) for k, v in stored.template), stored.headers)
+
+
+def routes_without_keys(rows: Iterable[tuple[int, str]]) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
+    """The migration of stores written before keys were kept out of routes: for ``(id, key)``
+    rows, the ``(new key, id)`` updates and the ``(id, survivor id)`` merges (routes that differed
+    only by their API key become one)."""
+    survivors: dict[str, int] = {}
+    updates: list[tuple[str, int]] = []
+    merges: list[tuple[int, int]] = []
+    rows = list(rows)
+    for rid, key in rows:
+        new = route_at_rest(Route.from_key(key)).key()
+        if new == key:
+            survivors.setdefault(new, rid)
+    for rid, key in rows:
+        new = route_at_rest(Route.from_key(key)).key()
+        if new == key:
+            continue
+        if new in survivors:
+            merges.append((rid, survivors[new]))
+        else:
+            survivors[new] = rid
+            updates.append((new, rid))
+    return updates, merges
 
 
 @dataclass(slots=True)
@@ -239,6 +303,11 @@ class Queue(Protocol):
         """Like :meth:`enqueue`, and in the same transaction store ``dead`` (unit, reason) pairs
         straight in the dead-letter store (messages that never became a request) and remove the
         ``consumed`` inbox messages (backends without an inbox raise ``ValueError`` for one)."""
+        ...
+
+    def set_api_keys(self, api_keys: ApiKeys | None) -> None:
+        """Where the destinations' API keys are read when a stored route is sent (see
+        :data:`API_KEY_REF`)."""
         ...
 
     @property

@@ -4,11 +4,25 @@ runs :func:`migrate`; the queue runs it on open. The version is kept in ``amprel
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import psycopg
+
+from amprelay.store.base import routes_without_keys
 
 BUCKETS = 64
 
-MIGRATIONS: list[str] = [
+
+def _routes_without_keys(conn: psycopg.Connection) -> None:
+    updates, merges = routes_without_keys(conn.execute("SELECT id, key FROM amprelay_routes").fetchall())
+    for old, survivor in merges:
+        conn.execute("UPDATE amprelay_units SET route_id = %s WHERE route_id = %s", (survivor, old))
+        conn.execute("UPDATE amprelay_dead_letters SET route_id = %s WHERE route_id = %s", (survivor, old))
+        conn.execute("DELETE FROM amprelay_routes WHERE id = %s", (old,))
+    for key, rid in updates:
+        conn.execute("UPDATE amprelay_routes SET key = %s WHERE id = %s", (key, rid))
+
+MIGRATIONS: list[str | Callable[[psycopg.Connection], None]] = [
     # 1: the queue
     """
     CREATE TABLE amprelay_routes (
@@ -72,6 +86,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE amprelay_units ADD COLUMN lease_token BIGINT;
     CREATE SEQUENCE amprelay_lease_tokens;
     """,
+    # 5: no API key at rest: routes keep a reference to their destination's key
+    lambda conn: _routes_without_keys(conn),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -86,7 +102,11 @@ def migrate(conn: psycopg.Connection) -> tuple[int, int]:
         if row is None:
             conn.execute("INSERT INTO amprelay_schema (version) VALUES (0)")
         for version in range(current, SCHEMA_VERSION):
-            conn.execute(MIGRATIONS[version])
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+            else:
+                conn.execute(step)
         if current < SCHEMA_VERSION:
             conn.execute("UPDATE amprelay_schema SET version = %s", (SCHEMA_VERSION,))
     return current, max(current, SCHEMA_VERSION)

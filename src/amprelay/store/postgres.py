@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 
 from amprelay.store.base import (
+    ApiKeys,
     DeadLetter,
     DeadLetterFilter,
     InboxReceipt,
@@ -38,6 +39,8 @@ from amprelay.store.base import (
     RetryItem,
     Route,
     pick_runs,
+    route_at_rest,
+    route_resolved,
 )
 from amprelay.store.groupcommit import GroupCommit
 from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, migrate
@@ -65,11 +68,18 @@ class PostgresQueue:
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
         self.write_error: str | None = None  # why the last write failed, until one succeeds
+        self._api_keys: ApiKeys | None = None
         self.stale_settlements = 0
         if auto_migrate:
             with self._connection() as c:
                 migrate(c)
         self._group: GroupCommit[_Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
+
+    def set_api_keys(self, api_keys: ApiKeys | None) -> None:
+        with self._lock:
+            self._api_keys = api_keys
+            self._routes.clear()
+            self._route_ids.clear()
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -87,9 +97,10 @@ class PostgresQueue:
         key = route.key()
         rid = self._route_ids.get(key)
         if rid is None:
+            stored = route_at_rest(route).key()  # no API key at rest
             c.execute("INSERT INTO amprelay_routes (key, destination, kind) VALUES (%s, %s, %s) "
-                      "ON CONFLICT (key) DO NOTHING", (key, route.destination, route.kind))
-            rid = c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (key,)).fetchone()[0]
+                      "ON CONFLICT (key) DO NOTHING", (stored, route.destination, route.kind))
+            rid = c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (stored,)).fetchone()[0]
             self._route_ids[key] = rid
             self._routes[rid] = route
         return rid
@@ -98,9 +109,9 @@ class PostgresQueue:
         route = self._routes.get(rid)
         if route is None:
             key = c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)).fetchone()[0]
-            route = Route.from_key(key)
+            route = route_resolved(Route.from_key(key), self._api_keys)
             self._routes[rid] = route
-            self._route_ids[key] = rid
+            self._route_ids[route.key()] = rid
         return route
 
     # -- enqueue (group commit) -----------------------------------------------------------------

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import orjson
 
 from amprelay.store.base import (
+    ApiKeys,
     DeadLetter,
     DeadLetterFilter,
     InboxReceipt,
@@ -37,6 +38,8 @@ from amprelay.store.base import (
     RetryItem,
     Route,
     pick_runs,
+    route_at_rest,
+    route_resolved,
 )
 from amprelay.store.sqlitedb import SQLiteDatabase
 
@@ -65,6 +68,13 @@ class SQLiteQueue:
         self._next_token = 0
         self.stale_settlements = 0
         self._rconn, self._rlock = self.db.reader()
+        self._api_keys: ApiKeys | None = None
+
+    def set_api_keys(self, api_keys: ApiKeys | None) -> None:
+        with self._lock:
+            self._api_keys = api_keys
+            self._routes.clear()
+            self._route_ids.clear()
 
     @property
     def write_error(self) -> str | None:
@@ -77,9 +87,10 @@ class SQLiteQueue:
         rid = self._route_ids.get(key)
         if rid is None:
             c = self._conn
+            stored = route_at_rest(route).key()  # no API key at rest
             c.execute("INSERT OR IGNORE INTO routes(key, destination, kind) VALUES (?, ?, ?)",
-                      (key, route.destination, route.kind))
-            rid = c.execute("SELECT id FROM routes WHERE key = ?", (key,)).fetchone()[0]
+                      (stored, route.destination, route.kind))
+            rid = c.execute("SELECT id FROM routes WHERE key = ?", (stored,)).fetchone()[0]
             self._route_ids[key] = rid
             self._routes[rid] = route
         return rid
@@ -88,9 +99,9 @@ class SQLiteQueue:
         route = self._routes.get(rid)
         if route is None:
             key = self._conn.execute("SELECT key FROM routes WHERE id = ?", (rid,)).fetchone()[0]
-            route = Route.from_key(key)
+            route = route_resolved(Route.from_key(key), self._api_keys)
             self._routes[rid] = route
-            self._route_ids[key] = rid
+            self._route_ids[route.key()] = rid
         return route
 
     # -- enqueue (group commit) -------------------------------------------------------------

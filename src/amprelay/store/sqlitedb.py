@@ -23,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from amprelay.store.base import routes_without_keys
 from amprelay.store.groupcommit import GroupCommit
 from amprelay.store.paths import private_dir, private_file
 
@@ -74,11 +75,25 @@ MIGRATIONS: list[str] = [
     );
     CREATE TABLE IF NOT EXISTS server_sessions (key TEXT PRIMARY KEY, state BLOB NOT NULL);
     """,
+    # 2: no API key at rest: routes keep a reference to their destination's key (code below)
+    "",
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Python-level migrations run after a script of the same index (a route key rewrite needs code).
-POST_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {}
+
+
+def _routes_without_keys(c: sqlite3.Connection) -> None:
+    updates, merges = routes_without_keys(c.execute("SELECT id, key FROM routes").fetchall())
+    c.execute("PRAGMA secure_delete=ON")  # the old keys' bytes are overwritten, not left in free pages
+    for old, survivor in merges:
+        c.execute("UPDATE units SET route_id = ? WHERE route_id = ?", (survivor, old))
+        c.execute("UPDATE dead_letters SET route_id = ? WHERE route_id = ?", (survivor, old))
+        c.execute("DELETE FROM routes WHERE id = ?", (old,))
+    c.executemany("UPDATE routes SET key = ? WHERE id = ?", updates)
+
+
+# Python-level migrations run after the script of the same index (a route key rewrite needs code).
+POST_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _routes_without_keys}
 
 Write = Callable[[sqlite3.Connection], None]
 
@@ -151,6 +166,10 @@ class SQLiteDatabase:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
+            finally:
+                c.execute("PRAGMA secure_delete=OFF")
+        if version < SCHEMA_VERSION and self.path != ":memory:":
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # nothing of the old schema left in the WAL
 
     # -- writes -------------------------------------------------------------------------------
 
