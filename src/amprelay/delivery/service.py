@@ -148,7 +148,11 @@ class DeliveryService:
             return
         self._loop = asyncio.get_running_loop()
         s = self.settings
-        released = await asyncio.to_thread(self.queue.release, self.worker_id)
+        try:
+            released = await asyncio.to_thread(self.queue.release, self.worker_id)
+        except Exception as exc:  # the database is away: delivery starts leasing when it is back
+            log.warning("the store is unavailable (%s); delivery waits for it", exc)
+            released = 0
         if released:
             log.info("took back %d unit(s) leased before a restart", released)
         self.sender = Sender(timeout=s.timeout_seconds, max_connections=max(4, s.concurrency * 4),
@@ -179,7 +183,10 @@ class DeliveryService:
                 await self._stats_task
             self._stats_task = None
         self._tasks = []
-        await asyncio.to_thread(self.queue.release, self.worker_id)
+        try:
+            await asyncio.to_thread(self.queue.release, self.worker_id)
+        except Exception as exc:  # leases of a database that is away expire by themselves
+            log.warning("could not release this worker's leases: %s", exc)
         if self.sender is not None:
             await self.sender.aclose()
             self.sender = None

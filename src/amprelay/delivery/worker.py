@@ -143,6 +143,7 @@ class DeliveryWorker:
         slots = asyncio.Semaphore(max(1, s.concurrency))
         inflight: set[asyncio.Task] = set()
         wake = self._wake
+        lease_backoff, lease_logged = 0.0, -60.0
 
         def done(task: asyncio.Task) -> None:
             inflight.discard(task)
@@ -164,11 +165,18 @@ class DeliveryWorker:
                     continue
                 try:
                     leases = await self.lease_round()
-                except Exception:
+                except Exception as exc:  # the store is away: back off, say so once a minute
                     slots.release()
-                    log.exception("leasing failed; trying again")
-                    await asyncio.sleep(s.poll_seconds)
+                    lease_backoff = min(5.0, max(s.poll_seconds, lease_backoff * 2))
+                    now = time.monotonic()
+                    if now - lease_logged >= 60.0:
+                        lease_logged = now
+                        log.error("leasing failed (%s); trying again with backoff", exc)
+                    await asyncio.sleep(lease_backoff)
                     continue
+                if lease_backoff:
+                    log.warning("leasing works again; delivery resumes")
+                    lease_backoff, lease_logged = 0.0, -60.0
                 if not leases:
                     slots.release()
                     try:

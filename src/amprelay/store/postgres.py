@@ -19,6 +19,7 @@ The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.s
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -70,9 +71,12 @@ class PostgresQueue:
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         self._api_keys: ApiKeys | None = None
         self.stale_settlements = 0
+        # The schema is brought up to date on the first connection. A database that is down at
+        # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
+        self._migrated = not auto_migrate
         if auto_migrate:
-            with self._connection() as c:
-                migrate(c)
+            with contextlib.suppress(psycopg.OperationalError), self._connection():
+                pass
         self._group: GroupCommit[_Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
 
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:
@@ -91,6 +95,14 @@ class PostgresQueue:
             self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
             self._route_ids.clear()
             self._routes.clear()
+            if not self._migrated:
+                try:
+                    migrate(self._conn)
+                except BaseException:
+                    self._conn.close()
+                    self._conn = None
+                    raise
+                self._migrated = True
         return self._conn
 
     def _route_id(self, c: psycopg.Connection, route: Route) -> int:
