@@ -36,6 +36,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         r = self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.received = Counter("amprelay_events_received", "Messages received from sources", ["source"], registry=r)
+        self.deduplicated = Counter(
+            "amprelay_messages_deduplicated", "Messages acknowledged and dropped: their (source, messageId) was "
+            "accepted within ingest.dedupe_window", ["source"], registry=r)
         self.filtered = Counter("amprelay_events_filtered",
                                 "Messages that matched no subscription of a destination", ["destination"], registry=r)
         self.mapped = Counter("amprelay_events_mapped", "Messages mapped by an action",

@@ -25,7 +25,7 @@ from amprelay.engine import ActionError, CompiledSubscription, Subscription, com
 from amprelay.relay.routing import destination_enabled
 from amprelay.sessions import SessionAssigner, apply_server_session
 from amprelay.store import open_session_store
-from amprelay.store.base import InboxReceipt, NewUnit, Queue, Route
+from amprelay.store.base import InboxReceipt, MessageClaims, NewUnit, Queue, Route
 from amprelay.store.inbox import SQLiteInbox
 from amprelay.store.lock import store_dir
 from amprelay.store.sessions import SessionStoreUnavailable
@@ -116,6 +116,8 @@ class ProcessResult:
     matched: int = 0
     per_subscription: dict[str, int] = field(default_factory=dict)  # "destination/subscription" -> runs
     errors: dict[str, int] = field(default_factory=dict)  # reason -> count
+    claims: MessageClaims | None = None  # messageId dedupe (ingest.dedupe_window), decided when stored
+    repeated: dict[str, int] = field(default_factory=dict)  # source -> messages repeated within this result
 
 
 class Relay:
@@ -207,6 +209,29 @@ class Relay:
                 observer.on_message(source_name, message, dest.name, fired, created)
         return out
 
+    def _result(self) -> ProcessResult:
+        """A result for ingest: with messageId dedupe claims unless the window is 0."""
+        window = self.config.ingest.dedupe_window
+        return ProcessResult(claims=MessageClaims(window, time.time()) if window > 0 else None)
+
+    def transform_once(self, source_name: str, message: dict[str, Any], result: ProcessResult) -> None:
+        """:meth:`transform`, noting which units and dead letters are the message's for the
+        dedupe (a messageId seen twice in one result is dropped at once)."""
+        claims = result.claims
+        mid = message.get("messageId") if claims is not None else None
+        if claims is None or mid is None or mid == "" or isinstance(mid, dict | list):
+            self.transform(source_name, message, result=result)
+            return
+        key = (source_name, str(mid))
+        if key in claims.units_of:
+            result.repeated[source_name] = result.repeated.get(source_name, 0) + 1
+            return
+        u0, d0 = len(result.units), len(result.dead)
+        self.transform(source_name, message, result=result)
+        claims.units_of[key] = range(u0, len(result.units))
+        if len(result.dead) > d0:
+            claims.dead_of[key] = list(range(d0, len(result.dead)))
+
     # --- durable acceptance ---------------------------------------------------------------
     def accept_sync(self, source: SourceConfig | str, messages: Sequence[dict[str, Any]],
                     rejected: Iterable[dict[str, Any]] = ()) -> ProcessResult:
@@ -228,11 +253,11 @@ class Relay:
                 raise self._inbox_refused(exc) from exc
             self.metrics.received.labels(source_name).inc(len(messages))
             return ProcessResult()
-        result = ProcessResult()
+        result = self._result()
         now = time.time()
         try:
             for message in messages:
-                self.transform(source_name, message, result=result)
+                self.transform_once(source_name, message, result)
         except SessionStoreUnavailable as exc:
             self.last_error = str(exc)
             log.error("%s", exc)
@@ -251,7 +276,7 @@ class Relay:
     def process_inbox(self, rows: list[tuple[int, str, Any, str | None]]) -> ProcessResult:
         """Units for inbox rows ``(id, source, payload, reason)``: a list of messages, or (with a
         reason) one message rejected at ingest, which goes to the dead-letter store."""
-        result = ProcessResult()
+        result = self._result()
         now = time.time()
         for _id, source_name, payload, reason in rows:
             if reason is not None:
@@ -262,16 +287,17 @@ class Relay:
                     self.observer.on_rejected(source_name, payload, reason, now)
             else:
                 for message in payload:
-                    self.transform(source_name, message, result=result)
+                    self.transform_once(source_name, message, result)
         return result
 
     def store(self, result: ProcessResult, consumed: InboxReceipt | None = None) -> None:
         """Store ``result``'s units and dead letters durably, and remove the ``consumed`` inbox
         messages they came from in the same transaction."""
-        if not result.units and not result.dead and consumed is None:
+        claims = result.claims if result.claims is not None and result.claims.units_of else None
+        if not result.units and not result.dead and consumed is None and claims is None:
             return
         try:
-            self.queue.enqueue_with_dead(result.units, result.dead, consumed)
+            self.queue.enqueue_with_dead(result.units, result.dead, consumed, claims)
         except Exception as exc:
             self.last_error = f"the queue refused the write: {exc}"
             now = time.monotonic()
@@ -279,8 +305,17 @@ class Relay:
                 self._store_logged_at = now
                 log.error("queue write failed: %s", exc)
             raise Refused("the durable store is unavailable; retry later", retry_after=5) from exc
-        for unit in result.units:
-            self.metrics.enqueued.labels(unit.route.destination).inc()
+        dropped = dict(result.repeated)
+        skipped: set[int] = set()
+        if claims is not None and claims.duplicates:
+            skipped = claims.skipped()[0]
+            for source_name, _mid in claims.duplicates:
+                dropped[source_name] = dropped.get(source_name, 0) + 1
+        for source_name, n in dropped.items():
+            self.metrics.deduplicated.labels(source_name).inc(n)
+        for i, unit in enumerate(result.units):
+            if i not in skipped:
+                self.metrics.enqueued.labels(unit.route.destination).inc()
         if result.units and self._on_enqueued is not None:
             self._on_enqueued()
 

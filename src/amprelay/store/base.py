@@ -189,6 +189,33 @@ class Lease:
     token: int = 0
 
 
+@dataclass(slots=True)
+class MessageClaims:
+    """messageId dedupe, decided in the enqueue's transaction (so a message is recorded as seen
+    exactly when its units are stored, and relays sharing PostgreSQL agree).
+
+    ``units_of`` maps each ``(source, messageId)`` to the indices of its units (and ``dead_of`` of
+    its dead letters) in the enqueue. A message already seen within ``window`` seconds before
+    ``now`` is a duplicate: its units and dead letters are not stored and it lands in
+    :attr:`duplicates`; the others are recorded as seen at ``now``. Records older than the window
+    are pruned."""
+
+    window: float
+    now: float
+    units_of: dict[tuple[str, str], range] = field(default_factory=dict)
+    dead_of: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    duplicates: set[tuple[str, str]] = field(default_factory=set)
+
+    def skipped(self) -> tuple[set[int], set[int]]:
+        """The unit and dead-letter indices of the duplicates."""
+        units = {i for p in self.duplicates for i in self.units_of.get(p, ())}
+        dead = {i for p in self.duplicates for i in self.dead_of.get(p, ())}
+        return units, dead
+
+
+DEDUPE_PRUNE_SECONDS = 60.0  # expired messageIds are deleted at most this often
+
+
 @dataclass(frozen=True, slots=True)
 class InboxReceipt:
     """The inbox messages that became the units of an enqueue: rows up to ``last_id`` are removed
@@ -299,10 +326,11 @@ class Queue(Protocol):
         ...
 
     def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
-                          consumed: InboxReceipt | None = None) -> list[int]:
+                          consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
         """Like :meth:`enqueue`, and in the same transaction store ``dead`` (unit, reason) pairs
-        straight in the dead-letter store (messages that never became a request) and remove the
-        ``consumed`` inbox messages (backends without an inbox raise ``ValueError`` for one)."""
+        straight in the dead-letter store (messages that never became a request), remove the
+        ``consumed`` inbox messages (backends without an inbox raise ``ValueError`` for one) and
+        apply the messageId dedupe ``claims``. Returns the ids of the units stored."""
         ...
 
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:

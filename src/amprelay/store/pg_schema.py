@@ -88,6 +88,16 @@ MIGRATIONS: list[str | Callable[[psycopg.Connection], None]] = [
     """,
     # 5: no API key at rest: routes keep a reference to their destination's key
     lambda conn: _routes_without_keys(conn),
+    # 6: messageIds accepted recently (ingest.dedupe_window), shared by every relay
+    """
+    CREATE TABLE amprelay_dedupe (
+        source TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (source, message_id)
+    );
+    CREATE INDEX amprelay_dedupe_seen_at ON amprelay_dedupe (seen_at);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -30,11 +30,13 @@ from typing import Any
 import psycopg
 
 from amprelay.store.base import (
+    DEDUPE_PRUNE_SECONDS,
     ApiKeys,
     DeadLetter,
     DeadLetterFilter,
     InboxReceipt,
     Lease,
+    MessageClaims,
     NewUnit,
     QueueStats,
     RetryItem,
@@ -70,6 +72,7 @@ class PostgresQueue:
         self._routes: dict[int, Route] = {}
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         self._api_keys: ApiKeys | None = None
+        self._pruned_at = 0.0
         self.stale_settlements = 0
         # The schema is brought up to date on the first connection. A database that is down at
         # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
@@ -132,12 +135,12 @@ class PostgresQueue:
         return self.enqueue_with_dead(units, ())
 
     def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
-                          consumed: InboxReceipt | None = None) -> list[int]:
+                          consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
         if consumed is not None:
             raise ValueError("the PostgreSQL store has no inbox (its relays transform inline)")
-        if not units and not dead:
+        if not units and not dead and not (claims and claims.units_of):
             return []
-        me = _Pending(units, dead)
+        me = _Pending(units, dead, claims if claims and claims.units_of else None)
         self._group.submit(me)
         return me.ids
 
@@ -146,6 +149,8 @@ class PostgresQueue:
             with self._connection() as c, c.transaction():
                 now = time.time()
                 for p in group:
+                    if p.claims is not None:
+                        self._claim(c, p)
                     if p.units:
                         rids = [self._route_id(c, u.route) for u in p.units]
                         rows = c.execute(
@@ -173,6 +178,29 @@ class PostgresQueue:
             for p in group:
                 p.ids = []
             raise
+
+    def _claim(self, c: psycopg.Connection, p: _Pending) -> None:
+        """The dedupe claims of one enqueue: an insert that conflicts with a row seen within the
+        window (or being inserted by another relay's open transaction, which it waits for)
+        returns nothing: that message is a duplicate."""
+        claims = p.claims
+        assert claims is not None
+        cutoff = claims.now - claims.window
+        if claims.now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
+            c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (cutoff,))
+            self._pruned_at = claims.now
+        pairs = sorted(claims.units_of)  # one lock order for every relay
+        claimed = {(s, m) for s, m in c.execute(
+            "INSERT INTO amprelay_dedupe AS d (source, message_id, seen_at) "
+            "SELECT s, m, %s FROM unnest(%s::text[], %s::text[]) AS t(s, m) "
+            "ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE d.seen_at < %s "
+            "RETURNING d.source, d.message_id",
+            (claims.now, [s for s, _ in pairs], [m for _, m in pairs], cutoff)).fetchall()}
+        claims.duplicates = {q for q in pairs if q not in claimed}
+        if claims.duplicates:
+            skip_units, skip_dead = claims.skipped()
+            p.units = [u for i, u in enumerate(p.units) if i not in skip_units]
+            p.dead = [d for i, d in enumerate(p.dead) if i not in skip_dead]
 
     # -- buckets and leases ---------------------------------------------------------------------
 
@@ -397,11 +425,13 @@ class PostgresQueue:
 
 
 class _Pending:
-    __slots__ = ("units", "dead", "ids")
+    __slots__ = ("units", "dead", "claims", "ids")
 
-    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]):
+    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                 claims: MessageClaims | None = None):
         self.units = units
         self.dead = dead
+        self.claims = claims
         self.ids: list[int] = []
 
 

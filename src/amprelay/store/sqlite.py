@@ -28,11 +28,13 @@ from collections.abc import Iterable, Mapping, Sequence
 import orjson
 
 from amprelay.store.base import (
+    DEDUPE_PRUNE_SECONDS,
     ApiKeys,
     DeadLetter,
     DeadLetterFilter,
     InboxReceipt,
     Lease,
+    MessageClaims,
     NewUnit,
     QueueStats,
     RetryItem,
@@ -69,6 +71,7 @@ class SQLiteQueue:
         self.stale_settlements = 0
         self._rconn, self._rlock = self.db.reader()
         self._api_keys: ApiKeys | None = None
+        self._pruned_at = 0.0
 
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:
         with self._lock:
@@ -110,15 +113,19 @@ class SQLiteQueue:
         return self.enqueue_with_dead(units, ())
 
     def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
-                          consumed: InboxReceipt | None = None) -> list[int]:
-        """Enqueue ``units``, store ``dead`` letters and remove the ``consumed`` inbox messages
-        in one durable transaction (shared with concurrent writers: group commit)."""
-        if not units and not dead and consumed is None:
+                          consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
+        """Enqueue ``units``, store ``dead`` letters, remove the ``consumed`` inbox messages and
+        apply the dedupe ``claims`` in one durable transaction (shared with concurrent writers:
+        group commit)."""
+        if not units and not dead and consumed is None and not (claims and claims.units_of):
             return []
         ids: list[int] = []
 
         def write(c: sqlite3.Connection) -> None:
             try:
+                nonlocal units, dead
+                if claims is not None and claims.units_of:
+                    units, dead = self._claim(c, claims, units, dead)
                 self._write_enqueue(c, units, dead, consumed, ids)
             except BaseException:
                 self._route_ids.clear()  # a rolled-back route insert must not stay cached
@@ -132,6 +139,25 @@ class SQLiteQueue:
             self._routes.clear()
             raise
         return ids
+
+    def _claim(self, c: sqlite3.Connection, claims: MessageClaims, units: Sequence[NewUnit],
+               dead: Sequence[tuple[NewUnit, str]]) -> tuple[Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]:
+        cutoff = claims.now - claims.window
+        if claims.now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
+            c.execute("DELETE FROM dedupe WHERE seen_at < ?", (cutoff,))
+            self._pruned_at = claims.now
+        pairs = list(claims.units_of)
+        claimed = {(s, m) for s, m in c.execute(
+            "INSERT INTO dedupe (source, message_id, seen_at) SELECT value ->> 0, value ->> 1, ? FROM json_each(?) "
+            "WHERE true ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at "
+            "WHERE dedupe.seen_at < ? RETURNING source, message_id",
+            (claims.now, orjson.dumps(pairs), cutoff))}
+        claims.duplicates = {p for p in pairs if p not in claimed}
+        if not claims.duplicates:
+            return units, dead
+        skip_units, skip_dead = claims.skipped()
+        return ([u for i, u in enumerate(units) if i not in skip_units],
+                [d for i, d in enumerate(dead) if i not in skip_dead])
 
     def _write_enqueue(self, c: sqlite3.Connection, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
                        consumed: InboxReceipt | None, ids: list[int]) -> None:

@@ -77,6 +77,16 @@ MIGRATIONS: list[str] = [
     """,
     # 2: no API key at rest: routes keep a reference to their destination's key (code below)
     "",
+    # 3: messageIds accepted recently (ingest.dedupe_window)
+    """
+    CREATE TABLE IF NOT EXISTS dedupe (
+        source TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        seen_at REAL NOT NULL,
+        PRIMARY KEY (source, message_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS dedupe_seen_at ON dedupe(seen_at);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
