@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import contextlib
 
-from amprelay.store.base import MessageClaims
 from tests.queue.test_queue_backends import unit
+
+from amprelay.store.base import MessageClaims
 
 DAY = 86400.0
 
