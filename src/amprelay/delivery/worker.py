@@ -358,6 +358,7 @@ class DeliveryWorker:
         sink = self.latency_sink
         part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
         latencies: list[float] = []
+        counted: list[Any] = []  # counters bumped once the outcome is recorded (a refused write is redone)
         seen: list[tuple[Lease, Settled, str]] | None = [] if self.observer is not None else None
         for u, o in results:
             dest = u.route.destination
@@ -371,7 +372,7 @@ class DeliveryWorker:
                 continue
             if a is Action.DEAD:
                 deads.append((u.id, o.reason))
-                m.dead_lettered.labels(dest).inc()
+                counted.append(m.dead_lettered.labels(dest))
                 if seen is not None:
                     seen.append((u, "dead", o.reason))
                 continue
@@ -379,17 +380,17 @@ class DeliveryWorker:
                 seen.append((u, "retrying", o.reason or a.value))
             if a is Action.RESEND or a is Action.SPLIT:
                 retries.append(RetryItem(u.id, now, None, False))
-                m.retried.labels(dest, "resend").inc()
+                counted.append(m.retried.labels(dest, "resend"))
             elif a is Action.HOLD:
                 retries.append(RetryItem(u.id, self._held.get(_hold_key(u.route), now + s.hold_seconds), o.reason,
                                          False))
-                m.retried.labels(dest, "api_key").inc()
+                counted.append(m.retried.labels(dest, "api_key"))
             else:  # BACKOFF, THROTTLED
                 age = now - u.created_at
                 if age >= s.max_age_seconds:
                     deads.append((u.id, f"undelivered after {u.attempts + 1} attempt(s) over {age / 3600:.1f}h "
                                         f"(maximum age {s.max_age_seconds / 3600:.1f}h); last error: {o.reason}"))
-                    m.dead_lettered.labels(dest).inc()
+                    counted.append(m.dead_lettered.labels(dest))
                     if seen is not None:
                         seen.append((u, "dead", deads[-1][1]))
                     continue
@@ -397,16 +398,18 @@ class DeliveryWorker:
                     seen.append((u, "retrying", o.reason))
                 if a is Action.THROTTLED:
                     delay = o.delay * (1.0 + 0.5 * self.rng())
-                    m.throttled.labels(dest).inc()
-                    m.retried.labels(dest, "throttled").inc()
+                    counted.append(m.throttled.labels(dest))
+                    counted.append(m.retried.labels(dest, "throttled"))
                 else:
                     delay = backoff_delay(u.attempts, s.backoff_base_seconds, s.backoff_max_seconds, self.rng())
-                    m.retried.labels(dest, "error").inc()
+                    counted.append(m.retried.labels(dest, "error"))
                 until = part_until.get(u.partition)
                 if until is None:
                     until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
                 retries.append(RetryItem(u.id, until, o.reason, True))
         stale = self.queue.settle(acks, retries, deads, now=now, tokens={u.id: u.token for u, _ in results})
+        for counter in counted:
+            counter.inc()
         if stale:  # their lease expired mid-round and another took the units: that one settles them
             m.stale_settlements.inc(len(stale))
             log.warning("%d unit(s) were settled after their lease expired; left to the lease that took them",
