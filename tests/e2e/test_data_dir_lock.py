@@ -12,23 +12,13 @@ from pathlib import Path
 
 import orjson
 
-from tests.e2e.conftest import WRITE_KEY
+from tests.e2e.processes import write_serve_config
 from tests.e2e.test_serve_crash import AMPRELAY, free_port, start_serve
 
 
 def write_config(tmp_path: Path, port: int) -> Path:
-    config = tmp_path / "amprelay.yaml"
-    config.write_text(f"""
-data_dir: {tmp_path / 'data'}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: lock-api-key-000000000000000001, secretKey: s}}
-    presets: true
-server: {{port: {port}}}
-delivery: {{amplitude_url: "http://127.0.0.1:9"}}
-""")
-    return config
+    return write_serve_config(tmp_path / "amprelay.yaml", tmp_path / "data", port, "http://127.0.0.1:9",
+                              "lock-api-key-000000000000000001")
 
 
 def amprelay(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

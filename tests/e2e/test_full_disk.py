@@ -17,6 +17,7 @@ import httpx
 from amprelay.delivery.worker import DeliverySettings
 from amprelay.fakeamp import run_in_thread
 from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.e2e.processes import write_serve_config
 from tests.e2e.test_serve_crash import AMPRELAY, free_port
 from tests.requirements import require
 
@@ -52,19 +53,10 @@ def test_full_disk_neither_loses_nor_resends(tmp_path):
     try:
         fake.configure(error_rate=1.0, error_statuses=[503])
         port = free_port()
-        config = tmp_path / "amprelay.yaml"
-        config.write_text(f"""
-data_dir: {disk / 'data'}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: disk-api-key-000000000000000001, secretKey: s}}
-    presets: true
-    stable_insert_id: true
-queue: {{min_free_disk_bytes: {MIN_FREE}}}
-server: {{port: {port}}}
-delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
-""")
+        config = write_serve_config(tmp_path / "amprelay.yaml", disk / "data", port, fake.url,
+                                    "disk-api-key-000000000000000001", extra=f"queue: {{min_free_disk_bytes: {MIN_FREE}}}",
+                                    destination_extra="stable_insert_id: true")
+
         log = open(tmp_path / "serve.log", "wb")
         proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "info"],
                                 stdout=log, stderr=subprocess.STDOUT)

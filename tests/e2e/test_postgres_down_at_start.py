@@ -13,6 +13,7 @@ import httpx
 from amprelay.fakeamp import run_in_thread
 from tests.e2e.conftest import WRITE_KEY, wait_for
 from tests.e2e.pgcluster import PgCluster, available
+from tests.e2e.processes import write_serve_config
 from tests.e2e.test_serve_crash import AMPRELAY, free_port
 from tests.requirements import require
 
@@ -35,18 +36,10 @@ def test_serve_starts_without_its_database_and_recovers(tmp_path):
     cluster = PgCluster()
     fake = run_in_thread()
     port = free_port()
-    config = tmp_path / "amprelay.yaml"
-    config.write_text(f"""
-data_dir: {tmp_path / 'data'}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: pgdown-api-key-00000000000000001, secretKey: s}}
-    presets: true
-queue: {{backend: postgres, dsn: "{cluster.dsn}"}}
-server: {{port: {port}}}
-delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
-""")
+    config = write_serve_config(tmp_path / "amprelay.yaml", tmp_path / "data", port, fake.url,
+                                "pgdown-api-key-00000000000000001",
+                                extra=f'queue: {{backend: postgres, dsn: "{cluster.dsn}"}}')
+
     proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -15,6 +15,7 @@ import httpx
 
 from amprelay.fakeamp import run_in_thread
 from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.e2e.processes import write_serve_config
 from tests.e2e.test_serve_crash import AMPRELAY, free_port
 
 OLD_KEY = "rotate-old-key-00000000000000001"
@@ -22,16 +23,7 @@ NEW_KEY = "rotate-new-key-00000000000000002"
 
 
 def write_config(path: Path, data: Path, port: int, amplitude_url: str, api_key: str) -> None:
-    path.write_text(f"""
-data_dir: {data}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: {api_key}, secretKey: s}}
-    presets: true
-server: {{port: {port}}}
-delivery: {{amplitude_url: "{amplitude_url}", linger_ms: 5}}
-""")
+    write_serve_config(path, data, port, amplitude_url, api_key)
 
 
 def serve(config: Path, port: int) -> subprocess.Popen:

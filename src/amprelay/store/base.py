@@ -117,12 +117,16 @@ def _reference(value: object) -> str:
     return f"{API_KEY_REF}:{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
+def _with_api_key(route: Route, value: Callable[[object], str]) -> Route:
+    return Route(route.destination, route.method, route.url, route.encoding, route.entries_field, route.single,
+                 tuple((k, value(v) if k == API_KEY_FIELD else v) for k, v in route.template), route.headers)
+
+
 def route_at_rest(route: Route) -> Route:
     """``route`` as the store keeps it: its API key replaced by a reference."""
     if not any(k == API_KEY_FIELD for k, _ in route.template):
         return route
-    return Route(route.destination, route.method, route.url, route.encoding, route.entries_field, route.single,
-                 tuple((k, _reference(v) if k == API_KEY_FIELD else v) for k, v in route.template), route.headers)
+    return _with_api_key(route, _reference)
 
 
 def route_resolved(stored: Route, api_keys: ApiKeys | None) -> Route:
@@ -132,10 +136,7 @@ def route_resolved(stored: Route, api_keys: ApiKeys | None) -> Route:
                                    for k, v in stored.template):
         return stored
     key = api_keys(stored.destination)
-    if key is None:
-        return stored
-    return Route(stored.destination, stored.method, stored.url, stored.encoding, stored.entries_field, stored.single,
-                 tuple((k, key if k == API_KEY_FIELD else v) for k, v in stored.template), stored.headers)
+    return stored if key is None else _with_api_key(stored, lambda _v: key)
 
 
 def routes_without_keys(rows: Iterable[tuple[int, str]]) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
@@ -314,6 +315,24 @@ def pick_runs(rows: Iterable[Sequence], max_units: int) -> list[Sequence]:
         if len(picked) >= max_units:
             break
     return picked
+
+
+class SettleShortcuts:
+    """:meth:`Queue.ack`, :meth:`Queue.retry` and :meth:`Queue.dead_letter` as :meth:`Queue.settle`."""
+
+    def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
+        raise NotImplementedError
+
+    def ack(self, ids: Iterable[int]) -> None:
+        self.settle(ack=ids)
+
+    def retry(self, items: Iterable[RetryItem]) -> None:
+        self.settle(retry=items)
+
+    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
+        self.settle(dead=items, now=now)
 
 
 @runtime_checkable

@@ -41,6 +41,7 @@ from amprelay.store.base import (
     QueueStats,
     RetryItem,
     Route,
+    SettleShortcuts,
     pick_runs,
     route_at_rest,
     route_resolved,
@@ -56,7 +57,7 @@ def bucket_of(partition: str) -> int:
     return zlib.crc32(partition.encode("utf-8")) % BUCKETS
 
 
-class PostgresQueue:
+class PostgresQueue(SettleShortcuts):
     """:class:`amprelay.store.base.Queue` on PostgreSQL (psycopg 3)."""
 
     def __init__(self, dsn: str, *, bucket_lease_seconds: float = 10.0, auto_migrate: bool = True,
@@ -273,15 +274,6 @@ class PostgresQueue:
             c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 WHERE owner = %s", (worker_id,))
             c.execute("DELETE FROM amprelay_workers WHERE worker_id = %s", (worker_id,))
             return n
-
-    def ack(self, ids: Iterable[int]) -> None:
-        self.settle(ack=ids)
-
-    def retry(self, items: Iterable[RetryItem]) -> None:
-        self.settle(retry=items)
-
-    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
-        self.settle(dead=items, now=now)
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
                dead: Iterable[tuple[int, str]] = (), now: float | None = None,

@@ -39,6 +39,7 @@ from amprelay.store.base import (
     QueueStats,
     RetryItem,
     Route,
+    SettleShortcuts,
     pick_runs,
     route_at_rest,
     route_resolved,
@@ -50,7 +51,7 @@ from amprelay.store.sqlitedb import SQLiteDatabase
 SCAN_WINDOW = 10_000
 
 
-class SQLiteQueue:
+class SQLiteQueue(SettleShortcuts):
     """:class:`amprelay.store.base.Queue` on the store's SQLite file (a path: a database of its
     own, closed with the queue; a :class:`SQLiteDatabase`: shared with the inbox and sessions)."""
 
@@ -265,15 +266,6 @@ class SQLiteQueue:
             self.stale_settlements += len(out)
         return out
 
-    def ack(self, ids: Iterable[int]) -> None:
-        self.settle(ack=ids)
-
-    def retry(self, items: Iterable[RetryItem]) -> None:
-        self.settle(retry=items)
-
-    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
-        self.settle(dead=items, now=now)
-
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
                dead: Iterable[tuple[int, str]] = (), now: float | None = None,
                tokens: Mapping[int, int] | None = None) -> list[int]:
@@ -318,33 +310,18 @@ class SQLiteQueue:
     def _where(flt: DeadLetterFilter) -> tuple[str, list]:
         terms: list[str] = []
         args: list = []
-        if flt.destination is not None:
-            terms.append("r.destination = ?")
-            args.append(flt.destination)
-        if flt.kind is not None:
-            terms.append("r.kind = ?")
-            args.append(flt.kind)
+        for cond, value in (("r.destination = ?", flt.destination), ("r.kind = ?", flt.kind),
+                            ("d.message_id = ?", flt.message_id), ("d.partition = ?", flt.partition),
+                            ("d.dead_at >= ?", flt.since), ("d.dead_at < ?", flt.until)):
+            if value is not None:
+                terms.append(cond)
+                args.append(value)
         if flt.reason_contains:
             terms.append("instr(lower(d.reason), lower(?)) > 0")
             args.append(flt.reason_contains)
-        if flt.message_id is not None:
-            terms.append("d.message_id = ?")
-            args.append(flt.message_id)
-        if flt.partition is not None:
-            terms.append("d.partition = ?")
-            args.append(flt.partition)
-        if flt.since is not None:
-            terms.append("d.dead_at >= ?")
-            args.append(flt.since)
-        if flt.until is not None:
-            terms.append("d.dead_at < ?")
-            args.append(flt.until)
         if flt.ids is not None:
-            if not flt.ids:
-                terms.append("0")
-            else:
-                terms.append(f"d.id IN ({','.join('?' * len(flt.ids))})")
-                args.extend(flt.ids)
+            terms.append(f"d.id IN ({','.join('?' * len(flt.ids))})" if flt.ids else "0")
+            args.extend(flt.ids)
         return (" WHERE " + " AND ".join(terms)) if terms else "", args
 
     def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,
