@@ -4,6 +4,7 @@ as root: as root the cluster belongs to the ``postgres`` user."""
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import subprocess
@@ -14,7 +15,9 @@ from tests.e2e.test_serve_crash import free_port
 
 
 def _tool(name: str) -> str | None:
-    for candidate in (shutil.which(name), f"/usr/local/bin/{name}"):
+    """``name`` on PATH, else where Debian's postgresql packages put it."""
+    debian = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    for candidate in (shutil.which(name), f"/usr/local/bin/{name}", *debian):
         if candidate and os.path.exists(candidate):
             return candidate
     return None
