@@ -60,3 +60,34 @@ def test_queues_on_one_postgres_database_share_the_window():
             assert a.duplicates == set() and b.duplicates == {("web", "shared")}
     finally:
         schemas.drop()
+
+
+def test_concurrent_claims_of_one_message_store_it_once(make_queue):
+    """Many writers at once (SDK resends reaching several relays): one claim wins."""
+    import threading
+
+    q = make_queue()
+    others = []
+    if not hasattr(q, "db"):  # PostgreSQL: three relays' queues on one database
+        from amprelay.store.postgres import PostgresQueue
+
+        others = [PostgresQueue(q.dsn) for _ in range(3)]
+    writers = others or [q]
+    stored: list[int] = []
+    lock = threading.Lock()
+
+    def claim(i: int) -> None:
+        target = writers[i % len(writers)]
+        c = claims(1000.0 + i * 0.001, ("web", "race"), ("web", f"own-{i}"))
+        ids = target.enqueue_with_dead([unit("r", i), unit(f"own{i}", i)], [], None, c)
+        with lock:
+            stored.extend(ids)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for o in others:
+        o.close()
+    assert len(stored) == 12 + 1  # every writer's own message, the shared one once

@@ -149,9 +149,8 @@ class PostgresQueue(SettleShortcuts):
         try:
             with self._connection() as c, c.transaction():
                 now = time.time()
+                self._claim(c, group)
                 for p in group:
-                    if p.claims is not None:
-                        self._claim(c, p)
                     if p.units:
                         rids = [self._route_id(c, u.route) for u in p.units]
                         rows = c.execute(
@@ -180,28 +179,44 @@ class PostgresQueue(SettleShortcuts):
                 p.ids = []
             raise
 
-    def _claim(self, c: psycopg.Connection, p: _Pending) -> None:
-        """The dedupe claims of one enqueue: an insert that conflicts with a row seen within the
-        window (or being inserted by another relay's open transaction, which it waits for)
-        returns nothing: that message is a duplicate."""
-        claims = p.claims
-        assert claims is not None
-        cutoff = claims.now - claims.window
-        if claims.now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
+    def _claim(self, c: psycopg.Connection, group: list[_Pending]) -> None:
+        """The dedupe claims of a group's enqueues, in one statement whose rows are in one order
+        for every relay (no deadlock between relays). An insert that conflicts with a row seen
+        within the window, or with one another relay's open transaction is inserting (it waits
+        for that one), returns nothing: that message is a duplicate; so is a pair an earlier
+        enqueue of the same group claimed."""
+        first: dict[tuple[str, str], tuple[float, float]] = {}  # pair -> (now, cutoff) of its first claim
+        for p in group:
+            claims = p.claims
+            if claims is None:
+                continue
+            for pair in claims.units_of:
+                first.setdefault(pair, (claims.now, claims.now - claims.window))
+        if not first:
+            return
+        now = max(n for n, _ in first.values())
+        cutoff = min(cut for _, cut in first.values())  # one relay's claims share its window
+        if now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
             c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (cutoff,))
-            self._pruned_at = claims.now
-        pairs = sorted(claims.units_of)  # one lock order for every relay
+            self._pruned_at = now
+        pairs = sorted(first)
         claimed = {(s, m) for s, m in c.execute(
             "INSERT INTO amprelay_dedupe AS d (source, message_id, seen_at) "
-            "SELECT s, m, %s FROM unnest(%s::text[], %s::text[]) AS t(s, m) "
+            "SELECT s, m, %s FROM unnest(%s::text[], %s::text[]) AS t(s, m) ORDER BY s, m "
             "ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE d.seen_at < %s "
             "RETURNING d.source, d.message_id",
-            (claims.now, [s for s, _ in pairs], [m for _, m in pairs], cutoff)).fetchall()}
-        claims.duplicates = {q for q in pairs if q not in claimed}
-        if claims.duplicates:
-            skip_units, skip_dead = claims.skipped()
-            p.units = [u for i, u in enumerate(p.units) if i not in skip_units]
-            p.dead = [d for i, d in enumerate(p.dead) if i not in skip_dead]
+            (now, [q[0] for q in pairs], [q[1] for q in pairs], cutoff)).fetchall()}
+        taken: set[tuple[str, str]] = set()
+        for p in group:
+            claims = p.claims
+            if claims is None:
+                continue
+            claims.duplicates = {q for q in claims.units_of if q not in claimed or q in taken}
+            taken.update(claims.units_of)
+            if claims.duplicates:
+                skip_units, skip_dead = claims.skipped()
+                p.units = [u for i, u in enumerate(p.units) if i not in skip_units]
+                p.dead = [d for i, d in enumerate(p.dead) if i not in skip_dead]
 
     # -- buckets and leases ---------------------------------------------------------------------
 
