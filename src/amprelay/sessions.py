@@ -20,9 +20,12 @@ An event that already carries a session id is left alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+
+import orjson
 
 DESTINATION_KEY = "Actions Amplitude"
 KEEP_SESSIONS = 8
@@ -92,15 +95,35 @@ def with_session_id(message: dict[str, Any], session_id: int) -> dict[str, Any]:
     return {**message, "integrations": integrations}
 
 
-class SessionAssigner(Protocol):
-    """Where the state is kept (:mod:`amprelay.store.sessions`)."""
+class SessionStateStore(Protocol):
+    """Where the state is kept (:mod:`amprelay.store.sessions`): bytes per key, changed by a
+    function of the old state (None: none yet) returning (result, new state or None)."""
 
-    def assign(self, key: str, t: int, gap_ms: int) -> int: ...
+    def update(self, key: str, change: Callable[[bytes | None], tuple[int, bytes | None]]) -> int: ...
 
     def close(self) -> None: ...
 
 
-def apply_server_session(store: SessionAssigner, destination: str, message: dict[str, Any], gap_ms: int,
+def _decode(state: bytes | None) -> tuple[Session, ...]:
+    return tuple(Session(a, b) for a, b in orjson.loads(state)) if state else ()
+
+
+def _encode(sessions: tuple[Session, ...]) -> bytes:
+    return orjson.dumps([[s.start, s.last] for s in sessions])
+
+
+def assign_in(store: SessionStateStore, key: str, t: int, gap_ms: int) -> int:
+    """The session id for an event of ``key`` at ``t``, the store's state updated (one change)."""
+
+    def change(state: bytes | None) -> tuple[int, bytes | None]:
+        sessions = _decode(state)
+        sid, updated = assign(sessions, t, gap_ms)
+        return sid, (_encode(updated) if updated != sessions else None)
+
+    return store.update(key, change)
+
+
+def apply_server_session(store: SessionStateStore, destination: str, message: dict[str, Any], gap_ms: int,
                          now_ms: int) -> dict[str, Any]:
     """``message`` with a server-side session id, unless it has one or no key to group by."""
     if existing_session_id(message) is not None:
@@ -109,8 +132,8 @@ def apply_server_session(store: SessionAssigner, destination: str, message: dict
     if key is None:
         return message
     t = event_time_ms(message)
-    sid = store.assign(f"{destination}|{key}", t if t is not None else now_ms, gap_ms)
+    sid = assign_in(store, f"{destination}|{key}", t if t is not None else now_ms, gap_ms)
     return with_session_id(message, sid)
 
 
-__all__ = ["Session", "SessionAssigner", "apply_server_session", "assign"]
+__all__ = ["Session", "SessionStateStore", "apply_server_session", "assign", "assign_in"]

@@ -23,7 +23,7 @@ from amprelay.delivery.units import UnsupportedRequest, requests_to_units
 from amprelay.destination import Settings
 from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
 from amprelay.relay.routing import destination_enabled
-from amprelay.sessions import SessionAssigner, apply_server_session
+from amprelay.sessions import SessionStateStore, apply_server_session
 from amprelay.store import open_session_store
 from amprelay.store.base import InboxReceipt, MessageClaims, NewUnit, Queue, Route
 from amprelay.store.inbox import SQLiteInbox
@@ -148,7 +148,7 @@ class Relay:
         self.inbox = inbox
         self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
         self.observer = observer
-        self.sessions: SessionAssigner | None = None
+        self.sessions: SessionStateStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
             self.sessions = open_session_store(config.queue, queue)
 
