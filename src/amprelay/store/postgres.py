@@ -74,6 +74,9 @@ class PostgresQueue(SettleShortcuts):
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         self._api_keys: ApiKeys | None = None
         self._pruned_at = 0.0
+        self._backoff = 0.0  # seconds between connection attempts while the database is away
+        self._retry_at = 0.0
+        self._connect_error = ""
         self.stale_settlements = 0
         # The schema is brought up to date on the first connection. A database that is down at
         # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
@@ -96,7 +99,19 @@ class PostgresQueue(SettleShortcuts):
 
     def _connect(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
+            # After a failed connect, callers fail fast until the backoff has passed (ingest
+            # requests then answer 503 at once instead of each waiting for a connect timeout).
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:
+                raise psycopg.OperationalError(f"{self._connect_error} (next attempt in {wait:.1f}s)")
+            try:
+                self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
+            except psycopg.OperationalError as exc:
+                self._connect_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
+                self._backoff = min(5.0, max(0.25, self._backoff * 2))
+                self._retry_at = time.monotonic() + self._backoff
+                raise
+            self._backoff = 0.0
             self._route_ids.clear()
             self._routes.clear()
             if not self._migrated:
