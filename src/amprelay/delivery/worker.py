@@ -194,6 +194,8 @@ class DeliveryWorker:
         finally:
             if inflight:
                 await asyncio.gather(*list(inflight), return_exceptions=True)
+            if self._unsettled:  # one last try; what stays unrecorded is resent after a restart
+                await self._settle_pending()
 
     async def lease_round(self) -> list[Lease]:
         """Lease a round's units, lingering briefly for a fuller batch."""
