@@ -19,3 +19,4 @@ _.last_at  # delivery.health.Episode: when the latest failure was (kept with the
 _.workdir  # pytest fixtures, requested by name
 _._outside_the_checkout
 _.registered
+_._duration  # config.IngestConfig: a pydantic field validator

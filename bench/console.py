@@ -11,7 +11,7 @@ import time
 
 from amprelay.console.activity import Activity
 from amprelay.console.charts import bar_chart
-from amprelay.queue.base import Lease, Route
+from amprelay.store.base import Lease, Route
 
 ROUTE = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False, ())
 

@@ -30,7 +30,7 @@ import time
 
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import start_process
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 
 
 class Req:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from amprelay.errors import AmprelayError
 from amprelay.yamlpos import line_of, load_with_lines
@@ -121,6 +121,33 @@ class ServerConfig(_Model):
     trusted_proxies: list[str] | None = None
 
 
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class IngestConfig(_Model):
+    """What ingest does with what it accepts (the HTTP limits are under ``server:``)."""
+
+    # A message whose (source, messageId) was accepted within this window is acknowledged and
+    # dropped (SDKs resend a batch after a timeout). Seconds, or "90s", "30m", "24h", "7d"; 0: off.
+    dedupe_window: float = Field(86400, ge=0)
+
+    @field_validator("dedupe_window", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            text = v.strip().lower()
+            if text and text[-1] in _UNITS:
+                try:
+                    return float(text[:-1]) * _UNITS[text[-1]]
+                except ValueError:
+                    pass
+            try:
+                return float(text)
+            except ValueError:
+                raise ValueError(f"not a duration: {v!r} (seconds, or like 90s, 30m, 24h, 7d)") from None
+        return v
+
+
 class ConsoleConfig(_Model):
     """The web console at ``/console``: off until an admin token is set (here, usually as
     ``${AMPRELAY_ADMIN_TOKEN}``, or in the environment variable AMPRELAY_ADMIN_TOKEN itself)."""
@@ -159,6 +186,7 @@ class Config(_Model):
     destinations: list[DestinationConfig] = []
     queue: QueueConfig = QueueConfig()
     server: ServerConfig = ServerConfig()
+    ingest: IngestConfig = IngestConfig()
     delivery: DeliveryConfig = DeliveryConfig()
     console: ConsoleConfig = ConsoleConfig()
     logging: LoggingConfig = LoggingConfig()

@@ -24,7 +24,7 @@ Each class lives next to the code that raises it; a class that callers also catc
     ├── CommandError                   amprelay.cli.main: a user mistake on the command line (exit 2)
     ├── Unavailable                    here: the relay cannot keep more now (store full, disk nearly
     │                                      full, database down); the server answers 503 + Retry-After
-    ├── SessionStoreUnavailable        amprelay.sessions: the session store cannot be reached
+    ├── SessionStoreUnavailable        amprelay.store.sessions: the session store cannot be reached
     └── SettingsFileError (ValueError)  amprelay.cli: an Amplitude settings file is unreadable
 
 Exceptions used only as control flow inside one module (``_Fail``, ``_Invalid``...) are

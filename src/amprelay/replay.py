@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import orjson
 
 from amprelay.destination.js import js_json_loads
 from amprelay.spec import validate_message
+from amprelay.store.paths import write_private
 
 
 def open_lines(path: Path) -> tuple[io.BufferedReader, io.BufferedReader]:
@@ -56,12 +56,7 @@ class Checkpoints:
 
     def set(self, key: str, lines_done: int) -> None:
         self.data[key] = lines_done
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(orjson.dumps(self.data))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        write_private(self.path, orjson.dumps(self.data))  # 0600, atomic, fsync'd
 
 
 def parse_time(value: str | None) -> float | None:

@@ -11,26 +11,22 @@ time falls inside one of them, or within the gap after its last event or before 
 joins that session (extending it; the id stays the first event's time). An event older than all
 remembered sessions starts a session of its own (its id is its own time) without disturbing the
 current one. So a replay of the same events in the same order yields the same session ids, and
-a restart doesn't split sessions: the state is kept in the queue's store (:class:`SessionStore`
-in the SQLite file; :class:`PostgresSessionStore` in PostgreSQL, shared by every relay, each
-assignment one transaction holding the key's row lock, so relays that see one device's events
-at the same time agree on its sessions).
+a restart doesn't split sessions: the state is kept in the store (:mod:`amprelay.store.sessions`:
+the SQLite file, or PostgreSQL, shared by every relay, each assignment one transaction holding the
+key's row lock, so relays that see one device's events at the same time agree on its sessions).
 
 An event that already carries a session id is left alone.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from amprelay.errors import AmprelayError
 from amprelay.js.json import well_formed
 
 DESTINATION_KEY = "Actions Amplitude"
@@ -101,117 +97,35 @@ def with_session_id(message: dict[str, Any], session_id: int) -> dict[str, Any]:
     return {**message, "integrations": integrations}
 
 
-class SessionStoreUnavailable(AmprelayError):
-    """The session state can't be read or written now (the database is away)."""
+class SessionStateStore(Protocol):
+    """Where the state is kept (:mod:`amprelay.store.sessions`): bytes per key, changed by a
+    function of the old state (None: none yet) returning (result, new state or None)."""
+
+    def update(self, key: str, change: Callable[[bytes | None], tuple[int, bytes | None]]) -> int: ...
+
+    def close(self) -> None: ...
 
 
-def _decode(state: bytes) -> tuple[Session, ...]:
-    return tuple(Session(a, b) for a, b in orjson.loads(state))
+def _decode(state: bytes | None) -> tuple[Session, ...]:
+    return tuple(Session(a, b) for a, b in orjson.loads(state)) if state else ()
 
 
 def _encode(sessions: tuple[Session, ...]) -> bytes:
     return orjson.dumps([[s.start, s.last] for s in sessions])
 
 
-class SessionStore:
-    """Session state per (destination, key) in a SQLite table next to the queue, with an LRU
-    cache in front (one relay owns the file). Thread-safe."""
+def assign_in(store: SessionStateStore, key: str, t: int, gap_ms: int) -> int:
+    """The session id for an event of ``key`` at ``t``, the store's state updated (one change)."""
 
-    def __init__(self, path: str, cache_size: int = 100_000):
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # Not the data of record: a power cut may lose the last assignments (a session then
-        # splits in two), never an event. A process crash loses nothing (WAL).
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("CREATE TABLE IF NOT EXISTS server_sessions (key TEXT PRIMARY KEY, state BLOB NOT NULL)")
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[str, tuple[Session, ...]] = OrderedDict()
-        self._cache_size = cache_size
+    def change(state: bytes | None) -> tuple[int, bytes | None]:
+        sessions = _decode(state)
+        sid, updated = assign(sessions, t, gap_ms)
+        return sid, (_encode(updated) if updated != sessions else None)
 
-    def _load(self, key: str) -> tuple[Session, ...]:
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            return hit
-        row = self._db.execute("SELECT state FROM server_sessions WHERE key = ?", (key,)).fetchone()
-        return _decode(row[0]) if row else ()
-
-    def assign(self, key: str, t: int, gap_ms: int) -> int:
-        with self._lock:
-            sessions = self._load(key)
-            sid, updated = assign(sessions, t, gap_ms)
-            if updated != sessions:
-                self._db.execute(
-                    "INSERT INTO server_sessions (key, state) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET state = excluded.state",
-                    (key, _encode(updated)),
-                )
-            self._cache[key] = updated
-            self._cache.move_to_end(key)
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-            return sid
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+    return store.update(key, change)
 
 
-class PostgresSessionStore:
-    """Session state in PostgreSQL (``amprelay_server_sessions``, created by the queue's
-    migrations), shared by every relay on the database. No cache: another relay may have moved a
-    session on. One connection per thread; each assignment is one short transaction."""
-
-    def __init__(self, dsn: str, connect_timeout: float = 5.0):
-        self.dsn = dsn
-        self.connect_timeout = connect_timeout
-        self._local = threading.local()
-        self._all: list[Any] = []
-        self._all_lock = threading.Lock()
-
-    def _conn(self):
-        import psycopg
-
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed or conn.broken:
-            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
-            self._local.conn = conn
-            with self._all_lock:
-                self._all.append(conn)
-        return conn
-
-    def assign(self, key: str, t: int, gap_ms: int) -> int:
-        import psycopg
-
-        try:
-            conn = self._conn()
-            with conn.transaction():
-                row = conn.execute("SELECT state FROM amprelay_server_sessions WHERE key = %s FOR UPDATE",
-                                   (key,)).fetchone()
-                if row is None:
-                    conn.execute("INSERT INTO amprelay_server_sessions (key, state) VALUES (%s, %s) "
-                                 "ON CONFLICT (key) DO NOTHING", (key, b"[]"))
-                    row = conn.execute("SELECT state FROM amprelay_server_sessions WHERE key = %s FOR UPDATE",
-                                       (key,)).fetchone()
-                sessions = _decode(bytes(row[0]))
-                sid, updated = assign(sessions, t, gap_ms)
-                if updated != sessions:
-                    conn.execute("UPDATE amprelay_server_sessions SET state = %s WHERE key = %s",
-                                 (_encode(updated), key))
-            return sid
-        except psycopg.Error as exc:
-            raise SessionStoreUnavailable(f"the session store (PostgreSQL) is unavailable: {exc}") from exc
-
-    def close(self) -> None:
-        with self._all_lock:
-            for conn in self._all:
-                if not conn.closed:
-                    conn.close()
-            self._all.clear()
-
-
-def apply_server_session(store: SessionStore | PostgresSessionStore, destination: str, message: dict[str, Any], gap_ms: int,
+def apply_server_session(store: SessionStateStore, destination: str, message: dict[str, Any], gap_ms: int,
                          now_ms: int) -> dict[str, Any]:
     """``message`` with a server-side session id, unless it has one or no key to group by."""
     if existing_session_id(message) is not None:
@@ -220,5 +134,8 @@ def apply_server_session(store: SessionStore | PostgresSessionStore, destination
     if key is None:
         return message
     t = event_time_ms(message)
-    sid = store.assign(well_formed(f"{destination}|{key}"), t if t is not None else now_ms, gap_ms)
+    sid = assign_in(store, well_formed(f"{destination}|{key}"), t if t is not None else now_ms, gap_ms)
     return with_session_id(message, sid)
+
+
+__all__ = ["Session", "SessionStateStore", "apply_server_session", "assign", "assign_in"]

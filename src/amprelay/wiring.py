@@ -25,8 +25,7 @@ from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
 from amprelay.masking import register_secrets
-from amprelay.queue import open_queue, sqlite_path
-from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
+from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.readiness import FailingDestinationsCheck
 from amprelay.relay.reload import Reloader, remove_pid_file, write_pid_file
 from amprelay.relay.runtime import Relay
@@ -35,6 +34,11 @@ from amprelay.server.app import create_app
 from amprelay.server.connections import connection_options
 from amprelay.server.ingest import ingest_limits, rate_limiter
 from amprelay.server.metrics import ingest_metrics
+from amprelay.store import api_keys_of, open_queue
+from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.lock import DataDirLock, store_dir
+from amprelay.store.paths import private_dir
+from amprelay.store.sqlite import SQLiteQueue
 
 log = logging.getLogger("amprelay.serve")
 
@@ -48,6 +52,7 @@ class RelayService:
     processor: InboxProcessor | None = None
     console: Console | None = None
     reloader: Reloader | None = None
+    lock: DataDirLock | None = None
 
     @classmethod
     def build(cls, config: Config, *, worker_id: str | None = None, warnings: list[str] | None = None,
@@ -55,14 +60,26 @@ class RelayService:
               load: Callable[[], LoadedConfig] | None = None) -> RelayService:
         """``warnings``: the config's load warnings (the console shows them); ``environ``: where
         AMPRELAY_ADMIN_TOKEN is read (default os.environ); ``load``: reads the config again
-        (as ``serve`` did) for a reload: SIGHUP, the console's button, ``amprelay reload``."""
-        Path(config.data_dir).mkdir(parents=True, exist_ok=True)
+        (as ``serve`` did) for a reload: SIGHUP, the console's button, ``amprelay reload``. Raises
+        :class:`amprelay.store.lock.DataDirInUse` when another process writes the data dir."""
+        private_dir(config.data_dir)
+        lock = DataDirLock(store_dir(config.queue, config.data_dir)).acquire()
+        try:
+            return cls._build(config, lock, worker_id=worker_id, warnings=warnings, environ=environ, load=load)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _build(cls, config: Config, lock: DataDirLock, *, worker_id: str | None, warnings: list[str] | None,
+               environ: dict[str, str] | None, load: Callable[[], LoadedConfig] | None) -> RelayService:
         if worker_id is None:
             # SQLite: one delivering process per store. PostgreSQL: every relay process is a worker
             # of its own, so a restarted relay's old buckets expire and move.
             worker_id = "local" if config.queue.backend == "sqlite" else \
                 f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         queue = open_queue(config.queue, config.data_dir)
+        queue.set_api_keys(api_keys_of(config.destinations))  # keys are read from the config, not the store
         metrics = Metrics()
         cc = config.console
         token = resolve_token(cc.admin_token.get_secret_value() if cc.admin_token else None, environ)
@@ -79,8 +96,8 @@ class RelayService:
             observer=activity,
         )
         inbox = processor = None
-        if config.queue.backend == "sqlite":
-            inbox = SQLiteInbox(sqlite_path(config.queue, config.data_dir))
+        if isinstance(queue, SQLiteQueue):  # the inbox shares the queue's file and transactions
+            inbox = SQLiteInbox(queue.db)
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
         relay.readiness.checks.append(FailingDestinationsCheck(delivery.health))
         register_secrets([token])  # the admin token may come from the environment, not the config
@@ -117,18 +134,23 @@ class RelayService:
                 queue.close()
                 if pid_file is not None:
                     remove_pid_file(pid_file)
+                lock.release()
                 log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
 
         auth = ConsoleAuth(token, allow_remote=cc.allow_remote, session_seconds=cc.session_hours * 3600)
         console = Console(relay, activity or Activity(None), auth, warnings=warnings, wake=delivery.wake,
                           health=delivery.health, reload=reloader.reload if reloader is not None else None)
         if reloader is not None:
-            reloader.on_applied = lambda loaded: setattr(console, "warnings", list(loaded.warnings))
+            def applied(loaded: LoadedConfig) -> None:
+                console.warnings = list(loaded.warnings)
+                queue.set_api_keys(api_keys_of(loaded.config.destinations))  # a rotated key: read at send time
+
+            reloader.on_applied = applied
         app = create_app(relay, cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes(),
                          limits=ingest_limits(server), rate_limiter=rate_limiter(server))
         if config.logging.access_log:
             app.add_middleware(AccessLogMiddleware, is_key=lambda part: relay.source_for_key(part) is not None)
-        return cls(config, relay, delivery, app, processor, console, reloader)
+        return cls(config, relay, delivery, app, processor, console, reloader, lock)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server

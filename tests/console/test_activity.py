@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from amprelay.console.activity import Activity
-from amprelay.queue.base import Lease, Route
+from amprelay.store.base import Lease, Route
 
 ROUTE = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False, ())
 T0 = 1_700_000_000.0  # a whole minute: 1_700_000_000 / 60 is not whole, so use minute math below

@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from amprelay.delivery import DeliveryService, DeliverySettings
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 
 
 async def main(db: str, url: str) -> int:

@@ -13,7 +13,7 @@ import pytest
 
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 
 request_mod = pytest.importorskip("amprelay.destination.request")
 Request = request_mod.AmplitudeRequest

@@ -14,7 +14,7 @@ import pytest
 
 from amprelay.delivery import DeliveryService, EnqueueItem
 from amprelay.fakeamp import start_process
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 from tests.delivery.helpers import ev, events_req
 
 HERE = os.path.dirname(os.path.abspath(__file__))

@@ -10,8 +10,8 @@ import pytest
 
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
-from amprelay.queue import DeadLetterFilter
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store import DeadLetterFilter
+from amprelay.store.sqlite import SQLiteQueue
 from tests.delivery.helpers import NA, Req, ev, events_req, group_req, identify_req
 
 FAST = dict(linger_ms=5, backoff_base_seconds=0.05, backoff_max_seconds=0.2, throttle_seconds=0.3,
@@ -289,3 +289,33 @@ def test_random_faults_keep_every_users_order_and_deliver_exactly_once(queue, am
     st = amp.stats()
     assert st["duplicates"] > 0 and st["requests"]["/2/httpapi"].get("413", 0) > 0
     assert queue.count_dead() == 0
+
+
+def test_a_round_the_store_cannot_record_is_recorded_later_and_never_resent(tmp_path, amp, caplog):
+    """A full disk at settlement: Amplitude accepted the units but the store refused the ack. The
+    worker leases nothing more and records the same outcome again until the store writes."""
+    import sqlite3
+
+    class FullDisk(SQLiteQueue):
+        refusals = 3
+
+        def settle(self, *a, **k):
+            if self.refusals:
+                self.refusals -= 1
+                raise sqlite3.OperationalError("database or disk is full")
+            return super().settle(*a, **k)
+
+    q = FullDisk(tmp_path / "full.sqlite3")
+    try:
+        def enqueue(svc):
+            for i in range(20):
+                svc.enqueue_requests("amp", f"m{i}", [events_req([ev(f"user-{i:04d}", i)])])
+
+        svc = run(q, amp, enqueue, timeout=20)
+        assert q.stats().depth == 0 and q.refusals == 0
+        sent = [e["data"]["insert_id"] for e in amp.events(path="/2/httpapi")]
+        assert len(sent) == 20 and amp.stats().get("duplicates", 0) == 0  # nothing went out twice
+        assert sum("cannot record delivery outcomes" in r.getMessage() for r in caplog.records) == 1
+        assert svc.metrics.registry.get_sample_value("amprelay_units_delivered_total", {"destination": "amp"}) == 20
+    finally:
+        q.close()

@@ -9,7 +9,7 @@ import orjson
 from amprelay.delivery.batcher import Batcher, Limit, form_quote, waves
 from amprelay.delivery.insert_id import base_insert_id, event_insert_id
 from amprelay.delivery.units import requests_to_units
-from amprelay.queue.base import Lease
+from amprelay.store.base import Lease
 from tests.delivery.helpers import NA, Req, ev, events_req, group_req, identify_req
 
 
@@ -161,3 +161,29 @@ def test_insert_id_is_readable_and_skipped_without_a_message_id():
     assert base_insert_id("amp", "s", "m", 0) != base_insert_id("amp", "s", "m", 1)
     [u] = requests_to_units("amp", "", [events_req([ev("user-0001", 1)])])
     assert "insert_id" not in orjson.loads(u.entry)  # no messageId: nothing stable to derive from
+
+
+def test_a_settlement_from_an_expired_lease_is_dropped_and_counted(tmp_path):
+    from amprelay.delivery.metrics import Metrics
+    from amprelay.delivery.responses import Action, Outcome
+    from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
+    from amprelay.store import NewUnit, Route
+    from amprelay.store.sqlite import SQLiteQueue
+
+    route = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                  (("api_key", "k"), ("events", None)))
+    q = SQLiteQueue(tmp_path / "q.sqlite3")
+    try:
+        q.enqueue([NewUnit(route, b'{"user_id":"user-1"}', "user-1", "m1", 1000.0)])
+        [old] = q.lease("local", 10, 1, now=1000)
+        [new] = q.lease("local", 10, 60, now=1002)  # the first lease expired; another took the unit
+        metrics = Metrics()
+        worker = DeliveryWorker(q, None, DeliverySettings(), metrics)  # type: ignore[arg-type]
+        worker.settle([(old, Outcome(Action.DONE))])
+        assert metrics.registry.get_sample_value("amprelay_stale_settlements_total") == 1
+        assert q.stats().depth == 1  # the new lease's to settle
+        worker.settle([(new, Outcome(Action.DONE))])
+        assert q.stats().depth == 0
+        assert metrics.registry.get_sample_value("amprelay_stale_settlements_total") == 1
+    finally:
+        q.close()

@@ -12,8 +12,8 @@ from amprelay.cli.dlq import parse_when
 from amprelay.cli.main import main
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
 from amprelay.fakeamp import run_in_thread
-from amprelay.queue import DeadLetterFilter, RetryItem
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store import DeadLetterFilter, RetryItem
+from amprelay.store.sqlite import SQLiteQueue
 from tests.delivery.helpers import ev, events_req
 from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
 from tests.requirements import require
@@ -46,7 +46,7 @@ class Store:
     def open(self):
         if self.backend == "sqlite":
             return SQLiteQueue(self.where)
-        from amprelay.queue.postgres import PostgresQueue
+        from amprelay.store.postgres import PostgresQueue
 
         return PostgresQueue(self.where)
 

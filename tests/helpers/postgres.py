@@ -34,7 +34,7 @@ class PgSchemas:
             c.execute(f'CREATE SCHEMA "{name}"')
         self.created.append(name)
         sep = "&" if "?" in PG_DSN else "?"
-        return f"{PG_DSN}{sep}options={quote(f'-csearch_path={name}')}"
+        return f"{PG_DSN}{sep}options={quote(f'-csearch_path={name}')}&application_name={name}"
 
     def drop(self) -> None:
         import psycopg

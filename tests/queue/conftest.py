@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from amprelay.queue.sqlite import SQLiteQueue
+from amprelay.store.sqlite import SQLiteQueue
 from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
 from tests.requirements import require
 
@@ -18,7 +18,7 @@ def make_queue(request, tmp_path_factory):
     schemas = None
     if request.param == "postgres":
         require(pg_available(), f"PostgreSQL is not reachable at {PG_DSN}")
-        from amprelay.queue.postgres import PostgresQueue
+        from amprelay.store.postgres import PostgresQueue
 
         schemas = PgSchemas()
 

@@ -7,8 +7,8 @@ import orjson
 import psycopg
 import pytest
 
-from amprelay.queue import NewUnit, Route
-from amprelay.queue.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
+from amprelay.store import NewUnit, Route
+from amprelay.store.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
 from tests.helpers.postgres import PgSchemas, pg_available
 from tests.requirements import require
 

@@ -3,16 +3,18 @@ still maps every message, once, in order."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import orjson
 
-from amprelay.relay.inbox import InboxProcessor, IngestPressure, SQLiteInbox
+from amprelay.relay.inbox import InboxProcessor, IngestPressure
+from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.sqlite import SQLiteQueue
 
 
 def test_processor_progresses_under_permanent_pressure(tmp_path):
-    inbox = SQLiteInbox(tmp_path / "q.sqlite")
+    queue = SQLiteQueue(tmp_path / "q.sqlite")
+    inbox = SQLiteInbox(queue.db)
     for r in range(5):
         inbox.append("src", orjson.dumps([{"n": r * 10 + i} for i in range(10)]))
     seen: list[int] = []
@@ -24,11 +26,8 @@ def test_processor_progresses_under_permanent_pressure(tmp_path):
                 seen.append(message["n"])
         return None
 
-    def store(_result, consume):
-        conn = sqlite3.connect(inbox.path)
-        conn.execute(*consume)
-        conn.commit()
-        conn.close()
+    def store(_result, consumed):
+        queue.enqueue_with_dead([], [], consumed)
 
     pressure = IngestPressure()
     pressure.inflight = 1  # ingest is never idle
@@ -41,6 +40,7 @@ def test_processor_progresses_under_permanent_pressure(tmp_path):
     finally:
         proc.stop()
         inbox.close()
+        queue.close()
     assert seen == list(range(50))
     assert proc.processed == 5
 
@@ -49,7 +49,7 @@ def test_group_writer_serves_coroutines_and_threads_in_shared_transactions(tmp_p
     import asyncio
     import threading
 
-    from amprelay.relay.inbox import _GroupWriter
+    from amprelay.store.groupcommit import GroupCommit
 
     groups: list[int] = []
     written: list[str] = []
@@ -59,7 +59,7 @@ def test_group_writer_serves_coroutines_and_threads_in_shared_transactions(tmp_p
         groups.append(len(group))
         written.extend(rows[0][0] for rows in group)
 
-    writer = _GroupWriter(write)
+    writer = GroupCommit(write)
 
     async def many():
         await asyncio.gather(*(writer.submit_async([(f"a{i}", b"[]", None, 0.0)]) for i in range(50)))
@@ -80,12 +80,12 @@ def test_group_writer_failure_reaches_every_caller_of_the_group():
 
     import pytest
 
-    from amprelay.relay.inbox import _GroupWriter
+    from amprelay.store.groupcommit import GroupCommit
 
     def write(group):
         raise OSError("disk full")
 
-    writer = _GroupWriter(write)
+    writer = GroupCommit(write)
     with pytest.raises(OSError, match="disk full"):
         writer.submit([("s", b"[]", None, 0.0)])
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 
-from amprelay.queue.base import QueueStats
 from amprelay.relay.readiness import (
     AdmissionCheck,
     CheckResult,
@@ -12,6 +11,7 @@ from amprelay.relay.readiness import (
     StoreWriteCheck,
     UndeliveredAgeCheck,
 )
+from amprelay.store.base import QueueStats
 
 
 class Store:

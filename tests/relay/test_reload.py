@@ -8,10 +8,10 @@ import orjson
 import pytest
 
 from amprelay.config import LoadedConfig, parse_config
-from amprelay.queue import open_queue, sqlite_path
 from amprelay.relay.inbox import InboxProcessor, SQLiteInbox
 from amprelay.relay.reload import STATUS_FILE, Reloader
 from amprelay.relay.runtime import Relay
+from amprelay.store import open_queue, sqlite_path
 
 WRITE_KEY = "wk-reload-1"
 

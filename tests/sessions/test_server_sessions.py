@@ -3,12 +3,12 @@ from hypothesis import strategies as st
 
 from amprelay.sessions import (
     Session,
-    SessionStore,
     apply_server_session,
     assign,
     event_time_ms,
     session_key,
 )
+from amprelay.store.sessions import SessionStore
 
 GAP = 30 * 60_000
 T0 = 1_704_067_200_000

@@ -8,13 +8,9 @@ import threading
 import httpx
 import pytest
 
-from amprelay.queue.postgres import PostgresQueue
-from amprelay.sessions import (
-    PostgresSessionStore,
-    SessionStore,
-    SessionStoreUnavailable,
-    apply_server_session,
-)
+from amprelay.sessions import apply_server_session, assign_in
+from amprelay.store.postgres import PostgresQueue
+from amprelay.store.sessions import PostgresSessionStore, SessionStore, SessionStoreUnavailable
 from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
 from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
 from tests.requirements import require
@@ -38,7 +34,7 @@ def test_same_answers_as_the_sqlite_store(dsn, tmp_path):
     events = [(f"d:{rnd.randrange(5)}", T0 + rnd.randrange(0, 6 * 3600_000)) for _ in range(300)]
     pg, lite = PostgresSessionStore(dsn), SessionStore(str(tmp_path / "s.sqlite3"))
     try:
-        assert [pg.assign(k, t, GAP) for k, t in events] == [lite.assign(k, t, GAP) for k, t in events]
+        assert [assign_in(pg, k, t, GAP) for k, t in events] == [assign_in(lite, k, t, GAP) for k, t in events]
     finally:
         pg.close()
         lite.close()
@@ -54,7 +50,7 @@ def test_relays_assigning_at_the_same_time_agree(dsn):
 
     def worker(store, mine):
         for t in mine:
-            sid = store.assign("amp|d:device-1", t, GAP)
+            sid = assign_in(store, "amp|d:device-1", t, GAP)
             with lock:
                 ids.append(sid)
 

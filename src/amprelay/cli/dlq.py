@@ -122,7 +122,7 @@ def _iso(ts: float) -> str:
 def store_location(args: argparse.Namespace) -> tuple[str, str]:
     """("sqlite", path) or ("postgres", dsn)."""
     from amprelay.cli.main import CommandError
-    from amprelay.queue import sqlite_path
+    from amprelay.store import sqlite_path
 
     if args.db and getattr(args, "dsn", None):
         raise ValueError("give --db (SQLite) or --dsn (PostgreSQL), not both")
@@ -146,16 +146,34 @@ def store_location(args: argparse.Namespace) -> tuple[str, str]:
     return "sqlite", str(sqlite_path(None, data_dir))
 
 
-def open_store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace, write: bool = False):
+    """The store, or None (the reason printed). ``write``: on SQLite also take the data dir's lock,
+    held until the queue is closed (refused while `amprelay serve` or a replay writes it)."""
     backend, where = store_location(args)
     if backend == "postgres":
         return open_postgres(where)
-    from amprelay.queue.sqlite import SQLiteQueue
+    from amprelay.store.lock import DataDirInUse, DataDirLock
+    from amprelay.store.sqlite import SQLiteQueue
 
     if not os.path.isfile(where):
         print(f"amprelay dlq: no store at {where} (use --db, --dsn, --config or --data-dir)", file=sys.stderr)
         return None
-    return SQLiteQueue(where)
+    lock = None
+    if write:
+        try:
+            lock = DataDirLock(os.path.dirname(os.path.abspath(where))).acquire()
+        except DataDirInUse as exc:
+            print(f"amprelay dlq: {exc}", file=sys.stderr)
+            return None
+    queue = SQLiteQueue(where)
+    if lock is not None:
+        close = queue.close
+
+        def close_and_unlock() -> None:
+            close()
+            lock.release()
+        queue.close = close_and_unlock  # type: ignore[method-assign]
+    return queue
 
 
 def open_postgres(dsn: str):
@@ -163,7 +181,7 @@ def open_postgres(dsn: str):
     try:
         import psycopg
 
-        from amprelay.queue.postgres import SCHEMA_VERSION, PostgresQueue
+        from amprelay.store.postgres import SCHEMA_VERSION, PostgresQueue
     except ModuleNotFoundError:
         print("amprelay dlq: PostgreSQL needs psycopg: pip install 'amprelay[postgres]'", file=sys.stderr)
         return None
@@ -195,7 +213,7 @@ def _safe_dsn(dsn: str) -> str:
 
 
 def build_filter(args: argparse.Namespace):
-    from amprelay.queue import DeadLetterFilter
+    from amprelay.store import DeadLetterFilter
 
     return DeadLetterFilter(
         destination=args.destination, kind=args.kind, reason_contains=args.reason, message_id=args.message_id,
@@ -296,7 +314,7 @@ def print_table(rows: list[Any]) -> None:
 
 @_guard
 def run_show(args: argparse.Namespace) -> int:
-    from amprelay.queue import DeadLetterFilter
+    from amprelay.store import DeadLetterFilter
 
     q = open_store(args)
     if q is None:
@@ -330,7 +348,7 @@ def run_retry(args: argparse.Namespace) -> int:
     if not _has_filter(args) and not args.all:
         print("amprelay dlq retry: give a filter or --all", file=sys.stderr)
         return 2
-    q = open_store(args)
+    q = open_store(args, write=not args.dry_run)
     if q is None:
         return 1
     try:
@@ -356,7 +374,7 @@ def run_purge(args: argparse.Namespace) -> int:
     if not _has_filter(args) and not args.all:
         print("amprelay dlq purge: give a filter or --all", file=sys.stderr)
         return 2
-    q = open_store(args)
+    q = open_store(args, write=not args.dry_run)
     if q is None:
         return 1
     try:

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     import psycopg
 
-    from amprelay.queue.postgres import migrate
+    from amprelay.store.postgres import migrate
 
     try:
         with psycopg.connect(dsn, autocommit=True, connect_timeout=10) as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
 from pathlib import Path
 
@@ -44,6 +45,11 @@ def _positive(kind):
 
 
 def run(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:  # releases the data dir's lock however the replay ends
+        return _run(args, stack)
+
+
+def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -57,7 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from amprelay.cli.main import CommandError
     from amprelay.cli.serve import load
     from amprelay.delivery.metrics import Metrics
-    from amprelay.queue import open_queue
     from amprelay.relay.runtime import ProcessResult, Relay, rejected_unit
     from amprelay.replay import (
         Checkpoints,
@@ -68,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         message_time,
         parse_time,
     )
+    from amprelay.store import api_keys_of, open_queue
 
     console = Console(stderr=True, soft_wrap=True)  # messages name long paths: never fold them
     try:
@@ -85,6 +91,15 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"no source {args.source!r} in the config (its sources: "
                            f"{', '.join(s.name for s in cfg.sources) or 'none'})")
     source = args.source or (cfg.sources[0].name if cfg.sources else "replay")
+    if not args.dry_run:  # a dry run writes nothing: it may run beside `amprelay serve`
+        from amprelay.store.lock import DataDirInUse, DataDirLock, store_dir
+
+        try:
+            lock = DataDirLock(store_dir(cfg.queue, cfg.data_dir)).acquire()
+        except DataDirInUse as exc:
+            console.print(f"[red]amprelay replay: {exc}[/]")
+            return 1
+        stack.callback(lock.release)
     Path(cfg.data_dir).mkdir(parents=True, exist_ok=True)
 
     class _NullQueue:
@@ -92,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             return []
 
     queue = _NullQueue() if args.dry_run else open_queue(cfg.queue, cfg.data_dir)
+    if not args.dry_run:
+        queue.set_api_keys(api_keys_of(cfg.destinations))
     relay = Relay(cfg, queue, Metrics())  # type: ignore[arg-type]
     checkpoints = Checkpoints(Path(cfg.data_dir) / "replay-checkpoints.json")
     stats = ReplayStats()

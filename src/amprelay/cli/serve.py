@@ -74,6 +74,7 @@ def load(args: argparse.Namespace, secrets: bool = True):
 def run(args: argparse.Namespace) -> int:
     from amprelay.config import ConfigError
     from amprelay.logs import setup_logging
+    from amprelay.store.lock import DataDirInUse
     from amprelay.wiring import RelayService
 
     setup_logging(args.log_level or "info", fmt=args.log_format or "json")
@@ -87,7 +88,11 @@ def run(args: argparse.Namespace) -> int:
     setup_logging(loaded.config.logging.level, fmt=loaded.config.logging.format)
     for w in loaded.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    service = RelayService.build(loaded.config, warnings=loaded.warnings, load=lambda: load(args))
+    try:
+        service = RelayService.build(loaded.config, warnings=loaded.warnings, load=lambda: load(args))
+    except DataDirInUse as exc:
+        print(f"amprelay: {exc}", file=sys.stderr)
+        return 1
     s = loaded.config.server
     scheme = "https" if s.tls_cert else "http"
     print(f"amprelay listening on {scheme}://{s.host}:{s.port} (data in {loaded.config.data_dir})", file=sys.stderr)

@@ -10,7 +10,6 @@ and saves its counts to a small JSON file now and then, so a restart keeps the c
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -20,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from amprelay.js.json import dumps, loads
-from amprelay.queue.base import Lease
+from amprelay.store.base import Lease
+from amprelay.store.paths import write_private
 
 COUNTERS = ("received", "filtered", "delivered", "retrying", "dead")
 RECEIVED, FILTERED, DELIVERED, RETRYING, DEAD = range(len(COUNTERS))
@@ -234,8 +234,7 @@ class Activity:
         tmp = self._path.with_suffix(self._path.suffix + ".tmp")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(dumps(data))
-            os.replace(tmp, self._path)
+            write_private(self._path, dumps(data))  # 0600 whatever the umask
         except OSError:
             with contextlib.suppress(OSError):
                 tmp.unlink()

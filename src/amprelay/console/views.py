@@ -33,8 +33,8 @@ from amprelay.destination.endpoints import endpoint_base, rebase_url
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import form_urlencode, to_json_text
 from amprelay.masking import mask_text, mask_value
-from amprelay.queue.base import DeadLetterFilter
 from amprelay.relay.trial import try_event
+from amprelay.store.base import DeadLetterFilter
 
 Handler = Callable[[Request], Awaitable[Response]]
 

@@ -26,7 +26,7 @@ from urllib.parse import quote_plus
 import orjson
 
 from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
-from amprelay.queue.base import Lease, Route
+from amprelay.store.base import Lease, Route
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,9 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         r = self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.received = Counter("amprelay_events_received", "Messages received from sources", ["source"], registry=r)
+        self.deduplicated = Counter(
+            "amprelay_messages_deduplicated", "Messages acknowledged and dropped: their (source, messageId) was "
+            "accepted within ingest.dedupe_window", ["source"], registry=r)
         self.filtered = Counter("amprelay_events_filtered",
                                 "Messages that matched no subscription of a destination", ["destination"], registry=r)
         self.mapped = Counter("amprelay_events_mapped", "Messages mapped by an action",
@@ -55,6 +58,9 @@ class Metrics:
                                  ["destination"], registry=r)
         self.dead_lettered = Counter("amprelay_units_dead_lettered", "Units moved to the dead-letter store",
                                      ["destination"], registry=r)
+        self.stale_settlements = Counter(
+            "amprelay_stale_settlements", "Settlements dropped because their lease had expired and another lease "
+            "took the unit since (fenced by the lease token)", registry=r)
         self.requests = Counter("amprelay_amplitude_requests", "Requests sent to Amplitude",
                                 ["destination", "status"], registry=r)
         self.queue_depth = Gauge("amprelay_queue_depth", "Units not yet delivered", ["destination"], registry=r)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal, Protocol
 
-from amprelay.queue.base import Lease
+from amprelay.store.base import Lease
 
 Settled = Literal["delivered", "retrying", "dead"]
 

@@ -29,7 +29,7 @@ from amprelay.delivery.observer import DeliveryObserver
 from amprelay.delivery.sender import Sender
 from amprelay.delivery.units import requests_to_units
 from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
-from amprelay.queue.base import NewUnit, Queue
+from amprelay.store.base import NewUnit, Queue
 
 log = logging.getLogger("amprelay.delivery")
 
@@ -146,7 +146,11 @@ class DeliveryService:
             return
         self._loop = asyncio.get_running_loop()
         s = self.settings
-        released = await asyncio.to_thread(self.queue.release, self.worker_id)
+        try:
+            released = await asyncio.to_thread(self.queue.release, self.worker_id)
+        except Exception as exc:  # the database is away: delivery starts leasing when it is back
+            log.warning("the store is unavailable (%s); delivery waits for it", exc)
+            released = 0
         if released:
             log.info("took back %d unit(s) leased before a restart", released)
         self.sender = Sender(timeout=s.timeout_seconds, max_connections=max(4, s.concurrency * 4),
@@ -177,7 +181,10 @@ class DeliveryService:
                 await self._stats_task
             self._stats_task = None
         self._tasks = []
-        await asyncio.to_thread(self.queue.release, self.worker_id)
+        try:
+            await asyncio.to_thread(self.queue.release, self.worker_id)
+        except Exception as exc:  # leases of a database that is away expire by themselves
+            log.warning("could not release this worker's leases: %s", exc)
         if self.sender is not None:
             await self.sender.aclose()
             self.sender = None

@@ -1,6 +1,6 @@
 """Split an action's requests into queue units (one event / identification / mapping entry).
 
-The unit keeps everything needed to rebuild its request (:class:`amprelay.queue.Route`): the
+The unit keeps everything needed to rebuild its request (:class:`amprelay.store.Route`): the
 method, URL, encoding, headers and every body field but the entries, in the order the action
 wrote them. :mod:`amprelay.delivery.batcher` puts several units of one route back into one
 request of the same shape.
@@ -18,7 +18,7 @@ from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
 from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
 from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps, loads, well_formed
-from amprelay.queue.base import NewUnit, Route
+from amprelay.store.base import NewUnit, Route
 
 
 def _has_float(items: Any) -> bool:

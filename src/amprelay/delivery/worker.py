@@ -25,7 +25,7 @@ from amprelay.delivery.metrics import Metrics, observe_many
 from amprelay.delivery.observer import DeliveryObserver, Settled
 from amprelay.delivery.responses import Action, Outcome, answer_detail, classify
 from amprelay.delivery.sender import Sender, target_url
-from amprelay.queue.base import Lease, Queue, RetryItem, Route
+from amprelay.store.base import Lease, Queue, RetryItem, Route
 
 log = logging.getLogger("amprelay.delivery")
 
@@ -115,6 +115,11 @@ class DeliveryWorker:
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
         self._stopping = False
+        # rounds whose outcome the store could not write (disk full, database away): their units
+        # stay leased to this worker and are settled again, never resent; no new lease meanwhile
+        self._unsettled: list[list[tuple[Lease, Outcome]]] = []
+        self._settle_backoff = 0.0
+        self._settle_logged = 0.0
 
     # -- public ---------------------------------------------------------------------------------
 
@@ -137,6 +142,7 @@ class DeliveryWorker:
         slots = asyncio.Semaphore(max(1, s.concurrency))
         inflight: set[asyncio.Task] = set()
         wake = self._wake
+        lease_backoff, lease_logged = 0.0, -60.0
 
         def done(task: asyncio.Task) -> None:
             inflight.discard(task)
@@ -153,13 +159,24 @@ class DeliveryWorker:
                     break
                 wake.clear()
                 self.health.tick(self.clock())
+                if self._unsettled and not await self._settle_pending():
+                    slots.release()
+                    await asyncio.sleep(self._settle_backoff)
+                    continue
                 try:
                     leases = await self.lease_round()
-                except Exception:
+                except Exception as exc:  # the store is away: back off, say so once a minute
                     slots.release()
-                    log.exception("leasing failed; trying again")
-                    await asyncio.sleep(s.poll_seconds)
+                    lease_backoff = min(5.0, max(s.poll_seconds, lease_backoff * 2))
+                    now = time.monotonic()
+                    if now - lease_logged >= 60.0:
+                        lease_logged = now
+                        log.error("leasing failed (%s); trying again with backoff", exc)
+                    await asyncio.sleep(lease_backoff)
                     continue
+                if lease_backoff:
+                    log.warning("leasing works again; delivery resumes")
+                    lease_backoff, lease_logged = 0.0, -60.0
                 if not leases:
                     slots.release()
                     try:
@@ -177,6 +194,8 @@ class DeliveryWorker:
         finally:
             if inflight:
                 await asyncio.gather(*list(inflight), return_exceptions=True)
+            if self._unsettled:  # one last try; what stays unrecorded is resent after a restart
+                await self._settle_pending()
 
     async def lease_round(self) -> list[Lease]:
         """Lease a round's units, lingering briefly for a fuller batch."""
@@ -201,7 +220,35 @@ class DeliveryWorker:
             await asyncio.to_thread(self.queue.retry, [RetryItem(u.id, later, f"internal error: {exc!r}")
                                                         for u in leases])
             return
-        await asyncio.to_thread(self.settle, results)
+        try:
+            await asyncio.to_thread(self.settle, results)
+        except Exception as exc:  # kept, settled again once the store writes; never resent
+            self._unsettled.append(results)
+            self._settle_failed(exc)
+            return
+
+    async def _settle_pending(self) -> bool:
+        """Write the rounds the store refused before; True once none is left."""
+        while self._unsettled:
+            try:
+                await asyncio.to_thread(self.settle, self._unsettled[0])
+            except Exception as exc:
+                self._settle_failed(exc)
+                return False
+            self._unsettled.pop(0)
+            log.warning("the store writes again: delivery's outcomes are recorded and delivery resumes")
+        self._settle_backoff = 0.0
+        self._settle_logged = 0.0
+        return True
+
+    def _settle_failed(self, exc: Exception) -> None:
+        self._settle_backoff = min(5.0, max(0.1, self._settle_backoff * 2))
+        now = time.monotonic()
+        if not self._settle_logged or now - self._settle_logged >= 60.0:  # at most once a minute
+            self._settle_logged = now
+            n = sum(len(r) for r in self._unsettled)
+            log.error("the store cannot record delivery outcomes (%s): %d unit(s) wait, leased, to be recorded; "
+                      "no new units are sent until it writes again", exc, n)
 
     # -- one round ---------------------------------------------------------------------------------
 
@@ -304,6 +351,7 @@ class DeliveryWorker:
         delivered: dict[str, int] = {}
         part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
         latencies: list[float] = []
+        counted: list[Any] = []  # counters bumped once the outcome is recorded (a refused write is redone)
         seen: list[tuple[Lease, Settled, str]] | None = [] if self.observer is not None else None
         for u, o in results:
             dest = u.route.destination
@@ -317,7 +365,7 @@ class DeliveryWorker:
                 continue
             if a is Action.DEAD:
                 deads.append((u.id, o.reason))
-                m.dead_lettered.labels(dest).inc()
+                counted.append(m.dead_lettered.labels(dest))
                 if seen is not None:
                     seen.append((u, "dead", o.reason))
                 continue
@@ -325,17 +373,17 @@ class DeliveryWorker:
                 seen.append((u, "retrying", o.reason or a.value))
             if a is Action.RESEND or a is Action.SPLIT:
                 retries.append(RetryItem(u.id, now, None, False))
-                m.retried.labels(dest, "resend").inc()
+                counted.append(m.retried.labels(dest, "resend"))
             elif a is Action.HOLD:
                 retries.append(RetryItem(u.id, self._held.get(_hold_key(u.route), now + s.hold_seconds), o.reason,
                                          False))
-                m.retried.labels(dest, "api_key").inc()
+                counted.append(m.retried.labels(dest, "api_key"))
             else:  # BACKOFF, THROTTLED
                 age = now - u.created_at
                 if age >= s.max_age_seconds:
                     deads.append((u.id, f"undelivered after {u.attempts + 1} attempt(s) over {age / 3600:.1f}h "
                                         f"(maximum age {s.max_age_seconds / 3600:.1f}h); last error: {o.reason}"))
-                    m.dead_lettered.labels(dest).inc()
+                    counted.append(m.dead_lettered.labels(dest))
                     if seen is not None:
                         seen.append((u, "dead", deads[-1][1]))
                     continue
@@ -343,16 +391,22 @@ class DeliveryWorker:
                     seen.append((u, "retrying", o.reason))
                 if a is Action.THROTTLED:
                     delay = o.delay * (1.0 + 0.5 * self.rng())
-                    m.throttled.labels(dest).inc()
-                    m.retried.labels(dest, "throttled").inc()
+                    counted.append(m.throttled.labels(dest))
+                    counted.append(m.retried.labels(dest, "throttled"))
                 else:
                     delay = backoff_delay(u.attempts, s.backoff_base_seconds, s.backoff_max_seconds, self.rng())
-                    m.retried.labels(dest, "error").inc()
+                    counted.append(m.retried.labels(dest, "error"))
                 until = part_until.get(u.partition)
                 if until is None:
                     until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
                 retries.append(RetryItem(u.id, until, o.reason, True))
-        self.queue.settle(acks, retries, deads, now=now)
+        stale = self.queue.settle(acks, retries, deads, now=now, tokens={u.id: u.token for u, _ in results})
+        for counter in counted:
+            counter.inc()
+        if stale:  # their lease expired mid-round and another took the units: that one settles them
+            m.stale_settlements.inc(len(stale))
+            log.warning("%d unit(s) were settled after their lease expired; left to the lease that took them",
+                        len(stale))
         if seen:
             try:
                 self.observer.on_settled(seen, now)

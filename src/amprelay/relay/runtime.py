@@ -8,7 +8,6 @@ error) sends that message's failure to the dead-letter store with its reason, ne
 from __future__ import annotations
 
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -31,8 +30,6 @@ from amprelay.engine import ActionError, CompiledSubscription, Subscription, com
 from amprelay.errors import Unavailable
 from amprelay.js.json import dumps, well_formed
 from amprelay.masking import mask_text, register_secrets
-from amprelay.queue.base import NewUnit, Queue, Route
-from amprelay.relay.inbox import SQLiteInbox
 from amprelay.relay.readiness import (
     AdmissionCheck,
     Readiness,
@@ -41,12 +38,13 @@ from amprelay.relay.readiness import (
     UndeliveredAgeCheck,
 )
 from amprelay.relay.routing import destination_enabled
-from amprelay.sessions import (
-    PostgresSessionStore,
-    SessionStore,
-    SessionStoreUnavailable,
-    apply_server_session,
-)
+from amprelay.sessions import SessionStateStore, apply_server_session
+from amprelay.store import open_session_store
+from amprelay.store.base import InboxReceipt, MessageClaims, NewUnit, Queue, Route
+from amprelay.store.inbox import SQLiteInbox
+from amprelay.store.lock import store_dir
+from amprelay.store.sessions import SessionStoreUnavailable
+from amprelay.store.space import EXPANSION_PER_DESTINATION, DiskGuard
 
 log = logging.getLogger("amprelay.relay")
 
@@ -97,18 +95,6 @@ def compile_config(config: Config, generation: int = 1) -> CompiledConfig:
                           {s.write_key.get_secret_value(): s for s in config.sources}, generation)
 
 
-def open_session_store(config: Config) -> SessionStore | PostgresSessionStore:
-    """Server-side session state lives in the queue's store: the SQLite file, or PostgreSQL
-    (shared by every relay on it)."""
-    if config.queue.backend == "postgres":
-        return PostgresSessionStore(config.queue.dsn or "")
-    from amprelay.queue import sqlite_path
-
-    path = Path(sqlite_path(config.queue, config.data_dir))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return SessionStore(str(path))
-
-
 def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: str, now: float) -> NewUnit:
     """A dead-letter unit for something that never became a request."""
     route = Route(destination, REJECTED_METHOD, f"amprelay:{reason_kind}", "json", "message", True, ())
@@ -145,6 +131,11 @@ def _rejected_reason(r: dict[str, Any]) -> str:
     return mask_text(well_formed(reason))  # reasons may quote the message
 
 
+def _rows_bytes(rows: tuple[bytes | None, list[tuple[str, bytes]]]) -> int:
+    messages, rejected = rows
+    return (len(messages) if messages else 0) + sum(len(m) for _, m in rejected)
+
+
 @dataclass
 class ProcessResult:
     units: list[NewUnit] = field(default_factory=list)
@@ -152,6 +143,8 @@ class ProcessResult:
     matched: int = 0
     per_subscription: dict[str, int] = field(default_factory=dict)  # "destination/subscription" -> runs
     errors: dict[str, int] = field(default_factory=dict)  # reason -> count
+    claims: MessageClaims | None = None  # messageId dedupe (ingest.dedupe_window), decided when stored
+    repeated: dict[str, int] = field(default_factory=dict)  # source -> messages repeated within this result
 
 
 class Relay:
@@ -168,10 +161,17 @@ class Relay:
         self._held: list[tuple[int, CompiledConfig]] = []
         self._swap_lock = threading.Lock()
         self._data_dir = Path(data_dir or config.data_dir)
+        # the free-space guard, checked on every write (see amprelay.store.space)
+        self.disk_guard = DiskGuard(
+            store_dir(config.queue, self._data_dir) if inbox is not None else self._data_dir,
+            config.queue.min_free_disk_bytes,
+            expansion=EXPANSION_PER_DESTINATION * max(1, len(config.destinations)) if inbox is not None else 0,
+            backlog=(lambda: inbox.pending_bytes) if inbox is not None else None)
         self._admission_lock = threading.Lock()
         self._admission_checked = 0.0
         self._admission_reason: str | None = None
         self.last_error: str | None = None
+        self._store_logged_at = -60.0
         self._on_enqueued = on_enqueued
         self.inbox = inbox
         self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
@@ -182,9 +182,9 @@ class Relay:
             UndeliveredAgeCheck(lambda: queue.stats(), config.delivery.ready_max_undelivered_age_seconds),
         ])
         register_secrets(config_secrets(config))
-        self.sessions: SessionStore | PostgresSessionStore | None = None
+        self.sessions: SessionStateStore | None = None
         if any(d.config.server_sessions.enabled for d in self.destinations):
-            self.sessions = open_session_store(config)
+            self.sessions = open_session_store(config.queue, queue)
 
     @property
     def config(self) -> Config:
@@ -206,7 +206,7 @@ class Relay:
         inbox (PostgreSQL) each request is transformed with the config it started with."""
         new = compile_config(config, self._active.generation + 1)
         if self.sessions is None and any(d.config.server_sessions.enabled for d in new.destinations):
-            self.sessions = open_session_store(config)
+            self.sessions = open_session_store(config.queue, self.queue)
         with self._swap_lock:
             if self.inbox is not None:
                 self._held.append((self.inbox.last_id(), self._active))
@@ -277,28 +277,57 @@ class Relay:
                 observer.on_message(source_name, message, dest.name, fired, created)
         return out
 
+    def _result(self) -> ProcessResult:
+        """A result for ingest: with messageId dedupe claims unless the window is 0."""
+        window = self.config.ingest.dedupe_window
+        return ProcessResult(claims=MessageClaims(window, time.time()) if window > 0 else None)
+
+    def transform_once(self, source_name: str, message: dict[str, Any], result: ProcessResult,
+                       compiled: CompiledConfig | None = None) -> None:
+        """:meth:`transform`, noting which units and dead letters are the message's for the
+        dedupe (a messageId seen twice in one result is dropped at once)."""
+        claims = result.claims
+        mid = message.get("messageId") if claims is not None else None
+        if claims is None or mid is None or mid == "" or isinstance(mid, dict | list):
+            self.transform(source_name, message, result=result, compiled=compiled)
+            return
+        key = (source_name, str(mid))
+        if key in claims.units_of:
+            result.repeated[source_name] = result.repeated.get(source_name, 0) + 1
+            return
+        u0, d0 = len(result.units), len(result.dead)
+        self.transform(source_name, message, result=result, compiled=compiled)
+        claims.units_of[key] = range(u0, len(result.units))
+        if len(result.dead) > d0:
+            claims.dead_of[key] = list(range(d0, len(result.dead)))
+
     # --- durable acceptance ---------------------------------------------------------------
     def accept_sync(self, source: SourceConfig | str, messages: Sequence[dict[str, Any]],
                     rejected: Iterable[dict[str, Any]] = ()) -> ProcessResult:
         """Transform ``messages`` and store every unit, plus ``rejected`` (each with ``reason``
         and ``message``), durably. Returns once they are on disk; raises :class:`Unavailable`."""
-        reason = self.admission()
-        if reason is not None:
-            raise Unavailable(reason)
         source_name = source if isinstance(source, str) else source.name
-        if self.inbox is not None:
+        if self.inbox is None:
+            reason = self.admission()
+            if reason is not None:
+                raise Unavailable(reason)
+        else:
+            rows = _inbox_rows(messages, rejected)
+            reason = self.admission(_rows_bytes(rows))
+            if reason is not None:
+                raise Unavailable(reason)
             try:
-                self.inbox.append(source_name, *_inbox_rows(messages, rejected))
+                self.inbox.append(source_name, *rows)
             except Exception as exc:
                 raise self._inbox_refused(exc) from exc
             self.metrics.received.labels(source_name).inc(len(messages))
             return ProcessResult()
-        result = ProcessResult()
+        result = self._result()
         now = time.time()
         compiled = self._active  # one request, one config
         try:
             for message in messages:
-                self.transform(source_name, message, result=result, compiled=compiled)
+                self.transform_once(source_name, message, result, compiled)
         except SessionStoreUnavailable as exc:
             self.last_error = str(exc)
             log.error("%s", exc)
@@ -317,7 +346,7 @@ class Relay:
     def process_inbox(self, rows: list[tuple[int, str, Any, str | None]]) -> ProcessResult:
         """Units for inbox rows ``(id, source, payload, reason)``: a list of messages, or (with a
         reason) one message rejected at ingest, which goes to the dead-letter store."""
-        result = ProcessResult()
+        result = self._result()
         now = time.time()
         held, active = self._inbox_configs(rows[0][0]) if rows else ([], self._active)
         for row_id, source_name, payload, reason in rows:
@@ -330,26 +359,35 @@ class Relay:
             else:
                 compiled = next((c for last_id, c in held if row_id <= last_id), active)
                 for message in payload:
-                    self.transform(source_name, message, result=result, compiled=compiled)
+                    self.transform_once(source_name, message, result, compiled)
         return result
 
-    def store(self, result: ProcessResult, also: tuple[str, tuple] | None = None) -> None:
-        if not result.units and not result.dead and also is None:
+    def store(self, result: ProcessResult, consumed: InboxReceipt | None = None) -> None:
+        """Store ``result``'s units and dead letters durably, and remove the ``consumed`` inbox
+        messages they came from in the same transaction."""
+        claims = result.claims if result.claims is not None and result.claims.units_of else None
+        if not result.units and not result.dead and consumed is None and claims is None:
             return
         try:
-            enqueue_with_dead = getattr(self.queue, "enqueue_with_dead", None)
-            if also is not None:
-                enqueue_with_dead(result.units, result.dead, also=[also])
-            elif enqueue_with_dead is not None:
-                enqueue_with_dead(result.units, result.dead)
-            else:
-                self.queue.enqueue(result.units)
+            self.queue.enqueue_with_dead(result.units, result.dead, consumed, claims)
         except Exception as exc:
             self.last_error = f"the queue refused the write: {exc}"
-            log.error("queue write failed: %s", exc)
+            now = time.monotonic()
+            if now - self._store_logged_at >= 60.0:  # at most once a minute (a full disk retries)
+                self._store_logged_at = now
+                log.error("queue write failed: %s", exc)
             raise Unavailable("the durable store is unavailable; retry later", retry_after=5) from exc
-        for unit in result.units:
-            self.metrics.enqueued.labels(unit.route.destination).inc()
+        dropped = dict(result.repeated)
+        skipped: set[int] = set()
+        if claims is not None and claims.duplicates:
+            skipped = claims.skipped()[0]
+            for source_name, _mid in claims.duplicates:
+                dropped[source_name] = dropped.get(source_name, 0) + 1
+        for source_name, n in dropped.items():
+            self.metrics.deduplicated.labels(source_name).inc(n)
+        for i, unit in enumerate(result.units):
+            if i not in skipped:
+                self.metrics.enqueued.labels(unit.route.destination).inc()
         if result.units and self._on_enqueued is not None:
             self._on_enqueued()
 
@@ -361,11 +399,12 @@ class Relay:
             await run_in_threadpool(self.accept_sync, source, messages, rejected)
             return
         # The inbox: the event loop awaits the group write (no worker thread per request).
-        reason = self.admission()
+        rows = _inbox_rows(messages, rejected)
+        reason = self.admission(_rows_bytes(rows))
         if reason is not None:
             raise Unavailable(reason)
         try:
-            await self.inbox.append_async(source.name, *_inbox_rows(messages, rejected))
+            await self.inbox.append_async(source.name, *rows)
         except Exception as exc:
             raise self._inbox_refused(exc) from exc
         self.metrics.received.labels(source.name).inc(len(messages))
@@ -380,30 +419,30 @@ class Relay:
         return (self.inbox.depth() if self.inbox is not None else 0) + self.queue.stats().depth
 
     # --- admission, readiness, metrics ----------------------------------------------------
-    def admission(self) -> str | None:
-        """Why ingest must refuse now (store over its size, disk nearly full), or None.
-        Checked at most once a second."""
+    def admission(self, incoming: int = 0) -> str | None:
+        """Why ingest must refuse a write of ``incoming`` bytes now, or None: the store over its
+        size (checked at most once a second), or the disk too full to take the write and keep room
+        for delivery (checked every time: :class:`amprelay.store.space.DiskGuard`)."""
         now = time.monotonic()
-        if now - self._admission_checked < 1.0:
+        if now - self._admission_checked >= 1.0:
+            with self._admission_lock:
+                if now - self._admission_checked >= 1.0:
+                    reason = None
+                    qc = self.config.queue
+                    try:
+                        size = self.queue.size_bytes()
+                        if size > qc.max_bytes:
+                            reason = f"the queue holds {size} bytes, over its limit of {qc.max_bytes}"
+                    except Exception as exc:
+                        reason = f"the store can't be checked: {exc}"
+                    self._admission_reason = reason
+                    self._admission_checked = now
+        if self._admission_reason is not None:
             return self._admission_reason
-        with self._admission_lock:
-            if now - self._admission_checked < 1.0:
-                return self._admission_reason
-            reason = None
-            qc = self.config.queue
-            try:
-                size = getattr(self.queue, "size_bytes", lambda: 0)()
-                if size > qc.max_bytes:
-                    reason = f"the queue holds {size} bytes, over its limit of {qc.max_bytes}"
-                self._data_dir.mkdir(parents=True, exist_ok=True)
-                free = shutil.disk_usage(self._data_dir).free
-                if free < qc.min_free_disk_bytes:
-                    reason = f"only {free} bytes free on the data disk (minimum {qc.min_free_disk_bytes})"
-            except Exception as exc:
-                reason = f"the store can't be checked: {exc}"
-            self._admission_reason = reason
-            self._admission_checked = now
-        return reason
+        try:
+            return self.disk_guard.check(incoming)
+        except OSError as exc:
+            return f"the data disk can't be checked: {exc}"
 
     def ready(self) -> ReadinessReport:
         """What ``/ready`` answers (runs the checks: SQL queries, so call it off the event loop)."""

@@ -19,7 +19,8 @@ The interface is shaped for a multi-worker PostgreSQL backend as well: ``worker_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -98,6 +99,70 @@ class Route:
                    tuple((k, v) for k, v in template), tuple((k, v) for k, v in headers))
 
 
+# The API key is not kept at rest: the store keeps a reference in a route's ``api_key`` field
+# (``amprelay:destination-api-key:<first 8 hex digits of the key's SHA-256>``, so routes sent
+# with different keys stay apart without the keys) and puts the destination's key from the
+# current config back when it reads the route: a key rotated in the config applies to units
+# queued before.
+API_KEY_FIELD = "api_key"
+API_KEY_REF = "amprelay:destination-api-key"
+
+ApiKeys = Callable[[str], "str | None"]  # destination name -> its API key now (None: unknown)
+
+
+def _reference(value: object) -> str:
+    text = str(value)
+    if text.startswith(API_KEY_REF):
+        return text
+    return f"{API_KEY_REF}:{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+
+
+def _with_api_key(route: Route, value: Callable[[object], str]) -> Route:
+    return Route(route.destination, route.method, route.url, route.encoding, route.entries_field, route.single,
+                 tuple((k, value(v) if k == API_KEY_FIELD else v) for k, v in route.template), route.headers)
+
+
+def route_at_rest(route: Route) -> Route:
+    """``route`` as the store keeps it: its API key replaced by a reference."""
+    if not any(k == API_KEY_FIELD for k, _ in route.template):
+        return route
+    return _with_api_key(route, _reference)
+
+
+def route_resolved(stored: Route, api_keys: ApiKeys | None) -> Route:
+    """A stored route with its destination's current API key (left as the reference when the
+    destination is unknown: Amplitude then refuses it and delivery holds its units)."""
+    if api_keys is None or not any(k == API_KEY_FIELD and str(v).startswith(API_KEY_REF)
+                                   for k, v in stored.template):
+        return stored
+    key = api_keys(stored.destination)
+    return stored if key is None else _with_api_key(stored, lambda _v: key)
+
+
+def routes_without_keys(rows: Iterable[tuple[int, str]]) -> tuple[list[tuple[str, int]], list[tuple[int, int]]]:
+    """The migration of stores written before keys were kept out of routes: for ``(id, key)``
+    rows, the ``(new key, id)`` updates and the ``(id, survivor id)`` merges (routes that differed
+    only by their API key become one)."""
+    survivors: dict[str, int] = {}
+    updates: list[tuple[str, int]] = []
+    merges: list[tuple[int, int]] = []
+    rows = list(rows)
+    for rid, key in rows:
+        new = route_at_rest(Route.from_key(key)).key()
+        if new == key:
+            survivors.setdefault(new, rid)
+    for rid, key in rows:
+        new = route_at_rest(Route.from_key(key)).key()
+        if new == key:
+            continue
+        if new in survivors:
+            merges.append((rid, survivors[new]))
+        else:
+            survivors[new] = rid
+            updates.append((new, rid))
+    return updates, merges
+
+
 @dataclass(slots=True)
 class NewUnit:
     """A unit to enqueue. ``entry`` is the entry's JSON (orjson bytes, key order kept)."""
@@ -111,7 +176,8 @@ class NewUnit:
 
 @dataclass(slots=True)
 class Lease:
-    """A leased unit. ``id`` increases with enqueue order."""
+    """A leased unit. ``id`` increases with enqueue order. ``token`` fences its settlement: a
+    settlement carrying a token older than the unit's latest lease changes nothing."""
 
     id: int
     route: Route
@@ -121,6 +187,42 @@ class Lease:
     created_at: float
     attempts: int = 0
     last_error: str | None = None
+    token: int = 0
+
+
+@dataclass(slots=True)
+class MessageClaims:
+    """messageId dedupe, decided in the enqueue's transaction (so a message is recorded as seen
+    exactly when its units are stored, and relays sharing PostgreSQL agree).
+
+    ``units_of`` maps each ``(source, messageId)`` to the indices of its units (and ``dead_of`` of
+    its dead letters) in the enqueue. A message already seen within ``window`` seconds before
+    ``now`` is a duplicate: its units and dead letters are not stored and it lands in
+    :attr:`duplicates`; the others are recorded as seen at ``now``. Records older than the window
+    are pruned."""
+
+    window: float
+    now: float
+    units_of: dict[tuple[str, str], range] = field(default_factory=dict)
+    dead_of: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    duplicates: set[tuple[str, str]] = field(default_factory=set)
+
+    def skipped(self) -> tuple[set[int], set[int]]:
+        """The unit and dead-letter indices of the duplicates."""
+        units = {i for p in self.duplicates for i in self.units_of.get(p, ())}
+        dead = {i for p in self.duplicates for i in self.dead_of.get(p, ())}
+        return units, dead
+
+
+DEDUPE_PRUNE_SECONDS = 60.0  # expired messageIds are deleted at most this often
+
+
+@dataclass(frozen=True, slots=True)
+class InboxReceipt:
+    """The inbox messages that became the units of an enqueue: rows up to ``last_id`` are removed
+    from the inbox in the enqueue's transaction, so each message becomes units exactly once."""
+
+    last_id: int
 
 
 @dataclass(slots=True)
@@ -215,6 +317,24 @@ def pick_runs(rows: Iterable[Sequence], max_units: int) -> list[Sequence]:
     return picked
 
 
+class SettleShortcuts:
+    """:meth:`Queue.ack`, :meth:`Queue.retry` and :meth:`Queue.dead_letter` as :meth:`Queue.settle`."""
+
+    def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
+        raise NotImplementedError
+
+    def ack(self, ids: Iterable[int]) -> None:
+        self.settle(ack=ids)
+
+    def retry(self, items: Iterable[RetryItem]) -> None:
+        self.settle(retry=items)
+
+    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
+        self.settle(dead=items, now=now)
+
+
 @runtime_checkable
 class Queue(Protocol):
     """The queue every backend implements. All methods are blocking and thread-safe."""
@@ -224,9 +344,23 @@ class Queue(Protocol):
         Nothing is stored if it raises."""
         ...
 
-    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                          consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
         """Like :meth:`enqueue`, and in the same transaction store ``dead`` (unit, reason) pairs
-        straight in the dead-letter store (messages that never became a request)."""
+        straight in the dead-letter store (messages that never became a request), remove the
+        ``consumed`` inbox messages (backends without an inbox raise ``ValueError`` for one) and
+        apply the messageId dedupe ``claims``. Returns the ids of the units stored."""
+        ...
+
+    def set_api_keys(self, api_keys: ApiKeys | None) -> None:
+        """Where the destinations' API keys are read when a stored route is sent (see
+        :data:`API_KEY_REF`)."""
+        ...
+
+    @property
+    def write_error(self) -> str | None:
+        """Why the store cannot write now (disk full, database away), or None. Cleared by the
+        next write that succeeds."""
         ...
 
     def size_bytes(self) -> int:
@@ -256,8 +390,14 @@ class Queue(Protocol):
         ...
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
-               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
-        """``ack``, ``retry`` and ``dead_letter`` in one transaction (the end of a round)."""
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
+        """``ack``, ``retry`` and ``dead_letter`` in one transaction (the end of a round).
+
+        ``tokens`` (unit id -> :attr:`Lease.token`) fences the settlement: a unit leased again
+        since (its lease expired and another lease took it) is left alone. Returns the ids so
+        left alone (stale settlements). Raises if the store cannot write; nothing is settled then
+        and the units stay leased to the caller, who may settle them again later."""
         ...
 
     def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,

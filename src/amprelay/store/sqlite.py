@@ -10,7 +10,11 @@ Amplitude then deduplicates by ``insert_id``.
 One process owns the file for delivery; other processes (``amprelay dlq``) may open it at the
 same time for the dead-letter commands. Leases live in that process's memory (the file only
 changes when units are settled): a crash releases them all, and leasing reads through a second
-connection, so it never waits for an enqueue's fsync.
+connection, so it never waits for an enqueue's fsync. Each lease has a token; a settlement
+carrying an older token than the unit's latest lease (its lease expired and another took the
+unit) is dropped and counted (:attr:`SQLiteQueue.stale_settlements`).
+
+The file's schema, pragmas and group commit belong to :mod:`amprelay.store.sqlitedb`.
 """
 
 from __future__ import annotations
@@ -19,125 +23,78 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 
 import orjson
 
-from amprelay.queue.base import (
+from amprelay.store.base import (
+    DEDUPE_PRUNE_SECONDS,
+    ApiKeys,
     DeadLetter,
     DeadLetterFilter,
+    InboxReceipt,
     Lease,
+    MessageClaims,
     NewUnit,
     QueueStats,
     RetryItem,
     Route,
+    SettleShortcuts,
     pick_runs,
+    route_at_rest,
+    route_resolved,
 )
-from amprelay.queue.groupcommit import GroupCommit
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS routes (
-    id INTEGER PRIMARY KEY,
-    key TEXT NOT NULL UNIQUE,
-    destination TEXT NOT NULL,
-    kind TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS units (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    route_id INTEGER NOT NULL,
-    partition TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    entry BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    not_before REAL NOT NULL DEFAULT 0,
-    lease_owner TEXT,
-    lease_until REAL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
-);
-DROP INDEX IF EXISTS units_waiting;
-CREATE INDEX IF NOT EXISTS units_due ON units(not_before, partition) WHERE not_before > 0;
-CREATE TABLE IF NOT EXISTS dead_letters (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    unit_id INTEGER NOT NULL,
-    route_id INTEGER NOT NULL,
-    partition TEXT NOT NULL,
-    message_id TEXT NOT NULL,
-    entry BLOB NOT NULL,
-    created_at REAL NOT NULL,
-    dead_at REAL NOT NULL,
-    attempts INTEGER NOT NULL,
-    reason TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_dead_at ON dead_letters(dead_at);
-"""
+from amprelay.store.sqlitedb import SQLiteDatabase
 
 # A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
 # not grow with the backlog.
 SCAN_WINDOW = 10_000
 
 
-class _PendingEnqueue:
-    __slots__ = ("units", "dead", "also", "ids")
+class SQLiteQueue(SettleShortcuts):
+    """:class:`amprelay.store.base.Queue` on the store's SQLite file (a path: a database of its
+    own, closed with the queue; a :class:`SQLiteDatabase`: shared with the inbox and sessions)."""
 
-    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]] = (),
-                 also: Sequence[tuple[str, tuple]] = ()):
-        self.units = units
-        self.dead = dead
-        self.also = also
-        self.ids: list[int] = []
-
-
-class SQLiteQueue:
-    """:class:`amprelay.queue.base.Queue` on a SQLite file."""
-
-    def __init__(self, path: str | os.PathLike[str]):
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        self._lock = threading.RLock()
-        self._group: GroupCommit[_PendingEnqueue] = GroupCommit(self._write_group)
+    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str]):
+        self._owns_db = not isinstance(db, SQLiteDatabase)
+        self.db = SQLiteDatabase(db) if self._owns_db else db  # type: ignore[arg-type]
+        self.path = self.db.path
+        self._conn = self.db.conn
+        self._lock = self.db.lock
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
-        self._sync = ""
         self._lease_lock = threading.Lock()
         self._slock = threading.Lock()
         self._sconn: sqlite3.Connection | None = None
         self._leases: dict[int, tuple[str, float, str]] = {}  # unit id -> (worker, until, partition)
+        self._tokens: dict[int, int] = {}  # unit id -> token of its latest lease (the fence)
+        self._next_token = 0
+        self.stale_settlements = 0
+        self._rconn, self._rlock = self.db.reader()
+        self._api_keys: ApiKeys | None = None
+        self._pruned_at = 0.0
+
+    def set_api_keys(self, api_keys: ApiKeys | None) -> None:
         with self._lock:
-            c = self._conn
-            c.execute("PRAGMA journal_mode=WAL")
-            c.execute("PRAGMA busy_timeout=30000")
-            c.execute("PRAGMA cache_size=-16384")
-            c.execute("PRAGMA temp_store=MEMORY")
-            self._set_sync("FULL")
-            c.executescript(SCHEMA)
-        if self.path == ":memory:":
-            self._rconn = self._conn
-            self._rlock: threading.RLock | threading.Lock = self._lock
-        else:
-            self._rconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._rconn.execute("PRAGMA busy_timeout=30000")
-            self._rconn.execute("PRAGMA cache_size=-16384")
-            self._rlock = threading.Lock()
+            self._api_keys = api_keys
+            self._routes.clear()
+            self._route_ids.clear()
+
+    @property
+    def write_error(self) -> str | None:
+        return self.db.write_error
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _set_sync(self, mode: str) -> None:
-        if self._sync != mode:
-            self._conn.execute(f"PRAGMA synchronous={mode}")
-            self._sync = mode
 
     def _route_id(self, route: Route) -> int:
         key = route.key()
         rid = self._route_ids.get(key)
         if rid is None:
             c = self._conn
+            stored = route_at_rest(route).key()  # no API key at rest
             c.execute("INSERT OR IGNORE INTO routes(key, destination, kind) VALUES (?, ?, ?)",
-                      (key, route.destination, route.kind))
-            rid = c.execute("SELECT id FROM routes WHERE key = ?", (key,)).fetchone()[0]
+                      (stored, route.destination, route.kind))
+            rid = c.execute("SELECT id FROM routes WHERE key = ?", (stored,)).fetchone()[0]
             self._route_ids[key] = rid
             self._routes[rid] = route
         return rid
@@ -146,13 +103,10 @@ class SQLiteQueue:
         route = self._routes.get(rid)
         if route is None:
             key = self._conn.execute("SELECT key FROM routes WHERE id = ?", (rid,)).fetchone()[0]
-            route = Route.from_key(key)
+            route = route_resolved(Route.from_key(key), self._api_keys)
             self._routes[rid] = route
-            self._route_ids[key] = rid
+            self._route_ids[route.key()] = rid
         return route
-
-    def _txn(self, sync: str):
-        return _Txn(self, sync)
 
     # -- enqueue (group commit) -------------------------------------------------------------
 
@@ -160,46 +114,71 @@ class SQLiteQueue:
         return self.enqueue_with_dead(units, ())
 
     def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
-                          also: Sequence[tuple[str, tuple]] = ()) -> list[int]:
-        """Enqueue ``units`` and store ``dead`` letters in one durable transaction. ``also`` are
-        extra statements (SQL, parameters) committed in the same transaction (the relay's inbox
-        uses it to consume the messages these units came from, exactly once)."""
-        if not units and not dead and not also:
+                          consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
+        """Enqueue ``units``, store ``dead`` letters, remove the ``consumed`` inbox messages and
+        apply the dedupe ``claims`` in one durable transaction (shared with concurrent writers:
+        group commit)."""
+        if not units and not dead and consumed is None and not (claims and claims.units_of):
             return []
-        me = _PendingEnqueue(units, dead, also)
-        self._group.submit(me)
-        return me.ids
+        ids: list[int] = []
 
-    def _write_group(self, group: list[_PendingEnqueue]) -> None:
+        def write(c: sqlite3.Connection) -> None:
+            try:
+                nonlocal units, dead
+                if claims is not None and claims.units_of:
+                    units, dead = self._claim(c, claims, units, dead)
+                self._write_enqueue(c, units, dead, consumed, ids)
+            except BaseException:
+                self._route_ids.clear()  # a rolled-back route insert must not stay cached
+                self._routes.clear()
+                raise
+
         try:
-            with self._txn("FULL"):
-                c = self._conn
-                for p in group:
-                    rows = [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at)
-                            for u in p.units]
-                    first = c.execute("SELECT seq FROM sqlite_sequence WHERE name='units'").fetchone()
-                    c.executemany(
-                        "INSERT INTO units(route_id, partition, message_id, entry, created_at) VALUES (?,?,?,?,?)",
-                        rows,
-                    )
-                    start = (first[0] if first else 0) + 1
-                    p.ids = list(range(start, start + len(rows)))
-                    if p.dead:
-                        now = time.time()
-                        c.executemany(
-                            "INSERT INTO dead_letters(unit_id, route_id, partition, message_id, entry, created_at, "
-                            "dead_at, attempts, reason) VALUES (0, ?, ?, ?, ?, ?, ?, 0, ?)",
-                            [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at, now, reason)
-                             for u, reason in p.dead],
-                        )
-                    for sql, params in p.also:
-                        c.execute(sql, params)
+            self.db.group.submit(write)
         except BaseException:
-            self._route_ids.clear()  # a rolled-back route insert must not stay cached
+            self._route_ids.clear()
             self._routes.clear()
-            for p in group:
-                p.ids = []
             raise
+        return ids
+
+    def _claim(self, c: sqlite3.Connection, claims: MessageClaims, units: Sequence[NewUnit],
+               dead: Sequence[tuple[NewUnit, str]]) -> tuple[Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]:
+        cutoff = claims.now - claims.window
+        if claims.now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
+            c.execute("DELETE FROM dedupe WHERE seen_at < ?", (cutoff,))
+            self._pruned_at = claims.now
+        pairs = list(claims.units_of)
+        claimed = {(s, m) for s, m in c.execute(
+            "INSERT INTO dedupe (source, message_id, seen_at) SELECT value ->> 0, value ->> 1, ? FROM json_each(?) "
+            "WHERE true ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at "
+            "WHERE dedupe.seen_at < ? RETURNING source, message_id",
+            (claims.now, orjson.dumps(pairs), cutoff))}
+        claims.duplicates = {p for p in pairs if p not in claimed}
+        if not claims.duplicates:
+            return units, dead
+        skip_units, skip_dead = claims.skipped()
+        return ([u for i, u in enumerate(units) if i not in skip_units],
+                [d for i, d in enumerate(dead) if i not in skip_dead])
+
+    def _write_enqueue(self, c: sqlite3.Connection, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                       consumed: InboxReceipt | None, ids: list[int]) -> None:
+        if units:
+            rows = [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at) for u in units]
+            first = c.execute("SELECT seq FROM sqlite_sequence WHERE name='units'").fetchone()
+            c.executemany(
+                "INSERT INTO units(route_id, partition, message_id, entry, created_at) VALUES (?,?,?,?,?)", rows)
+            start = (first[0] if first else 0) + 1
+            ids.extend(range(start, start + len(rows)))
+        if dead:
+            now = time.time()
+            c.executemany(
+                "INSERT INTO dead_letters(unit_id, route_id, partition, message_id, entry, created_at, "
+                "dead_at, attempts, reason) VALUES (0, ?, ?, ?, ?, ?, ?, 0, ?)",
+                [(self._route_id(u.route), u.partition, u.message_id, u.entry, u.created_at, now, reason)
+                 for u, reason in dead],
+            )
+        if consumed is not None:
+            c.execute("DELETE FROM inbox WHERE id <= ?", (consumed.last_id,))
 
     # -- leasing ----------------------------------------------------------------------------
 
@@ -210,6 +189,8 @@ class SQLiteQueue:
             expired = [i for i, (_, until, _) in leases.items() if until < now]
             for i in expired:
                 del leases[i]
+            self._next_token += 1
+            token = self._next_token
             blocked = {part for _, _, part in leases.values()}
             c = self._rconn
             blocked.update(r[0] for r in c.execute(
@@ -235,8 +216,10 @@ class SQLiteQueue:
                     if row is None:  # settled meanwhile by another process (dlq purge/retry)
                         continue
                     _, mid, entry, created, attempts, err = row
-                    chosen.append(Lease(uid, self._route_cached(rid), entry, part, mid, created, attempts, err))
+                    chosen.append(Lease(uid, self._route_cached(rid), entry, part, mid, created, attempts, err,
+                                        token))
                     leases[uid] = (worker_id, until, part)
+                    self._tokens[uid] = token
         return chosen
 
     def _route_cached(self, rid: int) -> Route:
@@ -253,36 +236,55 @@ class SQLiteQueue:
                 del self._leases[i]
             return len(mine)
 
-    def _unlease(self, ids: Iterable[int]) -> None:
+    def _unlease(self, ids: Iterable[int], gone: Iterable[int]) -> None:
         with self._lease_lock:
             pop = self._leases.pop
             for i in ids:
                 pop(i, None)
+            pop = self._tokens.pop  # units no longer in the queue need no fence
+            for i in gone:
+                pop(i, None)
 
-    def ack(self, ids: Iterable[int]) -> None:
-        self.settle(ack=ids)
+    def _fence(self, tokens: Mapping[int, int] | None, acks: list, retries: list, deads: list) -> list[int]:
+        """Drop the settlements of units leased again since their lease (returns their ids)."""
+        if tokens is None:
+            return []
+        with self._lease_lock:
+            latest = self._tokens
 
-    def retry(self, items: Iterable[RetryItem]) -> None:
-        self.settle(retry=items)
+            def stale(uid: int) -> bool:
+                t = tokens.get(uid)  # stale: leased again since, or settled already
+                return t is not None and latest.get(uid) != t
 
-    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
-        self.settle(dead=items, now=now)
+            out = [a for (a,) in acks if stale(a)] + [r[3] for r in retries if stale(r[3])] + \
+                [d[0] for d in deads if stale(d[0])]
+        if out:
+            bad = set(out)
+            acks[:] = [a for a in acks if a[0] not in bad]
+            retries[:] = [r for r in retries if r[3] not in bad]
+            deads[:] = [d for d in deads if d[0] not in bad]
+            self.stale_settlements += len(out)
+        return out
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
-               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
         now = time.time() if now is None else now
         acks = [(i,) for i in ack]
         retries = [(max(it.not_before, 0.0), it.error, 1 if it.count_attempt else 0, it.id) for it in retry]
         deads = list(dead)
         if not (acks or retries or deads):
-            return
-        try:
+            return []
+        stale = self._fence(tokens, acks, retries, deads)
+        if acks or retries or deads:
+            # on failure the units stay leased: the caller settles them again, nobody resends them
             self._settle(acks, retries, deads, now)
-        finally:
-            self._unlease([a for (a,) in acks] + [r[3] for r in retries] + [d[0] for d in deads])
+            gone = [a for (a,) in acks] + [d[0] for d in deads]
+            self._unlease(gone + [r[3] for r in retries], gone)
+        return stale
 
     def _settle(self, acks: list, retries: list, deads: list, now: float) -> None:
-        with self._txn("NORMAL"):
+        with self.db.txn("NORMAL"):
             c = self._conn
             if acks:
                 c.execute("DELETE FROM units WHERE id IN (SELECT value FROM json_each(?))",
@@ -308,33 +310,18 @@ class SQLiteQueue:
     def _where(flt: DeadLetterFilter) -> tuple[str, list]:
         terms: list[str] = []
         args: list = []
-        if flt.destination is not None:
-            terms.append("r.destination = ?")
-            args.append(flt.destination)
-        if flt.kind is not None:
-            terms.append("r.kind = ?")
-            args.append(flt.kind)
+        for cond, value in (("r.destination = ?", flt.destination), ("r.kind = ?", flt.kind),
+                            ("d.message_id = ?", flt.message_id), ("d.partition = ?", flt.partition),
+                            ("d.dead_at >= ?", flt.since), ("d.dead_at < ?", flt.until)):
+            if value is not None:
+                terms.append(cond)
+                args.append(value)
         if flt.reason_contains:
             terms.append("instr(lower(d.reason), lower(?)) > 0")
             args.append(flt.reason_contains)
-        if flt.message_id is not None:
-            terms.append("d.message_id = ?")
-            args.append(flt.message_id)
-        if flt.partition is not None:
-            terms.append("d.partition = ?")
-            args.append(flt.partition)
-        if flt.since is not None:
-            terms.append("d.dead_at >= ?")
-            args.append(flt.since)
-        if flt.until is not None:
-            terms.append("d.dead_at < ?")
-            args.append(flt.until)
         if flt.ids is not None:
-            if not flt.ids:
-                terms.append("0")
-            else:
-                terms.append(f"d.id IN ({','.join('?' * len(flt.ids))})")
-                args.extend(flt.ids)
+            terms.append(f"d.id IN ({','.join('?' * len(flt.ids))})" if flt.ids else "0")
+            args.extend(flt.ids)
         return (" WHERE " + " AND ".join(terms)) if terms else "", args
 
     def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,
@@ -360,7 +347,7 @@ class SQLiteQueue:
     def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
         now = time.time() if now is None else now
         where, args = self._where(flt)
-        with self._txn("FULL"):
+        with self.db.txn("FULL"):
             c = self._conn
             where = (where + " AND " if where else " WHERE ") + "r.kind != 'rejected'"
             ids = [r[0] for r in c.execute(
@@ -376,7 +363,7 @@ class SQLiteQueue:
 
     def purge_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
         where, args = self._where(flt)
-        with self._txn("NORMAL"):
+        with self.db.txn("NORMAL"):
             cur = self._conn.execute(
                 f"DELETE FROM dead_letters WHERE id IN (SELECT d.id FROM dead_letters d "
                 f"JOIN routes r ON r.id = d.route_id{where})",
@@ -405,8 +392,7 @@ class SQLiteQueue:
                 if self.path == ":memory:":
                     self._sconn = self._conn
                 else:
-                    self._sconn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-                    self._sconn.execute("PRAGMA busy_timeout=30000")
+                    self._sconn, _ = self.db.reader()
             c = self._sconn
             if c is self._conn:
                 self._lock.acquire()
@@ -444,37 +430,5 @@ class SQLiteQueue:
         if self._rconn is not self._conn:
             with self._rlock:
                 self._rconn.close()
-        with self._lock:
-            try:
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                pass
-            self._conn.close()
-
-
-class _Txn:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (or ``ROLLBACK`` on error) under the connection lock."""
-
-    __slots__ = ("q", "sync")
-
-    def __init__(self, q: SQLiteQueue, sync: str):
-        self.q = q
-        self.sync = sync
-
-    def __enter__(self) -> None:
-        self.q._lock.acquire()
-        try:
-            self.q._set_sync(self.sync)
-            self.q._conn.execute("BEGIN IMMEDIATE")
-        except BaseException:
-            self.q._lock.release()
-            raise
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            if exc_type is None:
-                self.q._conn.execute("COMMIT")
-            else:
-                self.q._conn.execute("ROLLBACK")
-        finally:
-            self.q._lock.release()
+        if self._owns_db:
+            self.db.close()

@@ -6,128 +6,59 @@ bucket is owned by one worker at a time through a short, renewed lease (``bucket
 taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets evenly; a dead worker's
 buckets expire and are taken over, and the units it had leased are released to the new owner
 (any it had in flight are at worst resent, and Amplitude deduplicates them by insert_id). Within
-a worker the same ordering rules as SQLite hold (see :mod:`amprelay.queue.base`).
+a worker the same ordering rules as SQLite hold (see :mod:`amprelay.store.base`).
 
 Durability: every write commits with PostgreSQL's ``synchronous_commit`` (on by default), so an
 enqueue returns only once the units are on disk. Concurrent enqueues in one process share one
 transaction (group commit). Delivered units are deleted by primary key in small statements, so
 cleanup never holds long locks.
 
-The schema is created and migrated by amprelay (``amprelay migrate``, or on open); its version is
-kept in ``amprelay_schema``.
+The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.store.pg_schema`
+(``amprelay migrate``, or on open); its version is kept in ``amprelay_schema``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
 
-from amprelay.queue.base import (
+from amprelay.store.base import (
+    DEDUPE_PRUNE_SECONDS,
+    ApiKeys,
     DeadLetter,
     DeadLetterFilter,
+    InboxReceipt,
     Lease,
+    MessageClaims,
     NewUnit,
     QueueStats,
     RetryItem,
     Route,
+    SettleShortcuts,
     pick_runs,
+    route_at_rest,
+    route_resolved,
 )
-from amprelay.queue.groupcommit import GroupCommit
-from amprelay.queue.sqlite import SCAN_WINDOW
+from amprelay.store.groupcommit import GroupCommit
+from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, migrate
+from amprelay.store.sqlite import SCAN_WINDOW
 
-BUCKETS = 64
-
-MIGRATIONS: list[str] = [
-    # 1: the queue
-    """
-    CREATE TABLE amprelay_routes (
-        id BIGSERIAL PRIMARY KEY,
-        key TEXT NOT NULL UNIQUE,
-        destination TEXT NOT NULL,
-        kind TEXT NOT NULL
-    );
-    CREATE TABLE amprelay_units (
-        id BIGSERIAL PRIMARY KEY,
-        route_id BIGINT NOT NULL REFERENCES amprelay_routes(id),
-        bucket INT NOT NULL,
-        partition TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        entry BYTEA NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        not_before DOUBLE PRECISION NOT NULL DEFAULT 0,
-        lease_owner TEXT,
-        lease_until DOUBLE PRECISION,
-        attempts INT NOT NULL DEFAULT 0,
-        last_error TEXT
-    );
-    CREATE INDEX amprelay_units_bucket ON amprelay_units (bucket, id);
-    CREATE INDEX amprelay_units_leased ON amprelay_units (lease_owner) WHERE lease_owner IS NOT NULL;
-    CREATE TABLE amprelay_buckets (
-        bucket INT PRIMARY KEY,
-        owner TEXT,
-        lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
-    );
-    INSERT INTO amprelay_buckets (bucket) SELECT g FROM generate_series(0, 63) AS g;
-    CREATE TABLE amprelay_dead_letters (
-        id BIGSERIAL PRIMARY KEY,
-        unit_id BIGINT NOT NULL,
-        route_id BIGINT NOT NULL REFERENCES amprelay_routes(id),
-        partition TEXT NOT NULL,
-        message_id TEXT NOT NULL,
-        entry BYTEA NOT NULL,
-        created_at DOUBLE PRECISION NOT NULL,
-        dead_at DOUBLE PRECISION NOT NULL,
-        attempts INT NOT NULL,
-        reason TEXT NOT NULL
-    );
-    CREATE INDEX amprelay_dead_letters_dead_at ON amprelay_dead_letters (dead_at);
-    """,
-    # 2: server-side session state
-    """
-    CREATE TABLE amprelay_server_sessions (
-        key TEXT PRIMARY KEY,
-        state BYTEA NOT NULL
-    );
-    """,
-    # 3: live workers (heartbeats), so buckets are shared by every worker that wants some
-    """
-    CREATE TABLE amprelay_workers (
-        worker_id TEXT PRIMARY KEY,
-        seen_at DOUBLE PRECISION NOT NULL
-    );
-    """,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
+__all__ = ["BUCKETS", "SCHEMA_VERSION", "PostgresQueue", "bucket_of", "migrate"]
 
 
 def bucket_of(partition: str) -> int:
     return zlib.crc32(partition.encode("utf-8")) % BUCKETS
 
 
-def migrate(conn: psycopg.Connection) -> tuple[int, int]:
-    """Bring the schema to :data:`SCHEMA_VERSION`; returns (from, to). Safe to run concurrently."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(7251004)")  # one migrator at a time
-        conn.execute("CREATE TABLE IF NOT EXISTS amprelay_schema (version INT NOT NULL)")
-        row = conn.execute("SELECT version FROM amprelay_schema").fetchone()
-        current = row[0] if row else 0
-        if row is None:
-            conn.execute("INSERT INTO amprelay_schema (version) VALUES (0)")
-        for version in range(current, SCHEMA_VERSION):
-            conn.execute(MIGRATIONS[version])
-        if current < SCHEMA_VERSION:
-            conn.execute("UPDATE amprelay_schema SET version = %s", (SCHEMA_VERSION,))
-    return current, max(current, SCHEMA_VERSION)
-
-
-class PostgresQueue:
-    """:class:`amprelay.queue.base.Queue` on PostgreSQL (psycopg 3)."""
+class PostgresQueue(SettleShortcuts):
+    """:class:`amprelay.store.base.Queue` on PostgreSQL (psycopg 3)."""
 
     def __init__(self, dsn: str, *, bucket_lease_seconds: float = 10.0, auto_migrate: bool = True,
                  connect_timeout: float = 5.0):
@@ -140,14 +71,26 @@ class PostgresQueue:
         self._conn: psycopg.Connection | None = None
         self._route_ids: dict[str, int] = {}
         self._routes: dict[int, Route] = {}
-        self._group: GroupCommit[_Pending] = GroupCommit(self._write_group)
-        # units whose ack/retry/dead-letter could not be written (the database was away): handed
-        # back to the queue on the next successful lease, to be sent again (Amplitude dedupes)
-        self._orphans: set[int] = set()
-        self._orphans_lock = threading.Lock()
+        self.write_error: str | None = None  # why the last write failed, until one succeeds
+        self._api_keys: ApiKeys | None = None
+        self._pruned_at = 0.0
+        self._backoff = 0.0  # seconds between connection attempts while the database is away
+        self._retry_at = 0.0
+        self._connect_error = ""
+        self.stale_settlements = 0
+        # The schema is brought up to date on the first connection. A database that is down at
+        # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
+        self._migrated = not auto_migrate
         if auto_migrate:
-            with self._connection() as c:
-                migrate(c)
+            with contextlib.suppress(psycopg.OperationalError), self._connection():
+                pass
+        self._group: GroupCommit[_Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
+
+    def set_api_keys(self, api_keys: ApiKeys | None) -> None:
+        with self._lock:
+            self._api_keys = api_keys
+            self._routes.clear()
+            self._route_ids.clear()
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -156,18 +99,39 @@ class PostgresQueue:
 
     def _connect(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
+            # After a failed connect, callers fail fast until the backoff has passed (ingest
+            # requests then answer 503 at once instead of each waiting for a connect timeout).
+            wait = self._retry_at - time.monotonic()
+            if wait > 0:
+                raise psycopg.OperationalError(f"{self._connect_error} (next attempt in {wait:.1f}s)")
+            try:
+                self._conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=int(self.connect_timeout))
+            except psycopg.OperationalError as exc:
+                self._connect_error = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreachable"
+                self._backoff = min(5.0, max(0.25, self._backoff * 2))
+                self._retry_at = time.monotonic() + self._backoff
+                raise
+            self._backoff = 0.0
             self._route_ids.clear()
             self._routes.clear()
+            if not self._migrated:
+                try:
+                    migrate(self._conn)
+                except BaseException:
+                    self._conn.close()
+                    self._conn = None
+                    raise
+                self._migrated = True
         return self._conn
 
     def _route_id(self, c: psycopg.Connection, route: Route) -> int:
         key = route.key()
         rid = self._route_ids.get(key)
         if rid is None:
+            stored = route_at_rest(route).key()  # no API key at rest
             c.execute("INSERT INTO amprelay_routes (key, destination, kind) VALUES (%s, %s, %s) "
-                      "ON CONFLICT (key) DO NOTHING", (key, route.destination, route.kind))
-            rid = c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (key,)).fetchone()[0]
+                      "ON CONFLICT (key) DO NOTHING", (stored, route.destination, route.kind))
+            rid = c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (stored,)).fetchone()[0]
             self._route_ids[key] = rid
             self._routes[rid] = route
         return rid
@@ -176,9 +140,9 @@ class PostgresQueue:
         route = self._routes.get(rid)
         if route is None:
             key = c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)).fetchone()[0]
-            route = Route.from_key(key)
+            route = route_resolved(Route.from_key(key), self._api_keys)
             self._routes[rid] = route
-            self._route_ids[key] = rid
+            self._route_ids[route.key()] = rid
         return route
 
     # -- enqueue (group commit) -----------------------------------------------------------------
@@ -186,10 +150,13 @@ class PostgresQueue:
     def enqueue(self, units: Sequence[NewUnit]) -> list[int]:
         return self.enqueue_with_dead(units, ())
 
-    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]) -> list[int]:
-        if not units and not dead:
+    def enqueue_with_dead(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                          consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
+        if consumed is not None:
+            raise ValueError("the PostgreSQL store has no inbox (its relays transform inline)")
+        if not units and not dead and not (claims and claims.units_of):
             return []
-        me = _Pending(units, dead)
+        me = _Pending(units, dead, claims if claims and claims.units_of else None)
         self._group.submit(me)
         return me.ids
 
@@ -197,6 +164,7 @@ class PostgresQueue:
         try:
             with self._connection() as c, c.transaction():
                 now = time.time()
+                self._claim(c, group)
                 for p in group:
                     if p.units:
                         rids = [self._route_id(c, u.route) for u in p.units]
@@ -225,6 +193,45 @@ class PostgresQueue:
             for p in group:
                 p.ids = []
             raise
+
+    def _claim(self, c: psycopg.Connection, group: list[_Pending]) -> None:
+        """The dedupe claims of a group's enqueues, in one statement whose rows are in one order
+        for every relay (no deadlock between relays). An insert that conflicts with a row seen
+        within the window, or with one another relay's open transaction is inserting (it waits
+        for that one), returns nothing: that message is a duplicate; so is a pair an earlier
+        enqueue of the same group claimed."""
+        first: dict[tuple[str, str], tuple[float, float]] = {}  # pair -> (now, cutoff) of its first claim
+        for p in group:
+            claims = p.claims
+            if claims is None:
+                continue
+            for pair in claims.units_of:
+                first.setdefault(pair, (claims.now, claims.now - claims.window))
+        if not first:
+            return
+        now = max(n for n, _ in first.values())
+        cutoff = min(cut for _, cut in first.values())  # one relay's claims share its window
+        if now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
+            c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (cutoff,))
+            self._pruned_at = now
+        pairs = sorted(first)
+        claimed = {(s, m) for s, m in c.execute(
+            "INSERT INTO amprelay_dedupe AS d (source, message_id, seen_at) "
+            "SELECT s, m, %s FROM unnest(%s::text[], %s::text[]) AS t(s, m) ORDER BY s, m "
+            "ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE d.seen_at < %s "
+            "RETURNING d.source, d.message_id",
+            (now, [q[0] for q in pairs], [q[1] for q in pairs], cutoff)).fetchall()}
+        taken: set[tuple[str, str]] = set()
+        for p in group:
+            claims = p.claims
+            if claims is None:
+                continue
+            claims.duplicates = {q for q in claims.units_of if q not in claimed or q in taken}
+            taken.update(claims.units_of)
+            if claims.duplicates:
+                skip_units, skip_dead = claims.skipped()
+                p.units = [u for i, u in enumerate(p.units) if i not in skip_units]
+                p.dead = [d for i, d in enumerate(p.dead) if i not in skip_dead]
 
     # -- buckets and leases ---------------------------------------------------------------------
 
@@ -265,11 +272,6 @@ class PostgresQueue:
         now = time.time() if now is None else now
         with self._connection() as c, c.transaction():
             owned = self._claim_buckets(c, worker_id, now)
-            with self._orphans_lock:
-                orphans, self._orphans = list(self._orphans), set()
-            if orphans:
-                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
-                          "WHERE id = ANY(%s) AND lease_owner = %s", (orphans, worker_id))
             if not owned or max_units <= 0:
                 return []
             c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
@@ -284,11 +286,15 @@ class PostgresQueue:
                 "FROM amprelay_units WHERE bucket = ANY(%s) AND lease_owner IS NULL AND not_before <= %s "
                 "AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
                 (owned, now, blocked, max(SCAN_WINDOW, 2 * max_units))).fetchall()
-            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err)
-                      for uid, rid, part, attempts, mid, entry, created, err in pick_runs(rows, max_units)]
-            if chosen:
-                c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0 "
-                          "WHERE id = ANY(%s)", (worker_id, now + lease_seconds, [u.id for u in chosen]))
+            picked = pick_runs(rows, max_units)
+            if not picked:
+                return []
+            token = c.execute("SELECT nextval('amprelay_lease_tokens')").fetchone()[0]
+            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
+                      for uid, rid, part, attempts, mid, entry, created, err in picked]
+            c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, "
+                      "lease_token = %s WHERE id = ANY(%s)",
+                      (worker_id, now + lease_seconds, token, [u.id for u in chosen]))
             return chosen
 
     def release(self, worker_id: str) -> int:
@@ -299,34 +305,32 @@ class PostgresQueue:
             c.execute("DELETE FROM amprelay_workers WHERE worker_id = %s", (worker_id,))
             return n
 
-    def ack(self, ids: Iterable[int]) -> None:
-        self.settle(ack=ids)
-
-    def retry(self, items: Iterable[RetryItem]) -> None:
-        self.settle(retry=items)
-
-    def dead_letter(self, items: Iterable[tuple[int, str]], now: float | None = None) -> None:
-        self.settle(dead=items, now=now)
-
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
-               dead: Iterable[tuple[int, str]] = (), now: float | None = None) -> None:
+               dead: Iterable[tuple[int, str]] = (), now: float | None = None,
+               tokens: Mapping[int, int] | None = None) -> list[int]:
         now = time.time() if now is None else now
         acks = list(ack)
         retries = list(retry)
         deads = list(dead)
         if not (acks or retries or deads):
-            return
-        try:
-            self._settle(acks, retries, deads, now)
-        except psycopg.OperationalError:
-            with self._orphans_lock:
-                self._orphans.update(acks)
-                self._orphans.update(r.id for r in retries)
-                self._orphans.update(d[0] for d in deads)
-            raise
+            return []
+        return self._settle(acks, retries, deads, now, tokens)
 
-    def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float) -> None:
+    def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float,
+                tokens: Mapping[int, int] | None) -> list[int]:
+        stale: list[int] = []
         with self._connection() as c, c.transaction():
+            if tokens:
+                fenced = [i for i in [*acks, *(r.id for r in retries), *(d[0] for d in deads)] if i in tokens]
+                current = dict(c.execute("SELECT id, lease_token FROM amprelay_units WHERE id = ANY(%s) FOR UPDATE",
+                                         (fenced,)).fetchall())
+                stale = [i for i in fenced if current.get(i) != tokens[i]]
+                if stale:
+                    bad = set(stale)
+                    acks = [i for i in acks if i not in bad]
+                    retries = [r for r in retries if r.id not in bad]
+                    deads = [d for d in deads if d[0] not in bad]
+                    self.stale_settlements += len(stale)
             if acks:
                 c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", (acks,))
             if retries:
@@ -345,6 +349,7 @@ class PostgresQueue:
                     "unnest(%s::bigint[], %s::text[]) AS t(id, reason) ON u.id = t.id",
                     (now, [d[0] for d in deads], [d[1] for d in deads]))
                 c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", ([d[0] for d in deads],))
+        return stale
 
     # -- dead letters -----------------------------------------------------------------------------
 
@@ -434,6 +439,7 @@ class PostgresQueue:
             return s
 
     def close(self) -> None:
+        self._group.close()
         with self._lock:
             if self._conn is not None and not self._conn.closed:
                 self._conn.close()
@@ -441,11 +447,13 @@ class PostgresQueue:
 
 
 class _Pending:
-    __slots__ = ("units", "dead", "ids")
+    __slots__ = ("units", "dead", "claims", "ids")
 
-    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]]):
+    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                 claims: MessageClaims | None = None):
         self.units = units
         self.dead = dead
+        self.claims = claims
         self.ids: list[int] = []
 
 
@@ -459,11 +467,17 @@ class _Conn:
         self.q._lock.acquire()
         try:
             return self.q._connect()
-        except BaseException:
+        except BaseException as exc:
+            if isinstance(exc, psycopg.OperationalError):
+                self.q.write_error = f"the store cannot write: {exc}"
             self.q._lock.release()
             raise
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, _exc_type, exc, tb) -> None:
+        if exc is None:
+            self.q.write_error = None
+        elif isinstance(exc, psycopg.OperationalError):
+            self.q.write_error = f"the store cannot write: {exc}"
         try:
             if exc is not None and isinstance(exc, psycopg.OperationalError) and self.q._conn is not None:
                 try:

@@ -1,0 +1,95 @@
+"""The inbox: accepted messages in the store's SQLite file (table ``inbox``), durable before
+ingest answers and turned into queue units later by the relay's inbox processor.
+
+Appends go through the store's group commit (one fsync'd transaction for every concurrent
+request, shared with the queue's enqueues). The processor hands the rows it read back to the
+queue as an :class:`amprelay.store.base.InboxReceipt`: the queue removes them in the transaction
+that stores their units, so each message becomes units exactly once, even across crashes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+
+from amprelay.store.base import InboxReceipt
+from amprelay.store.sqlitedb import SQLiteDatabase
+
+Row = tuple[str, bytes, str | None, float]
+
+
+class SQLiteInbox:
+    """Raw accepted messages in the store's SQLite file. Thread-safe."""
+
+    def __init__(self, db: SQLiteDatabase):
+        self.db = db
+        self.path = db.path
+        self._conn, self._lock = db.reader()
+        self.arrived = threading.Event()
+        with self._lock:  # bytes of messages waiting to become units (the disk guard's backlog)
+            self.pending_bytes = self._conn.execute("SELECT COALESCE(SUM(length(payload)), 0) FROM inbox").fetchone()[0]
+
+    @staticmethod
+    def _rows(source: str, messages: bytes | None, rejected: Sequence[tuple[str, bytes]]) -> list[Row]:
+        now = time.time()
+        rows: list[Row] = [(source, messages, None, now)] if messages else []
+        rows += [(source, m, r, now) for r, m in rejected]
+        return rows
+
+    @staticmethod
+    def _writer(rows: list[Row]):
+        def write(c: sqlite3.Connection) -> None:
+            c.executemany("INSERT INTO inbox (source, payload, reason, received_at) VALUES (?, ?, ?, ?)", rows)
+        return write
+
+    def append(self, source: str, messages: bytes | None, rejected: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Store accepted messages (``messages``: one JSON array, a request's worth, in one row)
+        and rejected ones (each with its reason, a row each) durably; return once on disk.
+        Concurrent callers share one transaction."""
+        rows = self._rows(source, messages, rejected)
+        if rows:
+            self.db.group.submit(self._writer(rows))
+            self.pending_bytes += sum(len(r[1]) for r in rows)
+            self.arrived.set()
+
+    async def append_async(self, source: str, messages: bytes | None,
+                           rejected: Sequence[tuple[str, bytes]] = ()) -> None:
+        """:meth:`append` for a coroutine: the event loop waits without blocking a thread."""
+        rows = self._rows(source, messages, rejected)
+        if rows:
+            await self.db.group.submit_async(self._writer(rows))
+            self.pending_bytes += sum(len(r[1]) for r in rows)
+            self.arrived.set()
+
+    def read(self, limit: int) -> list[tuple[int, str, bytes, str | None]]:
+        """The oldest ``limit`` rows: (id, source, payload, reason). A row without a reason holds
+        a JSON array of messages; a row with one holds the rejected message."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT id, source, payload, reason FROM inbox ORDER BY id LIMIT ?", (limit,)).fetchall()
+
+    def depth(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
+
+    def last_id(self) -> int:
+        """The id of the newest row ever appended (0 if none): rows appended later have larger ids."""
+        with self._lock:
+            row = self._conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'").fetchone()
+        return int(row[0]) if row else 0
+
+    @staticmethod
+    def receipt(rows: Sequence[tuple[int, str, bytes, str | None]]) -> InboxReceipt:
+        """What consuming ``rows`` (read in order) hands to the queue."""
+        return InboxReceipt(rows[-1][0])
+
+    def consumed(self, rows: Sequence[tuple[int, str, bytes, str | None]]) -> None:
+        """``rows`` became units (their receipt was committed)."""
+        self.pending_bytes = max(0, self.pending_bytes - sum(len(r[2]) for r in rows))
+
+    def close(self) -> None:
+        if self._conn is not self.db.conn:
+            with self._lock:
+                self._conn.close()

@@ -1,0 +1,122 @@
+"""PostgreSQL's schema and its migrations: every table amprelay keeps in PostgreSQL (the queue,
+dead letters, bucket ownership, workers, server-side sessions), in one place. ``amprelay migrate``
+runs :func:`migrate`; the queue runs it on open. The version is kept in ``amprelay_schema``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+
+from amprelay.store.base import routes_without_keys
+
+BUCKETS = 64
+
+
+def _routes_without_keys(conn: psycopg.Connection) -> None:
+    updates, merges = routes_without_keys(conn.execute("SELECT id, key FROM amprelay_routes").fetchall())
+    for old, survivor in merges:
+        conn.execute("UPDATE amprelay_units SET route_id = %s WHERE route_id = %s", (survivor, old))
+        conn.execute("UPDATE amprelay_dead_letters SET route_id = %s WHERE route_id = %s", (survivor, old))
+        conn.execute("DELETE FROM amprelay_routes WHERE id = %s", (old,))
+    for key, rid in updates:
+        conn.execute("UPDATE amprelay_routes SET key = %s WHERE id = %s", (key, rid))
+
+MIGRATIONS: list[str | Callable[[psycopg.Connection], None]] = [
+    # 1: the queue
+    """
+    CREATE TABLE amprelay_routes (
+        id BIGSERIAL PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        destination TEXT NOT NULL,
+        kind TEXT NOT NULL
+    );
+    CREATE TABLE amprelay_units (
+        id BIGSERIAL PRIMARY KEY,
+        route_id BIGINT NOT NULL REFERENCES amprelay_routes(id),
+        bucket INT NOT NULL,
+        partition TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        entry BYTEA NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        not_before DOUBLE PRECISION NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until DOUBLE PRECISION,
+        attempts INT NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX amprelay_units_bucket ON amprelay_units (bucket, id);
+    CREATE INDEX amprelay_units_leased ON amprelay_units (lease_owner) WHERE lease_owner IS NOT NULL;
+    CREATE TABLE amprelay_buckets (
+        bucket INT PRIMARY KEY,
+        owner TEXT,
+        lease_until DOUBLE PRECISION NOT NULL DEFAULT 0
+    );
+    INSERT INTO amprelay_buckets (bucket) SELECT g FROM generate_series(0, 63) AS g;
+    CREATE TABLE amprelay_dead_letters (
+        id BIGSERIAL PRIMARY KEY,
+        unit_id BIGINT NOT NULL,
+        route_id BIGINT NOT NULL REFERENCES amprelay_routes(id),
+        partition TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        entry BYTEA NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL,
+        dead_at DOUBLE PRECISION NOT NULL,
+        attempts INT NOT NULL,
+        reason TEXT NOT NULL
+    );
+    CREATE INDEX amprelay_dead_letters_dead_at ON amprelay_dead_letters (dead_at);
+    """,
+    # 2: server-side session state
+    """
+    CREATE TABLE amprelay_server_sessions (
+        key TEXT PRIMARY KEY,
+        state BYTEA NOT NULL
+    );
+    """,
+    # 3: live workers (heartbeats), so buckets are shared by every worker that wants some
+    """
+    CREATE TABLE amprelay_workers (
+        worker_id TEXT PRIMARY KEY,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 4: lease tokens fence settlements (a stale lease's settlement changes nothing)
+    """
+    ALTER TABLE amprelay_units ADD COLUMN lease_token BIGINT;
+    CREATE SEQUENCE amprelay_lease_tokens;
+    """,
+    # 5: no API key at rest: routes keep a reference to their destination's key
+    lambda conn: _routes_without_keys(conn),
+    # 6: messageIds accepted recently (ingest.dedupe_window), shared by every relay
+    """
+    CREATE TABLE amprelay_dedupe (
+        source TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (source, message_id)
+    );
+    CREATE INDEX amprelay_dedupe_seen_at ON amprelay_dedupe (seen_at);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(conn: psycopg.Connection) -> tuple[int, int]:
+    """Bring the schema to :data:`SCHEMA_VERSION`; returns (from, to). Safe to run concurrently."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(7251004)")  # one migrator at a time
+        conn.execute("CREATE TABLE IF NOT EXISTS amprelay_schema (version INT NOT NULL)")
+        row = conn.execute("SELECT version FROM amprelay_schema").fetchone()
+        current = row[0] if row else 0
+        if row is None:
+            conn.execute("INSERT INTO amprelay_schema (version) VALUES (0)")
+        for version in range(current, SCHEMA_VERSION):
+            step = MIGRATIONS[version]
+            if callable(step):
+                step(conn)
+            else:
+                conn.execute(step)
+        if current < SCHEMA_VERSION:
+            conn.execute("UPDATE amprelay_schema SET version = %s", (SCHEMA_VERSION,))
+    return current, max(current, SCHEMA_VERSION)

@@ -1,0 +1,92 @@
+"""messageId dedupe in the store (both backends): a (source, messageId) claimed within the window
+is a duplicate and its units are not stored; claims are atomic with the enqueue, shared by every
+queue on one database, and expired ones are pruned."""
+
+from __future__ import annotations
+
+import contextlib
+
+from amprelay.store.base import MessageClaims
+from tests.queue.test_queue_backends import unit
+
+DAY = 86400.0
+
+
+def claims(now: float, *pairs: tuple[str, str], window: float = DAY) -> MessageClaims:
+    c = MessageClaims(window, now)
+    for i, p in enumerate(pairs):
+        c.units_of[p] = range(i, i + 1)
+    return c
+
+
+def test_a_message_seen_within_the_window_is_dropped(q):
+    first = claims(1000.0, ("web", "m1"), ("web", "m2"))
+    assert len(q.enqueue_with_dead([unit("a", 1), unit("b", 2)], [], None, first)) == 2
+    assert first.duplicates == set()
+    again = claims(2000.0, ("web", "m2"), ("web", "m3"), ("ios", "m1"))  # m1 of another source is new
+    ids = q.enqueue_with_dead([unit("b", 2), unit("c", 3), unit("d", 4)], [], None, again)
+    assert again.duplicates == {("web", "m2")} and len(ids) == 2
+    assert sorted(u.partition for u in q.lease("w", 10, 60, now=2000)) == ["a", "b", "c", "d"]
+    later = claims(1000.0 + DAY + 1, ("web", "m1"))  # the window has passed: new again
+    q.enqueue_with_dead([unit("a", 5)], [], None, later)
+    assert later.duplicates == set()
+
+
+def test_expired_ids_are_pruned(q):
+    q.enqueue_with_dead([unit("a", i) for i in range(3)], [], None,
+                        claims(1000.0, ("web", "x0"), ("web", "x1"), ("web", "x2"), window=10))
+    q.enqueue_with_dead([unit("b", 9)], [], None, claims(1000.0 + 10_000, ("web", "y"), window=10))
+    table = "dedupe" if hasattr(q, "db") else "amprelay_dedupe"
+    conn = q._conn
+    assert conn.execute(f"SELECT message_id FROM {table}").fetchall() == [("y",)]
+
+
+def test_queues_on_one_postgres_database_share_the_window():
+    from tests.helpers.postgres import PgSchemas, pg_available
+    from tests.requirements import require
+
+    require(pg_available(), "PostgreSQL is not reachable")
+    from amprelay.store.postgres import PostgresQueue
+
+    schemas = PgSchemas()
+    try:
+        dsn = schemas.dsn()
+        with contextlib.closing(PostgresQueue(dsn)) as one, contextlib.closing(PostgresQueue(dsn)) as two:
+            a = claims(1000.0, ("web", "shared"))
+            one.enqueue_with_dead([unit("a", 1)], [], None, a)
+            b = claims(1001.0, ("web", "shared"))
+            assert two.enqueue_with_dead([unit("a", 1)], [], None, b) == []
+            assert a.duplicates == set() and b.duplicates == {("web", "shared")}
+    finally:
+        schemas.drop()
+
+
+def test_concurrent_claims_of_one_message_store_it_once(make_queue):
+    """Many writers at once (SDK resends reaching several relays): one claim wins."""
+    import threading
+
+    q = make_queue()
+    others = []
+    if not hasattr(q, "db"):  # PostgreSQL: three relays' queues on one database
+        from amprelay.store.postgres import PostgresQueue
+
+        others = [PostgresQueue(q.dsn) for _ in range(3)]
+    writers = others or [q]
+    stored: list[int] = []
+    lock = threading.Lock()
+
+    def claim(i: int) -> None:
+        target = writers[i % len(writers)]
+        c = claims(1000.0 + i * 0.001, ("web", "race"), ("web", f"own-{i}"))
+        ids = target.enqueue_with_dead([unit("r", i), unit(f"own{i}", i)], [], None, c)
+        with lock:
+            stored.extend(ids)
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for o in others:
+        o.close()
+    assert len(stored) == 12 + 1  # every writer's own message, the shared one once
