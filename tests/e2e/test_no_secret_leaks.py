@@ -264,8 +264,6 @@ def test_secret_keys_the_admin_token_and_amplitudes_echo_are_never_stored(run):
     assert any(b"Invalid API key: ********" in data for data in files.values())
 
 
-@pytest.mark.xfail(strict=True, reason="the queue's routes still hold the API key and rejected messages keep "
-                                       "`writeKey` (issue 14, 'nothing secret at rest': helper `store`)")
 def test_no_api_key_or_write_key_at_rest(run):
     files = _data_files(run.data_dir)
     found = {name: [s for s in SECRETS if SECRETS[s].encode() in data] for name, data in files.items()}
