@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from .conftest import WRITE_KEY, wait_for
+from tests.helpers.relay import WRITE_KEY, wait_for
 
 
 def batch(prefix: str) -> dict:
