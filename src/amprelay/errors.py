@@ -24,6 +24,7 @@ Each class lives next to the code that raises it; a class that callers also catc
     ├── CommandError                   amprelay.cli.main: a user mistake on the command line (exit 2)
     ├── Unavailable                    here: the relay cannot keep more now (store full, disk nearly
     │                                      full, database down); the server answers 503 + Retry-After
+    ├── DataDirInUse                   amprelay.store.lock: another process writes the data dir
     ├── SessionStoreUnavailable        amprelay.store.sessions: the session store cannot be reached
     └── SettingsFileError (ValueError)  amprelay.cli: an Amplitude settings file is unreadable
 

@@ -54,9 +54,9 @@ def test_an_age_limit_of_zero_turns_the_age_check_off():
 def test_the_relay_reports_a_store_that_cannot_write(start_relay):
     relay = start_relay()
     assert httpx.get(relay.url + "/ready").status_code == 200
-    relay.service.relay.queue.write_error = "database or disk is full"  # what the store sets on a failed write
+    relay.service.relay.queue.db.write_error = "the store cannot write: database or disk is full"  # as a failed write sets it
     r = httpx.get(relay.url + "/ready")
     assert r.status_code == 503
     assert r.json()["checks"]["store"] == {"ok": False, "reason": "the store cannot write: database or disk is full"}
-    relay.service.relay.queue.write_error = None
+    relay.service.relay.queue.db.write_error = None
     assert httpx.get(relay.url + "/ready").status_code == 200

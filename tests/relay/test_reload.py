@@ -8,10 +8,11 @@ import orjson
 import pytest
 
 from amprelay.config import LoadedConfig, parse_config
-from amprelay.relay.inbox import InboxProcessor, SQLiteInbox
+from amprelay.relay.inbox import InboxProcessor
 from amprelay.relay.reload import STATUS_FILE, Reloader
 from amprelay.relay.runtime import Relay
-from amprelay.store import open_queue, sqlite_path
+from amprelay.store import open_queue
+from amprelay.store.inbox import SQLiteInbox
 
 WRITE_KEY = "wk-reload-1"
 
@@ -43,7 +44,7 @@ def event_types(units) -> list[tuple[str, str]]:
 def relay(tmp_path):
     cfg = parse_config(config_text(tmp_path, "old"), "<test>").config
     queue = open_queue(cfg.queue, cfg.data_dir)
-    inbox = SQLiteInbox(sqlite_path(cfg.queue, cfg.data_dir))
+    inbox = SQLiteInbox(queue.db)  # the inbox shares the queue's file and transactions
     relay = Relay(cfg, queue, inbox=inbox)
     yield relay
     inbox.close()

@@ -93,7 +93,9 @@ class StoreWriteCheck:
                 continue
             error = getattr(store, self.attribute, None)
             if error:
-                return CheckResult(False, f"the store cannot write: {error}")
+                text = str(error)
+                return CheckResult(False, text if text.startswith("the store cannot write") else
+                                   f"the store cannot write: {text}")
         return CheckResult(True)
 
 

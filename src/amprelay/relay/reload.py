@@ -25,6 +25,7 @@ import orjson
 
 from amprelay.config import ConfigError, LoadedConfig
 from amprelay.relay.runtime import Relay
+from amprelay.store.paths import write_private
 
 log = logging.getLogger("amprelay.reload")
 
@@ -116,20 +117,14 @@ class Reloader:
 
     def _write_status(self, result: ReloadResult) -> None:
         try:
-            write_atomic(self.data_dir / STATUS_FILE, orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
+            write_private(self.data_dir / STATUS_FILE, orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2))
         except OSError as exc:
             log.warning("could not write %s: %s", STATUS_FILE, exc)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def write_pid_file(data_dir: str | Path) -> Path:
     path = Path(data_dir) / PID_FILE
-    write_atomic(path, f"{os.getpid()}\n".encode())
+    write_private(path, f"{os.getpid()}\n".encode())
     return path
 
 

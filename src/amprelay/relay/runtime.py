@@ -291,7 +291,8 @@ class Relay:
         if claims is None or mid is None or mid == "" or isinstance(mid, dict | list):
             self.transform(source_name, message, result=result, compiled=compiled)
             return
-        key = (source_name, str(mid))
+        # JSON-escaped (injective): the store's text column holds no NUL and no lone surrogate
+        key = (source_name, dumps(str(mid)).decode()[1:-1])
         if key in claims.units_of:
             result.repeated[source_name] = result.repeated.get(source_name, 0) + 1
             return

@@ -11,12 +11,13 @@ import fcntl
 import os
 from pathlib import Path
 
+from amprelay.errors import AmprelayError
 from amprelay.store.paths import FILE_MODE, private_dir
 
 LOCK_NAME = "amprelay.lock"
 
 
-class DataDirInUse(Exception):
+class DataDirInUse(AmprelayError):
     """Another process writes this data dir."""
 
     def __init__(self, data_dir: Path, pid: int | None):
