@@ -72,6 +72,8 @@ class ServerConfig(_Model):
     max_message_bytes: int = Field(32 * 1024, gt=0)
     max_batch_bytes: int = Field(500 * 1024, gt=0)
     cors_origins: list[str] = ["*"]
+    # embedded store: map in this many processes, deliver in one more (0: all in this process)
+    workers: int = Field(0, ge=0, le=64)
 
 
 class ConsoleConfig(_Model):

@@ -24,6 +24,7 @@ from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
 from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.runtime import Relay
+from amprelay.relay.workers import Workers, reshard, shard_rule
 from amprelay.server.app import create_app
 from amprelay.store import api_keys_of, open_queue
 from amprelay.store.inbox import SQLiteInbox
@@ -66,7 +67,10 @@ class RelayService:
             # of its own, so a restarted relay's old buckets expire and move.
             worker_id = "local" if config.queue.backend == "sqlite" else \
                 f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        queue = open_queue(config.queue, config.data_dir)
+        shards = config.server.workers if config.queue.backend == "sqlite" else 0
+        if config.server.workers and not shards:
+            log.warning("server.workers applies to the embedded store; with PostgreSQL, run more relays")
+        queue = open_queue(config.queue, config.data_dir, shared=bool(shards))
         queue.set_api_keys(api_keys_of(config.destinations))  # keys are read from the config, not the store
         metrics = Metrics()
         cc = config.console
@@ -87,13 +91,41 @@ class RelayService:
         if isinstance(queue, SQLiteQueue):  # the inbox shares the queue's file and transactions
             inbox = SQLiteInbox(queue.db)
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
+        workers = None
         if inbox is not None:
-            relay.pressure = IngestPressure()
-            processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
+            # messages left split over another number of mappers are mapped first (exactly once)
+            reshard(inbox, relay, shards, shard_rule(config))
+            if shards:  # this process ingests; mapping and delivery run in worker processes
+                def consumed(n: int, inbox: SQLiteInbox = inbox) -> None:
+                    inbox.pending_bytes = max(0, inbox.pending_bytes - n)
+
+                workers = relay.workers = Workers(
+                    config, shards, lock.fileno, on_consumed=consumed,
+                    log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
+            else:
+                relay.pressure = IngestPressure()
+                processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
         server = config.server
 
         @contextlib.asynccontextmanager
         async def lifespan(_app):
+            if workers is not None:
+                workers.start()
+                log.info("workers started", extra={"fields": {"mapping": shards, "delivery": 1}})
+                try:
+                    yield
+                finally:
+                    await asyncio.to_thread(workers.stop)
+                    if activity is not None:
+                        activity.save()
+                    if relay.sessions is not None:
+                        relay.sessions.close()
+                    assert inbox is not None
+                    inbox.close()
+                    queue.close()
+                    lock.release()
+                    log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
+                return
             if processor is not None:
                 processor.start()
             await delivery.start()

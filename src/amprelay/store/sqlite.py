@@ -41,7 +41,7 @@ from amprelay.store.base import (
     route_at_rest,
     route_resolved,
 )
-from amprelay.store.sqlitedb import SQLiteDatabase
+from amprelay.store.sqlitedb import SQLiteDatabase, shard_consumed
 
 # A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
 # not grow with the backlog.
@@ -52,9 +52,9 @@ class SQLiteQueue:
     """:class:`amprelay.store.base.Queue` on the store's SQLite file (a path: a database of its
     own, closed with the queue; a :class:`SQLiteDatabase`: shared with the inbox and sessions)."""
 
-    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str]):
+    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str], shared: bool = False):
         self._owns_db = not isinstance(db, SQLiteDatabase)
-        self.db = SQLiteDatabase(db) if self._owns_db else db  # type: ignore[arg-type]
+        self.db = SQLiteDatabase(db, shared=shared) if self._owns_db else db  # type: ignore[arg-type]
         self.path = self.db.path
         self._conn = self.db.conn
         self._lock = self.db.lock
@@ -75,6 +75,11 @@ class SQLiteQueue:
             self._api_keys = api_keys
             self._routes.clear()
             self._route_ids.clear()
+
+    @property
+    def leased_count(self) -> int:
+        """Units leased by this process now."""
+        return len(self._leases)
 
     @property
     def write_error(self) -> str | None:
@@ -151,7 +156,10 @@ class SQLiteQueue:
                  for u, reason in dead],
             )
         if consumed is not None:
-            c.execute("DELETE FROM inbox WHERE id <= ?", (consumed.last_id,))
+            if consumed.shard is None:
+                c.execute("DELETE FROM inbox WHERE id <= ?", (consumed.last_id,))
+            else:
+                shard_consumed(c, consumed.shard, consumed.last_id)
 
     # -- leasing ----------------------------------------------------------------------------
 
