@@ -46,6 +46,14 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def worker_name(pid: int) -> str:
+    """``map-<k>`` or ``deliver`` (the last word of a worker's command line)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[-1].decode()
+    except OSError:
+        return str(pid)
+
+
 def received(fake_url: str) -> int:
     return int(orjson.loads(urlopen(fake_url + "/_fake/stats").read())["events_received"])
 
@@ -85,8 +93,8 @@ delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
         while args.workers and len(children(relay.pid)) < args.workers + 1 and time.monotonic() < deadline:
             time.sleep(0.05)
         procs = {"relay (main)": relay.pid}
-        for i, pid in enumerate(sorted(children(relay.pid))):
-            procs[f"relay worker {i}"] = pid
+        for pid in sorted(children(relay.pid)):
+            procs[f"relay {worker_name(pid)}"] = pid
         procs["stand-in"] = fake.pid
         q: mp.Queue = mp.get_context("spawn").Queue()
         gen = mp.get_context("spawn").Process(

@@ -123,7 +123,8 @@ class Workers:
         spec = {"role": w.role, "shard": w.shard, "shards": self.shards, "rule": self.rule,
                 "config": self.config, "parent": os.getpid(), "log_level": self.log_level}
         env = dict(os.environ)
-        proc = subprocess.Popen([sys.executable, "-m", "amprelay.relay.workers"], stdin=subprocess.PIPE,
+        # the name in the command line only tells the processes apart in ps and /proc
+        proc = subprocess.Popen([sys.executable, "-m", "amprelay.relay.workers", w.name], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, pass_fds=(self.lock_fd,) if self.lock_fd is not None else (),
                                 env=env)
         assert proc.stdin is not None
