@@ -17,13 +17,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (default 8088)")
     p.add_argument("--data-dir", help="directory of the embedded store (default ./data)")
-    p.add_argument("--workers", type=int, help="embedded store: map in N processes and deliver in one more "
+    p.add_argument("--workers", type=_workers, help="embedded store: map in N processes and deliver in one more "
                    "(server.workers; default 0: everything in this process)")
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
                    help="send to this base URL instead of Amplitude's (keeps each API's path); "
                         "env AMPRELAY_AMPLITUDE_URL")
     p.add_argument("--log-level", default=os.environ.get("AMPRELAY_LOG_LEVEL", "info"))
     p.set_defaults(func=run)
+
+
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 0 to 64, not {text!r}")
+    return n
 
 
 def load(args: argparse.Namespace):
