@@ -20,7 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.request import urlopen
@@ -30,8 +29,8 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _procs import cpu_seconds, free_port, wait_http  # noqa: E402
-from ingest import WRITE_KEY, load_generator, relay_backlog  # noqa: E402
+from _procs import cpu_seconds, wait_http  # noqa: E402
+from ingest import load_generator, relay_backlog, start_relay  # noqa: E402
 
 AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
 
@@ -68,23 +67,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="amprelay-bench-sustained-"))
-    fake_port, relay_port = free_port(), free_port()
-    fake = subprocess.Popen([AMPRELAY, "fake-amplitude", "--port", str(fake_port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    config = tmp / "amprelay.yaml"
-    config.write_text(f"""
-data_dir: {tmp / 'data'}
-sources: [{{name: bench, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: bench-api-key-0000000000000001, secretKey: s, endpoint: north_america}}
-    presets: true
-server: {{host: 127.0.0.1, port: {relay_port}, workers: {args.workers}}}
-delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
-""")
-    relay = subprocess.Popen([AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    fake, relay, fake_port, relay_port = start_relay("sustained", args.workers)
     fake_url, metrics_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{relay_port}/metrics"
     try:
         wait_http(fake_url + "/_fake/health")
