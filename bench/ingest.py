@@ -138,16 +138,10 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p / 100 * len(s)))] if s else float("nan")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rate", type=float, default=20000, help="events/s to offer (0: as fast as possible)")
-    ap.add_argument("--duration", type=float, default=15)
-    ap.add_argument("--batch", type=int, default=100, help="events per /v1/batch request")
-    ap.add_argument("--concurrency", type=int, default=16, help="connections")
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
-
-    tmp = Path(tempfile.mkdtemp(prefix="amprelay-bench-ingest-"))
+def start_relay(name: str, workers: int = 0) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
+    """The Amplitude stand-in and `amprelay serve [--workers N]` (embedded store in a temporary
+    dir), as processes: (stand-in, relay, stand-in's port, relay's port)."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"amprelay-bench-{name}-"))
     fake_port, relay_port = free_port(), free_port()
     fake = subprocess.Popen([AMPRELAY, "fake-amplitude", "--port", str(fake_port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -159,11 +153,24 @@ destinations:
   - name: amplitude
     settings: {{apiKey: bench-api-key-0000000000000001, secretKey: s, endpoint: north_america}}
     presets: true
-server: {{host: 127.0.0.1, port: {relay_port}}}
+server: {{host: 127.0.0.1, port: {relay_port}, workers: {workers}}}
 delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
 """)
     relay = subprocess.Popen([AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return fake, relay, fake_port, relay_port
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rate", type=float, default=20000, help="events/s to offer (0: as fast as possible)")
+    ap.add_argument("--duration", type=float, default=15)
+    ap.add_argument("--batch", type=int, default=100, help="events per /v1/batch request")
+    ap.add_argument("--concurrency", type=int, default=16, help="connections")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    fake, relay, fake_port, relay_port = start_relay("ingest")
     try:
         wait_http(f"http://127.0.0.1:{fake_port}/_fake/health")
         wait_http(f"http://127.0.0.1:{relay_port}/health")

@@ -56,7 +56,16 @@ async def post_all(ports: list[int], bodies: list[bytes]) -> None:
         await asyncio.gather(*(one(i, b) for i, b in enumerate(bodies)))
 
 
-def run(backend: str, relays: int, events: list[dict], dsn: str | None) -> tuple[float, float]:
+def pg_backends(dsn: str, application: str) -> list[int]:
+    """The PostgreSQL server processes serving this run's relays (by their application_name)."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as c:
+        return [r[0] for r in c.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                        (application,))]
+
+
+def run(backend: str, relays: int, events: list[dict], dsn: str | None) -> tuple[float, dict[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="amprelay-scale-"))
     fake_port = free_port()
     fake = subprocess.Popen([*AMPRELAY, "fake-amplitude", "--port", str(fake_port)],
@@ -70,7 +79,8 @@ def run(backend: str, relays: int, events: list[dict], dsn: str | None) -> tuple
         with psycopg.connect(dsn, autocommit=True) as c:
             c.execute(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in dsn else "?"
-        queue = f'{{backend: postgres, dsn: "{dsn}{sep}options={quote(f"-csearch_path={schema}")}"}}'
+        queue = (f'{{backend: postgres, dsn: "{dsn}{sep}options={quote(f"-csearch_path={schema}")}'
+                 f'&application_name={schema}"}}')
     ports = [free_port() for _ in range(relays)]
     procs = []
     try:
@@ -93,7 +103,11 @@ delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
         for port in ports:
             wait_http(f"http://127.0.0.1:{port}/health")
         bodies = [orjson.dumps({"batch": events[i:i + 100]}) for i in range(0, len(events), 100)]
-        cpu0 = sum(cpu_seconds(p.pid) for p in procs)
+        # PostgreSQL's processes for this run: its backends (connections open at start-up already)
+        backends = pg_backends(dsn, schema) if schema is not None else []
+        watched = {"relays": [p.pid for p in procs], "postgres": backends, "stand-in": [fake.pid],
+                   "load generator": [os.getpid()]}
+        cpu0 = {k: sum(cpu_seconds(p) for p in pids) for k, pids in watched.items()}
         start = time.perf_counter()
         asyncio.run(post_all(ports, bodies))
         fake_url = f"http://127.0.0.1:{fake_port}"
@@ -106,8 +120,11 @@ delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
                 raise RuntimeError(f"only {stats.get('records_total')} of {expected} events arrived")
             time.sleep(0.1)
         elapsed = time.perf_counter() - start
-        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu0
-        return len(events) / elapsed, cpu / len(events) * 1e6
+        if schema is not None:  # connections opened during the run count from zero
+            watched["postgres"] = sorted(set(backends) | set(pg_backends(dsn, schema)))
+        cpu = {k: (sum(cpu_seconds(p) for p in pids) - cpu0.get(k, 0.0)) / len(events) * 1e6
+               for k, pids in watched.items()}
+        return len(events) / elapsed, cpu
     finally:
         for p in [*procs, fake]:
             p.send_signal(signal.SIGTERM)
@@ -144,11 +161,16 @@ def main() -> int:
             ev["name"] = f"Page {i % 5}"
         events.append(ev)
     print(f"{args.events} events per run on {os.cpu_count()} cores; end to end (ingest -> Amplitude)")
-    print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relay CPU µs/event':>20}")
+    print("CPU time per event, µs, by process: the relays, PostgreSQL's backends serving them, the stand-in, "
+          "the load generator (this process)")
+    print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relays':>8} {'postgres':>9} {'stand-in':>9} "
+          f"{'load gen':>9}")
     rows = [("sqlite", 1)] + [("postgres", int(n)) for n in args.relays.split(",")]
     for backend, n in rows:
         rate, cpu = run(backend, n, events, args.dsn)
-        print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu:>20,.0f}", flush=True)
+        pg = f"{cpu['postgres']:>9,.1f}" if backend == "postgres" else f"{'-':>9}"
+        print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu['relays']:>8,.1f} {pg} {cpu['stand-in']:>9,.1f} "
+              f"{cpu['load generator']:>9,.1f}", flush=True)
     return 0
 
 

@@ -119,6 +119,8 @@ class ServerConfig(_Model):
     # proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's forwarded_allow_ips);
     # None: uvicorn's default, $FORWARDED_ALLOW_IPS or 127.0.0.1 and ::1
     trusted_proxies: list[str] | None = None
+    # embedded store: map in this many processes, deliver in one more (0: all in this process)
+    workers: int = Field(0, ge=0, le=64)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

@@ -26,9 +26,10 @@ from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.worker import DeliverySettings
 from amprelay.masking import register_secrets
 from amprelay.relay.inbox import InboxProcessor, IngestPressure
-from amprelay.relay.readiness import FailingDestinationsCheck
+from amprelay.relay.readiness import FailingDestinationsCheck, WorkersCheck
 from amprelay.relay.reload import Reloader, remove_pid_file, write_pid_file
 from amprelay.relay.runtime import Relay
+from amprelay.relay.workers import Workers, reshard, shard_rule
 from amprelay.server.access import AccessLogMiddleware
 from amprelay.server.app import create_app
 from amprelay.server.connections import connection_options
@@ -78,7 +79,10 @@ class RelayService:
             # of its own, so a restarted relay's old buckets expire and move.
             worker_id = "local" if config.queue.backend == "sqlite" else \
                 f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        queue = open_queue(config.queue, config.data_dir)
+        shards = config.server.workers if config.queue.backend == "sqlite" else 0
+        if config.server.workers and not shards:
+            log.warning("server.workers applies to the embedded store; with PostgreSQL, run more relays")
+        queue = open_queue(config.queue, config.data_dir, shared=bool(shards))
         queue.set_api_keys(api_keys_of(config.destinations))  # keys are read from the config, not the store
         metrics = Metrics()
         cc = config.console
@@ -101,9 +105,21 @@ class RelayService:
         relay = Relay(config, queue, metrics, on_enqueued=delivery.wake, inbox=inbox, observer=activity)
         relay.readiness.checks.append(FailingDestinationsCheck(delivery.health))
         register_secrets([token])  # the admin token may come from the environment, not the config
+        workers = None
         if inbox is not None:
-            relay.pressure = IngestPressure()
-            processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
+            # messages left split over another number of mappers are mapped first (exactly once)
+            reshard(inbox, relay, shards, shard_rule(config))
+            if shards:  # this process ingests; mapping and delivery run in worker processes
+                def consumed(n: int, inbox: SQLiteInbox = inbox) -> None:
+                    inbox.pending_bytes = max(0, inbox.pending_bytes - n)
+
+                workers = relay.workers = Workers(
+                    config, shards, lock.fileno, on_consumed=consumed,
+                    log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
+                relay.readiness.checks.append(WorkersCheck(workers))
+            else:
+                relay.pressure = IngestPressure()
+                processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
         server = config.server
         reloader = Reloader(relay, load, config.data_dir) if load is not None else None
 
@@ -113,6 +129,25 @@ class RelayService:
             if reloader is not None:
                 _on_sighup(reloader)  # before the pid file: a SIGHUP must never find the default action
                 pid_file = write_pid_file(config.data_dir)
+            if workers is not None:
+                workers.start()
+                log.info("workers started", extra={"fields": {"mapping": shards, "delivery": 1}})
+                try:
+                    yield
+                finally:
+                    await asyncio.to_thread(workers.stop)
+                    if activity is not None:
+                        activity.save()
+                    if relay.sessions is not None:
+                        relay.sessions.close()
+                    assert inbox is not None
+                    inbox.close()
+                    queue.close()
+                    if pid_file is not None:
+                        remove_pid_file(pid_file)
+                    lock.release()
+                    log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
+                return
             if processor is not None:
                 processor.start()
             await delivery.start()
@@ -144,6 +179,8 @@ class RelayService:
             def applied(loaded: LoadedConfig) -> None:
                 console.warnings = list(loaded.warnings)
                 queue.set_api_keys(api_keys_of(loaded.config.destinations))  # a rotated key: read at send time
+                if workers is not None:  # mapping and delivery processes restart, one by one, with it
+                    workers.restart(loaded.config)
 
             reloader.on_applied = applied
         app = create_app(relay, cors_origins=server.cors_origins, lifespan=lifespan, extra_routes=console.routes(),

@@ -4,6 +4,7 @@ every message it acknowledged reaches the local Amplitude exactly once after res
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -41,8 +42,35 @@ def start_serve(config: Path, port: int) -> subprocess.Popen:
     raise RuntimeError("amprelay serve did not start")
 
 
-@pytest.mark.slow
-def test_sigkill_during_ingest_and_delivery_loses_nothing(tmp_path):
+def children(pid: int) -> list[int]:
+    """The worker processes of `serve --workers` (Linux)."""
+    found: list[int] = []
+    try:  # each thread's children (the workers are started by a thread of the main process)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def kill_main(proc: subprocess.Popen) -> bool:
+    """SIGKILL the relay's main process (its workers die with it); True: start it again."""
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return True
+
+
+def kill_main_or_worker(rnd):
+    def kill(proc: subprocess.Popen) -> bool:
+        workers = children(proc.pid)
+        if workers and rnd.random() < 0.75:  # a mapping or the delivery process; the relay restarts it
+            os.kill(rnd.choice(workers), signal.SIGKILL)
+            return False
+        return kill_main(proc)
+    return kill
+
+
+def crash_run(tmp_path: Path, workers: int, kill, kills: int = 4) -> None:
     fake = start_process(port=0, latency_ms=20)
     port = free_port()
     config = tmp_path / "amprelay.yaml"
@@ -53,7 +81,7 @@ destinations:
   - name: amplitude
     settings: {{apiKey: crash-api-key-00000000000000001, secretKey: s}}
     presets: true
-server: {{port: {port}}}
+server: {{port: {port}, workers: {workers}}}
 delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
 """)
     acked: set[str] = set()
@@ -80,13 +108,14 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
 
     proc = start_serve(config, port)
     t = threading.Thread(target=sender)
-    t.start()
     try:
-        for _ in range(4):
+        if workers:
+            wait_for(lambda: len(children(proc.pid)) == workers + 1, timeout=20)
+        t.start()
+        for _ in range(kills):
             time.sleep(0.6)
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
-            proc = start_serve(config, port)
+            if kill(proc):
+                proc = start_serve(config, port)
         t.join(60)
         stop.set()
         with lock:
@@ -101,11 +130,16 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
             wait_for(lambda: expected <= delivered(), timeout=60, interval=0.25)
         except AssertionError:
             missing = expected - delivered()
-            raise AssertionError(f"{len(missing)} of {len(expected)} acknowledged messages never arrived, e.g. {sorted(missing)[:5]}; queue: {sorted(delivered())[:3]}") from None
+            raise AssertionError(f"{len(missing)} of {len(expected)} acknowledged messages never arrived, "
+                                 f"e.g. {sorted(missing)[:5]}") from None
         records = fake.events(path="/2/httpapi")
         ids = [e["data"]["insert_id"] for e in records]
         assert len(ids) == len(set(ids)), "an event was recorded twice"
         assert {i.rsplit("-", 1)[0] for i in ids} >= expected
+        per_user: dict[str, list[int]] = {}
+        for e in records:  # the stand-in keeps the first copy of each insert_id, in arrival order
+            per_user.setdefault(e["data"]["user_id"], []).append(e["data"]["event_properties"]["n"])
+        assert all(ns == sorted(ns) for ns in per_user.values()), "a user's events arrived out of order"
         stats = fake.stats()
         print(f"acked {len(expected)}, recorded {len(ids)}, duplicates deduplicated by Amplitude: "
               f"{stats.get('duplicates')}")
@@ -114,3 +148,16 @@ delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
         proc.kill()
         proc.wait()
         fake.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [0, 2], ids=["one-process", "workers-2"])
+def test_sigkill_during_ingest_and_delivery_loses_nothing(tmp_path, workers):
+    crash_run(tmp_path, workers, kill_main)
+
+
+@pytest.mark.slow
+def test_sigkill_of_worker_processes_and_the_main_process_loses_nothing(tmp_path):
+    """`serve --workers 2`: mapping and delivery processes SIGKILLed at random (the relay restarts
+    them), and the main process too (its workers die with it)."""
+    crash_run(tmp_path, 2, kill_main_or_worker(random.Random(15)), kills=8)

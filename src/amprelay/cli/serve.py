@@ -19,6 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--host", help="listen address (default 127.0.0.1)")
     p.add_argument("--port", type=port_number, help="listen port (default 8088)")
     p.add_argument("--data-dir", help="directory of the embedded store (default ./data)")
+    p.add_argument("--workers", type=_workers, help="embedded store: map in N processes and deliver in one more "
+                   "(server.workers; default 0: everything in this process)")
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
                    help="send to this base URL instead of Amplitude's (keeps each API's path; EU under /eu); "
                         "env AMPRELAY_AMPLITUDE_URL")
@@ -37,6 +39,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _workers(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= 64:
+        raise argparse.ArgumentTypeError(f"expected a number of processes from 0 to 64, not {text!r}")
+    return n
+
+
 def load(args: argparse.Namespace, secrets: bool = True):
     """The config for `serve`-like commands: the file, else the environment; flags override.
     ``secrets=False``: for commands that send nothing (see :func:`amprelay.config.parse_config`)."""
@@ -51,6 +63,8 @@ def load(args: argparse.Namespace, secrets: bool = True):
         cfg.server.host = args.host
     if getattr(args, "port", None) is not None:
         cfg.server.port = args.port
+    if getattr(args, "workers", None) is not None:
+        cfg.server.workers = args.workers
     if getattr(args, "data_dir", None):
         cfg.data_dir = args.data_dir
     if getattr(args, "amplitude_url", None):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ from amprelay.js.json import loads
 from amprelay.store.base import InboxReceipt
 from amprelay.store.inbox import SQLiteInbox
 
-__all__ = ["InboxProcessor", "IngestPressure", "SQLiteInbox"]
+__all__ = ["InboxProcessor", "IngestPressure", "SQLiteInbox", "Shard", "shard_key"]
 
 log = logging.getLogger("amprelay.inbox")
 
@@ -44,6 +45,43 @@ class IngestPressure:
         self.inflight -= 1
 
 
+class Shard:
+    """Mapper ``index`` of ``count`` (``serve --workers``): it maps the messages whose key (see
+    :func:`shard_key`) hashes to ``index``, so each user's messages go through one process in order."""
+
+    __slots__ = ("index", "count", "by_session")
+
+    def __init__(self, index: int, count: int, by_session: bool = False):
+        if not 0 <= index < count:
+            raise ValueError(f"shard {index} of {count}")
+        self.index = index
+        self.count = count
+        self.by_session = by_session
+
+    def of(self, message: Any) -> int:
+        return zlib.crc32(shard_key(message, self.by_session).encode()) % self.count
+
+    def mine(self, message: Any) -> bool:
+        return self.count == 1 or self.of(message) == self.index
+
+
+def shard_key(message: Any, by_session: bool = False) -> str:
+    """What keeps a message with the others it must stay in order with: the queue's partition
+    under the presets (``userId``, else ``context.device.id``, else ``anonymousId``); with
+    server-side sessions, the session's key (the device first), whose state one process must own."""
+    if not isinstance(message, dict):
+        return ""
+    context = message.get("context")
+    device = context.get("device") if isinstance(context, dict) else None
+    device_id = device.get("id") if isinstance(device, dict) else None
+    order = (device_id, message.get("anonymousId"), message.get("userId")) if by_session else \
+        (message.get("userId"), device_id, message.get("anonymousId"))
+    for value in order:
+        if value not in (None, "") and not isinstance(value, dict | list | bool):
+            return str(value)
+    return ""
+
+
 class InboxProcessor:
     """A thread that turns inbox messages into queue units (see the module docstring).
 
@@ -56,8 +94,12 @@ class InboxProcessor:
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
                  store: Callable[[Any, InboxReceipt], None], batch: int = 20,
-                 pressure: IngestPressure | None = None, slice: float = 0.001, max_wait: float = 0.05):
+                 pressure: IngestPressure | None = None, slice: float = 0.001, max_wait: float = 0.05,
+                 shard: Shard | None = None, idle_wait: float = 0.25):
         self.inbox = inbox
+        self.shard = shard
+        self.idle_wait = idle_wait
+        self.cursor = inbox.cursors()[0][shard.index] if shard is not None else 0
         self._process = process
         self._store = store
         self.batch = batch
@@ -68,6 +110,7 @@ class InboxProcessor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="amprelay-inbox", daemon=True)
         self.processed = 0
+        self.consumed_bytes = 0  # payload bytes consumed (a worker process reports them to ingest's disk guard)
         self.last_error: str | None = None
         self._logged_at = -60.0
 
@@ -81,6 +124,9 @@ class InboxProcessor:
 
     def drain_once(self, limit: int | None = None) -> int:
         """Process one batch (``limit`` rows, default ``batch``); returns how many rows it consumed."""
+        shard = self.shard
+        if shard is not None:
+            return self._drain_shard(shard, limit or self.batch)
         rows = self.inbox.read(limit or self.batch)
         if not rows:
             return 0
@@ -94,6 +140,36 @@ class InboxProcessor:
         self.inbox.consumed(rows)
         self.processed += len(rows)
         return len(rows)
+
+    def _drain_shard(self, shard: Shard, limit: int, up_to: int | None = None) -> int:
+        rows = self.inbox.read_after(self.cursor, limit, up_to)
+        if not rows:
+            return 0
+        mine = shard.mine
+        decoded = []
+        for i, src, payload, reason in rows:
+            if reason is not None:  # a message rejected at ingest: shard 0 dead-letters it
+                if shard.index == 0:
+                    decoded.append((i, src, orjson.loads(payload), reason))
+            else:
+                decoded.append((i, src, [m for m in orjson.loads(payload) if mine(m)], None))
+        result = self._process(decoded)
+        self._store(result, InboxReceipt(rows[-1][0], shard.index))
+        self.cursor = rows[-1][0]
+        self.consumed_bytes += sum(len(r[2]) for r in rows) if shard.index == 0 else 0
+        self.processed += len(rows)
+        return len(rows)
+
+    def catch_up(self, up_to: int) -> int:
+        """Consume this shard's messages up to row ``up_to`` (the shards are being changed)."""
+        assert self.shard is not None
+        n = 0
+        while self.cursor < up_to:
+            done = self._drain_shard(self.shard, self.batch, up_to)
+            if not done:
+                break
+            n += done
+        return n
 
     def _paced(self, messages: list[Any]):
         for message in messages:
@@ -126,7 +202,7 @@ class InboxProcessor:
                 if self.drain_once(1 if self._give_way() else None):
                     backoff = 0.1
                     continue
-                self.inbox.arrived.wait(0.25)
+                self.inbox.arrived.wait(self.idle_wait)
             except Exception as exc:  # the queue refused (disk full...): keep the messages, retry
                 self.last_error = str(exc)
                 now = time.monotonic()

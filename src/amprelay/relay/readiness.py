@@ -132,3 +132,15 @@ class FailingDestinationsCheck:
                        "failed_requests": ep.failures}
                    for d, ep in self.health.failing(now).items()}
         return CheckResult(True, "", {"failing": failing})
+
+
+@dataclass
+class WorkersCheck:
+    """Every worker process (``serve --workers``) can write the store."""
+
+    workers: Any  # amprelay.relay.workers.Workers
+    name: str = "workers"
+
+    def __call__(self, now: float) -> CheckResult:
+        problem = self.workers.problem()
+        return CheckResult(problem is None, problem or "")

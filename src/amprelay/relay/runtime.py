@@ -175,6 +175,7 @@ class Relay:
         self._on_enqueued = on_enqueued
         self.inbox = inbox
         self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
+        self.workers: Any = None  # amprelay.relay.workers.Workers when mapping and delivery run in processes
         self.observer = observer
         self.readiness = Readiness([
             AdmissionCheck(self.admission),
@@ -458,4 +459,9 @@ class Relay:
                 self.metrics.inbox_depth.set(self.inbox.depth())
         except Exception as exc:  # metrics must not fail the scrape
             log.warning("queue stats unavailable: %s", exc)
+        if self.workers is not None:  # the worker processes' counts added to this process's
+            from amprelay.relay.workers import MergedMetrics
+
+            return generate_latest(MergedMetrics(self.metrics.registry, self.workers.snapshots())), \
+                CONTENT_TYPE_LATEST
         return generate_latest(self.metrics.registry), CONTENT_TYPE_LATEST

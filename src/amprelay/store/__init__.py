@@ -36,13 +36,14 @@ def sqlite_path(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./
     return Path(path) if path else Path(data_dir) / DEFAULT_SQLITE_NAME
 
 
-def open_queue(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./data") -> Queue:
-    """Open the configured backend (``amprelay.config.QueueConfig``; None: SQLite defaults)."""
+def open_queue(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./data", shared: bool = False) -> Queue:
+    """Open the configured backend (``amprelay.config.QueueConfig``; None: SQLite defaults).
+    ``shared``: the SQLite file is written by the several processes of one relay."""
     backend = getattr(queue_config, "backend", "sqlite")
     if backend == "sqlite":
         from amprelay.store.sqlite import SQLiteQueue
 
-        return SQLiteQueue(sqlite_path(queue_config, data_dir))
+        return SQLiteQueue(sqlite_path(queue_config, data_dir), shared=shared)
     if backend == "postgres":
         from amprelay.store.postgres import PostgresQueue
 

@@ -220,9 +220,14 @@ DEDUPE_PRUNE_SECONDS = 60.0  # expired messageIds are deleted at most this often
 @dataclass(frozen=True, slots=True)
 class InboxReceipt:
     """The inbox messages that became the units of an enqueue: rows up to ``last_id`` are removed
-    from the inbox in the enqueue's transaction, so each message becomes units exactly once."""
+    from the inbox in the enqueue's transaction, so each message becomes units exactly once.
+
+    With ``shard`` (mapping split over several processes, each owning a shard of the users), the
+    enqueue's transaction instead moves that shard's cursor to ``last_id`` and removes the rows
+    every shard has consumed (see :mod:`amprelay.store.inbox`)."""
 
     last_id: int
+    shard: int | None = None
 
 
 @dataclass(slots=True)

@@ -70,6 +70,37 @@ class SQLiteInbox:
             return self._conn.execute(
                 "SELECT id, source, payload, reason FROM inbox ORDER BY id LIMIT ?", (limit,)).fetchall()
 
+    def read_after(self, after_id: int, limit: int, up_to: int | None = None) -> list[tuple[int, str, bytes, str | None]]:
+        """The ``limit`` oldest rows after ``after_id`` (and up to ``up_to``): a shard's next rows."""
+        with self._lock:
+            return self._conn.execute(
+                "SELECT id, source, payload, reason FROM inbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (after_id, up_to if up_to is not None else 2**62, limit)).fetchall()
+
+    def cursors(self) -> tuple[dict[int, int], str]:
+        """Each shard's last consumed row, and the key the shards split the messages by; empty
+        when one mapper consumes the inbox in order."""
+        with self._lock:
+            rows = self._conn.execute("SELECT shard, last_id, key FROM inbox_cursors").fetchall()
+        return {k: last for k, last, _ in rows}, (rows[0][2] if rows else "")
+
+    def set_shards(self, shards: int, key: str = "partition") -> None:
+        """Split the inbox over ``shards`` mappers by ``key`` from now on (0: one mapper, no
+        cursors). Every shard must have consumed its messages up to the furthest cursor (see
+        :func:`amprelay.relay.workers.reshard`): the rows up to it are removed."""
+        with self.db.txn("FULL") as c:
+            old = [r[0] for r in c.execute("SELECT last_id FROM inbox_cursors")]
+            if old:
+                base = max(old)
+            else:  # every row still in the inbox is unconsumed
+                first = c.execute("SELECT MIN(id) FROM inbox").fetchone()[0]
+                seq = c.execute("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'").fetchone()
+                base = first - 1 if first is not None else (seq[0] if seq else 0)
+            c.execute("DELETE FROM inbox_cursors")
+            c.executemany("INSERT INTO inbox_cursors (shard, last_id, count, key) VALUES (?, ?, ?, ?)",
+                          [(k, base, shards, key) for k in range(shards)])
+            c.execute("DELETE FROM inbox WHERE id <= ?", (base,))
+
     def depth(self) -> int:
         with self._lock:
             return self._conn.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from pathlib import Path
 
 from amprelay.errors import AmprelayError
@@ -34,22 +35,38 @@ class DataDirLock:
         self.path = self.data_dir / LOCK_NAME
         self._fd: int | None = None
 
-    def acquire(self) -> DataDirLock:
-        """Take the lock or raise :class:`DataDirInUse` naming the holder's pid."""
+    def acquire(self, exiting_grace: float = 10.0) -> DataDirLock:
+        """Take the lock or raise :class:`DataDirInUse` naming the holder's pid.
+
+        The worker processes of a relay (``serve --workers``) inherit its descriptor, so the lock
+        is held until the last of them exits. When the pid in the file (the relay's main process)
+        is gone but the lock is still held, its workers are exiting (they die with it): wait up to
+        ``exiting_grace`` seconds for them rather than refuse."""
         if self._fd is not None:
             return self
         private_dir(self.data_dir)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            pid = _read_pid(fd)
-            os.close(fd)
-            raise DataDirInUse(self.data_dir, pid) from None
+        deadline = time.monotonic() + exiting_grace
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                pid = _read_pid(fd)
+                if pid is not None and not _alive(pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                os.close(fd)
+                raise DataDirInUse(self.data_dir, pid) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
         return self
+
+    @property
+    def fileno(self) -> int | None:
+        """The locked descriptor (worker processes inherit it), or None when not held."""
+        return self._fd
 
     def release(self) -> None:
         fd, self._fd = self._fd, None
@@ -63,6 +80,16 @@ class DataDirLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_pid(fd: int) -> int | None:

@@ -44,7 +44,7 @@ from amprelay.store.base import (
     route_at_rest,
     route_resolved,
 )
-from amprelay.store.sqlitedb import SQLiteDatabase
+from amprelay.store.sqlitedb import SQLiteDatabase, shard_consumed
 
 # A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
 # not grow with the backlog.
@@ -55,9 +55,9 @@ class SQLiteQueue(SettleShortcuts):
     """:class:`amprelay.store.base.Queue` on the store's SQLite file (a path: a database of its
     own, closed with the queue; a :class:`SQLiteDatabase`: shared with the inbox and sessions)."""
 
-    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str]):
+    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str], shared: bool = False):
         self._owns_db = not isinstance(db, SQLiteDatabase)
-        self.db = SQLiteDatabase(db) if self._owns_db else db  # type: ignore[arg-type]
+        self.db = SQLiteDatabase(db, shared=shared) if self._owns_db else db  # type: ignore[arg-type]
         self.path = self.db.path
         self._conn = self.db.conn
         self._lock = self.db.lock
@@ -79,6 +79,11 @@ class SQLiteQueue(SettleShortcuts):
             self._api_keys = api_keys
             self._routes.clear()
             self._route_ids.clear()
+
+    @property
+    def leased_count(self) -> int:
+        """Units leased by this process now."""
+        return len(self._leases)
 
     @property
     def write_error(self) -> str | None:
@@ -178,7 +183,10 @@ class SQLiteQueue(SettleShortcuts):
                  for u, reason in dead],
             )
         if consumed is not None:
-            c.execute("DELETE FROM inbox WHERE id <= ?", (consumed.last_id,))
+            if consumed.shard is None:
+                c.execute("DELETE FROM inbox WHERE id <= ?", (consumed.last_id,))
+            else:
+                shard_consumed(c, consumed.shard, consumed.last_id)
 
     # -- leasing ----------------------------------------------------------------------------
 

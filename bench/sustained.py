@@ -1,0 +1,130 @@
+"""Sustained end to end on the embedded store: a steady offered rate for a while, and whether the
+relay keeps up (events reaching the Amplitude stand-in per second, the inbox flat), with the CPU
+each process spends per event.
+
+    .venv/bin/python bench/sustained.py --rate 9000 --duration 60 --workers 1
+    .venv/bin/python bench/sustained.py --rate 9000 --duration 20 --workers 0    # one process
+
+Starts the stand-in (`amprelay fake-amplitude`), `amprelay serve [--workers N]` and the load
+generator of bench/ingest.py (batches of 100 realistic events from bench/corpus.py on a fixed
+schedule, 16 connections) as processes on this machine. Over the last half of the run (the
+*window*, 30 s of a 60 s run) it prints events/s reaching the stand-in, the inbox and queue depth
+at the window's start and end, and each process's CPU time per event received by the stand-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.request import urlopen
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _procs import cpu_seconds, wait_http  # noqa: E402
+from ingest import load_generator, relay_backlog, start_relay  # noqa: E402
+
+AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:  # each thread's children (the workers are started by a thread of the main process)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def worker_name(pid: int) -> str:
+    """``map-<k>`` or ``deliver`` (the last word of a worker's command line)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[-1].decode()
+    except OSError:
+        return str(pid)
+
+
+def received(fake_url: str) -> int:
+    return int(orjson.loads(urlopen(fake_url + "/_fake/stats").read())["events_received"])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rate", type=float, default=9000, help="events/s offered")
+    ap.add_argument("--duration", type=float, default=60)
+    ap.add_argument("--workers", type=int, default=0, help="serve --workers (0: one process)")
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+
+    fake, relay, fake_port, relay_port = start_relay("sustained", args.workers)
+    fake_url, metrics_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{relay_port}/metrics"
+    try:
+        wait_http(fake_url + "/_fake/health")
+        wait_http(f"http://127.0.0.1:{relay_port}/health")
+        deadline = time.monotonic() + 20
+        while args.workers and len(children(relay.pid)) < args.workers + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        procs = {"relay (main)": relay.pid}
+        for pid in sorted(children(relay.pid)):
+            procs[f"relay {worker_name(pid)}"] = pid
+        procs["stand-in"] = fake.pid
+        q: mp.Queue = mp.get_context("spawn").Queue()
+        gen = mp.get_context("spawn").Process(
+            target=load_generator,
+            args=(f"http://127.0.0.1:{relay_port}", args.rate, args.duration, args.batch, args.concurrency,
+                  args.seed, q))
+        t_start = time.perf_counter()
+        gen.start()
+        procs["load generator"] = gen.pid
+        window = args.duration / 2
+        time.sleep(args.duration - window)
+        t0, r0, cpu0, back0 = time.perf_counter(), received(fake_url), \
+            {k: cpu_seconds(p) for k, p in procs.items()}, relay_backlog(metrics_url)
+        load0 = os.getloadavg()[0]
+        time.sleep(max(0.0, t_start + args.duration - time.perf_counter()))
+        t1, r1, cpu1, back1 = time.perf_counter(), received(fake_url), \
+            {k: cpu_seconds(p) for k, p in procs.items()}, relay_backlog(metrics_url)
+        result = q.get(timeout=120)
+        gen.join()
+        events = max(1, r1 - r0)
+        print(f"offered           : {args.rate:,.0f} events/s for {args.duration:.0f} s "
+              f"({args.batch} a request, {args.concurrency} connections); serve --workers {args.workers}; "
+              f"{os.cpu_count()} cores, load average {load0:.2f} before the window")
+        print(f"accepted          : {result['accepted'] / result['elapsed']:,.0f} events/s, "
+              f"statuses {result['statuses']}")
+        print(f"reaching stand-in : {events / (t1 - t0):,.0f} events/s over the last {t1 - t0:.0f} s "
+              f"({r1:,} in all)")
+        print(f"inbox depth       : {back0[0]:,.0f} -> {back1[0]:,.0f} requests' worth over the window "
+              f"({(back1[0] - back0[0]) * args.batch / (t1 - t0):+,.0f} events/s); "
+              f"queue depth {back0[1]:,.0f} -> {back1[1]:,.0f}")
+        total = 0.0
+        for k in procs:
+            used = cpu1[k] - cpu0[k]
+            total += used
+            print(f"  {k:<16}: {used / events * 1e6:6.1f} µs CPU per event ({used / (t1 - t0) * 100:4.0f}% of a core)")
+        print(f"  {'all':<16}: {total / events * 1e6:6.1f} µs CPU per event ({total / (t1 - t0) * 100:4.0f}%)")
+    finally:
+        for p in (relay, fake):
+            p.send_signal(signal.SIGTERM)
+        for p in (relay, fake):
+            try:
+                p.wait(40)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""`amprelay serve --workers 2` as real processes: /metrics and /ready describe the whole relay
+(the workers' counts added to the main process's), the data dir stays one relay's (a second one
+is refused, naming the main process), and a stop takes every worker with it."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import httpx
+
+from amprelay.fakeamp import start_process
+from tests.e2e.conftest import WRITE_KEY, wait_for
+from tests.e2e.test_data_dir_lock import amprelay, assert_refused
+from tests.e2e.test_serve_crash import children, free_port, start_serve
+
+
+def metric(port: int, name: str) -> float:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith(name + "{") or line.startswith(name + " "))
+
+
+def test_workers_share_one_relay_s_metrics_readiness_and_lock(tmp_path):
+    fake = start_process(port=0)
+    port = free_port()
+    config = tmp_path / "amprelay.yaml"
+    config.write_text(f"""
+data_dir: {tmp_path / 'data'}
+sources: [{{name: web, write_key: {WRITE_KEY}}}]
+destinations:
+  - name: amplitude
+    settings: {{apiKey: workers-api-key-000000000000001, secretKey: s}}
+    presets: true
+server: {{port: {port}, workers: 2}}
+delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
+""")
+    proc = start_serve(config, port)
+    try:
+        workers = wait_for(lambda: (lambda c: c if len(c) == 3 else None)(children(proc.pid)), timeout=20)
+        batch = [{"type": "track", "event": "Worked", "userId": f"user-{i:05d}", "messageId": f"w-{i}"}
+                 for i in range(50)]
+        r = httpx.post(f"http://127.0.0.1:{port}/v1/batch", json={"batch": batch}, auth=(WRITE_KEY, ""))
+        assert r.status_code == 200
+        wait_for(lambda: len(fake.events(path="/2/httpapi")) == 50, timeout=20)
+        # the workers report twice a second
+        wait_for(lambda: metric(port, "amprelay_units_delivered_total") == 50, timeout=10)
+        assert metric(port, "amprelay_events_received_total") == 50  # ingest: the main process
+        assert metric(port, "amprelay_events_mapped_total") == 50  # the mapping processes
+        assert metric(port, "amprelay_units_enqueued_total") == 50
+        wait_for(lambda: metric(port, "amprelay_queue_depth") == 0, timeout=10)
+        assert httpx.get(f"http://127.0.0.1:{port}/ready").json() == {"ready": True, "reason": "ok"}
+        assert_refused(amprelay("serve", "--config", str(config), "--port", str(free_port())),
+                       tmp_path / "data", proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        deadline = time.monotonic() + 10
+        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not any(_alive(w) for w in workers), "a worker outlived the relay"
+        proc = start_serve(config, port)  # the lock went with them
+    finally:
+        proc.kill()
+        proc.wait()
+        fake.stop()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
