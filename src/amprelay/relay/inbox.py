@@ -150,9 +150,9 @@ class InboxProcessor:
         for i, src, payload, reason in rows:
             if reason is not None:  # a message rejected at ingest: shard 0 dead-letters it
                 if shard.index == 0:
-                    decoded.append((i, src, orjson.loads(payload), reason))
+                    decoded.append((i, src, loads(payload), reason))
             else:
-                decoded.append((i, src, [m for m in orjson.loads(payload) if mine(m)], None))
+                decoded.append((i, src, [m for m in loads(payload) if mine(m)], None))
         result = self._process(decoded)
         self._store(result, InboxReceipt(rows[-1][0], shard.index))
         self.cursor = rows[-1][0]
