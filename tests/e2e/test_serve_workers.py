@@ -10,9 +10,9 @@ import time
 import httpx
 
 from amprelay.fakeamp import start_process
-from tests.e2e.conftest import WRITE_KEY, wait_for
 from tests.e2e.test_data_dir_lock import amprelay, assert_refused
 from tests.e2e.test_serve_crash import children, free_port, start_serve
+from tests.helpers.relay import WRITE_KEY, wait_for
 
 
 def metric(port: int, name: str) -> float:
