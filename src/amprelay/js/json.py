@@ -25,11 +25,11 @@ from typing import Any
 import orjson
 
 from amprelay.errors import AmprelayError
+from amprelay.js.objects import with_key_order
 
 __all__ = ["SLOW", "JSONParseError", "depth_exceeds", "dumps", "loads", "parse", "parse_fast", "well_formed"]
 
 _MAX_SAFE = 2**53
-_MAX_INDEX = 2**32 - 2
 
 
 class JSONParseError(AmprelayError, ValueError):
@@ -257,25 +257,6 @@ def _needs_js_walk(raw: bytes, value: Any) -> bool:
     return False
 
 
-def is_array_index(key: str) -> bool:
-    """Whether JavaScript treats ``key`` as an array index (canonical, below 2**32 - 1)."""
-    return key.isdigit() and key.isascii() and (key == "0" or key[0] != "0") and int(key) <= _MAX_INDEX
-
-
-def js_key_order(obj: dict[str, Any]) -> dict[str, Any]:
-    """``obj`` with JavaScript's property order: array-index keys first, ascending, then the
-    others in insertion order (``obj`` itself when it has no such key)."""
-    index_keys = [k for k in obj if k[:1].isdigit() and is_array_index(k)]
-    if not index_keys:
-        return obj
-    index_keys.sort(key=int)
-    out = {k: obj[k] for k in index_keys}
-    for k, v in obj.items():
-        if k not in out:
-            out[k] = v
-    return out
-
-
 def js_values(value: Any) -> Any:
     """``value`` as JavaScript holds it: integers beyond 2**53 become doubles, integral floats
     ints (one number type), array-index keys first in every object. Iterative (any depth)."""
@@ -286,7 +267,7 @@ def js_values(value: Any) -> Any:
         v = parent[slot]
         t = type(v)
         if t is dict:
-            v = js_key_order(v)
+            v = with_key_order(v)
             parent[slot] = v
             for k, child in v.items():
                 if type(child) in _WALK:
