@@ -155,6 +155,7 @@ destinations:
     presets: true
 server: {{host: 127.0.0.1, port: {relay_port}, workers: {workers}}}
 delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
+ingest: {{dedupe_window: 0}}  # the corpus repeats its messageIds: measure mapping, not the dedupe
 """)
     relay = subprocess.Popen([AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
