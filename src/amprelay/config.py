@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -450,7 +451,7 @@ def tls_problems(cert: str | None, key: str | None) -> list[tuple[str, str]]:
     return []
 
 
-def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str], unset: set[tuple] = frozenset(),
+def _check_semantics(config: Config, file: str, lines: dict, warnings: list[str], unset: AbstractSet[tuple[Any, ...]] = frozenset(),
                      secrets: bool = True) -> list[ConfigProblem]:
     from amprelay.destination import ACTIONS, MAX_SUBSCRIPTIONS
     from amprelay.destination.settings import SETTINGS_FIELDS

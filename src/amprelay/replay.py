@@ -32,7 +32,7 @@ def open_lines(path: Path) -> tuple[io.BufferedReader, io.BufferedReader]:
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw)), raw  # type: ignore[arg-type]
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw)), raw
     return raw, raw
 
 

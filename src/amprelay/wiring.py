@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -210,7 +211,7 @@ class RelayService:
         asyncio.run(server.serve())
 
 
-def tls_options(server: ServerConfig) -> dict[str, object]:
+def tls_options(server: ServerConfig) -> dict[str, Any]:
     """uvicorn's options for HTTPS (server.tls_cert / tls_key) and for the proxies it trusts."""
     options: dict[str, object] = {}
     if server.tls_cert and server.tls_key:
@@ -239,7 +240,6 @@ class ThreadedRelay:
         self.service = service
         cfg = service.uvicorn_config()
         self._server = uvicorn.Server(cfg)
-        self._server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.run, name="amprelay-relay", daemon=True)
 
     def start(self, timeout: float = 15.0) -> ThreadedRelay:

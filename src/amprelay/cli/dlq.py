@@ -193,7 +193,7 @@ def open_postgres(dsn: str):
     try:
         with queue._connection() as c:
             row = c.execute("SELECT to_regclass('amprelay_schema') IS NOT NULL").fetchone()
-            version = c.execute("SELECT version FROM amprelay_schema").fetchone() if row[0] else None
+            version = c.execute("SELECT version FROM amprelay_schema").fetchone() if row and row[0] else None
     except psycopg.Error as exc:
         queue.close()
         print(f"amprelay dlq: cannot reach PostgreSQL at {where}: {str(exc).strip().splitlines()[0]}",

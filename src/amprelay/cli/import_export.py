@@ -63,8 +63,8 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         parse_config(text, "<imported>", env)
     except ConfigError as exc:  # what we produced must load; say exactly why not
-        for problem in exc.problems:
-            result.problems.append(f"the imported config does not validate: {problem}")
+        for config_problem in exc.problems:
+            result.problems.append(f"the imported config does not validate: {config_problem}")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     for problem in result.problems:

@@ -51,7 +51,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         # Remember the innermost (sub)command's parser: it reports unrecognized arguments.
         namespace, extras = super().parse_known_args(args, namespace)
         if not hasattr(namespace, "_parser"):

@@ -106,9 +106,10 @@ def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
         def enqueue(self, units):
             return []
 
-    queue = _NullQueue() if args.dry_run else open_queue(cfg.queue, cfg.data_dir)
-    if not args.dry_run:
-        queue.set_api_keys(api_keys_of(cfg.destinations))
+    store_queue = None if args.dry_run else open_queue(cfg.queue, cfg.data_dir)
+    if store_queue is not None:
+        store_queue.set_api_keys(api_keys_of(cfg.destinations))
+    queue = _NullQueue() if store_queue is None else store_queue
     relay = Relay(cfg, queue, Metrics())  # type: ignore[arg-type]
     checkpoints = Checkpoints(Path(cfg.data_dir) / "replay-checkpoints.json")
     stats = ReplayStats()

@@ -71,7 +71,9 @@ class ConsoleAuth:
         return -60 <= age < self.session_seconds
 
     def token_matches(self, given: str | None) -> bool:
-        return bool(self.token) and given is not None and hmac.compare_digest(given.encode(), self.token.encode())
+        if not self.token or given is None:
+            return False
+        return hmac.compare_digest(given.encode(), self.token.encode())
 
     # --- requests ------------------------------------------------------------------------------
     def client_allowed(self, request: Request) -> bool:

@@ -172,7 +172,8 @@ class Console:
                                  text="This needs a console login.")
             if post:
                 form = await request.form()
-                if not self.auth.csrf_ok(request, form.get("csrf")):
+                csrf = form.get("csrf")
+                if not self.auth.csrf_ok(request, csrf if isinstance(csrf, str) else None):
                     return self.page(request, "message.html", 403, title="Refused",
                                      text="The form was not sent from this console (CSRF check failed). "
                                           "Reload the page and try again.")

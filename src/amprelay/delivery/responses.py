@@ -146,7 +146,7 @@ def is_invalid_api_key(status: int, data: dict[str, Any] | None, body: bytes | N
     err = (data or {}).get("error") if data else _snippet(body)
     if isinstance(err, str) and "invalid api key" in err.lower().replace("_", " "):
         return True
-    return bool(data) and data.get("missing_field") == "api_key"
+    return data is not None and data.get("missing_field") == "api_key"
 
 
 def answer_detail(verdict: Verdict, most: int = 5) -> str:
@@ -203,15 +203,19 @@ def classify(http_status: int | None, body: bytes | None, entries: Sequence[byte
     return Verdict(status, (Outcome(Action.BACKOFF, f"Amplitude {status}: {err}"),) * n, err)
 
 
+def _dict_field(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _throttled(data: dict[str, Any], entries: Sequence[bytes], err: str, throttle_seconds: float,
                quota_seconds: float) -> tuple[Outcome, ...]:
     n = len(entries)
-    users = data.get("throttled_users") if isinstance(data.get("throttled_users"), dict) else {}
-    devices = data.get("throttled_devices") if isinstance(data.get("throttled_devices"), dict) else {}
+    users = _dict_field(data, "throttled_users")
+    devices = _dict_field(data, "throttled_devices")
     idxs = {i for i in data.get("throttled_events") or [] if isinstance(i, int)}
-    q_users = data.get("exceeded_daily_quota_users") if isinstance(data.get("exceeded_daily_quota_users"), dict) else {}
-    q_devices = (data.get("exceeded_daily_quota_devices")
-                 if isinstance(data.get("exceeded_daily_quota_devices"), dict) else {})
+    q_users = _dict_field(data, "exceeded_daily_quota_users")
+    q_devices = _dict_field(data, "exceeded_daily_quota_devices")
     throttle = Outcome(Action.THROTTLED, f"Amplitude 429: {err}", throttle_seconds)
     if not (users or devices or idxs or q_users or q_devices):
         return (throttle,) * n

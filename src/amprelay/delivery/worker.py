@@ -407,7 +407,7 @@ class DeliveryWorker:
             m.stale_settlements.inc(len(stale))
             log.warning("%d unit(s) were settled after their lease expired; left to the lease that took them",
                         len(stale))
-        if seen:
+        if seen and self.observer is not None:
             try:
                 self.observer.on_settled(seen, now)
             except Exception:  # an observer must never undo a settled round

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,7 @@ class Settings:
         )
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """From ``AMPLITUDE_API_KEY``, ``AMPLITUDE_SECRET_KEY`` and ``AMPLITUDE_REGION``."""
         env = os.environ if environ is None else environ
         return cls(

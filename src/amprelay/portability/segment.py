@@ -95,7 +95,8 @@ def import_segment(*docs: Any, destination_name: str | None = None, env_prefix: 
     """``docs``: the Public API answers (one combined document, or both; see the module doc)."""
     dest, subs = _unwrap(*docs)
     result = ImportResult(config={})
-    settings_in = dest.get("settings") if isinstance(dest.get("settings"), dict) else {}
+    raw_settings = dest.get("settings")
+    settings_in: dict[str, Any] = raw_settings if isinstance(raw_settings, dict) else {}
     settings: dict[str, Any] = {}
     for key, env in SECRET_SETTINGS.items():
         name = f"{env_prefix}{env}"
@@ -120,8 +121,8 @@ def import_segment(*docs: Any, destination_name: str | None = None, env_prefix: 
         name = sub.get("name") or f"Subscription {i + 1}"
         where = f"{where} ({name!r})"
         slug = sub.get("actionSlug") or sub.get("action")
-        key = action_key_for(slug)
-        if key is None:
+        action_key = action_key_for(slug)
+        if action_key is None:
             what = slug if slug else f"actionId {sub.get('actionId')!r}"
             result.problems.append(
                 f"{where}: action {what!r} is not one of amprelay's actions "
@@ -141,16 +142,16 @@ def import_segment(*docs: Any, destination_name: str | None = None, env_prefix: 
         if not isinstance(mapping, dict):
             result.problems.append(f"{where}: settings (the mapping) is not an object; dropped")
             continue
-        fields = ACTIONS[key].fields
+        fields = ACTIONS[action_key].fields
         ignored = [k for k in mapping if k not in fields]
         if ignored:  # Segment ignores them too (they reach no request); validate calls them errors
             mapping = {k: v for k, v in mapping.items() if k in fields}
             result.notes.append(f"{where}: mapping key(s) {', '.join(map(repr, ignored))} dropped: not fields of "
-                                f"{key}, so Segment ignores them as well")
+                                f"{action_key}, so Segment ignores them as well")
         entry: dict[str, Any] = {"name": name}
         if sub.get("id"):
             entry["id"] = sub["id"]
-        entry.update({"trigger": trigger, "action": key, "mapping": mapping, "enabled": bool(sub.get("enabled", True))})
+        entry.update({"trigger": trigger, "action": action_key, "mapping": mapping, "enabled": bool(sub.get("enabled", True))})
         out_subs.append(entry)
     if len(out_subs) > MAX_SUBSCRIPTIONS:
         result.problems.append(f"{len(out_subs)} subscriptions; a destination accepts at most {MAX_SUBSCRIPTIONS}")

@@ -146,7 +146,7 @@ class InboxProcessor:
         if not rows:
             return 0
         mine = shard.mine
-        decoded = []
+        decoded: list[tuple[int, str, Any, str | None]] = []
         for i, src, payload, reason in rows:
             if reason is not None:  # a message rejected at ingest: shard 0 dead-letters it
                 if shard.index == 0:

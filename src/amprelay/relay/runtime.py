@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amprelay.config import (
     Config,
@@ -45,6 +45,9 @@ from amprelay.store.inbox import SQLiteInbox
 from amprelay.store.lock import store_dir
 from amprelay.store.sessions import SessionStoreUnavailable
 from amprelay.store.space import EXPANSION_PER_DESTINATION, DiskGuard
+
+if TYPE_CHECKING:
+    from amprelay.relay.inbox import IngestPressure
 
 log = logging.getLogger("amprelay.relay")
 
@@ -174,7 +177,7 @@ class Relay:
         self._store_logged_at = -60.0
         self._on_enqueued = on_enqueued
         self.inbox = inbox
-        self.pressure = None  # IngestPressure when an inbox processor gives way to ingest
+        self.pressure: IngestPressure | None = None  # IngestPressure when an inbox processor gives way to ingest
         self.workers: Any = None  # amprelay.relay.workers.Workers when mapping and delivery run in processes
         self.observer = observer
         self.readiness = Readiness([
@@ -274,7 +277,7 @@ class Relay:
                     fired.append((sub.name, sub.action_key, len(units), None))
             if not matched:
                 self.metrics.filtered.labels(dest.name).inc()
-            if fired is not None:
+            if fired is not None and observer is not None:
                 observer.on_message(source_name, message, dest.name, fired, created)
         return out
 

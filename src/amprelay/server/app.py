@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from amprelay.errors import Unavailable
 from amprelay.js.json import SLOW, parse_fast
@@ -56,7 +57,8 @@ class RelayLike(Protocol):
 
 
 class ReadyReport(Protocol):
-    ok: bool
+    @property
+    def ok(self) -> bool: ...
 
     def body(self) -> dict[str, Any]: ...
 
@@ -71,7 +73,7 @@ def _error(exc: IngestError) -> Response:
 
 
 def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batch_bytes: int = 500 * 1024,
-               cors_origins: list[str] | None = None, extra_routes: list[Route] | None = None,
+               cors_origins: list[str] | None = None, extra_routes: Sequence[BaseRoute] | None = None,
                lifespan=None, limits: Limits | None = None, rate_limiter: RateLimiter | None = None) -> Starlette:
     """``limits`` (default: Segment's, with ``max_message_bytes``/``max_batch_bytes``) bound what one
     request may carry; ``rate_limiter`` (optional) limits messages per write key (429)."""
@@ -139,6 +141,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
                     if problems:
                         rejection = Rejection("invalid_message", "; ".join(problems))
                 if rejection is None:
+                    assert msg is not None  # expand_batch_item returns a message or a rejection
                     accepted.append(normalize_message(msg, received_at=now, received_text=now_text))
                     continue
             except Exception:  # a bug must cost one item, never the request (SDKs retry 5xx)

@@ -53,6 +53,14 @@ from amprelay.store.sqlite import SCAN_WINDOW
 __all__ = ["BUCKETS", "SCHEMA_VERSION", "PostgresQueue", "bucket_of", "migrate"]
 
 
+def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The one row a query always returns (COUNT, nextval, a row just written)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise psycopg.DataError("the query returned no row")
+    return row
+
+
 def bucket_of(partition: str) -> int:
     return zlib.crc32(partition.encode("utf-8")) % BUCKETS
 
@@ -131,7 +139,7 @@ class PostgresQueue(SettleShortcuts):
             stored = route_at_rest(route).key()  # no API key at rest
             c.execute("INSERT INTO amprelay_routes (key, destination, kind) VALUES (%s, %s, %s) "
                       "ON CONFLICT (key) DO NOTHING", (stored, route.destination, route.kind))
-            rid = c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (stored,)).fetchone()[0]
+            rid = _one(c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (stored,)))[0]
             self._route_ids[key] = rid
             self._routes[rid] = route
         return rid
@@ -139,7 +147,7 @@ class PostgresQueue(SettleShortcuts):
     def _route(self, c: psycopg.Connection, rid: int) -> Route:
         route = self._routes.get(rid)
         if route is None:
-            key = c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)).fetchone()[0]
+            key = _one(c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)))[0]
             route = route_resolved(Route.from_key(key), self._api_keys)
             self._routes[rid] = route
             self._route_ids[route.key()] = rid
@@ -242,8 +250,8 @@ class PostgresQueue(SettleShortcuts):
             (until, worker_id, now))]
         c.execute("INSERT INTO amprelay_workers (worker_id, seen_at) VALUES (%s, %s) "
                   "ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at", (worker_id, now))
-        live = c.execute("SELECT COUNT(*) FROM amprelay_workers WHERE worker_id <> %s AND seen_at >= %s",
-                         (worker_id, now - self.bucket_lease_seconds)).fetchone()[0] + 1
+        live = _one(c.execute("SELECT COUNT(*) FROM amprelay_workers WHERE worker_id <> %s AND seen_at >= %s",
+                         (worker_id, now - self.bucket_lease_seconds)))[0] + 1
         target = math.ceil(BUCKETS / live)
         if len(owned) < target:
             claimed = [r[0] for r in c.execute(
@@ -289,7 +297,7 @@ class PostgresQueue(SettleShortcuts):
             picked = pick_runs(rows, max_units)
             if not picked:
                 return []
-            token = c.execute("SELECT nextval('amprelay_lease_tokens')").fetchone()[0]
+            token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
             chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
                       for uid, rid, part, attempts, mid, entry, created, err in picked]
             c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, "
@@ -322,7 +330,7 @@ class PostgresQueue(SettleShortcuts):
         with self._connection() as c, c.transaction():
             if tokens:
                 fenced = [i for i in [*acks, *(r.id for r in retries), *(d[0] for d in deads)] if i in tokens]
-                current = dict(c.execute("SELECT id, lease_token FROM amprelay_units WHERE id = ANY(%s) FOR UPDATE",
+                current: dict[int, int] = dict(c.execute("SELECT id, lease_token FROM amprelay_units WHERE id = ANY(%s) FOR UPDATE",
                                          (fenced,)).fetchall())
                 stale = [i for i in fenced if current.get(i) != tokens[i]]
                 if stale:
@@ -385,8 +393,8 @@ class PostgresQueue(SettleShortcuts):
     def count_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
         where, args = self._where(flt)
         with self._connection() as c:
-            return c.execute(f"SELECT COUNT(*) FROM amprelay_dead_letters d JOIN amprelay_routes r "
-                             f"ON r.id = d.route_id{where}", args).fetchone()[0]
+            return _one(c.execute(f"SELECT COUNT(*) FROM amprelay_dead_letters d JOIN amprelay_routes r "
+                             f"ON r.id = d.route_id{where}", args))[0]
 
     def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
         now = time.time() if now is None else now
@@ -418,8 +426,8 @@ class PostgresQueue(SettleShortcuts):
 
     def size_bytes(self) -> int:
         with self._connection() as c:
-            return c.execute("SELECT pg_total_relation_size('amprelay_units') + "
-                             "pg_total_relation_size('amprelay_dead_letters')").fetchone()[0]
+            return _one(c.execute("SELECT pg_total_relation_size('amprelay_units') + "
+                             "pg_total_relation_size('amprelay_dead_letters')"))[0]
 
     def stats(self, now: float | None = None) -> QueueStats:
         now = time.time() if now is None else now
@@ -429,9 +437,9 @@ class PostgresQueue(SettleShortcuts):
                                      "ON r.id = u.route_id GROUP BY r.destination"):
                 s.depth_by_destination[dest] = n
                 s.depth += n
-            s.leased, s.waiting, s.oldest_created_at = c.execute(
+            s.leased, s.waiting, s.oldest_created_at = _one(c.execute(
                 "SELECT COUNT(*) FILTER (WHERE lease_owner IS NOT NULL), "
-                "COUNT(*) FILTER (WHERE not_before > %s), MIN(created_at) FROM amprelay_units", (now,)).fetchone()
+                "COUNT(*) FILTER (WHERE not_before > %s), MIN(created_at) FROM amprelay_units", (now,)))
             for dest, n in c.execute("SELECT r.destination, COUNT(*) FROM amprelay_dead_letters d JOIN "
                                      "amprelay_routes r ON r.id = d.route_id GROUP BY r.destination"):
                 s.dead_by_destination[dest] = n

@@ -5,6 +5,7 @@ PostgreSQL, shared by every relay (each change one transaction holding the key's
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -25,9 +26,9 @@ class SessionStore:
     """Session state in the store's SQLite file (table ``server_sessions``), with an LRU cache in
     front (one relay owns the file). Thread-safe."""
 
-    def __init__(self, db: SQLiteDatabase | str, cache_size: int = 100_000):
+    def __init__(self, db: SQLiteDatabase | str | os.PathLike[str], cache_size: int = 100_000):
         self._owns_db = not isinstance(db, SQLiteDatabase)
-        self.db = SQLiteDatabase(db) if self._owns_db else db  # type: ignore[arg-type]
+        self.db: SQLiteDatabase = db if isinstance(db, SQLiteDatabase) else SQLiteDatabase(db)
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, bytes | None] = OrderedDict()
         self._cache_size = cache_size

@@ -57,7 +57,7 @@ class SQLiteQueue(SettleShortcuts):
 
     def __init__(self, db: SQLiteDatabase | str | os.PathLike[str], shared: bool = False):
         self._owns_db = not isinstance(db, SQLiteDatabase)
-        self.db = SQLiteDatabase(db, shared=shared) if self._owns_db else db  # type: ignore[arg-type]
+        self.db: SQLiteDatabase = db if isinstance(db, SQLiteDatabase) else SQLiteDatabase(db, shared=shared)
         self.path = self.db.path
         self._conn = self.db.conn
         self._lock = self.db.lock
@@ -246,12 +246,12 @@ class SQLiteQueue(SettleShortcuts):
 
     def _unlease(self, ids: Iterable[int], gone: Iterable[int]) -> None:
         with self._lease_lock:
-            pop = self._leases.pop
+            pop_lease = self._leases.pop
             for i in ids:
-                pop(i, None)
-            pop = self._tokens.pop  # units no longer in the queue need no fence
+                pop_lease(i, None)
+            pop_token = self._tokens.pop  # units no longer in the queue need no fence
             for i in gone:
-                pop(i, None)
+                pop_token(i, None)
 
     def _fence(self, tokens: Mapping[int, int] | None, acks: list, retries: list, deads: list) -> list[int]:
         """Drop the settlements of units leased again since their lease (returns their ids)."""
