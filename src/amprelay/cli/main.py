@@ -33,17 +33,6 @@ class CommandError(AmprelayError):
     """A user mistake a command reports as one line (``amprelay <command>: <message>``), exit 2."""
 
 
-def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 0 (any free one) to 65535."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {port}")
-    return port
-
-
 class Parser(argparse.ArgumentParser):
     """Usage mistakes in one line, naming the command and where its help is (subparsers share
     the class)."""

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from amprelay.cli.main import port_number
+from amprelay.argtypes import port_number
 
 
 def register(sub: argparse._SubParsersAction) -> None:

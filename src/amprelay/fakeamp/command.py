@@ -6,16 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-
-def port_number(text: str) -> int:
-    """An argparse type: a TCP port, 0 (any free one) to 65535 (the stand-in does not import the CLI)."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is 0 to 65535, not {port}")
-    return port
+from amprelay.argtypes import port_number
 
 HELP = "run a local fake Amplitude (HTTP V2, Batch, Identify, Group Identify, usermap, deletions, usersearch)"
 
