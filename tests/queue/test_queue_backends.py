@@ -236,33 +236,66 @@ EXPIRED_LEASE_SETTLED_LATE = [('enqueue', 0, 4, ['ack', 'ack', 'ack', 'ack', 'ac
      ('enqueue', 2, 4, ['keep', 'dead', 'keep', 'retry', 'dead', 'retry'])]
 
 
+# Found on both backends: a user's units 1-3 leased, the lease expires, unit 1 alone is leased
+# again, then the old round's settlement arrives. It acks 2 and 3 (still its own) and is stale for
+# 1, which the newer lease finishes after them: the old round sent 1-3 in order, so nothing was
+# reordered for Amplitude, and each unit finished once.
+OLD_ROUND_ACKS_AFTER_EARLIER_UNIT_RELEASED = [
+    ('enqueue', 0, 1, ['ack'] * 6),
+    ('enqueue', 0, 1, ['ack'] * 6),
+    ('enqueue', 0, 1, ['ack'] * 6),
+    ('lease', 1, 3, ['keep', 'ack', 'ack', 'ack', 'ack', 'ack']),
+    ('tick', 21, 1, ['ack'] * 6),
+    ('lease', 0, 1, ['keep', 'ack', 'ack', 'ack', 'ack', 'ack']),
+]
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops)
 @example(EXPIRED_LEASE_SETTLED_LATE)
+@example(OLD_ROUND_ACKS_AFTER_EARLIER_UNIT_RELEASED)
 def test_each_partition_is_acked_in_enqueue_order(make_queue, script):
     with contextlib.closing(make_queue()) as q:
         check_partition_order(q, script)
 
 
 def check_partition_order(q, script) -> None:
-    """The model: units finish (acked or dead-lettered) per partition in enqueue order, each
-    once. A settlement from a lease that expired and whose units another lease took since is
-    fenced: the queue reports it stale and it finishes nothing."""
+    """The model, as Amplitude sees it: per partition, units are first delivered (sent in a round
+    whose answer acks or dead-letters them) in enqueue order, a round's units at the time it was
+    leased (the worker sends right after leasing); and each unit finishes in the queue exactly
+    once. A settlement from a lease that expired and whose unit another lease took since is fenced:
+    the queue reports that unit stale and finishes it only once, through the newer lease. The
+    expired lease's other units were sent in order by its round, so acking them is right even
+    when the re-leased earlier unit finishes after them (its resend is a duplicate Amplitude drops
+    by insert_id)."""
     now = 1000.0
     enqueued: dict[str, list[int]] = {}
-    finished: dict[str, list[int]] = {}  # acked or dead-lettered, in that order
+    finished: dict[str, list[int]] = {}  # finished in the queue (acked or dead-lettered), in that order
+    delivered: dict[str, list[int]] = {}  # first delivery per unit, in the order rounds were leased
     held: list = []
     n = 0
     routes = [EVENTS, IDENTIFY]
 
-    def settle(leases, choices):
+    def outcomes(leases, choices):
+        """The round's answer per unit, as the worker decides it, and its deliveries."""
         stopped: set[str] = set()  # like the worker: after a retry, later units of the partition wait
-        acks, retries, deads, done = [], [], [], []
+        answers = []
         for u, choice in zip(leases, (choices * 100)[: len(leases)], strict=True):
             if u.partition in stopped or choice == "retry":
                 stopped.add(u.partition)
+                answers.append((u, "retry"))
+                continue
+            answers.append((u, choice if choice == "dead" else "ack"))
+            if u.id not in delivered.setdefault(u.partition, []):
+                delivered[u.partition].append(u.id)
+        return answers
+
+    def settle(leases, answers):
+        acks, retries, deads, done = [], [], [], []
+        for u, answer in answers:
+            if answer == "retry":
                 retries.append(RetryItem(u.id, now + 5, "x"))
-            elif choice == "dead":
+            elif answer == "dead":
                 deads.append((u.id, "bad"))
                 done.append(u)
             else:
@@ -281,10 +314,11 @@ def check_partition_order(q, script) -> None:
                 enqueued.setdefault(u.partition, []).append(i)
         elif op == "lease":
             leases = q.lease("w", b, 60, now=now)
+            answers = outcomes(leases, choices)
             if choices[0] == "keep":
-                held.append((leases, choices))
+                held.append((leases, answers))
             else:
-                settle(leases, choices)
+                settle(leases, answers)
             if a == 0 and held:
                 settle(*held.pop(0))
         else:
@@ -296,8 +330,10 @@ def check_partition_order(q, script) -> None:
         leases = q.lease("w", 1000, 60, now=now)
         if not leases and q.stats().depth == 0:
             break
-        settle(leases, ["ack"])
-    assert finished == {p: v for p, v in enqueued.items()}
+        settle(leases, outcomes(leases, ["ack"]))
+    assert delivered == enqueued
+    assert {p: sorted(v) for p, v in finished.items()} == enqueued
+    assert all(len(v) == len(set(v)) for v in finished.values())
 
 
 def test_enqueue_with_dead_stores_both_in_one_go_and_rejected_ones_are_not_requeued(q):
