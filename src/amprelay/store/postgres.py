@@ -86,6 +86,9 @@ class PostgresQueue(SettleShortcuts):
         self._retry_at = 0.0
         self._connect_error = ""
         self.stale_settlements = 0
+        self._workers: dict[str, _Worker] = {}  # worker id -> its buckets and leased units, as seen here
+        # bucket ownership is renewed (and the live workers counted) at most this often
+        self._refresh_seconds = min(1.0, bucket_lease_seconds / 4)
         # The schema is brought up to date on the first connection. A database that is down at
         # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
         self._migrated = not auto_migrate
@@ -243,7 +246,25 @@ class PostgresQueue(SettleShortcuts):
 
     # -- buckets and leases ---------------------------------------------------------------------
 
-    def _claim_buckets(self, c: psycopg.Connection, worker_id: str, now: float) -> list[int]:
+    def _worker(self, c: psycopg.Connection, worker_id: str) -> _Worker:
+        """This queue's view of ``worker_id``: its buckets and the units it has leased. The units
+        another queue object leased under the same id are read once from the table."""
+        w = self._workers.get(worker_id)
+        if w is None:
+            w = _Worker()
+            for uid, part, until in c.execute(
+                    "SELECT id, partition, lease_until FROM amprelay_units WHERE lease_owner = %s", (worker_id,)):
+                w.leases[uid] = (part, until or 0.0)
+            self._workers[worker_id] = w
+        return w
+
+    def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: _Worker, now: float) -> list[int]:
+        """The buckets ``worker_id`` owns at ``now``. Ownership is renewed, and the live workers
+        counted (for an even share), at most every ``_refresh_seconds``; in between, the buckets
+        it renewed are its own (their leases run a whole ``bucket_lease_seconds``). A worker that
+        owns none looks for some on every lease."""
+        if w.owned and w.checked_at <= now < w.checked_at + self._refresh_seconds:
+            return w.owned
         until = now + self.bucket_lease_seconds
         owned = [r[0] for r in c.execute(
             "UPDATE amprelay_buckets SET lease_until = %s WHERE owner = %s AND lease_until >= %s RETURNING bucket",
@@ -267,43 +288,71 @@ class PostgresQueue(SettleShortcuts):
             owned += claimed
         elif len(owned) > target:
             # give back surplus buckets with nothing in flight, so a new worker gets its share
-            busy = {r[0] for r in c.execute(
-                "SELECT DISTINCT bucket FROM amprelay_units WHERE lease_owner = %s", (worker_id,))}
+            busy = {bucket_of(part) for part, _ in w.leases.values()}
             surplus = [b for b in sorted(owned, reverse=True) if b not in busy][: len(owned) - target]
             if surplus:
                 c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 "
                           "WHERE bucket = ANY(%s) AND owner = %s", (surplus, worker_id))
                 owned = [b for b in owned if b not in surplus]
-        return owned
+        w.owned, w.checked_at = sorted(owned), now
+        return w.owned
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         now = time.time() if now is None else now
-        with self._connection() as c, c.transaction():
-            owned = self._claim_buckets(c, worker_id, now)
-            if not owned or max_units <= 0:
-                return []
-            c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
-                      "WHERE bucket = ANY(%s) AND lease_owner IS NOT NULL AND lease_until < %s", (owned, now))
-            # partitions with a unit in flight or waiting for a retry send nothing now; the rest are
-            # scanned in enqueue order within a window, so a throttled backlog hides no one
-            blocked = [r[0] for r in c.execute(
-                "SELECT DISTINCT partition FROM amprelay_units WHERE bucket = ANY(%s) AND "
-                "(lease_owner IS NOT NULL OR not_before > %s)", (owned, now))]
-            rows = c.execute(
-                "SELECT id, route_id, partition, attempts, message_id, entry, created_at, last_error "
-                "FROM amprelay_units WHERE bucket = ANY(%s) AND lease_owner IS NULL AND not_before <= %s "
-                "AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (owned, now, blocked, max(SCAN_WINDOW, 2 * max_units))).fetchall()
-            picked = pick_runs(rows, max_units)
-            if not picked:
-                return []
-            token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
-            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
-                      for uid, rid, part, attempts, mid, entry, created, err in picked]
-            c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, "
-                      "lease_token = %s WHERE id = ANY(%s)",
-                      (worker_id, now + lease_seconds, token, [u.id for u in chosen]))
-            return chosen
+        until = now + lease_seconds
+        w: _Worker | None = None
+        try:
+            with self._connection() as c, c.transaction():
+                w = self._worker(c, worker_id)
+                chosen = self._lease(c, worker_id, w, max_units, until, now)
+        except BaseException:
+            if w is not None:  # what was renewed or claimed may have been rolled back
+                w.checked_at = -math.inf
+            raise
+        for u in chosen:  # recorded once the transaction committed
+            w.leases[u.id] = (u.partition, until)
+        return chosen
+
+    def _lease(self, c: psycopg.Connection, worker_id: str, w: _Worker, max_units: int, until: float,
+               now: float) -> list[Lease]:
+        owned = self._claim_buckets(c, worker_id, w, now)
+        if not owned or max_units <= 0:
+            return []
+        # partitions with a unit in flight (leased by this worker: the others' leases in these
+        # buckets were released when they were taken over) or waiting for a retry send nothing
+        # now; the rest are scanned in enqueue order within a window, so a throttled backlog
+        # hides no one. An expired lease is leased again.
+        for uid in [uid for uid, (_, end) in w.leases.items() if end < now]:
+            del w.leases[uid]
+        blocked = {part for part, _ in w.leases.values()}
+        blocked.update(r[0] for r in c.execute(
+            "SELECT DISTINCT partition FROM amprelay_units WHERE not_before > 0 AND bucket = ANY(%s) "
+            "AND not_before > %s", (owned, now)))
+        rows = c.execute(
+            "SELECT id, route_id, partition, attempts, message_id, entry, created_at, last_error "
+            "FROM amprelay_units WHERE bucket = ANY(%s) AND (lease_owner IS NULL OR lease_until < %s) "
+            "AND not_before <= %s AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s",
+            (owned, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units))).fetchall()
+        picked = pick_runs(rows, max_units)
+        if not picked:
+            return []
+        token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
+        # only units nobody leased meanwhile (a bucket just taken over by another worker): the
+        # update waits for such a worker's transaction and then leaves its units alone
+        got = {r[0] for r in c.execute(
+            "UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, lease_token = %s "
+            "WHERE id = ANY(%s) AND (lease_owner IS NULL OR lease_until < %s) RETURNING id",
+            (worker_id, until, token, [r[0] for r in picked], now))}
+        if len(got) < len(picked):
+            # a partition missing a unit sends none of its later ones now (order holds)
+            holed = {r[2] for r in picked if r[0] not in got}
+            back = [r[0] for r in picked if r[0] in got and r[2] in holed]
+            if back:
+                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL WHERE id = ANY(%s)",
+                          (back,))
+            picked = [r for r in picked if r[0] in got and r[2] not in holed]
+        return [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
+                for uid, rid, part, attempts, mid, entry, created, err in picked]
 
     def release(self, worker_id: str) -> int:
         with self._connection() as c, c.transaction():
@@ -311,7 +360,8 @@ class PostgresQueue(SettleShortcuts):
                           (worker_id,)).rowcount
             c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 WHERE owner = %s", (worker_id,))
             c.execute("DELETE FROM amprelay_workers WHERE worker_id = %s", (worker_id,))
-            return n
+        self._workers.pop(worker_id, None)
+        return n
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
                dead: Iterable[tuple[int, str]] = (), now: float | None = None,
@@ -322,41 +372,43 @@ class PostgresQueue(SettleShortcuts):
         deads = list(dead)
         if not (acks or retries or deads):
             return []
-        return self._settle(acks, retries, deads, now, tokens)
+        return self._settle(acks, retries, deads, now, tokens or {})
 
     def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float,
-                tokens: Mapping[int, int] | None) -> list[int]:
-        stale: list[int] = []
+                tokens: Mapping[int, int]) -> list[int]:
+        """One statement per kind of outcome; a fenced unit (one with a token) changes only while
+        its row still carries that token, so a stale settlement changes nothing."""
+        done: set[int] = set()
         with self._connection() as c, c.transaction():
-            if tokens:
-                fenced = [i for i in [*acks, *(r.id for r in retries), *(d[0] for d in deads)] if i in tokens]
-                current: dict[int, int] = dict(c.execute("SELECT id, lease_token FROM amprelay_units WHERE id = ANY(%s) FOR UPDATE",
-                                         (fenced,)).fetchall())
-                stale = [i for i in fenced if current.get(i) != tokens[i]]
-                if stale:
-                    bad = set(stale)
-                    acks = [i for i in acks if i not in bad]
-                    retries = [r for r in retries if r.id not in bad]
-                    deads = [d for d in deads if d[0] not in bad]
-                    self.stale_settlements += len(stale)
             if acks:
-                c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", (acks,))
+                done.update(r[0] for r in c.execute(
+                    "DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::bigint[]) AS t(id, tok) "
+                    "WHERE u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) RETURNING u.id",
+                    (acks, [tokens.get(i) for i in acks])))
             if retries:
-                c.execute(
+                done.update(r[0] for r in c.execute(
                     "UPDATE amprelay_units u SET lease_owner = NULL, lease_until = NULL, not_before = t.nb, "
                     "last_error = COALESCE(t.err, u.last_error), attempts = u.attempts + t.inc "
-                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[]) AS t(id, nb, err, inc) "
-                    "WHERE u.id = t.id",
+                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[], %s::bigint[]) "
+                    "AS t(id, nb, err, inc, tok) WHERE u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
+                    "RETURNING u.id",
                     ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
-                     [1 if r.count_attempt else 0 for r in retries]))
+                     [1 if r.count_attempt else 0 for r in retries], [tokens.get(r.id) for r in retries])))
             if deads:
-                c.execute(
+                done.update(r[0] for r in c.execute(
+                    "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[], %s::bigint[]) "
+                    "AS t(id, reason, tok) WHERE u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
+                    "RETURNING u.*, t.reason) "
                     "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, created_at, "
-                    "dead_at, attempts, reason) SELECT u.id, u.route_id, u.partition, u.message_id, u.entry, "
-                    "u.created_at, %s, u.attempts + 1, t.reason FROM amprelay_units u JOIN "
-                    "unnest(%s::bigint[], %s::text[]) AS t(id, reason) ON u.id = t.id",
-                    (now, [d[0] for d in deads], [d[1] for d in deads]))
-                c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", ([d[0] for d in deads],))
+                    "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
+                    "attempts + 1, reason FROM gone RETURNING unit_id",
+                    ([d[0] for d in deads], [d[1] for d in deads], [tokens.get(d[0]) for d in deads], now)))
+        settled = [*acks, *(r.id for r in retries), *(d[0] for d in deads)]
+        for w in self._workers.values():  # settled or stale, these units are no longer in flight here
+            for uid in settled:
+                w.leases.pop(uid, None)
+        stale = [i for i in settled if i in tokens and i not in done]
+        self.stale_settlements += len(stale)
         return stale
 
     # -- dead letters -----------------------------------------------------------------------------
@@ -463,6 +515,18 @@ class _Pending:
         self.dead = dead
         self.claims = claims
         self.ids: list[int] = []
+
+
+class _Worker:
+    """A worker's buckets (renewed at ``checked_at``) and its leased units (id -> partition,
+    lease until), so a lease need not look them up."""
+
+    __slots__ = ("owned", "checked_at", "leases")
+
+    def __init__(self) -> None:
+        self.owned: list[int] = []
+        self.checked_at = -math.inf
+        self.leases: dict[int, tuple[str, float]] = {}
 
 
 class _Conn:
