@@ -328,21 +328,26 @@ class PostgresQueue(SettleShortcuts):
         blocked.update(r[0] for r in c.execute(
             "SELECT DISTINCT partition FROM amprelay_units WHERE not_before > 0 AND bucket = ANY(%s) "
             "AND not_before > %s", (owned, now)))
+        # the window is read without the entries; only the chosen units' come back, with their lease.
+        # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
         rows = c.execute(
-            "SELECT id, route_id, partition, attempts, message_id, entry, created_at, last_error "
-            "FROM amprelay_units WHERE bucket = ANY(%s) AND (lease_owner IS NULL OR lease_until < %s) "
-            "AND not_before <= %s AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s",
-            (owned, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units))).fetchall()
+            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) "
+            "AND (lease_owner IS NULL OR lease_until < %s) AND not_before <= %s AND NOT (partition = ANY(%s)) "
+            "ORDER BY id LIMIT %s",
+            (owned, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units)), prepare=False).fetchall()
         picked = pick_runs(rows, max_units)
         if not picked:
             return []
         token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
         # only units nobody leased meanwhile (a bucket just taken over by another worker): the
         # update waits for such a worker's transaction and then leaves its units alone
-        got = {r[0] for r in c.execute(
-            "UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, lease_token = %s "
-            "WHERE id = ANY(%s) AND (lease_owner IS NULL OR lease_until < %s) RETURNING id",
-            (worker_id, until, token, [r[0] for r in picked], now))}
+        ids = [r[0] for r in picked]
+        got = {r[0]: r for r in c.execute(
+            "UPDATE amprelay_units u SET lease_owner = %s, lease_until = %s, not_before = 0, lease_token = %s "
+            "FROM unnest(%s::bigint[]) AS t(id) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+            "AND (u.lease_owner IS NULL OR u.lease_until < %s) "
+            "RETURNING u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error",
+            (worker_id, until, token, ids, ids[0], ids[-1], now))}
         if len(got) < len(picked):
             # a partition missing a unit sends none of its later ones now (order holds)
             holed = {r[2] for r in picked if r[0] not in got}
@@ -352,7 +357,7 @@ class PostgresQueue(SettleShortcuts):
                           (back,))
             picked = [r for r in picked if r[0] in got and r[2] not in holed]
         return [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
-                for uid, rid, part, attempts, mid, entry, created, err in picked]
+                for uid, rid, part, attempts, mid, entry, created, err in (got[r[0]] for r in picked)]
 
     def release(self, worker_id: str) -> int:
         with self._connection() as c, c.transaction():
@@ -377,32 +382,37 @@ class PostgresQueue(SettleShortcuts):
     def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float,
                 tokens: Mapping[int, int]) -> list[int]:
         """One statement per kind of outcome; a fenced unit (one with a token) changes only while
-        its row still carries that token, so a stale settlement changes nothing."""
+        its row still carries that token, so a stale settlement changes nothing. The rows are
+        found by one range scan of the primary key between the lowest and the highest id (joined
+        with the ids), not by one index descent per id."""
         done: set[int] = set()
         with self._connection() as c, c.transaction():
             if acks:
                 done.update(r[0] for r in c.execute(
                     "DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::bigint[]) AS t(id, tok) "
-                    "WHERE u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) RETURNING u.id",
-                    (acks, [tokens.get(i) for i in acks])))
+                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
+                    "RETURNING u.id", (acks, [tokens.get(i) for i in acks], min(acks), max(acks))))
             if retries:
                 done.update(r[0] for r in c.execute(
                     "UPDATE amprelay_units u SET lease_owner = NULL, lease_until = NULL, not_before = t.nb, "
                     "last_error = COALESCE(t.err, u.last_error), attempts = u.attempts + t.inc "
                     "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[], %s::bigint[]) "
-                    "AS t(id, nb, err, inc, tok) WHERE u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
-                    "RETURNING u.id",
+                    "AS t(id, nb, err, inc, tok) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+                    "AND (t.tok IS NULL OR u.lease_token = t.tok) RETURNING u.id",
                     ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
-                     [1 if r.count_attempt else 0 for r in retries], [tokens.get(r.id) for r in retries])))
+                     [1 if r.count_attempt else 0 for r in retries], [tokens.get(r.id) for r in retries],
+                     min(r.id for r in retries), max(r.id for r in retries))))
             if deads:
                 done.update(r[0] for r in c.execute(
                     "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[], %s::bigint[]) "
-                    "AS t(id, reason, tok) WHERE u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
+                    "AS t(id, reason, tok) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+                    "AND (t.tok IS NULL OR u.lease_token = t.tok) "
                     "RETURNING u.*, t.reason) "
                     "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, created_at, "
                     "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
                     "attempts + 1, reason FROM gone RETURNING unit_id",
-                    ([d[0] for d in deads], [d[1] for d in deads], [tokens.get(d[0]) for d in deads], now)))
+                    ([d[0] for d in deads], [d[1] for d in deads], [tokens.get(d[0]) for d in deads],
+                     min(d[0] for d in deads), max(d[0] for d in deads), now)))
         settled = [*acks, *(r.id for r in retries), *(d[0] for d in deads)]
         for w in self._workers.values():  # settled or stale, these units are no longer in flight here
             for uid in settled:
