@@ -172,6 +172,7 @@ class PostgresQueue(SettleShortcuts):
         return me.ids
 
     def _write_group(self, group: list[_Pending]) -> None:
+        # the arrays go as binary parameters (%b): PostgreSQL parses text arrays of bytea slowly
         try:
             with self._connection() as c, c.transaction():
                 now = time.time()
@@ -181,8 +182,8 @@ class PostgresQueue(SettleShortcuts):
                         rids = [self._route_id(c, u.route) for u in p.units]
                         rows = c.execute(
                             "INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at) "
-                            "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], %s::bytea[], "
-                            "%s::float8[]) RETURNING id",
+                            "SELECT * FROM unnest(%b::bigint[], %b::int[], %b::text[], %b::text[], %b::bytea[], "
+                            "%b::float8[]) RETURNING id",
                             (rids, [bucket_of(u.partition) for u in p.units], [u.partition for u in p.units],
                              [u.message_id for u in p.units], [u.entry for u in p.units],
                              [u.created_at for u in p.units]),
@@ -228,7 +229,7 @@ class PostgresQueue(SettleShortcuts):
         pairs = sorted(first)
         claimed = {(s, m) for s, m in c.execute(
             "INSERT INTO amprelay_dedupe AS d (source, message_id, seen_at) "
-            "SELECT s, m, %s FROM unnest(%s::text[], %s::text[]) AS t(s, m) ORDER BY s, m "
+            "SELECT s, m, %s FROM unnest(%b::text[], %b::text[]) AS t(s, m) ORDER BY s, m "
             "ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE d.seen_at < %s "
             "RETURNING d.source, d.message_id",
             (now, [q[0] for q in pairs], [q[1] for q in pairs], cutoff)).fetchall()}
@@ -344,7 +345,7 @@ class PostgresQueue(SettleShortcuts):
         ids = [r[0] for r in picked]
         got = {r[0]: r for r in c.execute(
             "UPDATE amprelay_units u SET lease_owner = %s, lease_until = %s, not_before = 0, lease_token = %s "
-            "FROM unnest(%s::bigint[]) AS t(id) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+            "FROM unnest(%b::bigint[]) AS t(id) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
             "AND (u.lease_owner IS NULL OR u.lease_until < %s) "
             "RETURNING u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error",
             (worker_id, until, token, ids, ids[0], ids[-1], now))}
