@@ -125,3 +125,26 @@ def test_a_lease_survives_a_unit_taken_meanwhile_without_breaking_order(dsn):
     with psycopg.connect(dsn) as c:
         assert c.execute("SELECT lease_owner FROM amprelay_units WHERE id = %s", (second,)).fetchone()[0] is None
     a.close()
+
+
+def test_after_an_empty_scan_only_new_units_are_read_and_the_whole_window_again_within_a_second(dsn):
+    q = PostgresQueue(dsn)
+    identify = Route("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
+                     (("api_key", "k"),))
+    mk = lambda part, n, route=EVENTS: NewUnit(route, orjson.dumps({"n": n}), part, f"m{n}", 1000.0)  # noqa: E731
+    a0, x, a1 = q.enqueue([mk("a", 0), mk("x", 1), mk("a", 2, identify)])  # a1: another route, another run
+    first = q.lease("w", 10, 60, now=1000)
+    assert [u.id for u in first] == [a0, x]
+    q.settle(ack=[x], tokens={x: first[1].token})
+    assert q.lease("w", 10, 60, now=1000.1) == []  # a1 waits behind a0: nothing ready up to a1
+    [b] = q.enqueue([mk("b", 3)])
+    assert [u.id for u in q.lease("w", 10, 60, now=1000.2)] == [b]  # newer than that scan
+    with psycopg.connect(dsn) as c:  # a unit whose id was drawn before that scan, committed after it
+        c.execute("INSERT INTO amprelay_units (id, route_id, bucket, partition, message_id, entry, created_at) "
+                  "SELECT %s, route_id, %s, 'late', 'm9', '{}', 1000 FROM amprelay_units WHERE id = %s",
+                  (x, bucket_of("late"), a0))
+    assert q.lease("w", 10, 60, now=1000.3) == []  # not looked for yet
+    assert [u.partition for u in q.lease("w", 10, 60, now=1001.2)] == ["late"]  # the whole window, a second on
+    q.settle(ack=[a0], tokens={a0: first[0].token})
+    assert [u.id for u in q.lease("w", 10, 60, now=1001.3)] == [a1]  # a settlement unblocks a partition
+    q.close()

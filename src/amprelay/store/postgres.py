@@ -308,7 +308,7 @@ class PostgresQueue(SettleShortcuts):
                 chosen = self._lease(c, worker_id, w, max_units, until, now)
         except BaseException:
             if w is not None:  # what was renewed or claimed may have been rolled back
-                w.checked_at = -math.inf
+                w.checked_at, w.clean_upto = -math.inf, 0
             raise
         for u in chosen:  # recorded once the transaction committed
             w.leases[u.id] = (u.partition, until)
@@ -323,22 +323,36 @@ class PostgresQueue(SettleShortcuts):
         # buckets were released when they were taken over) or waiting for a retry send nothing
         # now; the rest are scanned in enqueue order within a window, so a throttled backlog
         # hides no one. An expired lease is leased again.
-        for uid in [uid for uid, (_, end) in w.leases.items() if end < now]:
+        expired = [uid for uid, (_, end) in w.leases.items() if end < now]
+        for uid in expired:
             del w.leases[uid]
         blocked = {part for part, _ in w.leases.values()}
-        blocked.update(r[0] for r in c.execute(
-            "SELECT DISTINCT partition FROM amprelay_units WHERE not_before > 0 AND bucket = ANY(%s) "
-            "AND not_before > %s", (owned, now)))
+        waiting = c.execute("SELECT partition, MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
+                            "bucket = ANY(%s) AND not_before > %s GROUP BY partition", (owned, now)).fetchall()
+        blocked.update(part for part, _ in waiting)
+        due = min((nb for _, nb in waiting), default=math.inf)
+        # After a scan that found nothing ready, only newer units can be ready until something
+        # unblocks a partition (a settlement, an expired lease, a retry coming due, other buckets);
+        # each lease then reads only the units enqueued since, and the whole window at least once
+        # a second (a unit whose id was drawn before the last scan but committed after it).
+        if (expired or owned != w.clean_owned or now >= w.clean_due or not w.clean_at <= now < w.clean_at + 1.0):
+            w.clean_upto = 0
+        after = w.clean_upto
+        top = _one(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
         # the window is read without the entries; only the chosen units' come back, with their lease.
         # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
         rows = c.execute(
-            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) "
+            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) AND id > %s "
             "AND (lease_owner IS NULL OR lease_until < %s) AND not_before <= %s AND NOT (partition = ANY(%s)) "
             "ORDER BY id LIMIT %s",
-            (owned, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units)), prepare=False).fetchall()
-        picked = pick_runs(rows, max_units)
-        if not picked:
+            (owned, after, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units)), prepare=False).fetchall()
+        if not rows:
+            if not after:
+                w.clean_at, w.clean_owned = now, owned
+            w.clean_upto, w.clean_due = top, due
             return []
+        # (found some: what was blocked up to clean_upto stays blocked; leasing blocks only more)
+        picked = pick_runs(rows, max_units)
         token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
         # only units nobody leased meanwhile (a bucket just taken over by another worker): the
         # update waits for such a worker's transaction and then leaves its units alone
@@ -418,6 +432,7 @@ class PostgresQueue(SettleShortcuts):
         for w in self._workers.values():  # settled or stale, these units are no longer in flight here
             for uid in settled:
                 w.leases.pop(uid, None)
+            w.clean_upto = 0  # their partitions may have more to send
         stale = [i for i in settled if i in tokens and i not in done]
         self.stale_settlements += len(stale)
         return stale
@@ -532,12 +547,18 @@ class _Worker:
     """A worker's buckets (renewed at ``checked_at``) and its leased units (id -> partition,
     lease until), so a lease need not look them up."""
 
-    __slots__ = ("owned", "checked_at", "leases")
+    __slots__ = ("owned", "checked_at", "leases", "clean_upto", "clean_at", "clean_owned", "clean_due")
 
     def __init__(self) -> None:
         self.owned: list[int] = []
         self.checked_at = -math.inf
         self.leases: dict[int, tuple[str, float]] = {}
+        # the last full scan (at clean_at, of clean_owned) found nothing ready up to clean_upto
+        # (0: no such scan holds); it holds until clean_due, when a waiting retry comes due
+        self.clean_upto = 0
+        self.clean_at = -math.inf
+        self.clean_owned: list[int] = []
+        self.clean_due = math.inf
 
 
 class _Conn:
