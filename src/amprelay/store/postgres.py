@@ -2,16 +2,23 @@
 
 Ordering across workers: every unit belongs to one of ``BUCKETS`` buckets, a stable hash of its
 partition (the user id, else the device id). A worker leases units only from buckets it owns; a
-bucket is owned by one worker at a time through a short, renewed lease (``bucket_lease_seconds``)
-taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets evenly; a dead worker's
-buckets expire and are taken over, and the units it had leased are released to the new owner
-(any it had in flight are at worst resent, and Amplitude deduplicates them by insert_id). Within
-a worker the same ordering rules as SQLite hold (see :mod:`amprelay.store.base`).
+bucket is owned by one worker at a time through a short lease (``bucket_lease_seconds``), renewed
+at most once a second and taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets
+evenly; a dead worker's buckets expire and are taken over, and the units it had leased are
+released to the new owner (any it had in flight are at worst resent, and Amplitude deduplicates
+them by insert_id). Within a worker the same ordering rules as SQLite hold (see
+:mod:`amprelay.store.base`).
+
+Work per unit (PostgreSQL's CPU is what several relays share): a unit is inserted once (one
+multi-row INSERT per enqueue, binary parameters), leased by an update in place (no index covers
+the lease columns, and pages keep room for it: a HOT update), and deleted once; the worker keeps
+its own leases in memory, so a lease locks no rows it does not take, and after a scan that found
+nothing ready it reads only newer units. Settlements are one statement per kind, fenced by the
+lease tokens in the statement itself.
 
 Durability: every write commits with PostgreSQL's ``synchronous_commit`` (on by default), so an
 enqueue returns only once the units are on disk. Concurrent enqueues in one process share one
-transaction (group commit). Delivered units are deleted by primary key in small statements, so
-cleanup never holds long locks.
+transaction (group commit).
 
 The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.store.pg_schema`
 (``amprelay migrate``, or on open); its version is kept in ``amprelay_schema``.
