@@ -1,12 +1,14 @@
 """Scale-out: delivered events/s with 1, 2 and 4 relays (`amprelay serve` processes) sharing one
 PostgreSQL queue, and one relay on the embedded SQLite store for comparison, on this machine.
 
-    .venv/bin/python bench/scale.py [--events 20000] [--relays 1,2,4] [--dsn postgresql://...]
+    .venv/bin/python bench/scale.py [--events 20000] [--relays 1,2,4] [--runs 3] [--no-sqlite] [--dsn ...]
 
 Each run: a fresh PostgreSQL schema, the local Amplitude in its own process, N relays; a load
 process posts /v1/batch requests (100 events each, 8 connections, round-robin over the relays);
 the clock stops when the local Amplitude has recorded every event. Prints events/s end to end
-(ingest + transform + queue + delivery) and the relays' CPU time per event.
+(ingest + transform + queue + delivery) and the CPU time per event of the relays, of PostgreSQL's
+backends serving them, of the stand-in and of the load generator; with ``--runs 3``, also each
+figure's min / median / max and the ratio of N relays to one, run by run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncio
 import base64
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -146,6 +149,8 @@ def main() -> int:
     ap.add_argument("--relays", default="1,2,4")
     ap.add_argument("--dsn", default=os.environ.get("AMPRELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=1, help="run every configuration this many times")
+    ap.add_argument("--no-sqlite", action="store_true", help="leave out the embedded-store comparison")
     args = ap.parse_args()
     # track/page/screen events only: every one becomes exactly one Amplitude event under the presets
     events = []
@@ -162,15 +167,35 @@ def main() -> int:
         events.append(ev)
     print(f"{args.events} events per run on {os.cpu_count()} cores; end to end (ingest -> Amplitude)")
     print("CPU time per event, µs, by process: the relays, PostgreSQL's backends serving them, the stand-in, "
-          "the load generator (this process)")
-    print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relays':>8} {'postgres':>9} {'stand-in':>9} "
-          f"{'load gen':>9}")
-    rows = [("sqlite", 1)] + [("postgres", int(n)) for n in args.relays.split(",")]
-    for backend, n in rows:
-        rate, cpu = run(backend, n, events, args.dsn)
-        pg = f"{cpu['postgres']:>9,.1f}" if backend == "postgres" else f"{'-':>9}"
-        print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu['relays']:>8,.1f} {pg} {cpu['stand-in']:>9,.1f} "
-              f"{cpu['load generator']:>9,.1f}", flush=True)
+          "the load generator (this process)" + ("; min / median / max of the runs" if args.runs > 1 else ""))
+    rows = ([] if args.no_sqlite else [("sqlite", 1)]) + [("postgres", int(n)) for n in args.relays.split(",")]
+    results: dict[tuple[str, int], list[tuple[float, dict[str, float]]]] = {row: [] for row in rows}
+    for i in range(args.runs):
+        if args.runs > 1:
+            print(f"run {i + 1} of {args.runs}", flush=True)
+        print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relays':>8} {'postgres':>9} {'stand-in':>9} "
+              f"{'load gen':>9}")
+        for backend, n in rows:
+            rate, cpu = run(backend, n, events, args.dsn)
+            results[(backend, n)].append((rate, cpu))
+            pg = f"{cpu['postgres']:>9,.1f}" if backend == "postgres" else f"{'-':>9}"
+            print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu['relays']:>8,.1f} {pg} {cpu['stand-in']:>9,.1f} "
+                  f"{cpu['load generator']:>9,.1f}", flush=True)
+    if args.runs > 1:
+        def spread(values: list[float], fmt: str) -> str:
+            v = sorted(values)
+            return " / ".join(format(x, fmt) for x in (v[0], statistics.median(v), v[-1]))
+
+        print(f"over {args.runs} runs, min / median / max:")
+        for (backend, n), got in results.items():
+            pg = spread([c["postgres"] for _, c in got], ".1f") if backend == "postgres" else "-"
+            print(f"{backend:<10} {n} relay(s): {spread([r for r, _ in got], ',.0f')} events/s; µs/event: relays "
+                  f"{spread([c['relays'] for _, c in got], '.1f')}, postgres {pg}")
+        one = results.get(("postgres", 1))
+        for (backend, n), got in results.items():
+            if backend == "postgres" and n > 1 and one:
+                print(f"{n} relays / 1 relay, run by run: " + ", ".join(
+                    f"{a[0] / b[0]:.2f}x" for a, b in zip(got, one, strict=True)))
     return 0
 
 

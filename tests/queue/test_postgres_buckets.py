@@ -71,3 +71,80 @@ def test_migrate_is_idempotent_and_versioned(dsn):
         assert migrate(c) == (SCHEMA_VERSION, SCHEMA_VERSION)
         assert c.execute("SELECT version FROM amprelay_schema").fetchone()[0] == SCHEMA_VERSION
         assert c.execute("SELECT COUNT(*) FROM amprelay_buckets").fetchone()[0] == BUCKETS
+
+
+def test_migration_7_upgrades_a_version_6_queue_and_keeps_its_units(dsn):
+    from amprelay.store.pg_schema import MIGRATIONS
+
+    with psycopg.connect(dsn, autocommit=True) as c:  # a queue as version 6 left it: A owns every bucket
+        c.execute("CREATE TABLE amprelay_schema (version INT NOT NULL)")  # and has u1's first unit in flight
+        c.execute("INSERT INTO amprelay_schema (version) VALUES (6)")
+        for step in MIGRATIONS[:6]:
+            step(c) if callable(step) else c.execute(step)
+        rid = c.execute("INSERT INTO amprelay_routes (key, destination, kind) VALUES (%s, 'amp', 'events') "
+                        "RETURNING id", (EVENTS.key(),)).fetchone()[0]
+        c.execute("INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at, "
+                  "lease_owner, lease_until, lease_token) VALUES (%s, %s, 'u1', 'm1', '{}', 1, 'A', 5000, 1)",
+                  (rid, bucket_of("u1")))
+        c.execute("INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at) "
+                  "VALUES (%s, %s, 'u1', 'm2', '{}', 1)", (rid, bucket_of("u1")))
+        c.execute("UPDATE amprelay_buckets SET owner = 'A', lease_until = 1005")
+    q = PostgresQueue(dsn, bucket_lease_seconds=5)  # a new queue object under A's id reads A's leases
+    assert q.lease("A", 10, 60, now=1000) == []  # u1's second unit waits behind the first
+    got = q.lease("A", 10, 60, now=5001)  # the lease expired: both go, in order
+    assert [u.message_id for u in got] == ["m1", "m2"] and got[0].route == EVENTS
+    assert q.lease("A", 10, 60, now=5002) == []  # in flight
+    q.ack([u.id for u in got])
+    q.close()
+    with psycopg.connect(dsn, autocommit=True) as c:
+        assert c.execute("SELECT version FROM amprelay_schema").fetchone()[0] == SCHEMA_VERSION == 7
+        assert c.execute("SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'amprelay_units'::regclass "
+                         "AND contype = 'f'").fetchone()[0] == 0
+        indexes = {r[0] for r in c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'amprelay_units' "
+                                           "AND schemaname = current_schema()")}
+        assert "amprelay_units_leased" not in indexes and "amprelay_units_waiting" in indexes
+        assert c.execute("SELECT COUNT(*) FROM amprelay_units").fetchone()[0] == 0
+
+
+def test_a_lease_survives_a_unit_taken_meanwhile_without_breaking_order(dsn):
+    """Two workers racing for one partition (a bucket just taken over): the one whose update
+    finds a unit taken leases none of that partition's later units."""
+    a = PostgresQueue(dsn, bucket_lease_seconds=5)
+    first, second = a.enqueue(units(1, 2))
+    with psycopg.connect(dsn) as other:  # another worker leases the first unit, uncommitted
+        other.execute("UPDATE amprelay_units SET lease_owner = 'B', lease_until = 9999 WHERE id = %s", (first,))
+        import threading
+
+        got: list = []
+        t = threading.Thread(target=lambda: got.extend(a.lease("A", 10, 60, now=1000)))
+        t.start()
+        t.join(0.5)  # A's update waits for B's transaction
+        other.commit()
+    t.join(10)
+    assert got == []  # u0's first unit went to B: its second waits
+    with psycopg.connect(dsn) as c:
+        assert c.execute("SELECT lease_owner FROM amprelay_units WHERE id = %s", (second,)).fetchone()[0] is None
+    a.close()
+
+
+def test_after_an_empty_scan_only_new_units_are_read_and_the_whole_window_again_within_a_second(dsn):
+    q = PostgresQueue(dsn)
+    identify = Route("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
+                     (("api_key", "k"),))
+    mk = lambda part, n, route=EVENTS: NewUnit(route, orjson.dumps({"n": n}), part, f"m{n}", 1000.0)  # noqa: E731
+    a0, x, a1 = q.enqueue([mk("a", 0), mk("x", 1), mk("a", 2, identify)])  # a1: another route, another run
+    first = q.lease("w", 10, 60, now=1000)
+    assert [u.id for u in first] == [a0, x]
+    q.settle(ack=[x], tokens={x: first[1].token})
+    assert q.lease("w", 10, 60, now=1000.1) == []  # a1 waits behind a0: nothing ready up to a1
+    [b] = q.enqueue([mk("b", 3)])
+    assert [u.id for u in q.lease("w", 10, 60, now=1000.2)] == [b]  # newer than that scan
+    with psycopg.connect(dsn) as c:  # a unit whose id was drawn before that scan, committed after it
+        c.execute("INSERT INTO amprelay_units (id, route_id, bucket, partition, message_id, entry, created_at) "
+                  "SELECT %s, route_id, %s, 'late', 'm9', '{}', 1000 FROM amprelay_units WHERE id = %s",
+                  (x, bucket_of("late"), a0))
+    assert q.lease("w", 10, 60, now=1000.3) == []  # not looked for yet
+    assert [u.partition for u in q.lease("w", 10, 60, now=1001.2)] == ["late"]  # the whole window, a second on
+    q.settle(ack=[a0], tokens={a0: first[0].token})
+    assert [u.id for u in q.lease("w", 10, 60, now=1001.3)] == [a1]  # a settlement unblocks a partition
+    q.close()

@@ -2,16 +2,23 @@
 
 Ordering across workers: every unit belongs to one of ``BUCKETS`` buckets, a stable hash of its
 partition (the user id, else the device id). A worker leases units only from buckets it owns; a
-bucket is owned by one worker at a time through a short, renewed lease (``bucket_lease_seconds``)
-taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets evenly; a dead worker's
-buckets expire and are taken over, and the units it had leased are released to the new owner
-(any it had in flight are at worst resent, and Amplitude deduplicates them by insert_id). Within
-a worker the same ordering rules as SQLite hold (see :mod:`amprelay.store.base`).
+bucket is owned by one worker at a time through a short lease (``bucket_lease_seconds``), renewed
+at most once a second and taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets
+evenly; a dead worker's buckets expire and are taken over, and the units it had leased are
+released to the new owner (any it had in flight are at worst resent, and Amplitude deduplicates
+them by insert_id). Within a worker the same ordering rules as SQLite hold (see
+:mod:`amprelay.store.base`).
+
+Work per unit (PostgreSQL's CPU is what several relays share): a unit is inserted once (one
+multi-row INSERT per enqueue, binary parameters), leased by an update in place (no index covers
+the lease columns, and pages keep room for it: a HOT update), and deleted once; the worker keeps
+its own leases in memory, so a lease locks no rows it does not take, and after a scan that found
+nothing ready it reads only newer units. Settlements are one statement per kind, fenced by the
+lease tokens in the statement itself.
 
 Durability: every write commits with PostgreSQL's ``synchronous_commit`` (on by default), so an
 enqueue returns only once the units are on disk. Concurrent enqueues in one process share one
-transaction (group commit). Delivered units are deleted by primary key in small statements, so
-cleanup never holds long locks.
+transaction (group commit).
 
 The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.store.pg_schema`
 (``amprelay migrate``, or on open); its version is kept in ``amprelay_schema``.
@@ -86,6 +93,9 @@ class PostgresQueue(SettleShortcuts):
         self._retry_at = 0.0
         self._connect_error = ""
         self.stale_settlements = 0
+        self._workers: dict[str, _Worker] = {}  # worker id -> its buckets and leased units, as seen here
+        # bucket ownership is renewed (and the live workers counted) at most this often
+        self._refresh_seconds = min(1.0, bucket_lease_seconds / 4)
         # The schema is brought up to date on the first connection. A database that is down at
         # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
         self._migrated = not auto_migrate
@@ -169,6 +179,7 @@ class PostgresQueue(SettleShortcuts):
         return me.ids
 
     def _write_group(self, group: list[_Pending]) -> None:
+        # the arrays go as binary parameters (%b): PostgreSQL parses text arrays of bytea slowly
         try:
             with self._connection() as c, c.transaction():
                 now = time.time()
@@ -178,8 +189,8 @@ class PostgresQueue(SettleShortcuts):
                         rids = [self._route_id(c, u.route) for u in p.units]
                         rows = c.execute(
                             "INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at) "
-                            "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], %s::bytea[], "
-                            "%s::float8[]) RETURNING id",
+                            "SELECT * FROM unnest(%b::bigint[], %b::int[], %b::text[], %b::text[], %b::bytea[], "
+                            "%b::float8[]) RETURNING id",
                             (rids, [bucket_of(u.partition) for u in p.units], [u.partition for u in p.units],
                              [u.message_id for u in p.units], [u.entry for u in p.units],
                              [u.created_at for u in p.units]),
@@ -225,7 +236,7 @@ class PostgresQueue(SettleShortcuts):
         pairs = sorted(first)
         claimed = {(s, m) for s, m in c.execute(
             "INSERT INTO amprelay_dedupe AS d (source, message_id, seen_at) "
-            "SELECT s, m, %s FROM unnest(%s::text[], %s::text[]) AS t(s, m) ORDER BY s, m "
+            "SELECT s, m, %s FROM unnest(%b::text[], %b::text[]) AS t(s, m) ORDER BY s, m "
             "ON CONFLICT (source, message_id) DO UPDATE SET seen_at = excluded.seen_at WHERE d.seen_at < %s "
             "RETURNING d.source, d.message_id",
             (now, [q[0] for q in pairs], [q[1] for q in pairs], cutoff)).fetchall()}
@@ -243,7 +254,25 @@ class PostgresQueue(SettleShortcuts):
 
     # -- buckets and leases ---------------------------------------------------------------------
 
-    def _claim_buckets(self, c: psycopg.Connection, worker_id: str, now: float) -> list[int]:
+    def _worker(self, c: psycopg.Connection, worker_id: str) -> _Worker:
+        """This queue's view of ``worker_id``: its buckets and the units it has leased. The units
+        another queue object leased under the same id are read once from the table."""
+        w = self._workers.get(worker_id)
+        if w is None:
+            w = _Worker()
+            for uid, part, until in c.execute(
+                    "SELECT id, partition, lease_until FROM amprelay_units WHERE lease_owner = %s", (worker_id,)):
+                w.leases[uid] = (part, until or 0.0)
+            self._workers[worker_id] = w
+        return w
+
+    def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: _Worker, now: float) -> list[int]:
+        """The buckets ``worker_id`` owns at ``now``. Ownership is renewed, and the live workers
+        counted (for an even share), at most every ``_refresh_seconds``; in between, the buckets
+        it renewed are its own (their leases run a whole ``bucket_lease_seconds``). A worker that
+        owns none looks for some on every lease."""
+        if w.owned and w.checked_at <= now < w.checked_at + self._refresh_seconds:
+            return w.owned
         until = now + self.bucket_lease_seconds
         owned = [r[0] for r in c.execute(
             "UPDATE amprelay_buckets SET lease_until = %s WHERE owner = %s AND lease_until >= %s RETURNING bucket",
@@ -267,43 +296,90 @@ class PostgresQueue(SettleShortcuts):
             owned += claimed
         elif len(owned) > target:
             # give back surplus buckets with nothing in flight, so a new worker gets its share
-            busy = {r[0] for r in c.execute(
-                "SELECT DISTINCT bucket FROM amprelay_units WHERE lease_owner = %s", (worker_id,))}
+            busy = {bucket_of(part) for part, _ in w.leases.values()}
             surplus = [b for b in sorted(owned, reverse=True) if b not in busy][: len(owned) - target]
             if surplus:
                 c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 "
                           "WHERE bucket = ANY(%s) AND owner = %s", (surplus, worker_id))
                 owned = [b for b in owned if b not in surplus]
-        return owned
+        w.owned, w.checked_at = sorted(owned), now
+        return w.owned
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         now = time.time() if now is None else now
-        with self._connection() as c, c.transaction():
-            owned = self._claim_buckets(c, worker_id, now)
-            if not owned or max_units <= 0:
-                return []
-            c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
-                      "WHERE bucket = ANY(%s) AND lease_owner IS NOT NULL AND lease_until < %s", (owned, now))
-            # partitions with a unit in flight or waiting for a retry send nothing now; the rest are
-            # scanned in enqueue order within a window, so a throttled backlog hides no one
-            blocked = [r[0] for r in c.execute(
-                "SELECT DISTINCT partition FROM amprelay_units WHERE bucket = ANY(%s) AND "
-                "(lease_owner IS NOT NULL OR not_before > %s)", (owned, now))]
-            rows = c.execute(
-                "SELECT id, route_id, partition, attempts, message_id, entry, created_at, last_error "
-                "FROM amprelay_units WHERE bucket = ANY(%s) AND lease_owner IS NULL AND not_before <= %s "
-                "AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                (owned, now, blocked, max(SCAN_WINDOW, 2 * max_units))).fetchall()
-            picked = pick_runs(rows, max_units)
-            if not picked:
-                return []
-            token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
-            chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
-                      for uid, rid, part, attempts, mid, entry, created, err in picked]
-            c.execute("UPDATE amprelay_units SET lease_owner = %s, lease_until = %s, not_before = 0, "
-                      "lease_token = %s WHERE id = ANY(%s)",
-                      (worker_id, now + lease_seconds, token, [u.id for u in chosen]))
-            return chosen
+        until = now + lease_seconds
+        w: _Worker | None = None
+        try:
+            with self._connection() as c, c.transaction():
+                w = self._worker(c, worker_id)
+                chosen = self._lease(c, worker_id, w, max_units, until, now)
+        except BaseException:
+            if w is not None:  # what was renewed or claimed may have been rolled back
+                w.checked_at, w.clean_upto = -math.inf, 0
+            raise
+        for u in chosen:  # recorded once the transaction committed
+            w.leases[u.id] = (u.partition, until)
+        return chosen
+
+    def _lease(self, c: psycopg.Connection, worker_id: str, w: _Worker, max_units: int, until: float,
+               now: float) -> list[Lease]:
+        owned = self._claim_buckets(c, worker_id, w, now)
+        if not owned or max_units <= 0:
+            return []
+        # partitions with a unit in flight (leased by this worker: the others' leases in these
+        # buckets were released when they were taken over) or waiting for a retry send nothing
+        # now; the rest are scanned in enqueue order within a window, so a throttled backlog
+        # hides no one. An expired lease is leased again.
+        expired = [uid for uid, (_, end) in w.leases.items() if end < now]
+        for uid in expired:
+            del w.leases[uid]
+        blocked = {part for part, _ in w.leases.values()}
+        waiting = c.execute("SELECT partition, MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
+                            "bucket = ANY(%s) AND not_before > %s GROUP BY partition", (owned, now)).fetchall()
+        blocked.update(part for part, _ in waiting)
+        due = min((nb for _, nb in waiting), default=math.inf)
+        # After a scan that found nothing ready, only newer units can be ready until something
+        # unblocks a partition (a settlement, an expired lease, a retry coming due, other buckets);
+        # each lease then reads only the units enqueued since, and the whole window at least once
+        # a second (a unit whose id was drawn before the last scan but committed after it).
+        if (expired or owned != w.clean_owned or now >= w.clean_due or not w.clean_at <= now < w.clean_at + 1.0):
+            w.clean_upto = 0
+        after = w.clean_upto
+        top = _one(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
+        # the window is read without the entries; only the chosen units' come back, with their lease.
+        # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
+        rows = c.execute(
+            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) AND id > %s "
+            "AND (lease_owner IS NULL OR lease_until < %s) AND not_before <= %s AND NOT (partition = ANY(%s)) "
+            "ORDER BY id LIMIT %s",
+            (owned, after, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units)), prepare=False).fetchall()
+        if not rows:
+            if not after:
+                w.clean_at, w.clean_owned = now, owned
+            w.clean_upto, w.clean_due = top, due
+            return []
+        # (found some: what was blocked up to clean_upto stays blocked; leasing blocks only more)
+        picked = pick_runs(rows, max_units)
+        token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
+        # only units nobody leased meanwhile (a bucket just taken over by another worker): the
+        # update waits for such a worker's transaction and then leaves its units alone
+        ids = [r[0] for r in picked]
+        got = {r[0]: r for r in c.execute(
+            "UPDATE amprelay_units u SET lease_owner = %s, lease_until = %s, not_before = 0, lease_token = %s "
+            "FROM unnest(%b::bigint[]) AS t(id) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+            "AND (u.lease_owner IS NULL OR u.lease_until < %s) "
+            "RETURNING u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error",
+            (worker_id, until, token, ids, ids[0], ids[-1], now))}
+        if len(got) < len(picked):
+            # a partition missing a unit sends none of its later ones now (order holds)
+            holed = {r[2] for r in picked if r[0] not in got}
+            back = [r[0] for r in picked if r[0] in got and r[2] in holed]
+            if back:
+                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL WHERE id = ANY(%s)",
+                          (back,))
+            picked = [r for r in picked if r[0] in got and r[2] not in holed]
+        return [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
+                for uid, rid, part, attempts, mid, entry, created, err in (got[r[0]] for r in picked)]
 
     def release(self, worker_id: str) -> int:
         with self._connection() as c, c.transaction():
@@ -311,7 +387,8 @@ class PostgresQueue(SettleShortcuts):
                           (worker_id,)).rowcount
             c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 WHERE owner = %s", (worker_id,))
             c.execute("DELETE FROM amprelay_workers WHERE worker_id = %s", (worker_id,))
-            return n
+        self._workers.pop(worker_id, None)
+        return n
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
                dead: Iterable[tuple[int, str]] = (), now: float | None = None,
@@ -322,41 +399,49 @@ class PostgresQueue(SettleShortcuts):
         deads = list(dead)
         if not (acks or retries or deads):
             return []
-        return self._settle(acks, retries, deads, now, tokens)
+        return self._settle(acks, retries, deads, now, tokens or {})
 
     def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float,
-                tokens: Mapping[int, int] | None) -> list[int]:
-        stale: list[int] = []
+                tokens: Mapping[int, int]) -> list[int]:
+        """One statement per kind of outcome; a fenced unit (one with a token) changes only while
+        its row still carries that token, so a stale settlement changes nothing. The rows are
+        found by one range scan of the primary key between the lowest and the highest id (joined
+        with the ids), not by one index descent per id."""
+        done: set[int] = set()
         with self._connection() as c, c.transaction():
-            if tokens:
-                fenced = [i for i in [*acks, *(r.id for r in retries), *(d[0] for d in deads)] if i in tokens]
-                current: dict[int, int] = dict(c.execute("SELECT id, lease_token FROM amprelay_units WHERE id = ANY(%s) FOR UPDATE",
-                                         (fenced,)).fetchall())
-                stale = [i for i in fenced if current.get(i) != tokens[i]]
-                if stale:
-                    bad = set(stale)
-                    acks = [i for i in acks if i not in bad]
-                    retries = [r for r in retries if r.id not in bad]
-                    deads = [d for d in deads if d[0] not in bad]
-                    self.stale_settlements += len(stale)
             if acks:
-                c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", (acks,))
+                done.update(r[0] for r in c.execute(
+                    "DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::bigint[]) AS t(id, tok) "
+                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
+                    "RETURNING u.id", (acks, [tokens.get(i) for i in acks], min(acks), max(acks))))
             if retries:
-                c.execute(
+                done.update(r[0] for r in c.execute(
                     "UPDATE amprelay_units u SET lease_owner = NULL, lease_until = NULL, not_before = t.nb, "
                     "last_error = COALESCE(t.err, u.last_error), attempts = u.attempts + t.inc "
-                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[]) AS t(id, nb, err, inc) "
-                    "WHERE u.id = t.id",
+                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[], %s::bigint[]) "
+                    "AS t(id, nb, err, inc, tok) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+                    "AND (t.tok IS NULL OR u.lease_token = t.tok) RETURNING u.id",
                     ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
-                     [1 if r.count_attempt else 0 for r in retries]))
+                     [1 if r.count_attempt else 0 for r in retries], [tokens.get(r.id) for r in retries],
+                     min(r.id for r in retries), max(r.id for r in retries))))
             if deads:
-                c.execute(
+                done.update(r[0] for r in c.execute(
+                    "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[], %s::bigint[]) "
+                    "AS t(id, reason, tok) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
+                    "AND (t.tok IS NULL OR u.lease_token = t.tok) "
+                    "RETURNING u.*, t.reason) "
                     "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, created_at, "
-                    "dead_at, attempts, reason) SELECT u.id, u.route_id, u.partition, u.message_id, u.entry, "
-                    "u.created_at, %s, u.attempts + 1, t.reason FROM amprelay_units u JOIN "
-                    "unnest(%s::bigint[], %s::text[]) AS t(id, reason) ON u.id = t.id",
-                    (now, [d[0] for d in deads], [d[1] for d in deads]))
-                c.execute("DELETE FROM amprelay_units WHERE id = ANY(%s)", ([d[0] for d in deads],))
+                    "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
+                    "attempts + 1, reason FROM gone RETURNING unit_id",
+                    ([d[0] for d in deads], [d[1] for d in deads], [tokens.get(d[0]) for d in deads],
+                     min(d[0] for d in deads), max(d[0] for d in deads), now)))
+        settled = [*acks, *(r.id for r in retries), *(d[0] for d in deads)]
+        for w in self._workers.values():  # settled or stale, these units are no longer in flight here
+            for uid in settled:
+                w.leases.pop(uid, None)
+            w.clean_upto = 0  # their partitions may have more to send
+        stale = [i for i in settled if i in tokens and i not in done]
+        self.stale_settlements += len(stale)
         return stale
 
     # -- dead letters -----------------------------------------------------------------------------
@@ -463,6 +548,24 @@ class _Pending:
         self.dead = dead
         self.claims = claims
         self.ids: list[int] = []
+
+
+class _Worker:
+    """A worker's buckets (renewed at ``checked_at``) and its leased units (id -> partition,
+    lease until), so a lease need not look them up."""
+
+    __slots__ = ("owned", "checked_at", "leases", "clean_upto", "clean_at", "clean_owned", "clean_due")
+
+    def __init__(self) -> None:
+        self.owned: list[int] = []
+        self.checked_at = -math.inf
+        self.leases: dict[int, tuple[str, float]] = {}
+        # the last full scan (at clean_at, of clean_owned) found nothing ready up to clean_upto
+        # (0: no such scan holds); it holds until clean_due, when a waiting retry comes due
+        self.clean_upto = 0
+        self.clean_at = -math.inf
+        self.clean_owned: list[int] = []
+        self.clean_due = math.inf
 
 
 class _Conn:

@@ -1,0 +1,99 @@
+"""PostgreSQL's CPU per unit in the queue's own operations, without HTTP or mapping in the way.
+
+    .venv/bin/python bench/pg_queue.py [--units 20000] [--runs 3] [--dsn postgresql://...]
+
+Each run, in a fresh schema: enqueue ``--units`` units as 100-unit requests with their messageId
+claims (as ingest does), then lease (4,000 at most, as delivery does) and acknowledge until the
+queue is empty. Prints the CPU time of the PostgreSQL backend serving the queue per unit, for
+enqueue, lease and settle, and the rows each phase wrote per unit (pg_stat_user_tables), so a
+change to the queue's statements shows up as µs of PostgreSQL per unit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import orjson
+import psycopg
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from _procs import cpu_seconds  # noqa: E402
+
+from amprelay.store.base import MessageClaims, NewUnit, Route  # noqa: E402
+from amprelay.store.postgres import PostgresQueue  # noqa: E402
+
+EVENTS = Route("amplitude", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+               (("api_key", "k"), ("events", None)))
+
+
+def run(dsn: str, n: int) -> dict[str, float]:
+    schema = f"amprelay_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE SCHEMA "{schema}"')
+        sep = "&" if "?" in dsn else "?"
+        q = PostgresQueue(f"{dsn}{sep}options={quote(f'-csearch_path={schema}')}&application_name={schema}")
+        try:
+            pids = [r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                                (schema,))]
+            out: dict[str, float] = {}
+
+            def measure(name: str, fn) -> None:
+                cpu0 = sum(cpu_seconds(p) for p in pids)
+                fn()
+                out[name] = (sum(cpu_seconds(p) for p in pids) - cpu0) / n * 1e6
+
+            def enqueue() -> None:
+                now = time.time()
+                for start in range(0, n, 100):
+                    batch = [NewUnit(EVENTS, orjson.dumps({"user_id": f"u{i % 500}", "event_type": "e", "i": i}),
+                                     f"u{i % 500}", f"m-{i}", now) for i in range(start, min(n, start + 100))]
+                    claims = MessageClaims(86400.0, now, {("src", u.message_id): range(k, k + 1)
+                                                          for k, u in enumerate(batch)})
+                    q.enqueue_with_dead(batch, (), claims=claims)
+
+            leased: list[list] = []
+
+            def lease() -> None:
+                while True:
+                    got = q.lease("bench", 4000, 300)
+                    if not got:
+                        break
+                    leased.append(got)
+                    q.settle(ack=[u.id for u in got], tokens={u.id: u.token for u in got})
+
+            measure("enqueue", enqueue)
+            measure("lease+settle", lease)
+            assert sum(len(x) for x in leased) == n, "every unit is leased once"
+            return out
+        finally:
+            q.close()
+            admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--units", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dsn", default=os.environ.get("AMPRELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
+    args = ap.parse_args()
+    results = [run(args.dsn, args.units) for _ in range(args.runs)]
+    print(f"{args.units} units per run, {args.runs} runs; PostgreSQL backend CPU µs per unit (min / median / max)")
+    for phase in results[0]:
+        cpu = sorted(r[phase] for r in results)
+        print(f"{phase:<14} {cpu[0]:7.1f} / {statistics.median(cpu):7.1f} / {cpu[-1]:7.1f} µs")
+    total = sorted(sum(r.values()) for r in results)
+    print(f"{'total':<14} {total[0]:7.1f} / {statistics.median(total):7.1f} / {total[-1]:7.1f} µs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
