@@ -164,7 +164,15 @@ def load_generator(url: str, rate: float, duration: float, batch: int, concurren
                 keep = max(4096, 2 * len(tasks))
         if not interval:
             tasks = [asyncio.create_task(closed_loop(k)) for k in range(concurrency)]
-        await asyncio.gather(*tasks)
+        # a relay far slower than the offered rate: what is still waiting after as long again is not
+        # sent (counted as "unsent"), so the bench ends in bounded time
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=max(10.0, duration))
+            for t in pending:
+                t.cancel()
+            if pending:
+                statuses["unsent"] = len(pending)
+                await asyncio.gather(*pending, return_exceptions=True)
         elapsed = time.perf_counter() - start
         return {"latencies": latencies, "statuses": statuses, "accepted": sent, "elapsed": elapsed}
 
@@ -273,7 +281,7 @@ def main() -> int:
         # What the burst left to do: ingest gives way to nothing, the processor catches up after.
         t0 = time.perf_counter()
         backlog = None
-        while time.perf_counter() - t0 < 300:
+        while time.perf_counter() - t0 < 60:  # the bench stays under 2 minutes
             inbox, depth = relay_backlog(f"http://127.0.0.1:{relay_port}/metrics")
             if backlog is None:
                 backlog = inbox
@@ -286,8 +294,12 @@ def main() -> int:
         print(f"relay CPU         : {(cpu1 - cpu0) / max(1, n) * 1e6:,.0f} µs per request during the load "
               f"({(cpu1 - cpu0) / result['elapsed'] * 100:.0f}% of a core), "
               f"{(cpu2 - cpu0) / max(1, n) * 1e6:,.0f} µs per request with the mapping and delivery after it")
-        print(f"after the load    : {backlog:.0f} requests' worth of messages still to map; mapped and "
-              f"delivered {took:.1f} s later")
+        if inbox or depth:
+            print(f"after the load    : {backlog:.0f} requests' worth of messages still to map; NOT drained "
+                  f"{took:.0f} s later ({inbox:.0f} inbox rows, {depth:.0f} units queued): the rest is not measured")
+        else:
+            print(f"after the load    : {backlog:.0f} requests' worth of messages still to map; mapped and "
+                  f"delivered {took:.1f} s later")
         print(f"end to end        : {result['accepted']:,} events accepted, mapped and delivered in "
               f"{result['elapsed'] + took:.1f} s = {result['accepted'] / (result['elapsed'] + took):,.0f} events/s"
               f" (the Amplitude stand-in received {stats['events_received']:,} events and identifications; "
