@@ -114,67 +114,51 @@ def load_generator(url: str, rate: float, duration: float, batch: int, concurren
 
     async def main() -> dict:
         latencies: list[float] = []
-        statuses: dict[int, int] = {}
+        statuses: dict[int | str, int] = {}
         sent = 0
-        pool: asyncio.Queue = asyncio.Queue()
-        for _ in range(concurrency):
-            pool.put_nowait([None])
         interval = per_request / rate if rate > 0 else 0.0
         start = time.perf_counter()
-        tasks = []
-        stopped = False
+        total = int(duration / interval) if interval else 0  # requests on the schedule
+        deadline = start + max(10.0, duration) + duration  # what has not gone out by then is not sent
+        next_index = 0
 
-        async def one(data: bytes, t0: float) -> None:
-            # latency counts from when the request was due, waiting for a connection included
-            # (no coordinated omission)
-            nonlocal sent
-            conn = await pool.get()
-            if stopped:  # past the deadline: not sent
-                statuses["unsent"] = statuses.get("unsent", 0) + 1
-                pool.put_nowait(conn)
-                return
-            try:
-                status = await post(conn, data)
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == 200:
-                    sent += per_request
-            except (OSError, ValueError) as exc:  # counted by kind: ConnectionRefusedError, ...
-                statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
-                if conn[0] is not None and conn[0].transport is not None:
-                    conn[0].transport.close()
-                conn[0] = None
-            latencies.append(time.perf_counter() - t0)
-            pool.put_nowait(conn)
+        async def connection() -> None:
+            # Each connection takes the next request of the schedule, waits until it is due, sends
+            # it and reads the answer. Latency counts from when the request was due, waiting for a
+            # free connection included (no coordinated omission). --rate 0: no schedule, each
+            # connection posts again as soon as it is answered.
+            nonlocal sent, next_index
+            conn: list = [None]
+            while True:
+                i = next_index
+                next_index += 1
+                now = time.perf_counter()
+                if interval:
+                    if i >= total:
+                        return
+                    due = start + i * interval
+                    if due > now:
+                        await asyncio.sleep(due - now)
+                    elif now > deadline:
+                        statuses["unsent"] = statuses.get("unsent", 0) + 1
+                        continue
+                else:
+                    if now - start >= duration:
+                        return
+                    due = now
+                try:
+                    status = await post(conn, requests[i % len(requests)])
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if status == 200:
+                        sent += per_request
+                except (OSError, ValueError) as exc:  # counted by kind: ConnectionRefusedError, ...
+                    statuses[type(exc).__name__] = statuses.get(type(exc).__name__, 0) + 1
+                    if conn[0] is not None and conn[0].transport is not None:
+                        conn[0].transport.close()
+                    conn[0] = None
+                latencies.append(time.perf_counter() - due)
 
-        async def closed_loop(k: int) -> None:  # --rate 0: each connection posts again once answered
-            while time.perf_counter() - start < duration:
-                await one(requests[k % len(requests)], time.perf_counter())
-                k += concurrency
-
-        i = 0
-        keep = 4096
-        while interval:
-            now = time.perf_counter() - start
-            if now >= duration:
-                break
-            due = i * interval
-            if due > now:
-                await asyncio.sleep(due - now)
-            elif i % 64 == 0:  # behind schedule: let the requests already due go out meanwhile
-                await asyncio.sleep(0)
-            tasks.append(asyncio.create_task(one(requests[i % len(requests)], start + due)))
-            i += 1
-            if len(tasks) >= keep:  # finished tasks need not be kept
-                tasks = [t for t in tasks if not t.done()]
-                keep = max(4096, 2 * len(tasks))
-        if not interval:
-            tasks = [asyncio.create_task(closed_loop(k)) for k in range(concurrency)]
-        # a relay far slower than the offered rate: what is still waiting after as long again is not
-        # sent (counted as "unsent"), so the bench ends in bounded time
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=max(10.0, duration))
-            stopped = True
-            await asyncio.gather(*pending)
+        await asyncio.gather(*(connection() for _ in range(concurrency)))
         elapsed = time.perf_counter() - start
         return {"latencies": latencies, "statuses": statuses, "accepted": sent, "elapsed": elapsed}
 
