@@ -207,8 +207,8 @@ class RelayService:
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 50, 100)
-        server = uvicorn.Server(self.uvicorn_config())
-        asyncio.run(server.serve())
+        # uvicorn's own runner: its event loop (uvloop when installed, as it is with amprelay)
+        uvicorn.Server(self.uvicorn_config()).run()
 
 
 def tls_options(server: ServerConfig) -> dict[str, Any]:

@@ -85,17 +85,23 @@ def shard_key(message: Any, by_session: bool = False) -> str:
 class InboxProcessor:
     """A thread that turns inbox messages into queue units (see the module docstring).
 
+    One transaction takes up to ``batch`` inbox rows (each one request's messages) holding up to
+    ``batch_bytes`` of payload (at least one row), so single-message requests are mapped many to
+    a transaction (one commit, one fsync) and large batches a few at a time.
+
     With ``pressure``, ingest goes first. The processor shares the GIL with the event loop that
     parses requests, so while ingest requests are in flight it maps for at most ``slice`` seconds
     at a time (checked between messages) and then waits, GIL released, until no request is in
-    flight or ``max_wait`` has passed; and it takes one inbox row (one request's messages) per
-    transaction instead of ``batch``. A burst is so made durable at ingest's own speed and mapped
-    after; under pressure mapping still gets at least slice / (slice + max_wait) of the time."""
+    flight or ``max_wait`` has passed; and a transaction takes only ``pressure_bytes`` of payload
+    (one large batch request, or some dozens of single events). A burst is so made durable at
+    ingest's own speed and mapped after; under pressure mapping still gets at least
+    slice / (slice + max_wait) of the time."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
-                 store: Callable[[Any, InboxReceipt], None], batch: int = 20,
+                 store: Callable[[Any, InboxReceipt], None], batch: int = 2000,
                  pressure: IngestPressure | None = None, slice: float = 0.001, max_wait: float = 0.05,
-                 shard: Shard | None = None, idle_wait: float = 0.25):
+                 shard: Shard | None = None, idle_wait: float = 0.25, batch_bytes: int = 2 * 1024 * 1024,
+                 pressure_bytes: int = 64 * 1024):
         self.inbox = inbox
         self.shard = shard
         self.idle_wait = idle_wait
@@ -103,6 +109,8 @@ class InboxProcessor:
         self._process = process
         self._store = store
         self.batch = batch
+        self.batch_bytes = batch_bytes
+        self.pressure_bytes = pressure_bytes
         self.pressure = pressure
         self.slice = slice
         self.max_wait = max_wait
@@ -122,12 +130,13 @@ class InboxProcessor:
         self.inbox.arrived.set()
         self._thread.join(timeout)
 
-    def drain_once(self, limit: int | None = None) -> int:
-        """Process one batch (``limit`` rows, default ``batch``); returns how many rows it consumed."""
+    def drain_once(self, limit: int | None = None, max_bytes: int | None = None) -> int:
+        """Process one batch (``limit`` rows, default ``batch``, within ``max_bytes`` of payload,
+        default ``batch_bytes``); returns how many rows it consumed."""
         shard = self.shard
         if shard is not None:
-            return self._drain_shard(shard, limit or self.batch)
-        rows = self.inbox.read(limit or self.batch)
+            return self._drain_shard(shard, limit or self.batch, max_bytes=max_bytes or self.batch_bytes)
+        rows = self.inbox.read(limit or self.batch, max_bytes or self.batch_bytes)
         if not rows:
             return 0
         if self.pressure is None:
@@ -141,8 +150,8 @@ class InboxProcessor:
         self.processed += len(rows)
         return len(rows)
 
-    def _drain_shard(self, shard: Shard, limit: int, up_to: int | None = None) -> int:
-        rows = self.inbox.read_after(self.cursor, limit, up_to)
+    def _drain_shard(self, shard: Shard, limit: int, up_to: int | None = None, max_bytes: int | None = None) -> int:
+        rows = self.inbox.read_after(self.cursor, limit, up_to, max_bytes)
         if not rows:
             return 0
         mine = shard.mine
@@ -165,7 +174,7 @@ class InboxProcessor:
         assert self.shard is not None
         n = 0
         while self.cursor < up_to:
-            done = self._drain_shard(self.shard, self.batch, up_to)
+            done = self._drain_shard(self.shard, self.batch, up_to, self.batch_bytes)
             if not done:
                 break
             n += done
@@ -199,7 +208,7 @@ class InboxProcessor:
             try:
                 self.inbox.arrived.clear()
                 self._running_since = time.monotonic()
-                if self.drain_once(1 if self._give_way() else None):
+                if self.drain_once(None, self.pressure_bytes if self._give_way() else None):
                     backoff = 0.1
                     continue
                 self.inbox.arrived.wait(self.idle_wait)

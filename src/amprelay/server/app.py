@@ -18,9 +18,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from amprelay.errors import Unavailable
 from amprelay.js.json import SLOW, parse_fast
+from amprelay.server.access import SOURCE_STATE_KEY
 from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
     BATCH_PATHS,
@@ -68,10 +70,6 @@ class ORJSONResponse(JSONResponse):
         return orjson.dumps(content)
 
 
-def _error(exc: IngestError) -> Response:
-    return ORJSONResponse(exc.body(), status_code=exc.status)
-
-
 def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batch_bytes: int = 500 * 1024,
                cors_origins: list[str] | None = None, extra_routes: Sequence[BaseRoute] | None = None,
                lifespan=None, limits: Limits | None = None, rate_limiter: RateLimiter | None = None) -> Starlette:
@@ -81,48 +79,68 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
     registry = getattr(getattr(relay, "metrics", None), "registry", None)
     counters = ingest_metrics(registry)
 
-    async def ingest(request: Request) -> Response:
-        segment = request.path_params["kind"]
+    requests_by_label: dict[tuple[str, int], Any] = {}  # the counter's children, looked up once
+
+    def count_request(endpoint: str, status: int) -> None:
+        child = requests_by_label.get((endpoint, status))
+        if child is None:
+            child = requests_by_label[(endpoint, status)] = counters.requests.labels(endpoint, str(status))
+        child.inc()
+
+    async def ingest(scope: Scope, receive: Receive, send: Send) -> None:
+        """The ingest endpoints as a plain ASGI app: no Request object, no per-request middleware
+        but CORS (see :class:`IngestApp`)."""
+        segment = scope["path"][4:] if "path_params" not in scope else scope["path_params"]["kind"]
         if segment not in TYPE_BY_PATH and segment not in BATCH_PATHS:
-            return _error(IngestError(404, "unknown_path", f"unknown endpoint {request.url.path}"))
+            status, body, extra = _error_parts(IngestError(404, "unknown_path", f"unknown endpoint {scope['path']}"))
+            await _respond(send, status, body, extra)
+            return
         endpoint = "batch" if segment in BATCH_PATHS else TYPE_BY_PATH[segment]
         pressure = getattr(relay, "pressure", None)
         if pressure is not None:
             pressure.enter()
         try:
-            response = await _ingest(request, segment)
+            status, body, extra = await _ingest(scope, receive, segment)
         finally:
             if pressure is not None:
                 pressure.exit()
-        counters.requests.labels(endpoint, str(response.status_code)).inc()
-        return response
+        await _respond(send, status, body, extra)
+        count_request(endpoint, status)
 
-    async def _ingest(request: Request, segment: str) -> Response:
+    async def _ingest(scope: Scope, receive: Receive, segment: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """(status, JSON body, extra headers) of one ingest request."""
         batch = segment in BATCH_PATHS
         limit = lim.max_batch_bytes if batch else lim.max_message_bytes
+        authorization = content_encoding = content_length = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+            elif name == b"content-encoding":
+                content_encoding = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value.decode("latin-1")
         try:
-            raw = await _read_limited(request, limit)
-            body = decode_body(raw, request.headers.get("content-encoding"), limit)
+            raw = await _read_limited(receive, content_length, limit)
+            body = decode_body(raw, content_encoding, limit)
             del raw
             doc = parse_fast(body)
             if doc is SLOW:  # the pure-Python path (lone surrogates, deep nesting, errors): off the loop
                 doc = await run_in_threadpool(parse_body, body)
-            parsed = parse_request(segment, body, request.headers.get("authorization"), lim.max_message_bytes,
-                                   lim.max_depth, doc=doc)
+            parsed = parse_request(segment, body, authorization, lim.max_message_bytes, lim.max_depth, doc=doc)
             del body, doc
         except IngestError as exc:
             if exc.code in ("too_large", "too_deep"):
                 counters.rejected.labels(exc.code).inc()
-            return _error(exc)
+            return _error_parts(exc)
         except ClientDisconnect:
-            return Response(status_code=400)
+            return 400, b"", []
         if not parsed.write_key:
-            return _error(IngestError(401, "missing_write_key",
-                                      "no write key: send it as the Basic auth username or as `writeKey` in the body"))
+            return _error_parts(IngestError(
+                401, "missing_write_key", "no write key: send it as the Basic auth username or as `writeKey` in the body"))
         source = relay.source_for_key(parsed.write_key)
         if source is None:
-            return _error(IngestError(401, "invalid_write_key", "the write key is not valid for any source"))
-        request.state.source = source.name  # the access log's "source"
+            return _error_parts(IngestError(401, "invalid_write_key", "the write key is not valid for any source"))
+        scope.setdefault("state", {})[SOURCE_STATE_KEY] = source.name  # the access log's "source"
 
         now = datetime.now(UTC)
         now_text = format_timestamp(now)
@@ -154,24 +172,25 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             counters.rejected.labels(code).inc(n)
         if not batch and rejections:
             # A single message that is invalid: nothing else rides on this request.
-            return ORJSONResponse({"success": False, "code": "invalid_message",
-                                   "message": rejections.first[0][1].reason}, status_code=400)
+            return 400, orjson.dumps({"success": False, "code": "invalid_message",
+                                      "message": rejections.first[0][1].reason}), []
         if rate_limiter is not None:
             wait = rate_limiter.take(parsed.write_key, len(accepted))
             if wait > 0:
-                return ORJSONResponse(
+                return 429, orjson.dumps(
                     {"success": False, "code": "rate_limited",
-                     "message": f"over this write key's limit of {rate_limiter.rate:g} messages a second"},
-                    status_code=429, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+                     "message": f"over this write key's limit of {rate_limiter.rate:g} messages a second"}), \
+                    [(b"retry-after", str(max(1, math.ceil(wait))).encode())]
         try:
             await relay.accept(source, accepted, [rejections.dead_letter()] if rejections else [])
         except Unavailable as exc:
-            return ORJSONResponse({"success": False, "code": "unavailable", "message": exc.reason},
-                                  status_code=503, headers={"Retry-After": str(exc.retry_after)})
+            return 503, orjson.dumps({"success": False, "code": "unavailable", "message": exc.reason}), \
+                [(b"retry-after", str(exc.retry_after).encode())]
+        if not rejections:
+            return 200, _SUCCESS, []
         answer: dict[str, Any] = {"success": True}
-        if rejections:
-            answer.update(rejections.answer())
-        return ORJSONResponse(answer)
+        answer.update(rejections.answer())
+        return 200, orjson.dumps(answer), []
 
     async def health(request: Request) -> Response:
         return ORJSONResponse({"status": "ok"})
@@ -196,7 +215,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         return Response(js, media_type="application/javascript", headers={"Cache-Control": "public, max-age=300"})
 
     routes = [
-        Route("/v1/{kind}", ingest, methods=["POST"]),
+        Route("/v1/{kind}", _Endpoint(ingest), methods=["POST"]),  # what the fast path leaves: unknown paths, other methods
         Route("/", index),
         Route("/health", health),
         Route("/ready", ready),
@@ -205,11 +224,82 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         *settings_routes(relay),
         *(extra_routes or []),
     ]
-    middleware = [
-        Middleware(CORSMiddleware, allow_origins=cors_origins or ["*"], allow_methods=["POST", "GET", "OPTIONS"],
-                   allow_headers=["Content-Type", "Authorization", "Content-Encoding"], max_age=86400),
-    ]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    cors: dict[str, Any] = {"allow_origins": cors_origins or ["*"], "allow_methods": ["POST", "GET", "OPTIONS"],
+                            "allow_headers": ["Content-Type", "Authorization", "Content-Encoding"], "max_age": 86400}
+    return IngestApp(ingest, cors, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan)
+
+
+_SUCCESS = orjson.dumps({"success": True})
+_JSON_HEADERS = (b"content-type", b"application/json")
+
+
+def _error_parts(exc: IngestError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    return exc.status, orjson.dumps(exc.body()), []
+
+
+async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+    """A JSON answer, as Starlette's JSONResponse sends it (an empty body: no content type)."""
+    headers = [(b"content-length", str(len(body)).encode()), *([_JSON_HEADERS] if body else []), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Endpoint:
+    """An ASGI function as a route's app (Starlette wraps plain functions as request handlers)."""
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class IngestApp(Starlette):
+    """The Starlette app, with a shorter way in for ``POST /v1/<endpoint>`` (the known ingest
+    endpoints): straight to the ingest ASGI app behind CORS, without Starlette's per-request
+    stack (error and exception middleware, router, Request). The same app also serves the route
+    ``/v1/{kind}`` for what the fast path leaves (unknown endpoints, other methods).
+
+    Middleware added with :meth:`add_middleware` (the access log) wraps both ways in. An exception
+    the ingest app raises is answered 500 and re-raised, as Starlette's error middleware does."""
+
+    def __init__(self, ingest: ASGIApp, cors: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ingest_app = ingest
+        self._fast: ASGIApp = CORSMiddleware(self._guarded_ingest, **cors)
+
+    def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
+        super().add_middleware(middleware_class, *args, **kwargs)
+        self._fast = middleware_class(self._fast, *args, **kwargs)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            path = scope["path"]
+            if path.startswith("/v1/") and (path[4:] in TYPE_BY_PATH or path[4:] in BATCH_PATHS):
+                scope["app"] = self
+                await self._fast(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    async def _guarded_ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self._ingest_app(scope, receive, tracking_send)
+        except Exception:
+            if not started:
+                await send({"type": "http.response.start", "status": 500,
+                            "headers": [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]})
+                await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise
 
 
 def service_index() -> dict[str, Any]:
@@ -220,9 +310,9 @@ def service_index() -> dict[str, Any]:
             "links": {"health": "/health", "ready": "/ready", "metrics": "/metrics", "console": "/console"}}
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
-    """Read the body, refusing (413) as soon as it passes ``limit`` bytes on the wire."""
-    declared = request.headers.get("content-length")
+async def _read_limited(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """Read the body, refusing (413) as soon as it passes ``limit`` bytes on the wire
+    (``declared``: the Content-Length header). The client gone: ClientDisconnect."""
     if declared is not None:
         try:
             if int(declared) > limit:
@@ -231,9 +321,16 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise IngestError(400, "bad_request", "invalid Content-Length") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise IngestError(413, "too_large", f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise IngestError(413, "too_large", f"request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)

@@ -63,19 +63,31 @@ class SQLiteInbox:
             self.pending_bytes += sum(len(r[1]) for r in rows)
             self.arrived.set()
 
-    def read(self, limit: int) -> list[tuple[int, str, bytes, str | None]]:
+    def read(self, limit: int, max_bytes: int | None = None) -> list[tuple[int, str, bytes, str | None]]:
         """The oldest ``limit`` rows: (id, source, payload, reason). A row without a reason holds
-        a JSON array of messages; a row with one holds the rejected message."""
-        with self._lock:
-            return self._conn.execute(
-                "SELECT id, source, payload, reason FROM inbox ORDER BY id LIMIT ?", (limit,)).fetchall()
+        a JSON array of messages; a row with one holds the rejected message. ``max_bytes``: only
+        as many of them as fit in that many payload bytes (the first row always)."""
+        return self.read_after(0, limit, None, max_bytes)
 
-    def read_after(self, after_id: int, limit: int, up_to: int | None = None) -> list[tuple[int, str, bytes, str | None]]:
-        """The ``limit`` oldest rows after ``after_id`` (and up to ``up_to``): a shard's next rows."""
+    def read_after(self, after_id: int, limit: int, up_to: int | None = None,
+                   max_bytes: int | None = None) -> list[tuple[int, str, bytes, str | None]]:
+        """The ``limit`` oldest rows after ``after_id`` (and up to ``up_to``; ``max_bytes`` as in
+        :meth:`read`): a shard's next rows."""
+        last = up_to if up_to is not None else 2**62
         with self._lock:
+            if max_bytes is not None:  # the rows' sizes first (SQLite reads a blob's length from its header)
+                sizes = self._conn.execute(
+                    "SELECT id, length(payload) FROM inbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                    (after_id, last, limit)).fetchall()
+                total = 0
+                for i, (row_id, size) in enumerate(sizes):
+                    if i and total + size > max_bytes:
+                        break
+                    total += size
+                    last = row_id
             return self._conn.execute(
                 "SELECT id, source, payload, reason FROM inbox WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
-                (after_id, up_to if up_to is not None else 2**62, limit)).fetchall()
+                (after_id, last, limit)).fetchall()
 
     def cursors(self) -> tuple[dict[int, int], str]:
         """Each shard's last consumed row, and the key the shards split the messages by; empty
