@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from amprelay import defaults
 from amprelay.errors import AmprelayError
 from amprelay.yamlpos import line_of, load_with_lines
 
@@ -88,7 +89,7 @@ class QueueConfig(_Model):
     backend: Literal["sqlite", "postgres"] = "sqlite"
     path: str | None = None  # sqlite file; default <data_dir>/amprelay.sqlite3
     dsn: str | None = None  # postgres
-    bucket_lease_seconds: float = Field(10, gt=0)  # postgres: how long a dead relay keeps its partitions
+    bucket_lease_seconds: float = Field(defaults.BUCKET_LEASE_SECONDS, gt=0)  # postgres: how long a dead relay keeps its partitions
     max_bytes: int = Field(10 * 1024**3, gt=0)  # refuse ingest (503) above this
     min_free_disk_bytes: int = Field(512 * 1024**2, ge=0)
 
@@ -163,14 +164,14 @@ class ConsoleConfig(_Model):
 
 class DeliveryConfig(_Model):
     amplitude_url: str | None = None  # base URL override (local Amplitude, a proxy)
-    max_age_seconds: float = Field(24 * 3600, gt=0)
-    linger_ms: float = Field(50, ge=0)
-    concurrency: int = Field(4, ge=1, le=64)
-    timeout_seconds: float = Field(30, gt=0)
+    max_age_seconds: float = Field(defaults.MAX_AGE_SECONDS, gt=0)
+    linger_ms: float = Field(defaults.LINGER_MS, ge=0)
+    concurrency: int = Field(defaults.CONCURRENCY, ge=1, le=64)
+    timeout_seconds: float = Field(defaults.TIMEOUT_SECONDS, gt=0)
     # Visible failures: a destination whose requests have failed (5xx, timeouts, unreachable, an
     # invalid API key) for this long logs a warning, repeated at most every failure_repeat_seconds.
-    failure_warning_seconds: float = Field(60, ge=0)
-    failure_repeat_seconds: float = Field(60, gt=0)
+    failure_warning_seconds: float = Field(defaults.FAILURE_WARNING_SECONDS, ge=0)
+    failure_repeat_seconds: float = Field(defaults.FAILURE_REPEAT_SECONDS, gt=0)
     # /ready answers 503 while the oldest undelivered unit is older than this (0: never).
     ready_max_undelivered_age_seconds: float = Field(300, ge=0)
 

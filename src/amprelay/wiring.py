@@ -93,7 +93,7 @@ class RelayService:
             if token else None
         delivery = DeliveryService(
             queue,
-            {d.name: d for d in config.destinations},
+            {d.name: d.stable_insert_id for d in config.destinations},
             config.delivery.amplitude_url,
             settings=DeliverySettings.from_config(config.delivery),
             metrics=metrics,

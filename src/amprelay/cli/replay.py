@@ -189,7 +189,7 @@ async def _deliver(cfg, queue, console) -> int:
     from amprelay.delivery.service import DeliveryService
     from amprelay.delivery.worker import DeliverySettings
 
-    service = DeliveryService(queue, {d.name: d for d in cfg.destinations}, cfg.delivery.amplitude_url,
+    service = DeliveryService(queue, {d.name: d.stable_insert_id for d in cfg.destinations}, cfg.delivery.amplitude_url,
                               settings=DeliverySettings.from_config(cfg.delivery))
     await service.start()
     start = time.monotonic()

@@ -17,15 +17,16 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
+from amprelay import defaults
 from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
 from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics, observe_many
 from amprelay.delivery.observer import DeliveryObserver, Settled
 from amprelay.delivery.responses import Action, Outcome, answer_detail, classify
 from amprelay.delivery.sender import Sender, target_url
-from amprelay.store.base import Lease, Queue, RetryItem, Route
+from amprelay.store.base import Lease, Queue, RetryItem, UnitRoute
 
 log = logging.getLogger("amprelay.delivery")
 
@@ -34,10 +35,14 @@ PARKED = Outcome(Action.RESEND, "waiting behind an earlier unit of the same user
 
 @dataclass
 class DeliverySettings:
-    max_age_seconds: float = 24 * 3600.0  # past it, undeliverable units go to the dead-letter store
-    linger_ms: float = 50.0  # wait this long for a fuller batch
-    concurrency: int = 4  # rounds in flight
-    timeout_seconds: float = 30.0
+    # from the config's `delivery:` section (amprelay.defaults declares their defaults once)
+    max_age_seconds: float = defaults.MAX_AGE_SECONDS
+    linger_ms: float = defaults.LINGER_MS
+    concurrency: int = defaults.CONCURRENCY
+    timeout_seconds: float = defaults.TIMEOUT_SECONDS
+    failure_warning_seconds: float = defaults.FAILURE_WARNING_SECONDS
+    failure_repeat_seconds: float = defaults.FAILURE_REPEAT_SECONDS
+    # delivery's own
     lease_units: int = 4000  # units per round
     lease_seconds: float = 300.0
     backoff_base_seconds: float = 1.0
@@ -48,23 +53,35 @@ class DeliverySettings:
     cap_seconds: float = 300.0  # a 413 lowers the route's batch limit for this long
     poll_seconds: float = 0.25
     stats_interval_seconds: float = 5.0
-    failure_warning_seconds: float = 60.0  # a destination failing this long logs a warning
-    failure_repeat_seconds: float = 60.0  # ... repeated at most this often while it lasts
     limits: dict[str, Limit] | None = None
 
     @classmethod
-    def from_config(cls, cfg: Any, **overrides: Any) -> DeliverySettings:
-        """From ``amprelay.config.DeliveryConfig`` (or anything with the same attributes)."""
-        kw: dict[str, Any] = {}
-        for name in ("max_age_seconds", "linger_ms", "concurrency", "timeout_seconds", "failure_warning_seconds",
-                     "failure_repeat_seconds"):
-            if cfg is not None and getattr(cfg, name, None) is not None:
-                kw[name] = getattr(cfg, name)
-        kw.update(overrides)
-        return cls(**kw)
+    def from_config(cls, cfg: DeliveryOptions, *, poll_seconds: float = 0.25) -> DeliverySettings:
+        """From the config's ``delivery:`` section (``amprelay.config.DeliveryConfig``)."""
+        return cls(max_age_seconds=cfg.max_age_seconds, linger_ms=cfg.linger_ms, concurrency=cfg.concurrency,
+                   timeout_seconds=cfg.timeout_seconds, failure_warning_seconds=cfg.failure_warning_seconds,
+                   failure_repeat_seconds=cfg.failure_repeat_seconds, poll_seconds=poll_seconds)
 
 
-def _hold_key(route: Route) -> tuple[str, str]:
+class DeliveryOptions(Protocol):
+    """What delivery reads of the config's ``delivery:`` section (``amprelay.config.DeliveryConfig``
+    has these attributes; delivery sits beside the config in the import layers, not above it)."""
+
+    @property
+    def max_age_seconds(self) -> float: ...
+    @property
+    def linger_ms(self) -> float: ...
+    @property
+    def concurrency(self) -> int: ...
+    @property
+    def timeout_seconds(self) -> float: ...
+    @property
+    def failure_warning_seconds(self) -> float: ...
+    @property
+    def failure_repeat_seconds(self) -> float: ...
+
+
+def _hold_key(route: UnitRoute) -> tuple[str, str]:
     """An invalid API key holds the destination's units sent with that key."""
     for k, v in route.template:
         if k == "api_key":
@@ -111,7 +128,7 @@ class DeliveryWorker:
         self.health = health or DestinationHealth(self.settings.failure_warning_seconds,
                                                   self.settings.failure_repeat_seconds, clock=clock)
         self.batcher = Batcher(self.settings.limits)
-        self._caps: dict[Route, _Cap] = {}
+        self._caps: dict[UnitRoute, _Cap] = {}
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
         self._stopping = False
@@ -270,7 +287,7 @@ class DeliveryWorker:
                 out.extend(p)
         return out
 
-    def _current_caps(self, now: float) -> dict[Route, Limit]:
+    def _current_caps(self, now: float) -> dict[UnitRoute, Limit]:
         for r in [r for r, c in self._caps.items() if c.until <= now]:
             del self._caps[r]
         return {r: c.limit for r, c in self._caps.items()}
@@ -329,7 +346,7 @@ class DeliveryWorker:
                 held_parts.add(u.partition)
         return out
 
-    def _lower_cap(self, route: Route, batch: Batch) -> None:
+    def _lower_cap(self, route: UnitRoute, batch: Batch) -> None:
         lim = self.batcher.limit(route)
         cur = self._caps.get(route)
         base = cur.limit if cur else lim

@@ -15,21 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from amprelay.config import (
-    Config,
-    DestinationConfig,
-    SourceConfig,
-    all_subscriptions,
-    config_secrets,
-    resolved_mapping,
-)
+from amprelay.config import Config, SourceConfig, config_secrets
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.units import UnsupportedRequest, requests_to_units
-from amprelay.destination import Settings
-from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
+from amprelay.engine import ActionError
 from amprelay.errors import Unavailable
 from amprelay.js.json import dumps, well_formed
 from amprelay.masking import mask_text, register_secrets
+from amprelay.relay.compiled import CompiledConfig, CompiledDestination, compile_config
 from amprelay.relay.readiness import (
     AdmissionCheck,
     Readiness,
@@ -40,7 +33,7 @@ from amprelay.relay.readiness import (
 from amprelay.relay.routing import destination_enabled
 from amprelay.sessions import SessionStateStore, apply_server_session
 from amprelay.store import open_session_store
-from amprelay.store.base import InboxReceipt, MessageClaims, NewUnit, Queue, Route
+from amprelay.store.base import InboxReceipt, MessageClaims, NewUnit, Queue, UnitRoute
 from amprelay.store.inbox import SQLiteInbox
 from amprelay.store.lock import store_dir
 from amprelay.store.sessions import SessionStoreUnavailable
@@ -48,6 +41,7 @@ from amprelay.store.space import EXPANSION_PER_DESTINATION, DiskGuard
 
 if TYPE_CHECKING:
     from amprelay.relay.inbox import IngestPressure
+    from amprelay.relay.workers import Workers
 
 log = logging.getLogger("amprelay.relay")
 
@@ -56,51 +50,9 @@ log = logging.getLogger("amprelay.relay")
 REJECTED_METHOD = "REJECTED"
 
 
-@dataclass
-class CompiledDestination:
-    name: str
-    settings: Settings
-    subscriptions: list[CompiledSubscription]
-    sources: frozenset[str] | None
-    stable_insert_id: bool
-    config: DestinationConfig
-
-
-def compile_destination(dest: DestinationConfig) -> CompiledDestination:
-    subs = []
-    for sub in all_subscriptions(dest):
-        subs.append(compile_subscription(
-            Subscription(name=sub.name, trigger=sub.trigger, action_key=sub.action,
-                         mapping=resolved_mapping(sub), enabled=sub.enabled)))
-    return CompiledDestination(
-        name=dest.name,
-        settings=Settings.from_dict(dest.settings),
-        subscriptions=subs,
-        sources=frozenset(dest.sources) if dest.sources is not None else None,
-        stable_insert_id=dest.stable_insert_id,
-        config=dest,
-    )
-
-
-@dataclass(frozen=True)
-class CompiledConfig:
-    """One config's compiled form: what ingest, the inbox processor and the console read. A
-    reload builds a new one and swaps it in whole (see :meth:`Relay.swap`)."""
-
-    config: Config
-    destinations: list[CompiledDestination]
-    sources_by_key: dict[str, SourceConfig]
-    generation: int = 1
-
-
-def compile_config(config: Config, generation: int = 1) -> CompiledConfig:
-    return CompiledConfig(config, [compile_destination(d) for d in config.destinations],
-                          {s.write_key.get_secret_value(): s for s in config.sources}, generation)
-
-
 def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: str, now: float) -> NewUnit:
     """A dead-letter unit for something that never became a request."""
-    route = Route(destination, REJECTED_METHOD, f"amprelay:{reason_kind}", "json", "message", True, ())
+    route = UnitRoute(destination, REJECTED_METHOD, f"amprelay:{reason_kind}", "json", "message", True, ())
     partition = "rejected"
     if isinstance(message, dict):
         partition = str(message.get("userId") or message.get("anonymousId") or "rejected")
@@ -178,7 +130,7 @@ class Relay:
         self._on_enqueued = on_enqueued
         self.inbox = inbox
         self.pressure: IngestPressure | None = None  # IngestPressure when an inbox processor gives way to ingest
-        self.workers: Any = None  # amprelay.relay.workers.Workers when mapping and delivery run in processes
+        self.workers: Workers | None = None  # when mapping and delivery run in processes
         self.observer = observer
         self.readiness = Readiness([
             AdmissionCheck(self.admission),
