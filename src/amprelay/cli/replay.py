@@ -63,7 +63,8 @@ def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from amprelay.cli.main import CommandError
     from amprelay.cli.serve import load
     from amprelay.delivery.metrics import Metrics
-    from amprelay.relay.runtime import ProcessResult, Relay, rejected_unit
+    from amprelay.relay.runtime import Relay
+    from amprelay.relay.stages import ProcessResult, rejected_unit
     from amprelay.replay import (
         Checkpoints,
         RateLimiter,
