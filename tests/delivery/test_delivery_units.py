@@ -167,12 +167,13 @@ def test_insert_id_is_readable_and_skipped_without_a_message_id():
 def test_a_settlement_from_an_expired_lease_is_dropped_and_counted(tmp_path):
     from amprelay.delivery.metrics import Metrics
     from amprelay.delivery.responses import Action, Outcome
-    from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
+    from amprelay.delivery.settings import DeliverySettings
+    from amprelay.delivery.worker import DeliveryWorker
     from amprelay.store import NewUnit, UnitRoute
     from amprelay.store.sqlite import SQLiteQueue
 
     route = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-                  (("api_key", "k"), ("events", None)))
+                       (("api_key", "k"), ("events", None)))
     q = SQLiteQueue(tmp_path / "q.sqlite3")
     try:
         q.enqueue([NewUnit(route, b'{"user_id":"user-1"}', "user-1", "m1", 1000.0)])

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from amprelay.delivery.worker import DeliverySettings
+from amprelay.delivery.settings import DeliverySettings
 from amprelay.fakeamp import run_in_thread
 from tests.e2e.processes import write_serve_config
 from tests.e2e.test_serve_crash import AMPRELAY, free_port

@@ -188,7 +188,7 @@ def _flush(relay, result, stats, checkpoints, key, last_line, dry_run) -> None:
 
 async def _deliver(cfg, queue, console) -> int:
     from amprelay.delivery.service import DeliveryService
-    from amprelay.delivery.worker import DeliverySettings
+    from amprelay.delivery.settings import DeliverySettings
 
     service = DeliveryService(queue, {d.name: d.stable_insert_id for d in cfg.destinations}, cfg.delivery.amplitude_url,
                               settings=DeliverySettings.from_config(cfg.delivery))

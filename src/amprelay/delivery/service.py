@@ -26,8 +26,9 @@ from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.observer import DeliveryObserver
 from amprelay.delivery.sender import Sender
+from amprelay.delivery.settings import DeliverySettings
 from amprelay.delivery.units import requests_to_units
-from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
+from amprelay.delivery.worker import DeliveryWorker
 from amprelay.destination.request import AmplitudeRequest
 from amprelay.store.base import NewUnit, Queue
 

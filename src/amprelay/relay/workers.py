@@ -348,7 +348,7 @@ def _deliver(spec: dict[str, Any], stop: threading.Event, out) -> None:
 
     from amprelay.delivery.metrics import Metrics
     from amprelay.delivery.service import DeliveryService
-    from amprelay.delivery.worker import DeliverySettings
+    from amprelay.delivery.settings import DeliverySettings
     from amprelay.store import api_keys_of, sqlite_path
     from amprelay.store.sqlite import SQLiteQueue
     from amprelay.store.sqlitedb import SQLiteDatabase
