@@ -16,7 +16,7 @@ The worker runs the stages that talk to Amplitude, the queue and the metrics; th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -87,7 +87,7 @@ def unit_outcomes(leases: Sequence[Lease], verdict: Verdict, held_parts: set[str
     return out
 
 
-def plan_settlement(results: Iterable[tuple[Lease, Outcome]], now: float, s: DeliverySettings, m: Metrics,
+def plan_settlement(results: Sequence[tuple[Lease, Outcome]], now: float, s: DeliverySettings, m: Metrics,
                     held: Mapping[tuple[str, str], float], rng: Callable[[], float], *,
                     observed: bool) -> Settlement:
     """A round's outcomes as acks, retries (one retry time per partition: its units become due
@@ -95,10 +95,9 @@ def plan_settlement(results: Iterable[tuple[Lease, Outcome]], now: float, s: Del
     observer is told."""
     plan = Settlement(seen=[] if observed else None)
     acks, retries, deads, counted, seen = plan.acks, plan.retries, plan.deads, plan.counted, plan.seen
-    delivered, latencies, tokens = plan.delivered, plan.latencies, plan.tokens
+    delivered, latencies = plan.delivered, plan.latencies
     part_until: dict[str, float] = {}
     for u, o in results:
-        tokens[u.id] = u.token
         dest = u.route.destination
         a = o.action
         if a is Action.DONE:
@@ -144,4 +143,5 @@ def plan_settlement(results: Iterable[tuple[Lease, Outcome]], now: float, s: Del
             if until is None:
                 until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
             retries.append(RetryItem(u.id, until, o.reason, True))
+    plan.tokens = {u.id: u.token for u, _ in results}
     return plan
