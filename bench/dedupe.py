@@ -19,7 +19,7 @@ import orjson
 from amprelay.store.base import MessageClaims, NewUnit, UnitRoute
 
 ROUTE = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-              (("api_key", "bench-key"), ("events", None)))
+                  (("api_key", "bench-key"), ("events", None)))
 PER_REQUEST = 50
 
 

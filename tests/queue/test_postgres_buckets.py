@@ -13,7 +13,7 @@ from tests.helpers.postgres import PgSchemas, pg_available
 from tests.requirements import require
 
 EVENTS = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-               (("api_key", "k"), ("events", None)))
+                   (("api_key", "k"), ("events", None)))
 
 
 @pytest.fixture

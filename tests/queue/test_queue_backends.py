@@ -19,11 +19,11 @@ from amprelay.store import DeadLetterFilter, NewUnit, RetryItem, UnitRoute, open
 from amprelay.store.sqlite import SQLiteQueue
 
 EVENTS = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-               (("api_key", "k"), ("events", None)))
+                   (("api_key", "k"), ("events", None)))
 IDENTIFY = UnitRoute("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
-                 (("api_key", "k"), ("identification", ""), ("options", "undefined")))
+                     (("api_key", "k"), ("identification", ""), ("options", "undefined")))
 OTHER_DEST = UnitRoute("eu", "POST", "https://api.eu.amplitude.com/2/httpapi", "json", "events", False,
-                   (("api_key", "k2"), ("events", None)))
+                       (("api_key", "k2"), ("events", None)))
 
 
 def unit(part: str, n: int, route: UnitRoute = EVENTS, created: float = 1000.0) -> NewUnit:
@@ -156,7 +156,7 @@ def test_enqueue_is_durable_when_the_process_is_killed_right_after(tmp_path):
         from amprelay.store.sqlite import SQLiteQueue
         from amprelay.store import NewUnit, UnitRoute
         r = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-                  (("api_key", "k"), ("events", None)))
+                      (("api_key", "k"), ("events", None)))
         q = SQLiteQueue({str(path)!r})
         for i in range(20):
             q.enqueue([NewUnit(r, orjson.dumps({{"i": i}}), "p", f"m{{i}}", 1.0)])

@@ -18,7 +18,7 @@ NEW_KEY = "fedcba9876543210fedcba9876543210"
 
 def route(key: str) -> UnitRoute:
     return UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-                 (("api_key", key), ("events", None)))
+                     (("api_key", key), ("events", None)))
 
 
 def file_bytes(path) -> bytes:
