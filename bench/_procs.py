@@ -1,9 +1,12 @@
-"""Helpers the benchmarks share: free ports, waiting for a server, process CPU and memory."""
+"""Helpers the benchmarks share: free ports, waiting for a server, stopping processes, a relay's
+worker processes, process CPU and memory."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -26,6 +29,28 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not come up")
+
+
+def stop_all(procs: list[subprocess.Popen], timeout: float) -> None:
+    """SIGTERM every process, then wait for each (SIGKILL past ``timeout``)."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def children(pid: int) -> list[int]:
+    """The worker processes of `amprelay serve --workers` (Linux)."""
+    found: list[int] = []
+    try:  # each thread's children (the workers are started by a thread of the main process)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
 
 
 def cpu_seconds(pid: int) -> float:

@@ -11,9 +11,9 @@ import time
 
 from amprelay.console.activity import Activity
 from amprelay.console.charts import bar_chart
-from amprelay.store.base import Lease, Route
+from amprelay.store.base import Lease, UnitRoute
 
-ROUTE = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False, ())
+ROUTE = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False, ())
 
 
 def main(n: int = 200_000) -> None:

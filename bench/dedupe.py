@@ -16,10 +16,10 @@ from pathlib import Path
 
 import orjson
 
-from amprelay.store.base import MessageClaims, NewUnit, Route
+from amprelay.store.base import MessageClaims, NewUnit, UnitRoute
 
-ROUTE = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-              (("api_key", "bench-key"), ("events", None)))
+ROUTE = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                  (("api_key", "bench-key"), ("events", None)))
 PER_REQUEST = 50
 
 

@@ -29,23 +29,13 @@ import threading
 import time
 
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.fakeamp import start_process
 from amprelay.store.sqlite import SQLiteQueue
 
 
-class Req:
-    """Shaped like ``amprelay.destination.request.AmplitudeRequest``."""
-
-    __slots__ = ("method", "url", "encoding", "json", "form", "headers", "content_type")
-
-    def __init__(self, body: dict):
-        self.method = "POST"
-        self.url = "https://api2.amplitude.com/2/httpapi"
-        self.encoding = "json"
-        self.json = body
-        self.form = None
-        self.headers = {}
-        self.content_type = "application/json"
+def events_request(body: dict) -> AmplitudeRequest:
+    return AmplitudeRequest("POST", "https://api2.amplitude.com/2/httpapi", "json", json=body)
 
 
 def make_event(i: int) -> dict:
@@ -121,7 +111,7 @@ def main() -> int:
     sync = queue._conn.execute("PRAGMA synchronous").fetchone()[0]
     settings = DeliverySettings(concurrency=args.concurrency, linger_ms=args.linger_ms, lease_units=args.lease_units)
     record = _Record()
-    svc = DeliveryService(queue, {"amp": {"stable_insert_id": True}}, fake.url, settings=settings, observer=record)
+    svc = DeliveryService(queue, {"amp": True}, fake.url, settings=settings, observer=record)
     enqueued = [0]
     stop_producing = threading.Event()
     t_start = [0.0]
@@ -140,7 +130,7 @@ def main() -> int:
                     break
                 n = min(args.chunk, args.events - i)
                 next_chunk[0] = i + n
-            items = [EnqueueItem("amp", f"msg-{j}", [Req({"api_key": "bench-key", "events": [make_event(j)]})],
+            items = [EnqueueItem("amp", f"msg-{j}", [events_request({"api_key": "bench-key", "events": [make_event(j)]})],
                                  "Track Calls") for j in range(i, i + n)]
             svc.enqueue_many(items)
             with chunk_lock:

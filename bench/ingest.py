@@ -17,7 +17,6 @@ import asyncio
 import base64
 import multiprocessing as mp
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _procs import cpu_seconds, free_port, peak_rss_kb, wait_http  # noqa: E402
+from _procs import cpu_seconds, free_port, peak_rss_kb, stop_all, wait_http  # noqa: E402
 
 AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
 WRITE_KEY = "bench-write-key"
@@ -292,13 +291,7 @@ def main() -> int:
                   f" (the Amplitude stand-in received {stats['events_received']:,} events and identifications; "
                   f"the corpus repeats, so it kept {stats['events_accepted']:,} unique by insert_id)")
     finally:
-        for p in (relay, fake):
-            p.send_signal(signal.SIGTERM)
-        for p in (relay, fake):
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all([relay, fake], 30)
     return 0
 
 

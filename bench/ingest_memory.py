@@ -13,23 +13,28 @@ import asyncio
 import gc
 import json
 import tracemalloc
-from typing import Any
 
 import httpx
 
+from amprelay.config import Config, SourceConfig
+from amprelay.delivery.metrics import Metrics
 from amprelay.server.app import create_app
+
+SOURCE = SourceConfig(name="web", write_key="k")
 
 
 class _Relay:
     pressure = None
+    config = Config()
 
     def __init__(self) -> None:
         self.accepted = 0
+        self.metrics = Metrics()
 
-    def source_for_key(self, key: str) -> Any:
-        return "web"
+    def source_for_key(self, key: str) -> SourceConfig:
+        return SOURCE
 
-    async def accept(self, source: Any, messages: list, rejected: list) -> None:
+    async def accept(self, source: SourceConfig, messages: list, rejected: list) -> None:
         self.accepted += len(messages)
 
     def ready(self) -> tuple[bool, str]:

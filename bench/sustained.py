@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,20 +30,10 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _procs import cpu_seconds, wait_http  # noqa: E402
+from _procs import children, cpu_seconds, stop_all, wait_http  # noqa: E402
 from ingest import load_generator, relay_backlog, start_relay  # noqa: E402
 
 AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
-
-
-def children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:  # each thread's children (the workers are started by a thread of the main process)
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return found
 
 
 def worker_name(pid: int) -> str:
@@ -140,13 +128,7 @@ def main() -> int:
         print(f"  {'all':<16}: {total / events * 1e6:6.1f} µs CPU per event, {total / requests * 1e6:7.1f} per request "
               f"({total / window_s * 100:4.0f}%)")
     finally:
-        for p in (relay, fake):
-            p.send_signal(signal.SIGTERM)
-        for p in (relay, fake):
-            try:
-                p.wait(40)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all([relay, fake], 40)
     return 0
 
 

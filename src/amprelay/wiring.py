@@ -24,7 +24,7 @@ from amprelay.config import Config, LoadedConfig, ServerConfig
 from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
-from amprelay.delivery.worker import DeliverySettings
+from amprelay.delivery.settings import DeliverySettings
 from amprelay.masking import register_secrets
 from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.readiness import FailingDestinationsCheck, WorkersCheck
@@ -93,7 +93,7 @@ class RelayService:
             if token else None
         delivery = DeliveryService(
             queue,
-            {d.name: d for d in config.destinations},
+            {d.name: d.stable_insert_id for d in config.destinations},
             config.delivery.amplitude_url,
             settings=DeliverySettings.from_config(config.delivery),
             metrics=metrics,

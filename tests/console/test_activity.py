@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from amprelay.console.activity import Activity
-from amprelay.store.base import Lease, Route
+from amprelay.store.base import Lease, UnitRoute
 
-ROUTE = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False, ())
+ROUTE = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False, ())
 T0 = 1_700_000_000.0  # a whole minute: 1_700_000_000 / 60 is not whole, so use minute math below
 
 
-def lease(i: int, mid: str, route: Route = ROUTE) -> Lease:
+def lease(i: int, mid: str, route: UnitRoute = ROUTE) -> Lease:
     return Lease(i, route, b"{}", "user", mid, T0)
 
 

@@ -2,42 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-
-@dataclass(frozen=True)
-class Req:
-    """Duck-typed like ``amprelay.destination.request.AmplitudeRequest`` (same attributes)."""
-
-    method: str
-    url: str
-    encoding: str
-    json: dict[str, Any] | None = None
-    form: dict[str, str] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
+from amprelay.destination.request import AmplitudeRequest
 
 NA = "https://api2.amplitude.com"
 
 
 def events_req(events: list[dict], api_key: str = "key-1", options: dict | None = None,
-               path: str = "/2/httpapi") -> Req:
+               path: str = "/2/httpapi") -> AmplitudeRequest:
     body: dict[str, Any] = {"api_key": api_key, "events": events}
     if options is not None:
         body["options"] = options
-    return Req("POST", NA + path, "json", json=body)
+    return AmplitudeRequest("POST", NA + path, "json", json=body)
 
 
-def identify_req(ident: dict, api_key: str = "key-1", options: str = "undefined") -> Req:
-    return Req("POST", NA + "/identify", "form",
+def identify_req(ident: dict, api_key: str = "key-1", options: str = "undefined") -> AmplitudeRequest:
+    return AmplitudeRequest("POST", NA + "/identify", "form",
                form={"api_key": api_key, "identification": orjson.dumps(ident).decode(), "options": options})
 
 
-def group_req(ident: list[dict], api_key: str = "key-1", options: str = "undefined") -> Req:
-    return Req("POST", NA + "/groupidentify", "form",
+def group_req(ident: list[dict], api_key: str = "key-1", options: str = "undefined") -> AmplitudeRequest:
+    return AmplitudeRequest("POST", NA + "/groupidentify", "form",
                form={"api_key": api_key, "identification": orjson.dumps(ident).decode(), "options": options})
 
 

@@ -102,7 +102,7 @@ def _queued(port: int) -> float:
 def test_sigkill_of_the_delivery_process_and_the_relay_loses_and_duplicates_nothing(tmp_path):
     """The same queue delivered by `amprelay serve --workers 1` (delivery in a process of its own):
     the delivery process and the relay's main process SIGKILLed at random moments, in turn."""
-    from tests.e2e.test_serve_crash import free_port, start_serve
+    from tests.helpers.relay import free_port, start_serve
 
     rng = random.Random(15)
     db = tmp_path / "data" / "q.sqlite3"

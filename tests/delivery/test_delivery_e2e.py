@@ -9,10 +9,11 @@ import orjson
 import pytest
 
 from amprelay.delivery import DeliveryService, DeliverySettings, EnqueueItem
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.fakeamp import run_in_thread
 from amprelay.store import DeadLetterFilter
 from amprelay.store.sqlite import SQLiteQueue
-from tests.delivery.helpers import NA, Req, ev, events_req, group_req, identify_req
+from tests.delivery.helpers import NA, ev, events_req, group_req, identify_req
 
 FAST = dict(linger_ms=5, backoff_base_seconds=0.05, backoff_max_seconds=0.2, throttle_seconds=0.3,
             hold_seconds=0.3, poll_seconds=0.02, timeout_seconds=2.0, stats_interval_seconds=0.2)
@@ -79,12 +80,12 @@ def test_mixed_requests_arrive_exactly_as_the_actions_made_them(queue, amp):
         if i % 10 == 0:
             messages.append((f"i{i}", [identify_req({"user_id": user, "user_properties": {"i": i}})]))
     messages.append(("g1", [
-        Req("POST", NA + "/identify", "form", form={
+        AmplitudeRequest("POST", NA + "/identify", "form", form={
             "api_key": "key-1", "identification": orjson.dumps([{"user_id": "user-0001", "groups": {"org": "acme"}}]
                                                               ).decode(), "options": "undefined"}),
         group_req([{"group_properties": {"size": 3}, "group_value": "acme", "group_type": "org",
                     "library": "segment"}])]))
-    messages.append(("u1", [Req("POST", "https://api.amplitude.com/usermap", "form", form={
+    messages.append(("u1", [AmplitudeRequest("POST", "https://api.amplitude.com/usermap", "form", form={
         "api_key": "key-1", "mapping": orjson.dumps([{"user_id": "user-0002", "global_user_id": "g-0002"}]).decode()})]))
     messages.append(("b1", [events_req([ev("user-0003", 99, use_batch_endpoint=True)], path="/batch",
                                        options={"min_id_length": 1})]))

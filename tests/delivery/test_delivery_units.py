@@ -9,8 +9,9 @@ import orjson
 from amprelay.delivery.batcher import Batcher, Limit, form_quote, waves
 from amprelay.delivery.insert_id import base_insert_id, event_insert_id
 from amprelay.delivery.units import requests_to_units
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.store.base import Lease
-from tests.delivery.helpers import NA, Req, ev, events_req, group_req, identify_req
+from tests.delivery.helpers import NA, ev, events_req, group_req, identify_req
 
 
 def as_leases(units):
@@ -25,7 +26,7 @@ def one_batch(requests, **kw):
 
 def test_a_json_request_is_rebuilt_byte_for_byte():
     body = {"api_key": "key-1", "events": [ev("user-0001", 1, insert_id="given")], "options": {"min_id_length": 1}}
-    req = Req("POST", NA + "/2/httpapi", "json", json=body)
+    req = AmplitudeRequest("POST", NA + "/2/httpapi", "json", json=body)
     units, [batch] = one_batch([req])
     assert len(units) == 1 and units[0].partition == "user-0001"
     assert batch.body == orjson.dumps(body)
@@ -85,7 +86,7 @@ def test_identify_single_object_stays_single_and_batches_as_an_array():
 
 
 def test_group_identify_follows_the_identify_of_its_message():
-    reqs = [Req("POST", NA + "/identify", "form", form={
+    reqs = [AmplitudeRequest("POST", NA + "/identify", "form", form={
         "api_key": "k", "identification": orjson.dumps([{"user_id": "user-0001", "groups": {"org": "a"}}]).decode(),
         "options": "undefined"}),
         group_req([{"group_type": "org", "group_value": "a", "group_properties": {}, "library": "segment"}], "k")]
@@ -166,12 +167,13 @@ def test_insert_id_is_readable_and_skipped_without_a_message_id():
 def test_a_settlement_from_an_expired_lease_is_dropped_and_counted(tmp_path):
     from amprelay.delivery.metrics import Metrics
     from amprelay.delivery.responses import Action, Outcome
-    from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
-    from amprelay.store import NewUnit, Route
+    from amprelay.delivery.settings import DeliverySettings
+    from amprelay.delivery.worker import DeliveryWorker
+    from amprelay.store import NewUnit, UnitRoute
     from amprelay.store.sqlite import SQLiteQueue
 
-    route = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-                  (("api_key", "k"), ("events", None)))
+    route = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                       (("api_key", "k"), ("events", None)))
     q = SQLiteQueue(tmp_path / "q.sqlite3")
     try:
         q.enqueue([NewUnit(route, b'{"user_id":"user-1"}', "user-1", "m1", 1000.0)])

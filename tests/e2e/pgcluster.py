@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tests.e2e.test_serve_crash import free_port
+from tests.helpers.relay import free_port
 
 
 def _tool(name: str) -> str | None:

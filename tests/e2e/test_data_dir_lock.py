@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 
 from tests.e2e.processes import write_serve_config
-from tests.e2e.test_serve_crash import AMPRELAY, free_port, start_serve
+from tests.helpers.relay import AMPRELAY, free_port, start_serve
 
 
 def write_config(tmp_path: Path, port: int) -> Path:

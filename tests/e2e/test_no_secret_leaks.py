@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +21,7 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import run_in_thread as run_fake
-from tests.e2e.test_serve_crash import free_port
-from tests.helpers.relay import wait_for
-
-AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
+from tests.helpers.relay import AMPRELAY, free_port, wait_for
 
 GOOD_API_KEY = "5f3c9b7e2a1d4c6b8e0f1a2b3c4d5e6f"
 HELD_API_KEY = "a1b2c3d4e5f60718293a4b5c6d7e8f90"  # Amplitude answers "Invalid API key: <this>"

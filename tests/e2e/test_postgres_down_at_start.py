@@ -13,8 +13,7 @@ import httpx
 from amprelay.fakeamp import run_in_thread
 from tests.e2e.pgcluster import PgCluster, available
 from tests.e2e.processes import write_serve_config
-from tests.e2e.test_serve_crash import AMPRELAY, free_port
-from tests.helpers.relay import WRITE_KEY, wait_for
+from tests.helpers.relay import AMPRELAY, WRITE_KEY, free_port, wait_for
 from tests.requirements import require
 
 

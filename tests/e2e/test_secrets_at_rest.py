@@ -15,8 +15,7 @@ import httpx
 
 from amprelay.fakeamp import run_in_thread
 from tests.e2e.processes import write_serve_config
-from tests.e2e.test_serve_crash import AMPRELAY, free_port
-from tests.helpers.relay import WRITE_KEY, wait_for
+from tests.helpers.relay import AMPRELAY, WRITE_KEY, free_port, wait_for
 
 OLD_KEY = "rotate-old-key-00000000000000001"
 NEW_KEY = "rotate-new-key-00000000000000002"

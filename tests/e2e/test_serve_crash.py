@@ -6,9 +6,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,40 +15,7 @@ import httpx
 import pytest
 
 from amprelay.fakeamp import start_process
-from tests.helpers.relay import WRITE_KEY, wait_for
-
-AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_serve(config: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("amprelay serve did not start")
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes of `serve --workers` (Linux)."""
-    found: list[int] = []
-    try:  # each thread's children (the workers are started by a thread of the main process)
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return found
+from tests.helpers.relay import WRITE_KEY, children, free_port, serve_config, start_serve, wait_for
 
 
 def kill_main(proc: subprocess.Popen) -> bool:
@@ -73,17 +38,8 @@ def kill_main_or_worker(rnd):
 def crash_run(tmp_path: Path, workers: int, kill, kills: int = 4) -> None:
     fake = start_process(port=0, latency_ms=20)
     port = free_port()
-    config = tmp_path / "amprelay.yaml"
-    config.write_text(f"""
-data_dir: {tmp_path / 'data'}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: crash-api-key-00000000000000001, secretKey: s}}
-    presets: true
-server: {{port: {port}, workers: {workers}}}
-delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
-""")
+    config = serve_config(tmp_path / "amprelay.yaml", port=port, amplitude_url=fake.url,
+                          api_key="crash-api-key-00000000000000001", workers=workers)
     acked: set[str] = set()
     lock = threading.Lock()
     stop = threading.Event()

@@ -16,9 +16,8 @@ import pytest
 
 from amprelay.fakeamp import start_process
 from amprelay.relay.reload import PID_FILE, STATUS_FILE
-from tests.e2e.test_serve_crash import AMPRELAY, free_port
 from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
-from tests.helpers.relay import WRITE_KEY, healthy, stop_process, wait_for
+from tests.helpers.relay import AMPRELAY, WRITE_KEY, free_port, healthy, stop_process, wait_for
 from tests.requirements import require
 
 API_KEY = "reload-api-key-000000000000001"

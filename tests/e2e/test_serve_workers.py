@@ -11,8 +11,7 @@ import httpx
 
 from amprelay.fakeamp import start_process
 from tests.e2e.test_data_dir_lock import amprelay, assert_refused
-from tests.e2e.test_serve_crash import children, free_port, start_serve
-from tests.helpers.relay import WRITE_KEY, wait_for
+from tests.helpers.relay import WRITE_KEY, children, free_port, serve_config, start_serve, wait_for
 
 
 def metric(port: int, name: str) -> float:
@@ -24,17 +23,8 @@ def metric(port: int, name: str) -> float:
 def test_workers_share_one_relay_s_metrics_readiness_and_lock(tmp_path):
     fake = start_process(port=0)
     port = free_port()
-    config = tmp_path / "amprelay.yaml"
-    config.write_text(f"""
-data_dir: {tmp_path / 'data'}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: workers-api-key-000000000000001, secretKey: s}}
-    presets: true
-server: {{port: {port}, workers: 2}}
-delivery: {{amplitude_url: "{fake.url}", linger_ms: 5}}
-""")
+    config = serve_config(tmp_path / "amprelay.yaml", port=port, amplitude_url=fake.url,
+                          api_key="workers-api-key-000000000000001", workers=2)
     proc = start_serve(config, port)
     try:
         workers = wait_for(lambda: (lambda c: c if len(c) == 3 else None)(children(proc.pid)), timeout=20)

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from amprelay.config import ConfigError, parse_config
-from tests.e2e.test_serve_crash import AMPRELAY, free_port
-from tests.helpers.relay import API_KEY, WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import AMPRELAY, API_KEY, WRITE_KEY, free_port, relay_config, wait_for
 from tests.tls import self_signed
 
 segment = pytest.importorskip("segment.analytics", reason="segment-analytics-python is not installed")

@@ -7,7 +7,6 @@ the readiness age are a fraction of a second. Counts come from the captured log 
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -15,7 +14,7 @@ import pytest
 
 from amprelay.fakeamp import run_in_thread as run_fake
 from amprelay.wiring import RelayService, ThreadedRelay
-from tests.helpers.relay import WRITE_KEY, relay_config, wait_for
+from tests.helpers.relay import WRITE_KEY, free_port, relay_config, wait_for
 
 HEALTH_LOG = "amprelay.delivery.health"
 
@@ -109,16 +108,10 @@ def _failing(relay: ThreadedRelay) -> dict:
     return _ready(relay).json()["checks"]["destinations"]["failing"].get("amplitude", {})
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unreachable_amplitude_warns_with_the_transport_error_repeats_at_most_per_interval(tmp_path, relays,
                                                                                            caplog):
     caplog.set_level(logging.INFO, logger=HEALTH_LOG)
-    port = _free_port()  # nothing listens there yet
+    port = free_port()  # nothing listens there yet
     relay = _start(relays, tmp_path / "data", f"http://127.0.0.1:{port}", repeat_seconds=1.0)
     _track(relay, "Nobody Home")
     wait_for(lambda: len(_records(caplog, logging.WARNING)) >= 3, timeout=20)

@@ -1,8 +1,11 @@
-"""Relay configuration and polling shared by the end-to-end tests (no fixtures: import what you use)."""
+"""Relay configuration, relay processes and polling shared by the tests (no fixtures: import
+what you use): free ports, `amprelay serve` started and waited for, its worker processes."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +14,7 @@ import httpx
 
 from amprelay.config import Config, parse_config
 
+AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
 WRITE_KEY = "wk-e2e-0001"
 API_KEY = "e2e-api-key-000000000000000000001"
 
@@ -50,6 +54,55 @@ def healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_serve(config: Path, port: int, timeout: float = 20.0) -> subprocess.Popen:
+    """`amprelay serve --config CONFIG` (warnings only, output dropped), once /health answers on ``port``."""
+    proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: healthy(port), timeout=timeout)
+    except AssertionError:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("amprelay serve did not start") from None
+    return proc
+
+
+def children(pid: int) -> list[int]:
+    """The worker processes of `serve --workers` (Linux)."""
+    found: list[int] = []
+    try:  # each thread's children (the workers are started by a thread of the main process)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(c) for c in (task / "children").read_text().split()]
+    except OSError:
+        pass
+    return found
+
+
+def serve_config(path: Path, *, port: int, amplitude_url: str, api_key: str = API_KEY, workers: int = 0,
+                 queue: str = "", data_dir: Path | None = None) -> Path:
+    """A config file for `amprelay serve`: source ``web`` (:data:`WRITE_KEY`), one destination with
+    the presets, delivery to ``amplitude_url``; ``queue``: a ``queue:`` section's flow mapping;
+    the data dir is ``data`` beside the file unless given."""
+    path.write_text(f"""
+data_dir: {data_dir or path.parent / 'data'}
+sources: [{{name: web, write_key: {WRITE_KEY}}}]
+destinations:
+  - name: amplitude
+    settings: {{apiKey: {api_key}, secretKey: s}}
+    presets: true
+{f"queue: {queue}" if queue else ""}
+server: {{port: {port}, workers: {workers}}}
+delivery: {{amplitude_url: "{amplitude_url}", linger_ms: 5}}
+""")
+    return path
 
 
 def stop_process(proc: subprocess.Popen, timeout: float = 30.0) -> None:

@@ -7,13 +7,13 @@ import orjson
 import psycopg
 import pytest
 
-from amprelay.store import NewUnit, Route
+from amprelay.store import NewUnit, UnitRoute
 from amprelay.store.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
 from tests.helpers.postgres import PgSchemas, pg_available
 from tests.requirements import require
 
-EVENTS = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-               (("api_key", "k"), ("events", None)))
+EVENTS = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                   (("api_key", "k"), ("events", None)))
 
 
 @pytest.fixture

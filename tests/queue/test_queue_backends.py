@@ -15,18 +15,18 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from amprelay.store import DeadLetterFilter, NewUnit, RetryItem, Route, open_queue, sqlite_path
+from amprelay.store import DeadLetterFilter, NewUnit, RetryItem, UnitRoute, open_queue, sqlite_path
 from amprelay.store.sqlite import SQLiteQueue
 
-EVENTS = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-               (("api_key", "k"), ("events", None)))
-IDENTIFY = Route("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
-                 (("api_key", "k"), ("identification", ""), ("options", "undefined")))
-OTHER_DEST = Route("eu", "POST", "https://api.eu.amplitude.com/2/httpapi", "json", "events", False,
-                   (("api_key", "k2"), ("events", None)))
+EVENTS = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                   (("api_key", "k"), ("events", None)))
+IDENTIFY = UnitRoute("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
+                     (("api_key", "k"), ("identification", ""), ("options", "undefined")))
+OTHER_DEST = UnitRoute("eu", "POST", "https://api.eu.amplitude.com/2/httpapi", "json", "events", False,
+                       (("api_key", "k2"), ("events", None)))
 
 
-def unit(part: str, n: int, route: Route = EVENTS, created: float = 1000.0) -> NewUnit:
+def unit(part: str, n: int, route: UnitRoute = EVENTS, created: float = 1000.0) -> NewUnit:
     return NewUnit(route, orjson.dumps({"user_id": part, "n": n}), part, f"m{n}", created)
 
 
@@ -154,9 +154,9 @@ def test_enqueue_is_durable_when_the_process_is_killed_right_after(tmp_path):
     code = textwrap.dedent(f"""
         import orjson, sys
         from amprelay.store.sqlite import SQLiteQueue
-        from amprelay.store import NewUnit, Route
-        r = Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-                  (("api_key", "k"), ("events", None)))
+        from amprelay.store import NewUnit, UnitRoute
+        r = UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                      (("api_key", "k"), ("events", None)))
         q = SQLiteQueue({str(path)!r})
         for i in range(20):
             q.enqueue([NewUnit(r, orjson.dumps({{"i": i}}), "p", f"m{{i}}", 1.0)])
@@ -337,7 +337,7 @@ def check_partition_order(q, script) -> None:
 
 
 def test_enqueue_with_dead_stores_both_in_one_go_and_rejected_ones_are_not_requeued(q):
-    rejected = Route("source:web", "REJECTED", "amprelay:invalid_message", "json", "message", True, ())
+    rejected = UnitRoute("source:web", "REJECTED", "amprelay:invalid_message", "json", "message", True, ())
     assert rejected.kind == "rejected"
     got = q.enqueue_with_dead([unit("a", 0)], [(NewUnit(rejected, b'{"type":"nope"}', "rejected", "m9", 5.0),
                                                 "invalid message at index 0: no type")])

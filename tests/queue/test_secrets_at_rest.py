@@ -8,7 +8,7 @@ import sqlite3
 
 import orjson
 
-from amprelay.store import NewUnit, Route
+from amprelay.store import NewUnit, UnitRoute
 from amprelay.store.base import API_KEY_REF, route_at_rest
 from amprelay.store.sqlite import SQLiteQueue
 
@@ -16,9 +16,9 @@ OLD_KEY = "0123456789abcdef0123456789abcdef"
 NEW_KEY = "fedcba9876543210fedcba9876543210"
 
 
-def route(key: str) -> Route:
-    return Route("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
-                 (("api_key", key), ("events", None)))
+def route(key: str) -> UnitRoute:
+    return UnitRoute("amp", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+                     (("api_key", key), ("events", None)))
 
 
 def file_bytes(path) -> bytes:

@@ -24,7 +24,7 @@ def _stats(oldest: float | None, depth: int = 3):
 
 
 def test_every_check_passing_is_200_with_details():
-    report = Readiness([AdmissionCheck(lambda: None), StoreWriteCheck([Store(), object(), None]),
+    report = Readiness([AdmissionCheck(lambda: None), StoreWriteCheck([Store(), None]),
                         UndeliveredAgeCheck(_stats(95.0), max_age=10)], clock=lambda: 100.0).evaluate()
     assert report.ok
     assert report.body() == {"ready": True, "reason": "ok", "checks": {

@@ -6,7 +6,7 @@ import orjson
 
 from amprelay.config import parse_config
 from amprelay.delivery.units import requests_to_units
-from amprelay.relay.runtime import compile_destination
+from amprelay.relay.compiled import compile_destination
 from amprelay.relay.trial import try_event
 
 CONFIG = """

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import gzip
 import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
 from amprelay.replay import Checkpoints, file_key, iter_messages, message_time, parse_time
-
-AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
+from tests.helpers.relay import AMPRELAY
 
 
 def write_archive(path: Path, n: int, *, gz: bool = False, start_hour: int = 0, bad_lines: bool = False) -> list[dict]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import defaultdict
@@ -19,39 +17,18 @@ import pytest
 from amprelay.fakeamp import start_process
 from tests.e2e import pgcluster
 from tests.helpers.postgres import PgSchemas, pg_available
-from tests.helpers.relay import healthy, wait_for
+from tests.helpers.relay import WRITE_KEY, free_port, serve_config, start_serve, wait_for
 from tests.requirements import require
-
-WRITE_KEY = "wk-scale"
-AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_config(path: Path, dsn: str, port: int, fake_url: str) -> Path:
-    path.write_text(f"""
-data_dir: {path.parent / f'data-{port}'}
-sources: [{{name: web, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: scale-api-key-0000000000000001, secretKey: s}}
-    presets: true
-queue: {{backend: postgres, dsn: "{dsn}", bucket_lease_seconds: 3}}
-server: {{port: {port}}}
-delivery: {{amplitude_url: "{fake_url}", linger_ms: 5}}
-""")
-    return path
+    return serve_config(path, port=port, amplitude_url=fake_url, api_key="scale-api-key-0000000000000001",
+                        queue=f'{{backend: postgres, dsn: "{dsn}", bucket_lease_seconds: 3}}',
+                        data_dir=path.parent / f"data-{port}")
 
 
 def start_relay(config: Path, port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(lambda: healthy(port), timeout=30, interval=0.1)
-    return proc
+    return start_serve(config, port, timeout=30)
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ import pytest
 from amprelay.logs import JSONFormatter, TextFormatter, formatter_for
 from amprelay.masking import MASK
 from amprelay.server.access import masked_path
-from tests.e2e.test_serve_crash import AMPRELAY, free_port
-from tests.helpers.relay import WRITE_KEY, healthy, relay_config, stop_process, wait_for
+from tests.helpers.relay import AMPRELAY, WRITE_KEY, free_port, healthy, relay_config, stop_process, wait_for
 
 
 def record(msg: str = "config reloaded", **fields) -> logging.LogRecord:

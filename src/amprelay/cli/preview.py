@@ -200,7 +200,7 @@ def run_config(args: argparse.Namespace) -> int:
 
     from amprelay.cli.main import CommandError
     from amprelay.config import load_config
-    from amprelay.relay.runtime import compile_destination
+    from amprelay.relay.compiled import compile_destination
     from amprelay.relay.trial import try_event
 
     if not args.event:

@@ -63,7 +63,8 @@ def _run(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     from amprelay.cli.main import CommandError
     from amprelay.cli.serve import load
     from amprelay.delivery.metrics import Metrics
-    from amprelay.relay.runtime import ProcessResult, Relay, rejected_unit
+    from amprelay.relay.runtime import Relay
+    from amprelay.relay.stages import ProcessResult, rejected_unit
     from amprelay.replay import (
         Checkpoints,
         RateLimiter,
@@ -187,9 +188,9 @@ def _flush(relay, result, stats, checkpoints, key, last_line, dry_run) -> None:
 
 async def _deliver(cfg, queue, console) -> int:
     from amprelay.delivery.service import DeliveryService
-    from amprelay.delivery.worker import DeliverySettings
+    from amprelay.delivery.settings import DeliverySettings
 
-    service = DeliveryService(queue, {d.name: d for d in cfg.destinations}, cfg.delivery.amplitude_url,
+    service = DeliveryService(queue, {d.name: d.stable_insert_id for d in cfg.destinations}, cfg.delivery.amplitude_url,
                               settings=DeliverySettings.from_config(cfg.delivery))
     await service.start()
     start = time.monotonic()

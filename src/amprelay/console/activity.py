@@ -32,7 +32,7 @@ ERRORS_KEPT = 50
 class DestinationOutcome:
     """What one destination did with one event."""
 
-    fired: list[tuple[str, str, int, str | None]]  # (subscription, action, units, mapping error)
+    fired: Sequence[tuple[str, str, int, str | None]]  # (subscription, action, units, mapping error)
     units: int = 0
     delivered: int = 0
     dead: int = 0
@@ -120,7 +120,7 @@ class Activity:
 
     # --- relay side ----------------------------------------------------------------------------
     def on_message(self, source: str, message: dict[str, Any], destination: str,
-                   fired: list[tuple[str, str, int, str | None]], now: float) -> None:
+                   fired: Sequence[tuple[str, str, int, str | None]], now: float) -> None:
         units = sum(f[2] for f in fired)
         with self._lock:
             counts = self._bucket(destination, now)

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlencode
 
 import orjson
@@ -25,18 +25,44 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from amprelay.config import Config, DestinationConfig, SubscriptionConfig
 from amprelay.console.activity import Activity
 from amprelay.console.auth import COOKIE, ConsoleAuth, same_origin
 from amprelay.console.charts import bar_chart, legend
+from amprelay.delivery.health import DestinationHealth
 from amprelay.destination import ACTIONS
 from amprelay.destination.endpoints import endpoint_base, rebase_url
 from amprelay.destination.js import js_json_loads
 from amprelay.destination.request import form_urlencode, to_json_text
 from amprelay.masking import mask_text, mask_value
+from amprelay.relay.compiled import CompiledDestination
 from amprelay.relay.trial import try_event
-from amprelay.store.base import DeadLetterFilter
+from amprelay.store.base import DeadLetterFilter, Queue
+from amprelay.store.inbox import SQLiteInbox
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class ConsoleRelay(Protocol):
+    """What the console reads of the relay (``amprelay.relay.runtime.Relay``)."""
+
+    @property
+    def config(self) -> Config: ...
+    @property
+    def queue(self) -> Queue: ...
+    @property
+    def inbox(self) -> SQLiteInbox | None: ...
+    @property
+    def destinations(self) -> Sequence[CompiledDestination]: ...
+    @property
+    def generation(self) -> int: ...
+
+
+class ReloadOutcome(Protocol):
+    """``amprelay.relay.reload.ReloadResult`` as the reload page reads it."""
+
+    @property
+    def ok(self) -> bool: ...
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
@@ -122,12 +148,12 @@ def request_view(req: Any, base_url: str | None = None) -> dict[str, Any]:
 
 
 class Console:
-    def __init__(self, relay: Any, activity: Activity, auth: ConsoleAuth, *, warnings: list[str] | None = None,
-                 wake: Callable[[], None] | None = None, health: Any = None,
-                 reload: Callable[[], Any] | None = None):
+    def __init__(self, relay: ConsoleRelay, activity: Activity, auth: ConsoleAuth, *,
+                 warnings: list[str] | None = None, wake: Callable[[], None] | None = None,
+                 health: DestinationHealth | None = None, reload: Callable[[], ReloadOutcome] | None = None):
         self.relay = relay
-        self.health = health  # amprelay.delivery.health.DestinationHealth: destinations failing now
-        self.reload = reload  # -> amprelay.relay.reload.ReloadResult
+        self.health = health  # destinations failing now
+        self.reload = reload  # amprelay.relay.reload.Reloader.reload
         self.activity = activity
         self.auth = auth
         self.warnings = list(warnings or [])
@@ -242,7 +268,7 @@ class Console:
 
     # --- overview ------------------------------------------------------------------------------
     def _amplitude_url(self) -> str | None:
-        return getattr(getattr(getattr(self.relay, "config", None), "delivery", None), "amplitude_url", None)
+        return self.relay.config.delivery.amplitude_url
 
     def _errors(self, name: str) -> list[Any]:
         """Amplitude's error messages may quote the API key: masked (the relay registered its keys)."""
@@ -252,7 +278,8 @@ class Console:
     async def _overview_data(self) -> dict[str, Any]:
         now = time.time()
         stats = await run_in_threadpool(self.relay.queue.stats)
-        inbox = await run_in_threadpool(self.relay.inbox.depth) if getattr(self.relay, "inbox", None) else 0
+        inbox_store = self.relay.inbox
+        inbox = await run_in_threadpool(inbox_store.depth) if inbox_store is not None else 0
         names = [d.name for d in self.relay.destinations]
         failing = self.health.failing(now) if self.health is not None else {}
         base = self._amplitude_url()
@@ -316,7 +343,7 @@ class Console:
                           "stable_insert_id": dest.stable_insert_id})
         return self.page(request, "subscriptions.html", title="Subscriptions", destinations=dests,
                          warnings=self.warnings, can_reload=self.reload is not None,
-                         generation=getattr(self.relay, "generation", 1))
+                         generation=self.relay.generation)
 
     async def reload_config(self, request: Request) -> Response:
         """Read the config file again and apply it (as SIGHUP does); show the outcome."""
@@ -456,7 +483,7 @@ class Console:
         return RedirectResponse("/console/dead-letters?" + urlencode({**raw, "done": done}), 303)
 
 
-def _configured_subs(dest_config: Any) -> list[Any]:
+def _configured_subs(dest_config: DestinationConfig) -> list[SubscriptionConfig | None]:
     """The configured subscription for each compiled one (None for a preset), in order."""
     from amprelay.config import all_subscriptions
 

@@ -26,7 +26,7 @@ from urllib.parse import quote_plus
 import orjson
 
 from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
-from amprelay.store.base import Lease, Route
+from amprelay.store.base import Lease, UnitRoute
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
 FALLBACK_LIMIT = Limit(1000, 1_000_000)
 
 
-def limit_for(route: Route, limits: dict[str, Limit] | None = None) -> Limit:
+def limit_for(route: UnitRoute, limits: dict[str, Limit] | None = None) -> Limit:
     limits = DEFAULT_LIMITS if limits is None else limits
     return limits.get(route.path, FALLBACK_LIMIT)
 
@@ -58,7 +58,7 @@ def form_quote(text: str) -> str:
 
 @dataclass(slots=True)
 class Batch:
-    route: Route
+    route: UnitRoute
     leases: list[Lease]
     body: bytes
     content_type: str
@@ -73,7 +73,7 @@ class _Shape:
 
     __slots__ = ("encoding", "prefix", "suffix", "single", "content_type", "headers")
 
-    def __init__(self, route: Route):
+    def __init__(self, route: UnitRoute):
         self.encoding = route.encoding
         self.single = route.single
         headers = {k: v for k, v in route.headers}
@@ -136,21 +136,21 @@ class Batcher:
 
     def __init__(self, limits: dict[str, Limit] | None = None):
         self.limits = dict(DEFAULT_LIMITS if limits is None else limits)
-        self._shapes: dict[Route, _Shape] = {}
+        self._shapes: dict[UnitRoute, _Shape] = {}
 
-    def shape(self, route: Route) -> _Shape:
+    def shape(self, route: UnitRoute) -> _Shape:
         s = self._shapes.get(route)
         if s is None:
             s = self._shapes[route] = _Shape(route)
         return s
 
-    def limit(self, route: Route) -> Limit:
+    def limit(self, route: UnitRoute) -> Limit:
         return limit_for(route, self.limits)
 
-    def build(self, leases: Sequence[Lease], caps: dict[Route, Limit] | None = None) -> list[Batch]:
+    def build(self, leases: Sequence[Lease], caps: dict[UnitRoute, Limit] | None = None) -> list[Batch]:
         """Batches in lease order: per route, consecutive units cut at the route's limit (or
         the tighter run-time cap). A unit larger than the byte limit goes alone."""
-        by_route: dict[Route, list[Lease]] = {}
+        by_route: dict[UnitRoute, list[Lease]] = {}
         for u in leases:
             by_route.setdefault(u.route, []).append(u)
         out: list[Batch] = []
@@ -179,7 +179,7 @@ class Batcher:
         return self._make(batch.route, self.shape(batch.route), list(leases))
 
     @staticmethod
-    def _make(route: Route, shape: _Shape, units: list[Lease]) -> Batch:
+    def _make(route: UnitRoute, shape: _Shape, units: list[Lease]) -> Batch:
         return Batch(route, units, shape.body([u.entry for u in units]), shape.content_type, shape.headers)
 
 

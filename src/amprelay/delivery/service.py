@@ -2,7 +2,7 @@
 delivery loops in the server's event loop.
 
     queue = open_queue(config.queue, config.data_dir)
-    service = DeliveryService(queue, {d.name: d for d in config.destinations},
+    service = DeliveryService(queue, {d.name: d.stable_insert_id for d in config.destinations},
                               config.delivery.amplitude_url, settings=DeliverySettings.from_config(config.delivery))
     await service.start()
     ...
@@ -19,7 +19,6 @@ import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 
@@ -27,8 +26,10 @@ from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.observer import DeliveryObserver
 from amprelay.delivery.sender import Sender
+from amprelay.delivery.settings import DeliverySettings
 from amprelay.delivery.units import requests_to_units
-from amprelay.delivery.worker import DeliverySettings, DeliveryWorker
+from amprelay.delivery.worker import DeliveryWorker
+from amprelay.destination.request import AmplitudeRequest
 from amprelay.store.base import NewUnit, Queue
 
 log = logging.getLogger("amprelay.delivery")
@@ -40,31 +41,22 @@ class EnqueueItem:
 
     destination: str
     message_id: str
-    requests: Sequence[Any]
+    requests: Sequence[AmplitudeRequest]
     subscription: str = ""
-
-
-def _stable_insert_id(dest_settings: Any) -> bool:
-    if dest_settings is None:
-        return True
-    if isinstance(dest_settings, Mapping):
-        return bool(dest_settings.get("stable_insert_id", True))
-    return bool(getattr(dest_settings, "stable_insert_id", True))
 
 
 class DeliveryService:
     """Owns one :class:`DeliveryWorker` per concurrency slot over a shared queue.
 
-    ``settings_by_destination`` maps a destination id to its settings (a mapping or an object,
-    e.g. ``amprelay.config.DestinationConfig``); delivery reads ``stable_insert_id`` (default
-    true). ``amplitude_base_url`` replaces scheme and host of every request (the local
+    ``stable_insert_ids`` maps a destination id to its ``stable_insert_id`` setting (default
+    true: insert ids derived from the messageId). ``amplitude_base_url`` replaces scheme and host of every request (the local
     Amplitude, a proxy); None sends to the URLs the actions made.
     """
 
     def __init__(
         self,
         queue: Queue,
-        settings_by_destination: Mapping[str, Any] | None = None,
+        stable_insert_ids: Mapping[str, bool] | None = None,
         amplitude_base_url: str | None = None,
         *,
         settings: DeliverySettings | None = None,
@@ -74,8 +66,7 @@ class DeliveryService:
         observer: DeliveryObserver | None = None,
     ):
         self.queue = queue
-        self.settings_by_destination = dict(settings_by_destination or {})
-        self._stable: dict[str, bool] = {}
+        self.stable_insert_ids = dict(stable_insert_ids or {})
         self.amplitude_base_url = amplitude_base_url
         self.settings = settings or DeliverySettings()
         self.metrics = metrics or Metrics()
@@ -93,16 +84,12 @@ class DeliveryService:
     # -- enqueue (sync, durable on return) ------------------------------------------------------------
 
     def units_for(self, item: EnqueueItem, created_at: float | None = None) -> list[NewUnit]:
-        stable = self._stable.get(item.destination)
-        if stable is None:
-            stable = self._stable[item.destination] = _stable_insert_id(
-                self.settings_by_destination.get(item.destination))
         return requests_to_units(
             item.destination, item.message_id, item.requests, subscription=item.subscription,
-            stable_insert_id=stable, created_at=created_at,
+            stable_insert_id=self.stable_insert_ids.get(item.destination, True), created_at=created_at,
         )
 
-    def enqueue_requests(self, destination_id: str, message_id: str, requests: Sequence[Any], *,
+    def enqueue_requests(self, destination_id: str, message_id: str, requests: Sequence[AmplitudeRequest], *,
                          subscription: str = "", created_at: float | None = None) -> int:
         """Queue the requests' units durably (fsync'd) and return how many units were queued."""
         return self.enqueue_many([EnqueueItem(destination_id, message_id, requests, subscription)], created_at)

@@ -1,6 +1,6 @@
 """Split an action's requests into queue units (one event / identification / mapping entry).
 
-The unit keeps everything needed to rebuild its request (:class:`amprelay.store.Route`): the
+The unit keeps everything needed to rebuild its request (:class:`amprelay.store.UnitRoute`): the
 method, URL, encoding, headers and every body field but the entries, in the order the action
 wrote them. :mod:`amprelay.delivery.batcher` puts several units of one route back into one
 request of the same shape.
@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
-from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
+from amprelay.destination.request import AmplitudeRequest, to_json_bytes  # JSON.stringify's number formatting
 from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps, loads, well_formed
-from amprelay.store.base import NewUnit, Route
+from amprelay.store.base import NewUnit, UnitRoute
 
 
 def _has_float(items: Any) -> bool:
@@ -45,8 +45,6 @@ def entry_bytes(entry: Any) -> bytes:
     except TypeError:
         return to_json_bytes(entry)
 
-
-DEFAULT_CONTENT_TYPES = {"json": "application/json", "form": "application/x-www-form-urlencoded;charset=UTF-8"}
 
 # The body field that carries the entries, per encoding.
 JSON_ENTRIES_FIELD = "events"
@@ -78,22 +76,22 @@ def partition_key(kind: str, entry: Any) -> str | None:
     return _id_of(entry, "user_id", "device_id")
 
 
-def _headers(request: Any) -> tuple[tuple[str, str], ...]:
+def _headers(request: AmplitudeRequest) -> tuple[tuple[str, str], ...]:
     """The request's headers, with its content type when it sets none."""
     headers = [(str(k), str(v)) for k, v in (request.headers or {}).items()]
     if not headers or "content-type" not in {k.lower() for k, _ in headers}:
-        ctype = getattr(request, "content_type", None) or DEFAULT_CONTENT_TYPES.get(request.encoding)
+        ctype = request.content_type
         if ctype:
             headers.append(("Content-Type", str(ctype)))
     return tuple(headers)
 
 
-_ROUTES: dict[tuple, Route] = {}
+_ROUTES: dict[tuple, UnitRoute] = {}
 _SIMPLE = frozenset((str, int, float, bool, type(None)))
 
 
-def _route(destination: str, request: Any, entries_field: str, single: bool, body: dict[str, Any],
-           placeholder: Any) -> Route:
+def _route(destination: str, request: AmplitudeRequest, entries_field: str, single: bool, body: dict[str, Any],
+           placeholder: Any) -> UnitRoute:
     """Routes are few and built per request: cache them by a cheap signature of everything but
     the entries."""
     sig: list[Any] = [destination, request.method, request.url, request.encoding, entries_field, single]
@@ -107,14 +105,14 @@ def _route(destination: str, request: Any, entries_field: str, single: bool, bod
     hdrs = request.headers
     if hdrs:
         sig.append(tuple(hdrs.items()))
-    sig.append(getattr(request, "content_type", None))
+    sig.append(request.content_type)
     key = tuple(sig)
     route = _ROUTES.get(key)
     if route is None:
         if len(_ROUTES) > 10_000:
             _ROUTES.clear()
         template = tuple((k, placeholder if k == entries_field else v) for k, v in body.items())
-        route = _ROUTES[key] = Route(destination, request.method, request.url, request.encoding, entries_field,
+        route = _ROUTES[key] = UnitRoute(destination, request.method, request.url, request.encoding, entries_field,
                                      single, template, _headers(request))
     return route
 
@@ -122,7 +120,7 @@ def _route(destination: str, request: Any, entries_field: str, single: bool, bod
 def request_to_units(
     destination: str,
     message_id: str,
-    request: Any,
+    request: AmplitudeRequest,
     *,
     request_index: int = 0,
     subscription: str = "",
@@ -165,7 +163,7 @@ def request_to_units(
 def requests_to_units(
     destination: str,
     message_id: str,
-    requests: Sequence[Any],
+    requests: Sequence[AmplitudeRequest],
     *,
     subscription: str = "",
     stable_insert_id: bool = True,

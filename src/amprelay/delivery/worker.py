@@ -1,4 +1,5 @@
-"""The delivery loop: lease → batch → send → read the answer → ack / retry / dead-letter.
+"""The delivery loop: lease → batch → send → read the answer → ack / retry / dead-letter (the
+pure stages and the records between them are in :mod:`amprelay.delivery.stages`).
 
 Several loops run side by side (``concurrency``); each handles one *round* at a time: it
 leases units (lingering briefly when the queue holds less than a full batch), builds batches,
@@ -17,66 +18,18 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from amprelay.delivery.batcher import Batch, Batcher, Limit, waves
 from amprelay.delivery.health import DestinationHealth
 from amprelay.delivery.metrics import Metrics, observe_many
-from amprelay.delivery.observer import DeliveryObserver, Settled
-from amprelay.delivery.responses import Action, Outcome, answer_detail, classify
+from amprelay.delivery.observer import DeliveryObserver
+from amprelay.delivery.responses import Action, Outcome, Verdict, answer_detail, classify
 from amprelay.delivery.sender import Sender, target_url
-from amprelay.store.base import Lease, Queue, RetryItem, Route
+from amprelay.delivery.settings import DeliverySettings
+from amprelay.delivery.stages import Settlement, UnitOutcome, hold_key, park, plan_settlement, unit_outcomes
+from amprelay.store.base import Lease, Queue, RetryItem, UnitRoute
 
 log = logging.getLogger("amprelay.delivery")
-
-PARKED = Outcome(Action.RESEND, "waiting behind an earlier unit of the same user/device")
-
-
-@dataclass
-class DeliverySettings:
-    max_age_seconds: float = 24 * 3600.0  # past it, undeliverable units go to the dead-letter store
-    linger_ms: float = 50.0  # wait this long for a fuller batch
-    concurrency: int = 4  # rounds in flight
-    timeout_seconds: float = 30.0
-    lease_units: int = 4000  # units per round
-    lease_seconds: float = 300.0
-    backoff_base_seconds: float = 1.0
-    backoff_max_seconds: float = 600.0
-    hold_seconds: float = 60.0  # invalid API key: probe again after this long
-    throttle_seconds: float = 30.0  # 429: pause for the throttled users/devices (Amplitude: 15-30 s)
-    quota_seconds: float = 3600.0  # 429 past a daily quota
-    cap_seconds: float = 300.0  # a 413 lowers the route's batch limit for this long
-    poll_seconds: float = 0.25
-    stats_interval_seconds: float = 5.0
-    failure_warning_seconds: float = 60.0  # a destination failing this long logs a warning
-    failure_repeat_seconds: float = 60.0  # ... repeated at most this often while it lasts
-    limits: dict[str, Limit] | None = None
-
-    @classmethod
-    def from_config(cls, cfg: Any, **overrides: Any) -> DeliverySettings:
-        """From ``amprelay.config.DeliveryConfig`` (or anything with the same attributes)."""
-        kw: dict[str, Any] = {}
-        for name in ("max_age_seconds", "linger_ms", "concurrency", "timeout_seconds", "failure_warning_seconds",
-                     "failure_repeat_seconds"):
-            if cfg is not None and getattr(cfg, name, None) is not None:
-                kw[name] = getattr(cfg, name)
-        kw.update(overrides)
-        return cls(**kw)
-
-
-def _hold_key(route: Route) -> tuple[str, str]:
-    """An invalid API key holds the destination's units sent with that key."""
-    for k, v in route.template:
-        if k == "api_key":
-            return route.destination, str(v)
-    return route.destination, ""
-
-
-def backoff_delay(attempts: int, base: float, cap: float, rnd: float) -> float:
-    """Exponential backoff with jitter: between half and all of ``min(cap, base * 2**attempts)``."""
-    d = min(cap, base * (2 ** min(attempts, 40)))
-    return d * (0.5 + 0.5 * rnd)
-
 
 @dataclass
 class _Cap:
@@ -111,13 +64,13 @@ class DeliveryWorker:
         self.health = health or DestinationHealth(self.settings.failure_warning_seconds,
                                                   self.settings.failure_repeat_seconds, clock=clock)
         self.batcher = Batcher(self.settings.limits)
-        self._caps: dict[Route, _Cap] = {}
+        self._caps: dict[UnitRoute, _Cap] = {}
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
         self._stopping = False
         # rounds whose outcome the store could not write (disk full, database away): their units
         # stay leased to this worker and are settled again, never resent; no new lease meanwhile
-        self._unsettled: list[list[tuple[Lease, Outcome]]] = []
+        self._unsettled: list[list[UnitOutcome]] = []
         self._settle_backoff = 0.0
         self._settle_logged = 0.0
 
@@ -252,14 +205,14 @@ class DeliveryWorker:
 
     # -- one round ---------------------------------------------------------------------------------
 
-    async def deliver(self, leases: list[Lease]) -> list[tuple[Lease, Outcome]]:
+    async def deliver(self, leases: list[Lease]) -> list[UnitOutcome]:
         now = self.clock()
-        out: list[tuple[Lease, Outcome]] = []
+        out: list[UnitOutcome] = []
         to_send: list[Lease] = []
         for u in leases:
-            until = self._held.get(_hold_key(u.route)) if self._held else None
+            until = self._held.get(hold_key(u.route)) if self._held else None
             if until is not None and until > now:
-                out.append((u, Outcome(Action.HOLD, "held: Amplitude rejected the destination's API key")))
+                out.append(UnitOutcome(u, Outcome(Action.HOLD, "held: Amplitude rejected the destination's API key")))
             else:
                 to_send.append(u)
         batches = self.batcher.build(to_send, self._current_caps(now))
@@ -270,46 +223,66 @@ class DeliveryWorker:
                 out.extend(p)
         return out
 
-    def _current_caps(self, now: float) -> dict[Route, Limit]:
+    def _current_caps(self, now: float) -> dict[UnitRoute, Limit]:
         for r in [r for r, c in self._caps.items() if c.until <= now]:
             del self._caps[r]
         return {r: c.limit for r, c in self._caps.items()}
 
-    async def _deliver_batch(self, batch: Batch, held_parts: set[str]) -> list[tuple[Lease, Outcome]]:
-        out: list[tuple[Lease, Outcome]] = []
-        if held_parts:
-            rest = [u for u in batch.leases if u.partition not in held_parts]
-            if len(rest) < len(batch.leases):
-                out.extend((u, PARKED) for u in batch.leases if u.partition in held_parts)
-                if not rest:
-                    return out
-                batch = self.batcher.rebuild(batch, rest)
+    async def _deliver_batch(self, batch: Batch, held_parts: set[str]) -> list[UnitOutcome]:
+        """park -> send -> classify -> observe the answer -> split, or the units' outcomes."""
+        out, rest = park(batch.leases, held_parts)
+        if out:
+            if not rest:
+                return out
+            batch = self.batcher.rebuild(batch, rest)
+        url, verdict = await self._send(batch)
+        self._observe_answer(batch, url, verdict)
+        if verdict.split and len(batch) > 1:
+            out.extend(await self._split(batch, verdict, held_parts))
+            return out
+        self._note_api_key(batch.route, verdict, len(batch))
+        out.extend(unit_outcomes(batch.leases, verdict, held_parts))
+        return out
+
+    async def _send(self, batch: Batch) -> tuple[str, Verdict]:
+        """Post the batch and classify Amplitude's answer: (the URL it went to, the verdict)."""
         route = batch.route
-        dest = route.destination
-        m = self.metrics
-        m.batch_size.labels(route.kind).observe(len(batch))
+        self.metrics.batch_size.labels(route.kind).observe(len(batch))
         url = target_url(route.url, self.base_url)
         ans = await self.sender.post(route.method, url, batch.body, batch.headers)
-        verdict = classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error,
-                           throttle_seconds=self.settings.throttle_seconds, quota_seconds=self.settings.quota_seconds)
-        m.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
+        return url, classify(ans.status, ans.body, [u.entry for u in batch.leases], ans.error,
+                             throttle_seconds=self.settings.throttle_seconds, quota_seconds=self.settings.quota_seconds)
+
+    def _observe_answer(self, batch: Batch, url: str, verdict: Verdict) -> None:
+        """The answer in the metrics, the destination's health and the observer."""
+        dest = batch.route.destination
+        self.metrics.requests.labels(dest, str(verdict.status) if verdict.status is not None else "error").inc()
         self.health.observe(dest, verdict, self.clock())
-        n = len(batch)
         if self.observer is not None:
             try:
-                self.observer.on_answer(dest, url, verdict.status, answer_detail(verdict), n, batch.leases,
+                self.observer.on_answer(dest, url, verdict.status, answer_detail(verdict), len(batch), batch.leases,
                                         self.clock())
             except Exception:
                 log.exception("delivery observer failed")
-        if verdict.split and n > 1:
-            if verdict.status == 413:
-                self._lower_cap(route, batch)
-            mid = n // 2
-            log.info("Amplitude answered %s to %d %s entries for %s; splitting", verdict.status, n, route.kind, dest)
-            out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[:mid]), held_parts))
-            out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[mid:]), held_parts))
-            return out
-        hk = _hold_key(route)
+
+    async def _split(self, batch: Batch, verdict: Verdict, held_parts: set[str]) -> list[UnitOutcome]:
+        """A batch Amplitude refused as a whole (413, or a 400 naming no entry) goes again in halves."""
+        route = batch.route
+        if verdict.status == 413:
+            self._lower_cap(route, batch)
+        n = len(batch)
+        mid = n // 2
+        log.info("Amplitude answered %s to %d %s entries for %s; splitting", verdict.status, n, route.kind,
+                 route.destination)
+        out = await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[:mid]), held_parts)
+        out.extend(await self._deliver_batch(self.batcher.rebuild(batch, batch.leases[mid:]), held_parts))
+        return out
+
+    def _note_api_key(self, route: UnitRoute, verdict: Verdict, n: int) -> None:
+        """An invalid API key holds the destination's units; a success with it lifts the hold."""
+        dest = route.destination
+        hk = hold_key(route)
+        m = self.metrics
         if verdict.hold:
             self._held[hk] = self.clock() + self.settings.hold_seconds
             m.api_key_invalid.labels(dest).set(1)
@@ -323,13 +296,8 @@ class DeliveryWorker:
             if not any(k[0] == dest for k in self._held):
                 m.api_key_invalid.labels(dest).set(0)
             log.warning("destination %r: Amplitude accepts the API key again; delivery resumes", dest)
-        for u, o in zip(batch.leases, verdict.outcomes, strict=True):
-            out.append((u, o))
-            if o.action is not Action.DONE and o.action is not Action.DEAD:
-                held_parts.add(u.partition)
-        return out
 
-    def _lower_cap(self, route: Route, batch: Batch) -> None:
+    def _lower_cap(self, route: UnitRoute, batch: Batch) -> None:
         lim = self.batcher.limit(route)
         cur = self._caps.get(route)
         base = cur.limit if cur else lim
@@ -340,81 +308,32 @@ class DeliveryWorker:
 
     # -- settle ---------------------------------------------------------------------------------------
 
-    def settle(self, results: list[tuple[Lease, Outcome]]) -> None:
-        """Write a round's outcomes to the queue (one transaction) and count them."""
-        s = self.settings
+    def settle(self, results: list[UnitOutcome]) -> None:
+        """Write a round's outcomes to the queue (one transaction), then count them and tell the
+        observer (:func:`~amprelay.delivery.stages.plan_settlement` decides what is written)."""
         now = self.clock()
-        acks: list[int] = []
-        retries: list[RetryItem] = []
-        deads: list[tuple[int, str]] = []
+        plan = plan_settlement(results, now, self.settings, self.metrics, self._held, self.rng,
+                               observed=self.observer is not None)
+        stale = self.queue.settle(plan.acks, plan.retries, plan.deads, now=now, tokens=plan.tokens)
+        self._observe_settled(plan, stale, now)
+
+    def _observe_settled(self, plan: Settlement, stale: list[int], now: float) -> None:
         m = self.metrics
-        delivered: dict[str, int] = {}
-        part_until: dict[str, float] = {}  # one retry time per partition: its units become due together
-        latencies: list[float] = []
-        counted: list[Any] = []  # counters bumped once the outcome is recorded (a refused write is redone)
-        seen: list[tuple[Lease, Settled, str]] | None = [] if self.observer is not None else None
-        for u, o in results:
-            dest = u.route.destination
-            a = o.action
-            if a is Action.DONE:
-                acks.append(u.id)
-                delivered[dest] = delivered.get(dest, 0) + 1
-                latencies.append(max(0.0, now - u.created_at))
-                if seen is not None:
-                    seen.append((u, "delivered", ""))
-                continue
-            if a is Action.DEAD:
-                deads.append((u.id, o.reason))
-                counted.append(m.dead_lettered.labels(dest))
-                if seen is not None:
-                    seen.append((u, "dead", o.reason))
-                continue
-            if seen is not None and a is not Action.BACKOFF and a is not Action.THROTTLED:
-                seen.append((u, "retrying", o.reason or a.value))
-            if a is Action.RESEND or a is Action.SPLIT:
-                retries.append(RetryItem(u.id, now, None, False))
-                counted.append(m.retried.labels(dest, "resend"))
-            elif a is Action.HOLD:
-                retries.append(RetryItem(u.id, self._held.get(_hold_key(u.route), now + s.hold_seconds), o.reason,
-                                         False))
-                counted.append(m.retried.labels(dest, "api_key"))
-            else:  # BACKOFF, THROTTLED
-                age = now - u.created_at
-                if age >= s.max_age_seconds:
-                    deads.append((u.id, f"undelivered after {u.attempts + 1} attempt(s) over {age / 3600:.1f}h "
-                                        f"(maximum age {s.max_age_seconds / 3600:.1f}h); last error: {o.reason}"))
-                    counted.append(m.dead_lettered.labels(dest))
-                    if seen is not None:
-                        seen.append((u, "dead", deads[-1][1]))
-                    continue
-                if seen is not None:
-                    seen.append((u, "retrying", o.reason))
-                if a is Action.THROTTLED:
-                    delay = o.delay * (1.0 + 0.5 * self.rng())
-                    counted.append(m.throttled.labels(dest))
-                    counted.append(m.retried.labels(dest, "throttled"))
-                else:
-                    delay = backoff_delay(u.attempts, s.backoff_base_seconds, s.backoff_max_seconds, self.rng())
-                    counted.append(m.retried.labels(dest, "error"))
-                until = part_until.get(u.partition)
-                if until is None:
-                    until = part_until[u.partition] = now + min(delay, max(0.0, s.max_age_seconds - age) + 1.0)
-                retries.append(RetryItem(u.id, until, o.reason, True))
-        stale = self.queue.settle(acks, retries, deads, now=now, tokens={u.id: u.token for u, _ in results})
-        for counter in counted:
+        for counter in plan.counted:
             counter.inc()
         if stale:  # their lease expired mid-round and another took the units: that one settles them
             m.stale_settlements.inc(len(stale))
             log.warning("%d unit(s) were settled after their lease expired; left to the lease that took them",
                         len(stale))
-        if seen and self.observer is not None:
+        if plan.seen and self.observer is not None:
             try:
-                self.observer.on_settled(seen, now)
+                self.observer.on_settled(plan.seen, now)
             except Exception:  # an observer must never undo a settled round
                 log.exception("delivery observer failed")
-        if latencies:
-            observe_many(m.latency, latencies)
-        for dest, n in delivered.items():
+        if plan.latencies:
+            observe_many(m.latency, plan.latencies)
+        for dest, n in plan.delivered.items():
             m.delivered.labels(dest).inc(n)
-        if deads:
-            log.warning("%d unit(s) moved to the dead-letter store; first reason: %s", len(deads), deads[0][1])
+        if plan.deads:
+            log.warning("%d unit(s) moved to the dead-letter store; first reason: %s", len(plan.deads),
+                        plan.deads[0][1])

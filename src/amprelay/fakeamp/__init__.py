@@ -8,7 +8,7 @@ benchmarks. See :mod:`amprelay.fakeamp.app` for the served paths and control end
     fake.stop()
 """
 
-from amprelay.fakeamp.app import FakeAmplitude, amplitude_id_for
+from amprelay.fakeamp.app import FakeAmplitude
 from amprelay.fakeamp.config import FaultConfig, make_config
 from amprelay.fakeamp.runner import (
     FakeAmplitudeHandle,
@@ -18,6 +18,7 @@ from amprelay.fakeamp.runner import (
     serve,
     start_process,
 )
+from amprelay.fakeamp.userapi import amplitude_id_for
 
 __all__ = [
     "FakeAmplitude",

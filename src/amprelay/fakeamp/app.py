@@ -19,21 +19,35 @@ Control endpoints (not Amplitude's): ``GET /_fake/health``, ``GET /_fake/events`
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import gc
-import hashlib
 import random
 import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
 from amprelay.fakeamp import responses
+from amprelay.fakeamp.asgi import (
+    JSON,
+    Answer,
+    Drop,
+    Receive,
+    Scope,
+    Send,
+    basic_auth,
+    close_connection,
+    decode_form_value,
+    drain,
+    form_params,
+    header,
+    json_answer,
+    read_body,
+    respond,
+    text_answer,
+)
 from amprelay.fakeamp.config import DEFAULT_MIN_ID_LENGTH, FaultConfig
 from amprelay.fakeamp.limits import DailyCounter, Deduper, RateWindow
 from amprelay.fakeamp.store import RecordStore
+from amprelay.fakeamp.userapi import deletions, usersearch
 from amprelay.fakeamp.validation import (
     check_event_request,
     check_events,
@@ -46,13 +60,6 @@ from amprelay.fakeamp.validation import (
 from amprelay.js.json import dumps as json_dumps
 from amprelay.js.json import loads as json_loads
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-JSON = b"application/json"
-TEXT = b"text/plain; charset=utf-8"
-
 EVENT_PATHS = ("/2/httpapi", "/batch")
 FORM_PATHS = ("/identify", "/groupidentify", "/usermap")
 DELETIONS_PATH = "/api/2/deletions/users"
@@ -63,65 +70,8 @@ _FORM_KIND = {"/identify": "identification", "/groupidentify": "group_identifica
 _FORM_FIELD = {"/identify": "identification", "/groupidentify": "identification", "/usermap": "mapping"}
 
 
-class _Answer:
-    __slots__ = ("status", "body", "content_type")
-
-    def __init__(self, status: int, body: bytes, content_type: bytes = JSON) -> None:
-        self.status = status
-        self.body = body
-        self.content_type = content_type
-
-
-def _json(status: int, obj: Any) -> _Answer:
-    return _Answer(status, json_dumps(obj), JSON)
-
-
-def _text(status: int, text: str) -> _Answer:
-    return _Answer(status, text.encode(), TEXT)
-
-
-def amplitude_id_for(value: str) -> int:
-    """A stable fake Amplitude ID for a user/device ID."""
-    return int.from_bytes(hashlib.sha1(value.encode()).digest()[:6], "big")
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for k, v in scope["headers"]:
-        if k == name:
-            return v
-    return None
-
-
-def _basic_auth(scope: Scope) -> tuple[str, str] | None:
-    raw = _header(scope, b"authorization")
-    if not raw or not raw[:6].lower() == b"basic ":
-        return None
-    try:
-        decoded = base64.b64decode(raw[6:].strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    user, sep, password = decoded.partition(":")
-    if not sep:
-        return None
-    return user, password
-
-
-def _decode_form_value(raw: str | None) -> Any:
-    """A form field holding JSON (identification, mapping, options); the raw string if not JSON."""
-    if raw is None:
-        return None
-    try:
-        return json_loads(raw)
-    except ValueError:
-        return raw
-
-
-class _Drop(Exception):
-    """Close the connection without answering."""
 
 
 class FakeAmplitude:
@@ -202,26 +152,26 @@ class FakeAmplitude:
         path: str = scope["path"]
         if path.startswith("/_fake/"):
             answer = await self._control(scope, receive, path)
-            await _respond(send, answer)
+            await respond(send, answer)
             return
         region = "na"
         if path.startswith("/eu/"):
             path = path[3:]
             region = "eu"
         else:
-            host = _header(scope, b"host")
+            host = header(scope, b"host")
             if host and b".eu." in host:
                 region = "eu"
         if path not in INGEST_PATHS:
-            await _drain(receive)
+            await drain(receive)
             self._count(path, 404)
-            await _respond(send, _json(404, {"code": 404, "error": responses.ERR_INVALID_PATH}))
+            await respond(send, json_answer(404, {"code": 404, "error": responses.ERR_INVALID_PATH}))
             return
         try:
             await self._ingest(scope, receive, send, path, region)
-        except _Drop:
+        except Drop:
             self._count(path, "dropped")
-            _close_connection(send)
+            close_connection(send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -237,18 +187,18 @@ class FakeAmplitude:
         cfg = self.config
         method = scope["method"]
         limit = cfg.body_limit(path)
-        body = await _read_body(receive, limit)
+        body = await read_body(receive, limit)
 
         drop_after = False
         if cfg.drop_next > 0:
             cfg.drop_next -= 1
             drop_after = cfg.drop_mode == "after"
             if not drop_after:
-                raise _Drop
+                raise Drop
         elif cfg.drop_rate and self.rng.random() < cfg.drop_rate:
             drop_after = cfg.drop_mode == "after"
             if not drop_after:
-                raise _Drop
+                raise Drop
         if cfg.latency_ms:
             await asyncio.sleep(cfg.latency_ms / 1000.0)
 
@@ -260,61 +210,65 @@ class FakeAmplitude:
             fault_status = self.rng.choice(cfg.error_statuses)
 
         if fault_status:
-            answer = _json(fault_status, responses.forced(fault_status))
+            answer = json_answer(fault_status, responses.forced(fault_status))
         elif body is None:
-            answer = _json(413, responses.payload_too_large())
+            answer = json_answer(413, responses.payload_too_large())
         elif path in EVENT_PATHS:
             answer = (
                 self._events(path, region, body)
                 if method == "POST"
-                else _json(405, {"code": 405, "error": "Method Not Allowed"})
+                else json_answer(405, {"code": 405, "error": "Method Not Allowed"})
             )
         elif path in _FORM_KIND:
             answer = self._form(scope, path, region, body)
-        elif path == DELETIONS_PATH:
-            answer = self._deletions(scope, path, region, body)
-        else:
-            answer = self._usersearch(scope)
+        else:  # the Dashboard REST API
+            api_key = self._auth(scope)
+            if api_key is None:
+                answer = json_answer(401, {"error": "Invalid API key or secret key"})
+            elif path == DELETIONS_PATH:
+                answer = deletions(api_key, method, path, region, body, self.deletion_jobs, self.store)
+            else:
+                answer = usersearch(api_key, scope, self.store)
 
         if drop_after:
-            raise _Drop
+            raise Drop
         self._count(path, answer.status)
-        await _respond(send, answer)
+        await respond(send, answer)
 
     # ---- HTTP V2 / Batch ----
 
-    def _events(self, path: str, region: str, body: bytes) -> _Answer:
+    def _events(self, path: str, region: str, body: bytes) -> Answer:
         cfg = self.config
         if not body:
-            return _json(400, responses.bad_request(responses.ERR_MISSING_BODY))
+            return json_answer(400, responses.bad_request(responses.ERR_MISSING_BODY))
         try:
             decoded = json_loads(body)
         except ValueError:
-            return _json(400, responses.bad_request(responses.ERR_INVALID_JSON))
+            return json_answer(400, responses.bad_request(responses.ERR_INVALID_JSON))
         batch = check_event_request(decoded)
         if isinstance(batch, dict):
-            return _json(400, batch)
+            return json_answer(400, batch)
         api_key = batch.api_key
         if not cfg.api_key_is_valid(api_key):
-            return _json(400, responses.invalid_api_key(api_key))
+            return json_answer(400, responses.invalid_api_key(api_key))
         events = batch.events
         self.events_received += len(events)
         max_events = cfg.max_events_per_request
         if max_events and len(events) > max_events:  # None or 0: no limit
-            return _json(413, responses.payload_too_large())
+            return json_answer(413, responses.payload_too_large())
         problems = check_events(events, batch.min_id_length)
         if problems is not None:
-            return _json(400, problems)
+            return json_answer(400, problems)
         mil = batch.min_id_length
         if cfg.silenced_devices:
             silenced = self._silenced(events)
             if silenced is not None:
-                return _json(400, silenced)
+                return json_answer(400, silenced)
         if cfg.eps_limit is not None or cfg.daily_limit is not None:
             ids = [event_id_key(ev, mil) for ev in events]
             throttled = self._throttle(api_key, ids)
             if throttled is not None:
-                return _json(429, throttled)
+                return json_answer(429, throttled)
 
         now = _now_ms()
         seen_before = self.deduper.seen_before
@@ -324,7 +278,7 @@ class FakeAmplitude:
             gc.freeze()
         self.duplicates += len(events) - len(fresh)
         self.events_accepted += len(events)
-        return _json(200, responses.success(len(events), len(body), now))
+        return json_answer(200, responses.success(len(events), len(body), now))
 
     def _silenced(self, events: list[dict[str, Any]]) -> dict[str, Any] | None:
         silenced_set = set(self.config.silenced_devices)
@@ -407,42 +361,42 @@ class FakeAmplitude:
 
     # ---- Identify / Group Identify / User Mapping ----
 
-    def _form(self, scope: Scope, path: str, region: str, body: bytes) -> _Answer:
+    def _form(self, scope: Scope, path: str, region: str, body: bytes) -> Answer:
         """Form APIs answer in plain text like Amplitude's legacy endpoints: ``success`` on 200,
         ``invalid_api_key`` / ``missing_event`` on 400 (the Identify docs name ``missing_event``)."""
         cfg = self.config
-        params = _form_params(scope, body)
+        params = form_params(scope, body)
         if params is None:
-            return _text(400, "missing_event")
+            return text_answer(400, "missing_event")
         api_key = params.get("api_key")
         if not api_key or not cfg.api_key_is_valid(api_key):
-            return _text(400, "invalid_api_key")
+            return text_answer(400, "invalid_api_key")
         field = _FORM_FIELD[path]
-        value = _decode_form_value(params.get(field))
+        value = decode_form_value(params.get(field))
         if isinstance(value, dict):
             items = [value]
         elif isinstance(value, list) and value:
             items = value
         else:
-            return _text(400, f"missing_{'mapping' if path == '/usermap' else 'event'}")
+            return text_answer(400, f"missing_{'mapping' if path == '/usermap' else 'event'}")
         raw_options = params.get("options")
-        options = _decode_form_value(raw_options)
+        options = decode_form_value(raw_options)
         parsed = parse_options(options) if isinstance(options, dict) else None
         mil = parsed[1] if parsed is not None else DEFAULT_MIN_ID_LENGTH
 
         if path == "/identify":
             if not all(check_identification(it, mil) for it in items):
-                return _text(400, "missing_event")
+                return text_answer(400, "missing_event")
             self.events_received += len(items)
             if cfg.eps_limit is not None or cfg.daily_limit is not None:
                 throttled = self._throttle(api_key, [event_id_key(it, mil) for it in items])
                 if throttled is not None:
-                    return _json(429, throttled)
+                    return json_answer(429, throttled)
         elif path == "/groupidentify":
             if not all(check_group_identification(it) for it in items):
-                return _text(400, "missing_event")
+                return text_answer(400, "missing_event")
         elif not all(check_mapping(it) for it in items):
-            return _text(400, "missing_mapping")
+            return text_answer(400, "missing_mapping")
 
         now = _now_ms()
         kind = _FORM_KIND[path]
@@ -453,12 +407,12 @@ class FakeAmplitude:
         else:
             fresh = items
         self.store.add(path, region, api_key, kind, options, now, fresh)
-        return _text(200, "success")
+        return text_answer(200, "success")
 
     # ---- Dashboard-style APIs (basic auth) ----
 
     def _auth(self, scope: Scope) -> str | None:
-        creds = _basic_auth(scope)
+        creds = basic_auth(scope)
         if creds is None:
             return None
         api_key, secret = creds
@@ -469,102 +423,20 @@ class FakeAmplitude:
             return None
         return api_key
 
-    def _deletions(self, scope: Scope, path: str, region: str, body: bytes) -> _Answer:
-        api_key = self._auth(scope)
-        if api_key is None:
-            return _json(401, {"error": "Invalid API key or secret key"})
-        if scope["method"] == "GET":
-            return _json(200, [j["job"] for j in self.deletion_jobs if j["_api_key"] == api_key])
-        if scope["method"] != "POST":
-            return _json(405, {"error": "Method Not Allowed"})
-        try:
-            payload = json_loads(body) if body else None
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
-            return _json(400, {"error": "Invalid JSON request body"})
-        user_ids = payload.get("user_ids") or []
-        amplitude_ids = payload.get("amplitude_ids") or []
-        if not isinstance(user_ids, list) or not isinstance(amplitude_ids, list):
-            return _json(400, {"error": "user_ids and amplitude_ids must be arrays"})
-        if not user_ids and not amplitude_ids:
-            return _json(400, {"error": "Request missing user_ids or amplitude_ids"})
-        if len(user_ids) + len(amplitude_ids) > 100:
-            return _json(400, {"error": "Too many ids: at most 100 per request"})
-        now = _now_ms()
-        today = datetime.fromtimestamp(now / 1000, UTC).date()
-        requester = payload.get("requester")
-        entries = []
-        for aid in amplitude_ids:
-            entries.append(
-                {"amplitude_id": aid, "requested_on_day": today.isoformat(), "requester": requester}
-            )
-        for uid in user_ids:
-            entries.append(
-                {
-                    "amplitude_id": amplitude_id_for(str(uid)),
-                    "requested_on_day": today.isoformat(),
-                    "requester": requester,
-                    "user_id": uid,
-                }
-            )
-        job = {
-            "amplitude_ids": entries,
-            "day": (today + timedelta(days=30)).isoformat(),
-            "status": "staging",
-        }
-        self.deletion_jobs.append({"_api_key": api_key, "job": job})
-        self.store.add(path, region, api_key, "deletion", None, now, [payload])
-        return _json(200, [job])
-
-    def _usersearch(self, scope: Scope) -> _Answer:
-        api_key = self._auth(scope)
-        if api_key is None:
-            return _json(401, {"error": "Invalid API key or secret key"})
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-        user = query.get("user")
-        if not user:
-            return _json(400, {"error": "Request missing required parameter user"})
-        matches: dict[str, dict[str, Any]] = {}
-        for data in self.store.iter_data(api_key, ("event", "identification")):
-            if data.get("user_id") == user or data.get("device_id") == user:
-                uid = data.get("user_id")
-                key = uid if uid else f"device:{data.get('device_id')}"
-                if key not in matches:
-                    matches[key] = {"amplitude_id": amplitude_id_for(key), "user_id": uid}
-        if not matches and user.isdigit():
-            for key in self._known_ids(api_key):
-                if amplitude_id_for(key) == int(user):
-                    uid = None if key.startswith("device:") else key
-                    return _json(
-                        200,
-                        {"matches": [{"amplitude_id": int(user), "user_id": uid}], "type": "match_amplitude_id"},
-                    )
-        if matches:
-            return _json(200, {"matches": list(matches.values()), "type": "match_user_or_device_id"})
-        return _json(200, {"matches": [], "type": "nomatch"})
-
-    def _known_ids(self, api_key: str) -> set[str]:
-        out: set[str] = set()
-        for data in self.store.iter_data(api_key, ("event", "identification")):
-            uid = data.get("user_id")
-            out.add(uid if uid else f"device:{data.get('device_id')}")
-        return out
-
     # ---- control endpoints ----
 
-    async def _control(self, scope: Scope, receive: Receive, path: str) -> _Answer:
+    async def _control(self, scope: Scope, receive: Receive, path: str) -> Answer:
         method = scope["method"]
-        body = await _read_body(receive, None) or b""
+        body = await read_body(receive, None) or b""
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         if path == "/_fake/health":
-            return _json(200, {"status": "ok"})
+            return json_answer(200, {"status": "ok"})
         if path == "/_fake/events" and method == "GET":
             try:
                 since = int(query.get("since") or 0)
                 limit = int(query["limit"]) if query.get("limit") else None
             except ValueError:
-                return _json(400, {"error": "since and limit must be integers"})
+                return json_answer(400, {"error": "since and limit must be integers"})
             items = self.store.since(since)
             for name in ("path", "kind", "api_key", "region"):
                 want = query.get(name)
@@ -572,12 +444,12 @@ class FakeAmplitude:
                     items = [r for r in items if r[name] == want]
             if limit is not None:
                 items = items[:limit]
-            return _Answer(200, json_dumps(items), JSON)
+            return Answer(200, json_dumps(items), JSON)
         if path == "/_fake/stats" and method == "GET":
-            return _json(200, self.stats())
+            return json_answer(200, self.stats())
         if path == "/_fake/reset" and method == "POST":
             self.reset()
-            return _json(200, {"status": "reset"})
+            return json_answer(200, {"status": "reset"})
         if path == "/_fake/config":
             if method == "POST":
                 try:
@@ -586,90 +458,12 @@ class FakeAmplitude:
                         raise ValueError("config must be a JSON object")
                     self.configure(changes)
                 except ValueError as exc:
-                    return _json(400, {"error": str(exc)})
-            return _json(200, self.config.as_dict())
-        return _json(404, {"error": "unknown control endpoint"})
+                    return json_answer(400, {"error": str(exc)})
+            return json_answer(200, self.config.as_dict())
+        return json_answer(404, {"error": "unknown control endpoint"})
 
 
 def _eps(total: int, window: float) -> int:
     return max(1, round(total / window)) if window > 0 else total
 
 
-def _form_params(scope: Scope, body: bytes) -> dict[str, str] | None:
-    """Query-string parameters overlaid by url-encoded (or JSON object) body fields."""
-    params = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
-    if body:
-        ctype = (_header(scope, b"content-type") or b"").lower()
-        if b"json" in ctype:
-            try:
-                decoded = json_loads(body)
-            except ValueError:
-                return None
-            if not isinstance(decoded, dict):
-                return None
-            for k, v in decoded.items():
-                params[k] = v if isinstance(v, str) else json_dumps(v).decode()
-        elif b"multipart/" in ctype:
-            return None
-        else:
-            try:
-                text = body.decode("utf-8")
-            except UnicodeDecodeError:
-                return None
-            params.update(parse_qsl(text, keep_blank_values=True))
-    return params
-
-
-async def _read_body(receive: Receive, limit: int | None) -> bytes | None:
-    """The whole request body, or ``None`` if it is over ``limit`` (the rest is still drained, so
-    the client gets to read the 413)."""
-    chunks: list[bytes] = []
-    size = 0
-    too_large = False
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Drop
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if limit is not None and size > limit:
-            too_large = True
-            chunks = []
-        elif not too_large and chunk:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    if too_large:
-        return None
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-async def _drain(receive: Receive) -> None:
-    try:
-        await _read_body(receive, 0)
-    except _Drop:
-        pass
-
-
-async def _respond(send: Send, answer: _Answer) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [
-                (b"content-type", answer.content_type),
-                (b"content-length", str(len(answer.body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": answer.body})
-
-
-def _close_connection(send: Send) -> None:
-    """Close the TCP connection without an HTTP answer (uvicorn: the protocol cycle behind ``send``)."""
-    cycle = getattr(send, "__self__", None)
-    transport = getattr(cycle, "transport", None)
-    if transport is None:
-        raise RuntimeError("cannot drop the connection: the server does not expose its transport")
-    cycle.disconnected = True  # type: ignore[union-attr]
-    transport.abort()

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from amprelay.js import (
-    MAX_SAFE_INTEGER,
     UNDEFINED,
     json_stringify,
     keys_in_order,
@@ -18,6 +16,7 @@ from amprelay.js import (
     utf16_len,
     utf16_units,
 )
+from amprelay.js.json import parse as json_parse
 
 from .errors import MappingRuntimeError, MappingValidationError
 from .liquid import LiquidError, compile_liquid
@@ -29,20 +28,6 @@ from .template import compile_template
 from .validate import collect_errors
 
 __all__ = ["blank_ne_empty", "flatten_object"]
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"Unexpected token {name[0]} in JSON")
-
-
-def _parse_int(text: str) -> int | float:
-    value = int(text)
-    return value if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER else float(text)
-
-
-def _json_parse(text: str) -> Any:
-    """`JSON.parse` as `@json` decodes (ValueError on invalid JSON and on NaN/Infinity literals)."""
-    return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
 
 
 # -- @path / @template (registerStringDirective)
@@ -327,7 +312,7 @@ def _c_json(opts: Any, final: bool) -> Node:
             v = value_fn(payload)
             if type(v) is str:
                 try:
-                    return _json_parse(v)
+                    return json_parse(v)  # JSONParseError is a ValueError
                 except (ValueError, RecursionError):
                     return v
             return v

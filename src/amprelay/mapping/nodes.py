@@ -16,7 +16,7 @@ from amprelay.js import (
 
 from .errors import MappingRuntimeError
 
-__all__ = ["Const", "Fn", "Node", "as_fn", "finalize", "is_directive", "pure", "raiser", "remove_undefined_copy", "try_fold"]
+__all__ = ["Const", "Fn", "as_fn", "finalize", "is_directive", "pure", "raiser", "remove_undefined_copy", "try_fold"]
 
 Fn = Callable[[Any], Any]
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from amprelay.js import UNDEFINED, json_stringify, keys_in_order, real_type_of, utf16_len
 
-from .errors import MappingValidationError
 from .nodes import is_directive
 
-__all__ = ["validate_mapping", "collect_errors", "MAX_PATTERN_LENGTH", "MAX_REPLACEMENT_LENGTH"]
+__all__ = ["collect_errors", "MAX_PATTERN_LENGTH", "MAX_REPLACEMENT_LENGTH"]
 
 MAX_PATTERN_LENGTH = 10
 MAX_REPLACEMENT_LENGTH = 10
@@ -300,10 +299,3 @@ def collect_errors(mapping: Any) -> list[tuple[str, str]]:
     except _Aggregate as e:
         return [(err.path, err.full) for err in e.errors]
     return []
-
-
-def validate_mapping(mapping: Any) -> None:
-    """Raise MappingValidationError when mapping-kit's `validate` would throw."""
-    errors = collect_errors(mapping)
-    if errors:
-        raise MappingValidationError(errors)

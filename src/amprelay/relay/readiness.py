@@ -78,20 +78,26 @@ class AdmissionCheck:
         return CheckResult(reason is None, reason or "")
 
 
+class WriteState(Protocol):
+    """A store that says whether it writes (``Queue.write_error``; None once a write succeeds)."""
+
+    @property
+    def write_error(self) -> str | None: ...
+
+
 @dataclass
 class StoreWriteCheck:
-    """The durable store can write: none of ``stores`` reports a ``write_error`` (the text of its
-    last failed write, None once a write succeeds again). Stores without the attribute pass."""
+    """The durable store can write: none of ``stores`` (None entries are skipped) reports a
+    ``write_error`` (the text of its last failed write)."""
 
-    stores: Iterable[Any]
+    stores: Iterable[WriteState | None]
     name: str = "store"
-    attribute: str = "write_error"
 
     def __call__(self, now: float) -> CheckResult:
         for store in self.stores:
             if store is None:
                 continue
-            error = getattr(store, self.attribute, None)
+            error = store.write_error
             if error:
                 text = str(error)
                 return CheckResult(False, text if text.startswith("the store cannot write") else

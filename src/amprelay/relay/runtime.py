@@ -11,25 +11,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from amprelay.config import (
-    Config,
-    DestinationConfig,
-    SourceConfig,
-    all_subscriptions,
-    config_secrets,
-    resolved_mapping,
-)
+from amprelay.config import Config, SourceConfig, config_secrets
 from amprelay.delivery.metrics import Metrics
-from amprelay.delivery.units import UnsupportedRequest, requests_to_units
-from amprelay.destination import Settings
-from amprelay.engine import ActionError, CompiledSubscription, Subscription, compile_subscription
 from amprelay.errors import Unavailable
 from amprelay.js.json import dumps, well_formed
 from amprelay.masking import mask_text, register_secrets
+from amprelay.relay.compiled import CompiledConfig, CompiledDestination, compile_config
 from amprelay.relay.readiness import (
     AdmissionCheck,
     Readiness,
@@ -38,9 +28,10 @@ from amprelay.relay.readiness import (
     UndeliveredAgeCheck,
 )
 from amprelay.relay.routing import destination_enabled
+from amprelay.relay.stages import ProcessResult, matching, record_run, rejected_unit, routed, run_subscription
 from amprelay.sessions import SessionStateStore, apply_server_session
 from amprelay.store import open_session_store
-from amprelay.store.base import InboxReceipt, MessageClaims, NewUnit, Queue, Route
+from amprelay.store.base import InboxReceipt, MessageClaims, Queue
 from amprelay.store.inbox import SQLiteInbox
 from amprelay.store.lock import store_dir
 from amprelay.store.sessions import SessionStoreUnavailable
@@ -48,70 +39,17 @@ from amprelay.store.space import EXPANSION_PER_DESTINATION, DiskGuard
 
 if TYPE_CHECKING:
     from amprelay.relay.inbox import IngestPressure
+    from amprelay.relay.workers import Workers
 
 log = logging.getLogger("amprelay.relay")
 
-# Dead letters that never became an Amplitude request (an invalid message, a mapping error)
-# are kept under a route of this method, so `amprelay dlq` lists them with the rest.
-REJECTED_METHOD = "REJECTED"
-
-
-@dataclass
-class CompiledDestination:
-    name: str
-    settings: Settings
-    subscriptions: list[CompiledSubscription]
-    sources: frozenset[str] | None
-    stable_insert_id: bool
-    config: DestinationConfig
-
-
-def compile_destination(dest: DestinationConfig) -> CompiledDestination:
-    subs = []
-    for sub in all_subscriptions(dest):
-        subs.append(compile_subscription(
-            Subscription(name=sub.name, trigger=sub.trigger, action_key=sub.action,
-                         mapping=resolved_mapping(sub), enabled=sub.enabled)))
-    return CompiledDestination(
-        name=dest.name,
-        settings=Settings.from_dict(dest.settings),
-        subscriptions=subs,
-        sources=frozenset(dest.sources) if dest.sources is not None else None,
-        stable_insert_id=dest.stable_insert_id,
-        config=dest,
-    )
-
-
-@dataclass(frozen=True)
-class CompiledConfig:
-    """One config's compiled form: what ingest, the inbox processor and the console read. A
-    reload builds a new one and swaps it in whole (see :meth:`Relay.swap`)."""
-
-    config: Config
-    destinations: list[CompiledDestination]
-    sources_by_key: dict[str, SourceConfig]
-    generation: int = 1
-
-
-def compile_config(config: Config, generation: int = 1) -> CompiledConfig:
-    return CompiledConfig(config, [compile_destination(d) for d in config.destinations],
-                          {s.write_key.get_secret_value(): s for s in config.sources}, generation)
-
-
-def rejected_unit(destination: str, reason_kind: str, message: Any, message_id: str, now: float) -> NewUnit:
-    """A dead-letter unit for something that never became a request."""
-    route = Route(destination, REJECTED_METHOD, f"amprelay:{reason_kind}", "json", "message", True, ())
-    partition = "rejected"
-    if isinstance(message, dict):
-        partition = str(message.get("userId") or message.get("anonymousId") or "rejected")
-    return NewUnit(route, dumps(message, default=str), well_formed(partition), well_formed(message_id), now)
 
 
 class RelayObserver(Protocol):
     """Told what became of each message (the console's activity record)."""
 
     def on_message(self, source: str, message: dict[str, Any], destination: str,
-                   fired: list[tuple[str, str, int, str | None]], now: float) -> None:
+                   fired: Sequence[tuple[str, str, int, str | None]], now: float) -> None:
         """``message`` reached ``destination``; ``fired`` lists each subscription that ran as
         (name, action, units queued, error or None); empty: filtered (no subscription matched,
         or its integrations object turned the destination off)."""
@@ -137,17 +75,6 @@ def _rejected_reason(r: dict[str, Any]) -> str:
 def _rows_bytes(rows: tuple[bytes | None, list[tuple[str, bytes]]]) -> int:
     messages, rejected = rows
     return (len(messages) if messages else 0) + sum(len(m) for _, m in rejected)
-
-
-@dataclass
-class ProcessResult:
-    units: list[NewUnit] = field(default_factory=list)
-    dead: list[tuple[NewUnit, str]] = field(default_factory=list)
-    matched: int = 0
-    per_subscription: dict[str, int] = field(default_factory=dict)  # "destination/subscription" -> runs
-    errors: dict[str, int] = field(default_factory=dict)  # reason -> count
-    claims: MessageClaims | None = None  # messageId dedupe (ingest.dedupe_window), decided when stored
-    repeated: dict[str, int] = field(default_factory=dict)  # source -> messages repeated within this result
 
 
 class Relay:
@@ -178,7 +105,7 @@ class Relay:
         self._on_enqueued = on_enqueued
         self.inbox = inbox
         self.pressure: IngestPressure | None = None  # IngestPressure when an inbox processor gives way to ingest
-        self.workers: Any = None  # amprelay.relay.workers.Workers when mapping and delivery run in processes
+        self.workers: Workers | None = None  # when mapping and delivery run in processes
         self.observer = observer
         self.readiness = Readiness([
             AdmissionCheck(self.admission),
@@ -231,55 +158,36 @@ class Relay:
     def transform(self, source_name: str, message: dict[str, Any], now_ms: int | None = None,
                   result: ProcessResult | None = None, compiled: CompiledConfig | None = None) -> ProcessResult:
         """Units for one message over every destination and subscription (pure but for metrics),
-        with ``compiled`` (default: the running config)."""
+        with ``compiled`` (default: the running config); the stages are in :mod:`amprelay.relay.stages`."""
         out = result if result is not None else ProcessResult()
         message_id = str(message.get("messageId") or "")
         created = time.time()
-        original = message
-        observer = self.observer
+        metrics, observer = self.metrics, self.observer
         for dest in (compiled or self._active).destinations:
-            message = original
-            if dest.sources is not None and source_name not in dest.sources:
+            if not routed(dest, source_name):
                 continue
             if not destination_enabled(message):
-                self.metrics.filtered.labels(dest.name).inc()
+                metrics.filtered.labels(dest.name).inc()
                 if observer is not None:
                     observer.on_message(source_name, message, dest.name, [], created)
                 continue
-            fired: list[tuple[str, str, int, str | None]] | None = [] if observer is not None else None
-            sessions = dest.config.server_sessions
-            if sessions.enabled and self.sessions is not None:
-                message = apply_server_session(self.sessions, dest.name, message, int(sessions.gap_minutes * 60_000),
-                                               int(created * 1000))
-            matched = False
-            for sub in dest.subscriptions:
-                if not sub.matches(message):
-                    continue
-                matched = True
-                out.matched += 1
-                key = f"{dest.name}/{sub.name}"
-                out.per_subscription[key] = out.per_subscription.get(key, 0) + 1
-                try:
-                    requests = sub.run(message, dest.settings, now_ms)
-                    units = requests_to_units(dest.name, message_id, requests, subscription=sub.name,
-                                              stable_insert_id=dest.stable_insert_id, created_at=created)
-                except (ActionError, UnsupportedRequest) as exc:
-                    self.metrics.mapping_errors.labels(dest.name, sub.action_key).inc()
-                    reason = mask_text(well_formed(f"{sub.name} ({sub.action_key}): {exc.message}"))
-                    out.errors[reason] = out.errors.get(reason, 0) + 1
-                    out.dead.append((rejected_unit(dest.name, "mapping", message, message_id, created), reason))
-                    if fired is not None:
-                        fired.append((sub.name, sub.action_key, 0, exc.message))
-                    continue
-                self.metrics.mapped.labels(dest.name, sub.action_key).inc()
-                out.units.extend(units)
-                if fired is not None:
-                    fired.append((sub.name, sub.action_key, len(units), None))
-            if not matched:
-                self.metrics.filtered.labels(dest.name).inc()
-            if fired is not None and observer is not None:
-                observer.on_message(source_name, message, dest.name, fired, created)
+            msg = self._sessionized(dest, message, created)
+            fired = [record_run(out, metrics, dest.name, run_subscription(dest, sub, msg, message_id, now_ms, created),
+                                msg, message_id, created)
+                     for sub in matching(dest, msg)]
+            if not fired:
+                metrics.filtered.labels(dest.name).inc()
+            if observer is not None:
+                observer.on_message(source_name, msg, dest.name, fired, created)
         return out
+
+    def _sessionized(self, dest: CompiledDestination, message: dict[str, Any], created: float) -> dict[str, Any]:
+        """The message with the server-side session id, when the destination assigns them."""
+        sessions = dest.config.server_sessions
+        if sessions.enabled and self.sessions is not None:
+            return apply_server_session(self.sessions, dest.name, message, int(sessions.gap_minutes * 60_000),
+                                        int(created * 1000))
+        return message
 
     def _result(self) -> ProcessResult:
         """A result for ingest: with messageId dedupe claims unless the window is 0."""

@@ -5,6 +5,7 @@ tester). The same compiled subscriptions and engine calls as the relay and `ampr
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +15,7 @@ import orjson
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
 from amprelay.destination.request import AmplitudeRequest
 from amprelay.engine import ActionError
+from amprelay.relay.compiled import CompiledDestination
 from amprelay.relay.routing import destination_enabled
 from amprelay.spec import normalize_message, validate_message
 
@@ -50,7 +52,7 @@ class Trial:
     destinations: list[DestinationTrial] = field(default_factory=list)
 
 
-def try_event(destinations: list[Any], event: Any, source: str | None = None, now: datetime | None = None,
+def try_event(destinations: Sequence[CompiledDestination], event: Any, source: str | None = None, now: datetime | None = None,
               now_ms: int | None = None) -> Trial:
     """``destinations`` are the relay's compiled destinations (``Relay.destinations``)."""
     problems = validate_message(event)

@@ -348,7 +348,7 @@ def _deliver(spec: dict[str, Any], stop: threading.Event, out) -> None:
 
     from amprelay.delivery.metrics import Metrics
     from amprelay.delivery.service import DeliveryService
-    from amprelay.delivery.worker import DeliverySettings
+    from amprelay.delivery.settings import DeliverySettings
     from amprelay.store import api_keys_of, sqlite_path
     from amprelay.store.sqlite import SQLiteQueue
     from amprelay.store.sqlitedb import SQLiteDatabase
@@ -359,7 +359,7 @@ def _deliver(spec: dict[str, Any], stop: threading.Event, out) -> None:
     queue.set_api_keys(api_keys_of(config.destinations))
     metrics = Metrics()
     # no wake-up crosses processes: poll an empty queue often (one indexed read)
-    service = DeliveryService(queue, {d.name: d for d in config.destinations}, config.delivery.amplitude_url,
+    service = DeliveryService(queue, {d.name: d.stable_insert_id for d in config.destinations}, config.delivery.amplitude_url,
                               settings=DeliverySettings.from_config(config.delivery, poll_seconds=0.05),
                               metrics=metrics, worker_id="local")
 

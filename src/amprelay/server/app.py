@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 from starlette.applications import Starlette
@@ -20,6 +20,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from amprelay.config import Config, SourceConfig
+from amprelay.delivery.metrics import Metrics
 from amprelay.errors import Unavailable
 from amprelay.js.json import SLOW, parse_fast
 from amprelay.server.access import SOURCE_STATE_KEY
@@ -41,13 +43,29 @@ from amprelay.server.metrics import ingest_metrics
 from amprelay.spec import normalize_message, validate_message
 from amprelay.spec.timestamps import format_timestamp
 
+if TYPE_CHECKING:
+    from amprelay.relay.inbox import IngestPressure
+
 log = logging.getLogger("amprelay.server")
 
 
 class RelayLike(Protocol):
-    def source_for_key(self, write_key: str) -> Any | None: ...
+    """What the HTTP layer uses of the relay (``amprelay.relay.runtime.Relay``)."""
 
-    async def accept(self, source: Any, messages: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
+    @property
+    def config(self) -> Config:
+        """The running config (``server.public_url`` is read per settings request)."""
+
+    @property
+    def metrics(self) -> Metrics: ...
+
+    @property
+    def pressure(self) -> IngestPressure | None:
+        """Told while an ingest request is in flight (the inbox processor gives way), or None."""
+
+    def source_for_key(self, write_key: str) -> SourceConfig | None: ...
+
+    async def accept(self, source: SourceConfig, messages: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
         """Make ``messages`` (valid) and ``rejected`` (each {index, reason, message}; ingest sends one
         record per request, index None, with counts and samples as its message) durable;
         return only once they are. Raise :class:`Unavailable` to refuse."""
@@ -76,8 +94,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
     """``limits`` (default: Segment's, with ``max_message_bytes``/``max_batch_bytes``) bound what one
     request may carry; ``rate_limiter`` (optional) limits messages per write key (429)."""
     lim = limits or Limits(max_message_bytes=max_message_bytes, max_batch_bytes=max_batch_bytes)
-    registry = getattr(getattr(relay, "metrics", None), "registry", None)
-    counters = ingest_metrics(registry)
+    counters = ingest_metrics(relay.metrics.registry)
 
     requests_by_label: dict[tuple[str, int], Any] = {}  # the counter's children, looked up once
 
@@ -96,7 +113,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             await _respond(send, status, body, extra)
             return
         endpoint = "batch" if segment in BATCH_PATHS else TYPE_BY_PATH[segment]
-        pressure = getattr(relay, "pressure", None)
+        pressure = relay.pressure
         if pressure is not None:
             pressure.enter()
         try:
@@ -221,7 +238,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         Route("/ready", ready),
         Route("/metrics", metrics),
         Route("/plugins/amplitude-session.js", session_plugin),
-        *settings_routes(relay),
+        *settings_routes(relay.source_for_key, lambda: relay.config.server.public_url),
         *(extra_routes or []),
     ]
     cors: dict[str, Any] = {"allow_origins": cors_origins or ["*"], "allow_methods": ["POST", "GET", "OPTIONS"],

@@ -10,12 +10,15 @@ and the relay's URL, as with Segment's own CDN.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from amprelay.config import SourceConfig
 
 SETTINGS_PATH = "/v1/projects/{write_key}/settings"
 PLUGIN_PATH = "/plugins/amplitude-session.js"
@@ -35,12 +38,12 @@ def public_base(request: Request, public_url: str | None) -> str | None:
     return f"{request.url.scheme}://{host}"
 
 
-def cdn_settings(write_key: str, source: Any, base: str) -> dict[str, Any]:
+def cdn_settings(write_key: str, source: SourceConfig, base: str) -> dict[str, Any]:
     """The settings analytics.js reads, for one source."""
     protocol, host = base.split("://", 1)
     plugins = []
-    plugin = getattr(source, "session_plugin", None)
-    if plugin is not None and plugin.enabled:
+    plugin = source.session_plugin
+    if plugin.enabled:
         plugins.append({
             "name": "Amplitude (Actions)",
             "creationName": "Actions Amplitude",  # integrations: {"Actions Amplitude": false} turns it off
@@ -59,14 +62,13 @@ def cdn_settings(write_key: str, source: Any, base: str) -> dict[str, Any]:
     }
 
 
-def settings_routes(relay: Any) -> list[Route]:
-    def configured_public_url() -> str | None:
-        config = getattr(relay, "config", None)
-        return getattr(getattr(config, "server", None), "public_url", None)
+def settings_routes(source_for_key: Callable[[str], SourceConfig | None],
+                    configured_public_url: Callable[[], str | None]) -> list[Route]:
+    """The settings route; ``configured_public_url`` reads ``server.public_url`` of the running config."""
 
     async def settings(request: Request) -> Response:
         write_key = request.path_params["write_key"]
-        source = relay.source_for_key(write_key)
+        source = source_for_key(write_key)
         if source is None:
             body = {"success": False, "code": "invalid_write_key", "message": "the write key is not valid for any source"}
             return Response(orjson.dumps(body), status_code=404, media_type="application/json")

@@ -26,6 +26,7 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from amprelay.config import ServerConfig
 from amprelay.server.metrics import IngestMetrics
 
 log = logging.getLogger("amprelay.server")
@@ -151,7 +152,7 @@ def guarded_protocol(header_timeout: float, body_timeout: float, max_connections
         "metrics": metrics})
 
 
-def connection_options(server: Any, metrics: IngestMetrics | None = None) -> dict[str, Any]:
+def connection_options(server: ServerConfig, metrics: IngestMetrics | None = None) -> dict[str, Any]:
     """``uvicorn.Config`` keyword arguments for a ``server:`` config section's connection limits."""
     return {
         "http": guarded_protocol(server.header_timeout_seconds, server.body_timeout_seconds,

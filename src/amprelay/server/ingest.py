@@ -7,9 +7,11 @@ import base64
 import gzip
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from amprelay.config import ServerConfig
 from amprelay.errors import AmprelayError
 from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, parse
 
@@ -253,13 +255,13 @@ class Rejections:
         return {"index": None, "reason": self.summary(), "message": message}
 
 
-def ingest_limits(server: Any) -> Limits:
+def ingest_limits(server: ServerConfig) -> Limits:
     """The :class:`Limits` of a ``server:`` config section."""
     return Limits(max_message_bytes=server.max_message_bytes, max_batch_bytes=server.max_batch_bytes,
                   max_batch_messages=server.max_batch_messages, max_depth=server.max_nesting_depth)
 
 
-def rate_limiter(server: Any) -> RateLimiter | None:
+def rate_limiter(server: ServerConfig) -> RateLimiter | None:
     """The per-write-key limiter of a ``server:`` config section, or None (the default: off)."""
     rate = server.rate_limit_per_second
     if not rate:
@@ -270,7 +272,7 @@ def rate_limiter(server: Any) -> RateLimiter | None:
 class RateLimiter:
     """Token buckets per write key: ``rate`` messages a second, bursts of ``burst``."""
 
-    def __init__(self, rate: float, burst: float, clock: Any = time.monotonic):
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
         self.rate = rate
         self.burst = burst
         self._clock = clock

@@ -12,8 +12,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from amprelay.store.base import (
     DeadLetter,
@@ -24,41 +25,69 @@ from amprelay.store.base import (
     Queue,
     QueueStats,
     RetryItem,
-    Route,
+    UnitRoute,
 )
+
+if TYPE_CHECKING:
+    from amprelay.store.sessions import PostgresSessionStore, SessionStore
 
 DEFAULT_SQLITE_NAME = "amprelay.sqlite3"
 
 
-def sqlite_path(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./data") -> Path:
+class StoreLocation(Protocol):
+    """Where the store is: what the store reads of the config's ``queue:`` section
+    (``amprelay.config.QueueConfig`` has these attributes; the store sits below the config)."""
+
+    @property
+    def backend(self) -> str: ...
+    @property
+    def path(self) -> str | None: ...
+    @property
+    def dsn(self) -> str | None: ...
+    @property
+    def bucket_lease_seconds(self) -> float: ...
+
+
+class KeyedDestination(Protocol):
+    """A configured destination as :func:`api_keys_of` reads it (``amprelay.config.DestinationConfig``)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+
+
+def sqlite_path(queue_config: StoreLocation | None = None, data_dir: str | os.PathLike[str] = "./data") -> Path:
     """The SQLite file: ``queue.path`` when set, else ``<data_dir>/amprelay.sqlite3``."""
-    path = getattr(queue_config, "path", None)
+    path = queue_config.path if queue_config is not None else None
     return Path(path) if path else Path(data_dir) / DEFAULT_SQLITE_NAME
 
 
-def open_queue(queue_config: Any = None, data_dir: str | os.PathLike[str] = "./data", shared: bool = False) -> Queue:
-    """Open the configured backend (``amprelay.config.QueueConfig``; None: SQLite defaults).
-    ``shared``: the SQLite file is written by the several processes of one relay."""
-    backend = getattr(queue_config, "backend", "sqlite")
+def open_queue(queue_config: StoreLocation | None = None, data_dir: str | os.PathLike[str] = "./data",
+               shared: bool = False) -> Queue:
+    """Open the configured backend (None: SQLite in ``data_dir``). ``shared``: the SQLite file is
+    written by the several processes of one relay."""
+    backend = queue_config.backend if queue_config is not None else "sqlite"
     if backend == "sqlite":
         from amprelay.store.sqlite import SQLiteQueue
 
         return SQLiteQueue(sqlite_path(queue_config, data_dir), shared=shared)
-    if backend == "postgres":
+    if backend == "postgres" and queue_config is not None:
         from amprelay.store.postgres import PostgresQueue
 
-        return PostgresQueue(queue_config.dsn,
-                             bucket_lease_seconds=getattr(queue_config, "bucket_lease_seconds", 10.0))
+        if queue_config.dsn is None:
+            raise ValueError("queue.backend postgres needs queue.dsn")
+        return PostgresQueue(queue_config.dsn, bucket_lease_seconds=queue_config.bucket_lease_seconds)
     raise ValueError(f"unknown queue backend {backend!r}")
 
 
-def api_keys_of(destinations: Any) -> Any:
+def api_keys_of(destinations: Iterable[KeyedDestination]) -> Callable[[str], str | None]:
     """``Queue.set_api_keys``'s argument for config destinations: each one's ``apiKey`` now."""
     keys = {d.name: str(d.settings.get("apiKey") or "") for d in destinations}
     return keys.get
 
 
-def open_session_store(queue_config: Any, queue: Queue):
+def open_session_store(queue_config: StoreLocation, queue: Queue) -> SessionStore | PostgresSessionStore:
     """Server-side session state beside the queue: in its SQLite file, or in PostgreSQL (shared
     by every relay on it)."""
     from amprelay.store.sessions import PostgresSessionStore, SessionStore
@@ -66,7 +95,7 @@ def open_session_store(queue_config: Any, queue: Queue):
 
     if isinstance(queue, SQLiteQueue):
         return SessionStore(queue.db)
-    return PostgresSessionStore(getattr(queue_config, "dsn", None) or "")
+    return PostgresSessionStore(queue_config.dsn or "")
 
 
 __all__ = [
@@ -77,8 +106,10 @@ __all__ = [
     "NewUnit",
     "Queue",
     "QueueStats",
+    "KeyedDestination",
     "RetryItem",
-    "Route",
+    "StoreLocation",
+    "UnitRoute",
     "api_keys_of",
     "open_queue",
     "open_session_store",

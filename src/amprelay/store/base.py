@@ -1,7 +1,7 @@
 """The durable queue behind delivery: one small interface, several backends.
 
 A queued *unit* is one Amplitude event, one identification or one user-mapping entry, with
-everything needed to rebuild the request it came from (its :class:`Route`). Units are
+everything needed to rebuild the request it came from (its :class:`UnitRoute`). Units are
 acknowledged to their sender only once :meth:`Queue.enqueue` has returned (the data is on
 disk), and removed only when Amplitude has accepted them (:meth:`Queue.ack`) or they were moved
 to the dead-letter store (:meth:`Queue.dead_letter`).
@@ -28,7 +28,7 @@ import orjson
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Route:
+class UnitRoute:
     """Where and how a unit is sent: everything of the original request but its entries.
 
     ``template`` is the request body with the entries left out, as ordered ``(name, value)``
@@ -76,7 +76,7 @@ class Route:
         return hash(self._key)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Route) and other._key == self._key
+        return isinstance(other, UnitRoute) and other._key == self._key
 
     @property
     def kind(self) -> str:
@@ -93,7 +93,7 @@ class Route:
         return self._key
 
     @classmethod
-    def from_key(cls, key: str) -> Route:
+    def from_key(cls, key: str) -> UnitRoute:
         d, method, url, encoding, entries_field, single, template, headers = orjson.loads(key)
         return cls(d, method, url, encoding, entries_field, single,
                    tuple((k, v) for k, v in template), tuple((k, v) for k, v in headers))
@@ -117,19 +117,19 @@ def _reference(value: object) -> str:
     return f"{API_KEY_REF}:{hashlib.sha256(text.encode()).hexdigest()[:8]}"
 
 
-def _with_api_key(route: Route, value: Callable[[object], str]) -> Route:
-    return Route(route.destination, route.method, route.url, route.encoding, route.entries_field, route.single,
+def _with_api_key(route: UnitRoute, value: Callable[[object], str]) -> UnitRoute:
+    return UnitRoute(route.destination, route.method, route.url, route.encoding, route.entries_field, route.single,
                  tuple((k, value(v) if k == API_KEY_FIELD else v) for k, v in route.template), route.headers)
 
 
-def route_at_rest(route: Route) -> Route:
+def route_at_rest(route: UnitRoute) -> UnitRoute:
     """``route`` as the store keeps it: its API key replaced by a reference."""
     if not any(k == API_KEY_FIELD for k, _ in route.template):
         return route
     return _with_api_key(route, _reference)
 
 
-def route_resolved(stored: Route, api_keys: ApiKeys | None) -> Route:
+def route_resolved(stored: UnitRoute, api_keys: ApiKeys | None) -> UnitRoute:
     """A stored route with its destination's current API key (left as the reference when the
     destination is unknown: Amplitude then refuses it and delivery holds its units)."""
     if api_keys is None or not any(k == API_KEY_FIELD and str(v).startswith(API_KEY_REF)
@@ -148,11 +148,11 @@ def routes_without_keys(rows: Iterable[tuple[int, str]]) -> tuple[list[tuple[str
     merges: list[tuple[int, int]] = []
     rows = list(rows)
     for rid, key in rows:
-        new = route_at_rest(Route.from_key(key)).key()
+        new = route_at_rest(UnitRoute.from_key(key)).key()
         if new == key:
             survivors.setdefault(new, rid)
     for rid, key in rows:
-        new = route_at_rest(Route.from_key(key)).key()
+        new = route_at_rest(UnitRoute.from_key(key)).key()
         if new == key:
             continue
         if new in survivors:
@@ -167,7 +167,7 @@ def routes_without_keys(rows: Iterable[tuple[int, str]]) -> tuple[list[tuple[str
 class NewUnit:
     """A unit to enqueue. ``entry`` is the entry's JSON (orjson bytes, key order kept)."""
 
-    route: Route
+    route: UnitRoute
     entry: bytes
     partition: str
     message_id: str
@@ -180,7 +180,7 @@ class Lease:
     settlement carrying a token older than the unit's latest lease changes nothing."""
 
     id: int
-    route: Route
+    route: UnitRoute
     entry: bytes
     partition: str
     message_id: str
@@ -241,7 +241,7 @@ class RetryItem:
 @dataclass(slots=True)
 class DeadLetter:
     id: int
-    route: Route
+    route: UnitRoute
     entry: bytes
     partition: str
     message_id: str

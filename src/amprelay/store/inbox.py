@@ -31,6 +31,11 @@ class SQLiteInbox:
         with self._lock:  # bytes of messages waiting to become units (the disk guard's backlog)
             self.pending_bytes = self._conn.execute("SELECT COALESCE(SUM(length(payload)), 0) FROM inbox").fetchone()[0]
 
+    @property
+    def write_error(self) -> str | None:
+        """Why the store file's last write failed (shared with its queue), None once one succeeds."""
+        return self.db.write_error
+
     @staticmethod
     def _rows(source: str, messages: bytes | None, rejected: Sequence[tuple[str, bytes]]) -> list[Row]:
         now = time.time()

@@ -11,9 +11,13 @@ import fcntl
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from amprelay.errors import AmprelayError
 from amprelay.store.paths import FILE_MODE, private_dir
+
+if TYPE_CHECKING:
+    from amprelay.store import StoreLocation
 
 LOCK_NAME = "amprelay.lock"
 
@@ -100,11 +104,11 @@ def _read_pid(fd: int) -> int | None:
         return None
 
 
-def store_dir(queue_config: object, data_dir: str | os.PathLike[str]) -> Path:
+def store_dir(queue_config: StoreLocation | None, data_dir: str | os.PathLike[str]) -> Path:
     """The directory whose lock guards a config's store: the SQLite file's directory (the data dir
     unless ``queue.path`` moves the file), else the data dir."""
     from amprelay.store import sqlite_path
 
-    if getattr(queue_config, "backend", "sqlite") == "sqlite":
+    if queue_config is None or queue_config.backend == "sqlite":
         return sqlite_path(queue_config, data_dir).parent
     return Path(data_dir)

@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 
+from amprelay import defaults
 from amprelay.store.base import (
     DEDUPE_PRUNE_SECONDS,
     ApiKeys,
@@ -47,8 +48,8 @@ from amprelay.store.base import (
     NewUnit,
     QueueStats,
     RetryItem,
-    Route,
     SettleShortcuts,
+    UnitRoute,
     pick_runs,
     route_at_rest,
     route_resolved,
@@ -75,8 +76,8 @@ def bucket_of(partition: str) -> int:
 class PostgresQueue(SettleShortcuts):
     """:class:`amprelay.store.base.Queue` on PostgreSQL (psycopg 3)."""
 
-    def __init__(self, dsn: str, *, bucket_lease_seconds: float = 10.0, auto_migrate: bool = True,
-                 connect_timeout: float = 5.0):
+    def __init__(self, dsn: str, *, bucket_lease_seconds: float = defaults.BUCKET_LEASE_SECONDS,
+                 auto_migrate: bool = True, connect_timeout: float = 5.0):
         if not dsn:
             raise ValueError("queue.dsn is required for the postgres backend")
         self.dsn = dsn
@@ -85,7 +86,7 @@ class PostgresQueue(SettleShortcuts):
         self._lock = threading.RLock()  # the shared connection
         self._conn: psycopg.Connection | None = None
         self._route_ids: dict[str, int] = {}
-        self._routes: dict[int, Route] = {}
+        self._routes: dict[int, UnitRoute] = {}
         self.write_error: str | None = None  # why the last write failed, until one succeeds
         self._api_keys: ApiKeys | None = None
         self._pruned_at = 0.0
@@ -142,7 +143,7 @@ class PostgresQueue(SettleShortcuts):
                 self._migrated = True
         return self._conn
 
-    def _route_id(self, c: psycopg.Connection, route: Route) -> int:
+    def _route_id(self, c: psycopg.Connection, route: UnitRoute) -> int:
         key = route.key()
         rid = self._route_ids.get(key)
         if rid is None:
@@ -154,11 +155,11 @@ class PostgresQueue(SettleShortcuts):
             self._routes[rid] = route
         return rid
 
-    def _route(self, c: psycopg.Connection, rid: int) -> Route:
+    def _route(self, c: psycopg.Connection, rid: int) -> UnitRoute:
         route = self._routes.get(rid)
         if route is None:
             key = _one(c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)))[0]
-            route = route_resolved(Route.from_key(key), self._api_keys)
+            route = route_resolved(UnitRoute.from_key(key), self._api_keys)
             self._routes[rid] = route
             self._route_ids[route.key()] = rid
         return route

@@ -38,8 +38,8 @@ from amprelay.store.base import (
     NewUnit,
     QueueStats,
     RetryItem,
-    Route,
     SettleShortcuts,
+    UnitRoute,
     pick_runs,
     route_at_rest,
     route_resolved,
@@ -62,7 +62,7 @@ class SQLiteQueue(SettleShortcuts):
         self._conn = self.db.conn
         self._lock = self.db.lock
         self._route_ids: dict[str, int] = {}
-        self._routes: dict[int, Route] = {}
+        self._routes: dict[int, UnitRoute] = {}
         self._lease_lock = threading.Lock()
         self._slock = threading.Lock()
         self._sconn: sqlite3.Connection | None = None
@@ -91,7 +91,7 @@ class SQLiteQueue(SettleShortcuts):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def _route_id(self, route: Route) -> int:
+    def _route_id(self, route: UnitRoute) -> int:
         key = route.key()
         rid = self._route_ids.get(key)
         if rid is None:
@@ -104,11 +104,11 @@ class SQLiteQueue(SettleShortcuts):
             self._routes[rid] = route
         return rid
 
-    def _route(self, rid: int) -> Route:
+    def _route(self, rid: int) -> UnitRoute:
         route = self._routes.get(rid)
         if route is None:
             key = self._conn.execute("SELECT key FROM routes WHERE id = ?", (rid,)).fetchone()[0]
-            route = route_resolved(Route.from_key(key), self._api_keys)
+            route = route_resolved(UnitRoute.from_key(key), self._api_keys)
             self._routes[rid] = route
             self._route_ids[route.key()] = rid
         return route
@@ -230,7 +230,7 @@ class SQLiteQueue(SettleShortcuts):
                     self._tokens[uid] = token
         return chosen
 
-    def _route_cached(self, rid: int) -> Route:
+    def _route_cached(self, rid: int) -> UnitRoute:
         route = self._routes.get(rid)
         if route is None:
             with self._lock:
