@@ -129,7 +129,7 @@ def test_a_lease_survives_a_unit_taken_meanwhile_without_breaking_order(dsn):
 
 def test_after_an_empty_scan_only_new_units_are_read_and_the_whole_window_again_within_a_second(dsn):
     q = PostgresQueue(dsn)
-    identify = Route("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
+    identify = UnitRoute("amp", "POST", "https://api2.amplitude.com/identify", "form", "identification", True,
                      (("api_key", "k"),))
     mk = lambda part, n, route=EVENTS: NewUnit(route, orjson.dumps({"n": n}), part, f"m{n}", 1000.0)  # noqa: E731
     a0, x, a1 = q.enqueue([mk("a", 0), mk("x", 1), mk("a", 2, identify)])  # a1: another route, another run
