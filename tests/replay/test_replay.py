@@ -120,7 +120,12 @@ def test_interrupted_replay_resumes_without_sending_twice(tmp_path, fake):
     cfg = config_file(tmp_path, fake.url)
     cmd = [*AMPRELAY, "replay", "--config", str(cfg), "--batch", "25", "--rate", "250", str(archive)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(1.5)
+    checkpoints = tmp_path / "data" / "replay-checkpoints.json"
+    deadline = time.monotonic() + 60
+    while not checkpoints.exists():  # killed once a batch is stored (not after a fixed sleep: load varies)
+        assert proc.poll() is None, "replay exited before it stored a batch"
+        assert time.monotonic() < deadline, "replay stored nothing in 60 s"
+        time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     first = len(fake.events(path="/2/httpapi"))
