@@ -3,7 +3,6 @@ what you use): free ports, `amprelay serve` started and waited for, its worker p
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from bench._procs import children as children  # the benchmarks' copies serve the tests too
+from bench._procs import free_port as free_port
 
 from amprelay.config import Config, parse_config
 
@@ -56,12 +57,6 @@ def healthy(port: int) -> bool:
         return False
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_serve(config: Path, port: int, timeout: float = 20.0) -> subprocess.Popen:
     """`amprelay serve --config CONFIG` (warnings only, output dropped), once /health answers on ``port``."""
     proc = subprocess.Popen([*AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
@@ -73,17 +68,6 @@ def start_serve(config: Path, port: int, timeout: float = 20.0) -> subprocess.Po
         proc.wait()
         raise RuntimeError("amprelay serve did not start") from None
     return proc
-
-
-def children(pid: int) -> list[int]:
-    """The worker processes of `serve --workers` (Linux)."""
-    found: list[int] = []
-    try:  # each thread's children (the workers are started by a thread of the main process)
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            found += [int(c) for c in (task / "children").read_text().split()]
-    except OSError:
-        pass
-    return found
 
 
 def serve_config(path: Path, *, port: int, amplitude_url: str, api_key: str = API_KEY, workers: int = 0,
