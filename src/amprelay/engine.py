@@ -11,6 +11,7 @@ The conformance harness (answers in the recorded cases' format) is :mod:`amprela
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,10 @@ class Subscription:
 _MISSING = object()
 
 
+def _never(_event: Any) -> bool:
+    return False
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -99,7 +104,7 @@ def _check_audience_context(event: dict[str, Any]) -> None:
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
-    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_perform")
+    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_perform", "_ctx")
 
     def __init__(self, action_key: str, mapping: dict[str, Any] | None) -> None:
         action = ACTIONS.get(action_key)
@@ -119,6 +124,7 @@ class CompiledAction:
         self._evaluate = compiled.evaluate
         self._validate = compile_validator(action.fields)
         self._perform = action.perform
+        self._ctx = Context(0)
 
     def payload(self, event: Any) -> dict[str, Any]:
         """The validated payload ``perform`` receives for ``event``."""
@@ -136,22 +142,32 @@ class CompiledAction:
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         payload = self.payload(event)
-        _check_audience_context(event)
-        ctx = Context(now_ms if now_ms is not None else _now_ms())
+        context = event.get("context", _MISSING)
+        if context is None or (type(context) is dict and context.get("personas", _MISSING) is None):
+            _check_audience_context(event)  # raises
+        if now_ms is None:
+            now_ms = _now_ms()
+        ctx = self._ctx
+        if ctx.now_ms != now_ms:  # one Context per distinct "now" (frozen: safe to share)
+            ctx = self._ctx = Context(now_ms)
         return self._perform(payload, settings, ctx)
 
 
 class CompiledSubscription:
     """A subscription ready to evaluate: ``matches(event)`` then ``run(event, settings)``."""
 
-    __slots__ = ("subscription", "action", "trigger_error", "_matches")
+    __slots__ = ("subscription", "action", "trigger_error", "_matches", "_run")
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
         self.action = CompiledAction(subscription.action_key, subscription.mapping)
         trigger = compile_trigger(subscription.trigger)
         self.trigger_error: str | None = None if trigger.error is None else trigger.error.message
-        self._matches = trigger.matches
+        matcher = trigger.matches
+        if not subscription.enabled or self.trigger_error is not None:
+            matcher = _never
+        self._matches: Callable[[dict[str, Any]], Any] = matcher
+        self._run = self.action.run
 
     @property
     def name(self) -> str:
@@ -163,13 +179,11 @@ class CompiledSubscription:
 
     def matches(self, event: dict[str, Any]) -> bool:
         """Whether the subscription is enabled, its trigger valid and matching ``event``."""
-        if not self.subscription.enabled or self.trigger_error is not None:
-            return False
         return bool(self._matches(event))
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
-        return self.action.run(event, settings, now_ms)
+        return self._run(event, settings, now_ms)
 
 
 def compile_subscription(subscription: Subscription) -> CompiledSubscription:

@@ -10,9 +10,10 @@ Generated once per mapping at compile time; semantics are identical to the closu
 from __future__ import annotations
 
 from collections.abc import Callable
+from math import copysign as _copysign
 from typing import Any
 
-from amprelay.js import UNDEFINED, keys_in_order, truthy
+from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, keys_in_order, truthy
 
 from .directives import blank_ne_empty
 from .nodes import Const, as_fn, is_directive, remove_undefined_copy
@@ -193,24 +194,41 @@ class _Gen:
         return True
 
 
-_CONTAINERS = (dict, list)
+# what the generated code hands to copy_json: containers, and floats (an integral one becomes an int)
+_COPIED = (dict, list, float)
+
+
+def _js_number(x: float) -> int | float:
+    """An integral float as the int JavaScript would write (``19.0`` -> ``19``) within 2**53;
+    ``-0.0`` and every other float as they are. JavaScript has one number type, so this changes
+    no value; it only spares the request serialisation its fix-up pass for ``D.0`` numbers."""
+    if x.is_integer() and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER and (x != 0 or _copysign(1.0, x) > 0):
+        return int(x)
+    return x
 
 
 def copy_json(value: Any) -> Any:
     """Deep copy of event data (no undefined inside); drops own "__proto__" keys like
-    upstream's Object.assign copy."""
-    if type(value) is dict:
+    upstream's Object.assign copy; integral floats become ints (:func:`_js_number`)."""
+    t = type(value)
+    if t is dict:
         out = value.copy()
         for k, v in value.items():
             t = type(v)
             if t is dict or t is list:
                 out[k] = copy_json(v)
+            elif t is float:
+                out[k] = _js_number(v)
             elif v is UNDEFINED:
                 del out[k]
         if "__proto__" in out:
             del out["__proto__"]
         return out
-    return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
+    if t is list:
+        return [copy_json(v) if type(v) in _COPIED else v for v in value]
+    if t is float:
+        return _js_number(value)
+    return value
 
 
 def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]:
@@ -238,7 +256,7 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
         "_f": tuple(gen.funcs),
         "_gp": get_path,
         "_cl": copy_json,
-        "_CT": _CONTAINERS,
+        "_CT": _COPIED,
         "_bne": blank_ne_empty,
     }
     exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping
