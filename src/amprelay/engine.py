@@ -24,8 +24,14 @@ from amprelay.destination import (
     Settings,
 )
 from amprelay.errors import AmprelayError
-from amprelay.fields import PayloadValidationError, compile_validator, default_mapping
-from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
+from amprelay.fields import NeedsExactPath, PayloadValidationError, compile_validator, default_mapping
+from amprelay.mapping import (
+    MappingRuntimeError,
+    MappingValidationError,
+    RootChecks,
+    compile_mapping,
+    validate_mapping,
+)
 from amprelay.triggers import compile_trigger
 
 
@@ -104,7 +110,7 @@ def _check_audience_context(event: dict[str, Any]) -> None:
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
-    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_perform", "_ctx")
+    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_checked", "_perform", "_ctx")
 
     def __init__(self, action_key: str, mapping: dict[str, Any] | None) -> None:
         action = ACTIONS.get(action_key)
@@ -122,7 +128,10 @@ class CompiledAction:
         except MappingValidationError as exc:
             raise InvalidMappingError(str(exc)) from exc
         self._evaluate = compiled.evaluate
-        self._validate = compile_validator(action.fields)
+        validator = compile_validator(action.fields)
+        self._validate = validator
+        # mapping and validation in one pass; the two steps above when it cannot decide
+        self._checked = compiled.checked(RootChecks(*validator.root_checks()))
         self._perform = action.perform
         self._ctx = Context(0)
 
@@ -131,6 +140,16 @@ class CompiledAction:
         if not isinstance(event, dict):
             kind = "null" if event is None else type(event).__name__
             raise InvalidEventError(f"Cannot read properties of {kind} (reading 'context')")
+        checked = self._checked
+        if checked is not None and type(event) is dict:
+            try:
+                payload = checked(event)
+            except (NeedsExactPath, RecursionError):
+                payload = None
+            except MappingRuntimeError as exc:
+                raise MappingEvaluationError(str(exc)) from exc
+            if payload is not None:
+                return payload
         try:
             resolved = self._evaluate(event)
         except MappingRuntimeError as exc:

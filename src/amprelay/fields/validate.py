@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from amprelay.errors import AmprelayError
+
 from .checker import Checker, escape_pointer
 from .dates import is_date_like
 from .empty import ABSENT, remove_empty_values
@@ -36,14 +38,18 @@ from .errors import (
 from .model import InputField
 from .schema import SchemaNode, fields_to_schema
 
-__all__ = ["Validator", "compile_validator", "validate_payload"]
+__all__ = ["NeedsExactPath", "Validator", "compile_validator", "validate_payload"]
 
 
-class _Invalid(Exception):
-    """Raised by a fast path when a value needs the exact (slow) path to report its issues."""
+class NeedsExactPath(AmprelayError):
+    """Raised by a fast path (a field function of :meth:`Validator.root_checks`) when a value
+    needs the exact path: to be coerced in ways the fast path does not do, or to have its issues
+    reported. Never escapes: whoever calls a field function re-runs the payload through
+    :meth:`Validator.__call__`."""
 
 
-_INVALID = _Invalid()
+_Invalid = NeedsExactPath
+_INVALID = NeedsExactPath()
 
 
 def _prop_fast_table(checker: Checker) -> dict[str, tuple[frozenset[type], bool, frozenset[str], bool]]:
@@ -219,6 +225,16 @@ class Validator:
         self._required = self.schema.required
         self._shapes: dict[tuple[str, ...], Callable[[dict[str, Any]], dict[str, Any] | None] | None] = {}
         self._seen: dict[tuple[str, ...], int] = {}
+
+    def root_checks(self) -> tuple[dict[str, _FieldFn], tuple[str, ...], object]:
+        """What this validator does to each root key of a payload, for code that resolves and
+        validates in one pass: ``({key: (fn, types, strings)}, required keys, ABSENT)``.
+        ``fn(value)`` returns the value for the payload (``ABSENT``: leave the key out) or raises
+        :class:`NeedsExactPath`; a value whose type is in ``types`` (or a non-empty string, when
+        ``strings``) is kept as it is. Undeclared keys are left out. Doing exactly that to a dict
+        payload's items, in order, gives what ``self(payload)`` returns, unless a required key
+        is missing or :class:`NeedsExactPath` is raised: then ``self(payload)`` decides."""
+        return dict(self._field_fns), tuple(self._required), ABSENT
 
     def __call__(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         if type(payload) is not dict:

@@ -9,7 +9,8 @@ Generated once per mapping at compile time; semantics are identical to the closu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from math import copysign as _copysign
 from typing import Any
 
@@ -20,7 +21,21 @@ from .nodes import Const, as_fn, is_directive, remove_undefined_copy
 from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
 from .resolve import compile_node
 
-__all__ = ["generate_root"]
+__all__ = ["RootChecks", "generate_checked_root", "generate_root"]
+
+
+@dataclass(frozen=True, slots=True)
+class RootChecks:
+    """The validation of the resolved root object, as its validator provides it (mapping stays
+    independent of the fields): per declared key ``(fn, types, strings)`` where ``fn(value)``
+    returns the value for the payload, ``absent`` to leave the key out, or raises (the caller
+    then takes the exact path); values whose type is in ``types``, and non-empty strings when
+    ``strings``, are kept as they are without calling ``fn``. Keys not in ``fields`` are left
+    out; ``required`` keys must end up present."""
+
+    fields: Mapping[str, tuple[Callable[[Any], Any], frozenset[type], bool]]
+    required: tuple[str, ...]
+    absent: object
 
 
 class _Gen:
@@ -31,6 +46,7 @@ class _Gen:
         self.consts: list[Any] = []
         self.funcs: list[Callable[[Any], Any]] = []
         self.tmp = 0
+        self.names: dict[str, Any] = {}
 
     # -- helpers
     def const(self, value: Any) -> str:
@@ -134,6 +150,12 @@ class _Gen:
             return
         self.lines.append(f"{indent}{target} = {self.func(as_fn(compiled, True))}(p)")
 
+    def name(self, value: Any, stem: str) -> str:
+        """A module-level name of the generated code bound to ``value`` (a global lookup, no indexing)."""
+        name = f"{stem}{len(self.names)}"
+        self.names[name] = value
+        return name
+
     def emit_object(self, obj: dict[str, Any], target: str, indent: str) -> None:
         self.lines.append(f"{indent}{target} = {{}}")
         for k in keys_in_order(obj):
@@ -149,6 +171,50 @@ class _Gen:
             x = self.new_var()
             self.emit(obj[k], x, indent)
             self.lines.append(f"{indent}if {x} is not U: {target}[{k!r}] = {x}")
+
+    def emit_checked_root(self, obj: dict[str, Any], checks: RootChecks) -> None:
+        """The root object with each value checked as it is assigned (what the action's validator
+        does to the resolved mapping, see :class:`RootChecks`): a value the check leaves as it is
+        goes in directly, any other through the field's function; keys the fields do not declare
+        are evaluated but left out; a missing required field returns None."""
+        self.lines.append("    out = {}")
+        for k in keys_in_order(obj):
+            if k == "__proto__":
+                continue
+            value = obj[k]
+            check = checks.fields.get(k)
+            if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
+                # a value read from the event: copied (containers, floats) unless kept as it is
+                var = self.prefix(parse_path(strip_root(value["@path"])))
+                if check is None:
+                    continue  # a path has no effect: nothing to evaluate
+                copied = f"_cl({var}) if t in _CT else {var}"
+            else:
+                var = self.new_var()
+                self.emit(value, var, "    ")  # final: a fresh value
+                if check is None:
+                    continue
+                copied = var
+            fn, inline_types, inline_str = check
+            key = repr(k)
+            self.lines.append(f"    if {var} is not U:")
+            self.lines.append(f"        t = type({var})")
+            branch = "if"
+            if inline_str:
+                self.lines.append(f"        if t is str and {var}: out[{key}] = {var}")
+                branch = "elif"
+            if inline_types:
+                kept = copied if inline_types & set(_COPIED) else var
+                self.lines.append(f"        {branch} t in {self.name(inline_types, '_t')}: out[{key}] = {kept}")
+                branch = "elif"
+            body = "        "
+            if branch != "if":
+                self.lines.append("        else:")
+                body = "            "
+            self.lines.append(f"{body}x = {self.name(fn, '_v')}({copied})")
+            self.lines.append(f"{body}if x is not A: out[{key}] = x")
+        for k in checks.required:
+            self.lines.append(f"    if {k!r} not in out: return None")
 
     def emit_array_path(self, data: Any, target: str, indent: str) -> bool:
         if type(data) is not list or len(data) < 2 or type(data[0]) is not str:
@@ -241,10 +307,14 @@ def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]
     return [extra + line for line in lines]
 
 
-def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
-    header = "def _gen(p, U=U, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _k=_k, _f=_f, type=type, dict=dict, list=list):"
+def _generate(node: Any, payload_is_dict: bool, checks: RootChecks | None = None) -> Callable[[Any], Any]:
+    header = ("def _gen(p, U=U, A=A, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _k=_k, _f=_f, type=type, str=str,"
+              " dict=dict, list=list):")
     gen = _Gen()
-    if payload_is_dict:
+    if checks is not None:
+        gen.emit_checked_root(node, checks)
+        lines = gen.prefix_code() + gen.lines + ["    return out"]
+    elif payload_is_dict:
         lines = _body(gen, node, True, "    ")
     else:
         # a dict-payload fast path first, then the general one (item shapes of @arrayPath)
@@ -252,12 +322,14 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
     src = header + "\n" + "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {
         "U": UNDEFINED,
+        "A": checks.absent if checks is not None else UNDEFINED,
         "_k": tuple(gen.consts),
         "_f": tuple(gen.funcs),
         "_gp": get_path,
         "_cl": copy_json,
         "_CT": _COPIED,
         "_bne": blank_ne_empty,
+        **gen.names,
     }
     exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping
     fn = namespace["_gen"]
@@ -267,3 +339,13 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
 def generate_root(prepared: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
     """A function evaluating the (already validated) root object for a dict payload."""
     return _generate(prepared, payload_is_dict=True)
+
+
+def generate_checked_root(prepared: Any, checks: RootChecks) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
+    """For a root that is a plain object: one function resolving it for a dict payload and
+    checking each value as :class:`RootChecks` says (mapping and validation in one pass). It
+    returns None when a required field is missing, and whatever a field function raises goes
+    through. None when the root is not a plain object."""
+    if type(prepared) is not dict or is_directive(prepared):
+        return None
+    return _generate(prepared, payload_is_dict=True, checks=checks)
