@@ -36,6 +36,11 @@ class RootChecks:
     fields: Mapping[str, tuple[Callable[[Any], Any], frozenset[type], bool]]
     required: tuple[str, ...]
     absent: object
+    #: object fields with declared properties, checked property by property as the mapping builds
+    #: them: ``{key: ({property: (types, nullable, strings, finite_floats)}, additional, required)}``
+    objects: Mapping[str, tuple[Mapping[str, tuple[frozenset[type], bool, frozenset[str], bool]], bool, tuple[str, ...]]]
+    #: raised when a value needs the exact path (the caller then resolves and validates in two steps)
+    needs_exact: BaseException
 
 
 class _Gen:
@@ -183,6 +188,12 @@ class _Gen:
                 continue
             value = obj[k]
             check = checks.fields.get(k)
+            obj_check = checks.objects.get(k)
+            if check is not None and obj_check is not None and type(value) is dict and not is_directive(value):
+                var = self.new_var()
+                self.emit_checked_object(value, var, obj_check)
+                self.lines.append(f"    out[{k!r}] = {var}")
+                continue
             if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
                 # a value read from the event: copied (containers, floats) unless kept as it is
                 var = self.prefix(parse_path(strip_root(value["@path"])))
@@ -215,6 +226,49 @@ class _Gen:
             self.lines.append(f"{body}if x is not A: out[{key}] = x")
         for k in checks.required:
             self.lines.append(f"    if {k!r} not in out: return None")
+
+    def emit_checked_object(self, obj: dict[str, Any], target: str,
+                            check: tuple[Mapping[str, tuple[frozenset[type], bool, frozenset[str], bool]], bool,
+                                         tuple[str, ...]]) -> None:
+        """A plain object of the mapping for an object field with declared properties: each
+        property checked as it is assigned (see ``RootChecks.objects``), ``_NX`` raised for
+        anything the field's own function would send to the exact path."""
+        table, additional, required = check
+        self.lines.append(f"    {target} = {{}}")
+        for k in keys_in_order(obj):
+            if k == "__proto__":
+                continue
+            value = obj[k]
+            entry = table.get(k)
+            if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
+                var = self.prefix(parse_path(strip_root(value["@path"])))
+                if entry is None and not additional:
+                    continue  # left out, and a path has no effect
+                copied = f"_cl({var}) if type({var}) in _CT else {var}"
+            else:
+                var = self.new_var()
+                self.emit(value, var, "    ")
+                if entry is None and not additional:
+                    continue
+                copied = var
+            key = repr(k)
+            if entry is None:  # an undeclared property, allowed
+                self.lines.append(f"    if {var} is not U: {target}[{key}] = {copied}")
+                continue
+            types, nullable, strings, finite_floats = entry
+            self.lines.append(f"    if {var} is not U:")
+            self.lines.append(f"        t = type({var})")
+            kept = copied.replace(f"type({var})", "t") if types & set(_COPIED) else var
+            self.lines.append(f"        if t in {self.name(types, '_t')}: {target}[{key}] = {kept}")
+            if strings:
+                self.lines.append(f"        elif t is str and {var} in {self.name(strings, '_s')}: {target}[{key}] = {var}")
+            if finite_floats:
+                self.lines.append(f"        elif t is float and {var} - {var} == 0: {target}[{key}] = _cl({var})")
+            if not nullable:
+                self.lines.append(f"        elif {var} is None: pass")
+            self.lines.append("        else: raise _NX")
+        for r in required:
+            self.lines.append(f"    if {target}.get({r!r}) is None: raise _NX")
 
     def emit_array_path(self, data: Any, target: str, indent: str) -> bool:
         if type(data) is not list or len(data) < 2 or type(data[0]) is not str:
@@ -323,6 +377,7 @@ def _generate(node: Any, payload_is_dict: bool, checks: RootChecks | None = None
     namespace: dict[str, Any] = {
         "U": UNDEFINED,
         "A": checks.absent if checks is not None else UNDEFINED,
+        "_NX": checks.needs_exact if checks is not None else None,
         "_k": tuple(gen.consts),
         "_f": tuple(gen.funcs),
         "_gp": get_path,
