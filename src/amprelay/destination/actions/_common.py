@@ -182,7 +182,8 @@ def min_id_length_option(payload: dict[str, Any]) -> Any:
 
 def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> AmplitudeRequest:
     """``POST {api_key, events, options?}`` to httpapi, or to batch when ``use_batch_endpoint``."""
-    kind = "batch" if truthy(payload.get("use_batch_endpoint")) else "httpapi"
+    batch = payload.get("use_batch_endpoint")
+    kind = "httpapi" if batch is False or batch is None else "batch" if batch is True or truthy(batch) else "httpapi"
     body: dict[str, Any] = {}
     if settings.api_key is not UNDEFINED:
         body["api_key"] = settings.api_key
