@@ -175,7 +175,11 @@ class CompiledAction:
 class CompiledSubscription:
     """A subscription ready to evaluate: ``matches(event)`` then ``run(event, settings)``."""
 
-    __slots__ = ("subscription", "action", "trigger_error", "_matches", "_run")
+    __slots__ = ("subscription", "action", "trigger_error", "matches", "_run")
+
+    #: ``matches(event)``: whether the subscription is enabled, its trigger valid and matching
+    #: ``event`` (the trigger's compiled function itself: one call per event and subscription)
+    matches: Callable[[dict[str, Any]], bool]
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
@@ -185,7 +189,7 @@ class CompiledSubscription:
         matcher = trigger.matches
         if not subscription.enabled or self.trigger_error is not None:
             matcher = _never
-        self._matches: Callable[[dict[str, Any]], Any] = matcher
+        self.matches = matcher
         self._run = self.action.run
 
     @property
@@ -195,10 +199,6 @@ class CompiledSubscription:
     @property
     def action_key(self) -> str:
         return self.subscription.action_key
-
-    def matches(self, event: dict[str, Any]) -> bool:
-        """Whether the subscription is enabled, its trigger valid and matching ``event``."""
-        return bool(self._matches(event))
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
