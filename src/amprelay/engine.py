@@ -11,6 +11,7 @@ The conformance harness (answers in the recorded cases' format) is :mod:`amprela
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +24,14 @@ from amprelay.destination import (
     Settings,
 )
 from amprelay.errors import AmprelayError
-from amprelay.fields import PayloadValidationError, compile_validator, default_mapping
-from amprelay.mapping import MappingRuntimeError, MappingValidationError, compile_mapping, validate_mapping
+from amprelay.fields import NeedsExactPath, PayloadValidationError, compile_validator, default_mapping
+from amprelay.mapping import (
+    MappingRuntimeError,
+    MappingValidationError,
+    RootChecks,
+    compile_mapping,
+    validate_mapping,
+)
 from amprelay.triggers import compile_trigger
 
 
@@ -81,6 +88,10 @@ class Subscription:
 _MISSING = object()
 
 
+def _never(_event: Any) -> bool:
+    return False
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -99,7 +110,7 @@ def _check_audience_context(event: dict[str, Any]) -> None:
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
-    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_perform")
+    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_checked", "_perform", "_ctx")
 
     def __init__(self, action_key: str, mapping: dict[str, Any] | None) -> None:
         action = ACTIONS.get(action_key)
@@ -117,14 +128,28 @@ class CompiledAction:
         except MappingValidationError as exc:
             raise InvalidMappingError(str(exc)) from exc
         self._evaluate = compiled.evaluate
-        self._validate = compile_validator(action.fields)
+        validator = compile_validator(action.fields)
+        self._validate = validator
+        # mapping and validation in one pass; the two steps above when it cannot decide
+        self._checked = compiled.checked(RootChecks(*validator.root_checks()))
         self._perform = action.perform
+        self._ctx = Context(0)
 
     def payload(self, event: Any) -> dict[str, Any]:
         """The validated payload ``perform`` receives for ``event``."""
         if not isinstance(event, dict):
             kind = "null" if event is None else type(event).__name__
             raise InvalidEventError(f"Cannot read properties of {kind} (reading 'context')")
+        checked = self._checked
+        if checked is not None and type(event) is dict:
+            try:
+                payload = checked(event)
+            except (NeedsExactPath, RecursionError):
+                payload = None
+            except MappingRuntimeError as exc:
+                raise MappingEvaluationError(str(exc)) from exc
+            if payload is not None:
+                return payload
         try:
             resolved = self._evaluate(event)
         except MappingRuntimeError as exc:
@@ -136,22 +161,36 @@ class CompiledAction:
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         payload = self.payload(event)
-        _check_audience_context(event)
-        ctx = Context(now_ms if now_ms is not None else _now_ms())
+        context = event.get("context", _MISSING)
+        if context is None or (type(context) is dict and context.get("personas", _MISSING) is None):
+            _check_audience_context(event)  # raises
+        if now_ms is None:
+            now_ms = _now_ms()
+        ctx = self._ctx
+        if ctx.now_ms != now_ms:  # one Context per distinct "now" (frozen: safe to share)
+            ctx = self._ctx = Context(now_ms)
         return self._perform(payload, settings, ctx)
 
 
 class CompiledSubscription:
     """A subscription ready to evaluate: ``matches(event)`` then ``run(event, settings)``."""
 
-    __slots__ = ("subscription", "action", "trigger_error", "_matches")
+    __slots__ = ("subscription", "action", "trigger_error", "matches", "_run")
+
+    #: ``matches(event)``: whether the subscription is enabled, its trigger valid and matching
+    #: ``event`` (the trigger's compiled function itself: one call per event and subscription)
+    matches: Callable[[dict[str, Any]], bool]
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
         self.action = CompiledAction(subscription.action_key, subscription.mapping)
         trigger = compile_trigger(subscription.trigger)
         self.trigger_error: str | None = None if trigger.error is None else trigger.error.message
-        self._matches = trigger.matches
+        matcher = trigger.matches
+        if not subscription.enabled or self.trigger_error is not None:
+            matcher = _never
+        self.matches = matcher
+        self._run = self.action.run
 
     @property
     def name(self) -> str:
@@ -161,15 +200,9 @@ class CompiledSubscription:
     def action_key(self) -> str:
         return self.subscription.action_key
 
-    def matches(self, event: dict[str, Any]) -> bool:
-        """Whether the subscription is enabled, its trigger valid and matching ``event``."""
-        if not self.subscription.enabled or self.trigger_error is not None:
-            return False
-        return bool(self._matches(event))
-
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
-        return self.action.run(event, settings, now_ms)
+        return self._run(event, settings, now_ms)
 
 
 def compile_subscription(subscription: Subscription) -> CompiledSubscription:

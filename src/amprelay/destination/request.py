@@ -202,3 +202,35 @@ class AmplitudeRequest:
             else:
                 out[k] = v
         return out
+
+
+_new_object = object.__new__
+# the slots' own setters: what the frozen dataclass's __init__ does, without a call of
+# object.__setattr__ per field
+_SET_METHOD, _SET_URL, _SET_ENCODING, _SET_JSON, _SET_FORM, _SET_HEADERS = (
+    getattr(AmplitudeRequest, name).__set__ for name in ("method", "url", "encoding", "json", "form", "headers")
+)
+
+
+def post_json(url: str, body: dict[str, Any]) -> AmplitudeRequest:
+    """``AmplitudeRequest("POST", url, "json", json=body)``, built faster (the actions' hot path)."""
+    request: AmplitudeRequest = _new_object(AmplitudeRequest)
+    _SET_METHOD(request, "POST")
+    _SET_URL(request, url)
+    _SET_ENCODING(request, "json")
+    _SET_JSON(request, body)
+    _SET_FORM(request, None)
+    _SET_HEADERS(request, {})
+    return request
+
+
+def post_form(url: str, form: dict[str, str]) -> AmplitudeRequest:
+    """``AmplitudeRequest("POST", url, "form", form=form)``, built faster."""
+    request: AmplitudeRequest = _new_object(AmplitudeRequest)
+    _SET_METHOD(request, "POST")
+    _SET_URL(request, url)
+    _SET_ENCODING(request, "form")
+    _SET_JSON(request, None)
+    _SET_FORM(request, form)
+    _SET_HEADERS(request, {})
+    return request

@@ -6,10 +6,11 @@ from .empty import remove_empty_values
 from .errors import FieldIssue, PayloadValidationError
 from .model import InputField, default_mapping
 from .schema import SchemaNode, fields_to_schema
-from .validate import Validator, compile_validator, validate_payload
+from .validate import NeedsExactPath, Validator, compile_validator, validate_payload
 
 __all__ = [
     "InputField",
+    "NeedsExactPath",
     "FieldIssue",
     "PayloadValidationError",
     "SchemaNode",

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from amprelay.errors import AmprelayError
+
 from .checker import Checker, escape_pointer
 from .dates import is_date_like
 from .empty import ABSENT, remove_empty_values
@@ -36,14 +38,18 @@ from .errors import (
 from .model import InputField
 from .schema import SchemaNode, fields_to_schema
 
-__all__ = ["Validator", "compile_validator", "validate_payload"]
+__all__ = ["NeedsExactPath", "Validator", "compile_validator", "validate_payload"]
 
 
-class _Invalid(Exception):
-    """Raised by a fast path when a value needs the exact (slow) path to report its issues."""
+class NeedsExactPath(AmprelayError):
+    """Raised by a fast path (a field function of :meth:`Validator.root_checks`) when a value
+    needs the exact path: to be coerced in ways the fast path does not do, or to have its issues
+    reported. Never escapes: whoever calls a field function re-runs the payload through
+    :meth:`Validator.__call__`."""
 
 
-_INVALID = _Invalid()
+_Invalid = NeedsExactPath
+_INVALID = NeedsExactPath()
 
 
 def _prop_fast_table(checker: Checker) -> dict[str, tuple[frozenset[type], bool, frozenset[str], bool]]:
@@ -52,6 +58,9 @@ def _prop_fast_table(checker: Checker) -> dict[str, tuple[frozenset[type], bool,
 
 
 _FieldFn = tuple[Callable[[Any], Any], frozenset[type], bool]
+# an object field with declared properties: (per property (types, nullable, strings, finite floats),
+# additional properties allowed, required properties)
+_ObjectCheck = tuple[dict[str, tuple[frozenset[type], bool, frozenset[str], bool]], bool, tuple[str, ...]]
 
 
 def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> _FieldFn:
@@ -198,7 +207,7 @@ class Validator:
     or has an issue goes through the exact ajv emulation (and an invalid payload is re-run through
     the exact path as a whole, so issues come out in the reference's order)."""
 
-    __slots__ = ("schema", "_root", "_entries", "_required", "_fns", "_field_fns", "_shapes", "_seen")
+    __slots__ = ("schema", "_root", "_entries", "_required", "_fns", "_field_fns", "_objects", "_shapes", "_seen")
 
     def __init__(self, fields: Mapping[str, InputField]) -> None:
         self.schema = fields_to_schema(fields)
@@ -206,19 +215,41 @@ class Validator:
         entries: dict[str, tuple[int, Checker, SchemaNode, bool, bool, str]] = {}
         fns: dict[str, Callable[[Any], Any]] = {}
         field_fns: dict[str, _FieldFn] = {}
+        objects: dict[str, _ObjectCheck] = {}
         assert self.schema.properties is not None and self._root.props is not None
         for idx, (key, node) in enumerate(self.schema.properties.items()):
             checker = self._root.props[key]
             ptr = "/" + escape_pointer(key)
             entries[key] = (idx, checker, node, "null" in node.types, node.types == ("array",), ptr)
             field_fns[key] = _compile_field(node, checker, ptr)
+            if checker.props is not None:
+                objects[key] = (_prop_fast_table(checker), checker.additional, tuple(checker.required))
             fns[key] = field_fns[key][0]
         self._entries = entries
         self._fns = fns
         self._field_fns = field_fns
+        self._objects = objects
         self._required = self.schema.required
         self._shapes: dict[tuple[str, ...], Callable[[dict[str, Any]], dict[str, Any] | None] | None] = {}
         self._seen: dict[tuple[str, ...], int] = {}
+
+    def root_checks(self) -> tuple[dict[str, _FieldFn], tuple[str, ...], object, dict[str, _ObjectCheck], BaseException]:
+        """What this validator does to each root key of a payload, for code that resolves and
+        validates in one pass: ``({key: (fn, types, strings)}, required keys, ABSENT, objects,
+        NeedsExactPath())``. ``fn(value)`` returns the value for the payload (``ABSENT``: leave
+        the key out) or raises :class:`NeedsExactPath`; a value whose type is in ``types`` (or a
+        non-empty string, when ``strings``) is kept as it is. Undeclared keys are left out. Doing
+        exactly that to a dict payload's items, in order, gives what ``self(payload)`` returns,
+        unless a required key is missing or :class:`NeedsExactPath` is raised: then
+        ``self(payload)`` decides.
+
+        ``objects`` describes the object fields with declared properties (what their ``fn``
+        checks): ``{key: ({property: (types, nullable, strings, finite_floats)}, additional,
+        required)}``. A dict whose properties all have a type in ``types`` (a string in
+        ``strings``, a finite float when ``finite_floats``) is kept as it is; a null property
+        is left out unless ``nullable``; an undeclared one unless ``additional``; anything else,
+        or a required property missing (or null), needs the exact path."""
+        return dict(self._field_fns), tuple(self._required), ABSENT, dict(self._objects), NeedsExactPath()
 
     def __call__(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         if type(payload) is not dict:

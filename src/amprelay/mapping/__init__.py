@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .compiler import CompiledMapping, build, prepare_mapping
+from .compiler import CompiledMapping, RootChecks, build, prepare_mapping
 from .errors import MappingError, MappingRuntimeError, MappingValidationError
 from .validate import collect_errors
 
@@ -24,6 +24,7 @@ __all__ = [
     "compile_mapping",
     "validate_mapping",
     "CompiledMapping",
+    "RootChecks",
     "MappingError",
     "MappingValidationError",
     "MappingRuntimeError",

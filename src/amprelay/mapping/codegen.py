@@ -9,17 +9,38 @@ Generated once per mapping at compile time; semantics are identical to the closu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from math import copysign as _copysign
 from typing import Any
 
-from amprelay.js import UNDEFINED, keys_in_order, truthy
+from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, keys_in_order, truthy
 
 from .directives import blank_ne_empty
 from .nodes import Const, as_fn, is_directive, remove_undefined_copy
 from .path import OBJECT_PROTO_KEYS, get_path, parse_path, strip_root
 from .resolve import compile_node
 
-__all__ = ["generate_root"]
+__all__ = ["RootChecks", "generate_checked_root", "generate_root"]
+
+
+@dataclass(frozen=True, slots=True)
+class RootChecks:
+    """The validation of the resolved root object, as its validator provides it (mapping stays
+    independent of the fields): per declared key ``(fn, types, strings)`` where ``fn(value)``
+    returns the value for the payload, ``absent`` to leave the key out, or raises (the caller
+    then takes the exact path); values whose type is in ``types``, and non-empty strings when
+    ``strings``, are kept as they are without calling ``fn``. Keys not in ``fields`` are left
+    out; ``required`` keys must end up present."""
+
+    fields: Mapping[str, tuple[Callable[[Any], Any], frozenset[type], bool]]
+    required: tuple[str, ...]
+    absent: object
+    #: object fields with declared properties, checked property by property as the mapping builds
+    #: them: ``{key: ({property: (types, nullable, strings, finite_floats)}, additional, required)}``
+    objects: Mapping[str, tuple[Mapping[str, tuple[frozenset[type], bool, frozenset[str], bool]], bool, tuple[str, ...]]]
+    #: raised when a value needs the exact path (the caller then resolves and validates in two steps)
+    needs_exact: BaseException
 
 
 class _Gen:
@@ -30,6 +51,7 @@ class _Gen:
         self.consts: list[Any] = []
         self.funcs: list[Callable[[Any], Any]] = []
         self.tmp = 0
+        self.names: dict[str, Any] = {}
 
     # -- helpers
     def const(self, value: Any) -> str:
@@ -133,6 +155,12 @@ class _Gen:
             return
         self.lines.append(f"{indent}{target} = {self.func(as_fn(compiled, True))}(p)")
 
+    def name(self, value: Any, stem: str) -> str:
+        """A module-level name of the generated code bound to ``value`` (a global lookup, no indexing)."""
+        name = f"{stem}{len(self.names)}"
+        self.names[name] = value
+        return name
+
     def emit_object(self, obj: dict[str, Any], target: str, indent: str) -> None:
         self.lines.append(f"{indent}{target} = {{}}")
         for k in keys_in_order(obj):
@@ -148,6 +176,99 @@ class _Gen:
             x = self.new_var()
             self.emit(obj[k], x, indent)
             self.lines.append(f"{indent}if {x} is not U: {target}[{k!r}] = {x}")
+
+    def emit_checked_root(self, obj: dict[str, Any], checks: RootChecks) -> None:
+        """The root object with each value checked as it is assigned (what the action's validator
+        does to the resolved mapping, see :class:`RootChecks`): a value the check leaves as it is
+        goes in directly, any other through the field's function; keys the fields do not declare
+        are evaluated but left out; a missing required field returns None."""
+        self.lines.append("    out = {}")
+        for k in keys_in_order(obj):
+            if k == "__proto__":
+                continue
+            value = obj[k]
+            check = checks.fields.get(k)
+            obj_check = checks.objects.get(k)
+            if check is not None and obj_check is not None and type(value) is dict and not is_directive(value):
+                var = self.new_var()
+                self.emit_checked_object(value, var, obj_check)
+                self.lines.append(f"    out[{k!r}] = {var}")
+                continue
+            if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
+                # a value read from the event: copied (containers, floats) unless kept as it is
+                var = self.prefix(parse_path(strip_root(value["@path"])))
+                if check is None:
+                    continue  # a path has no effect: nothing to evaluate
+                copied = f"_cl({var}) if t in _CT else {var}"
+            else:
+                var = self.new_var()
+                self.emit(value, var, "    ")  # final: a fresh value
+                if check is None:
+                    continue
+                copied = var
+            fn, inline_types, inline_str = check
+            key = repr(k)
+            self.lines.append(f"    if {var} is not U:")
+            self.lines.append(f"        t = type({var})")
+            branch = "if"
+            if inline_str:
+                self.lines.append(f"        if t is str and {var}: out[{key}] = {var}")
+                branch = "elif"
+            if inline_types:
+                kept = copied if inline_types & set(_COPIED) else var
+                self.lines.append(f"        {branch} t in {self.name(inline_types, '_t')}: out[{key}] = {kept}")
+                branch = "elif"
+            body = "        "
+            if branch != "if":
+                self.lines.append("        else:")
+                body = "            "
+            self.lines.append(f"{body}x = {self.name(fn, '_v')}({copied})")
+            self.lines.append(f"{body}if x is not A: out[{key}] = x")
+        for k in checks.required:
+            self.lines.append(f"    if {k!r} not in out: return None")
+
+    def emit_checked_object(self, obj: dict[str, Any], target: str,
+                            check: tuple[Mapping[str, tuple[frozenset[type], bool, frozenset[str], bool]], bool,
+                                         tuple[str, ...]]) -> None:
+        """A plain object of the mapping for an object field with declared properties: each
+        property checked as it is assigned (see ``RootChecks.objects``), ``_NX`` raised for
+        anything the field's own function would send to the exact path."""
+        table, additional, required = check
+        self.lines.append(f"    {target} = {{}}")
+        for k in keys_in_order(obj):
+            if k == "__proto__":
+                continue
+            value = obj[k]
+            entry = table.get(k)
+            if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
+                var = self.prefix(parse_path(strip_root(value["@path"])))
+                if entry is None and not additional:
+                    continue  # left out, and a path has no effect
+                copied = f"_cl({var}) if type({var}) in _CT else {var}"
+            else:
+                var = self.new_var()
+                self.emit(value, var, "    ")
+                if entry is None and not additional:
+                    continue
+                copied = var
+            key = repr(k)
+            if entry is None:  # an undeclared property, allowed
+                self.lines.append(f"    if {var} is not U: {target}[{key}] = {copied}")
+                continue
+            types, nullable, strings, finite_floats = entry
+            self.lines.append(f"    if {var} is not U:")
+            self.lines.append(f"        t = type({var})")
+            kept = copied.replace(f"type({var})", "t") if types & set(_COPIED) else var
+            self.lines.append(f"        if t in {self.name(types, '_t')}: {target}[{key}] = {kept}")
+            if strings:
+                self.lines.append(f"        elif t is str and {var} in {self.name(strings, '_s')}: {target}[{key}] = {var}")
+            if finite_floats:
+                self.lines.append(f"        elif t is float and {var} - {var} == 0: {target}[{key}] = _cl({var})")
+            if not nullable:
+                self.lines.append(f"        elif {var} is None: pass")
+            self.lines.append("        else: raise _NX")
+        for r in required:
+            self.lines.append(f"    if {target}.get({r!r}) is None: raise _NX")
 
     def emit_array_path(self, data: Any, target: str, indent: str) -> bool:
         if type(data) is not list or len(data) < 2 or type(data[0]) is not str:
@@ -193,24 +314,41 @@ class _Gen:
         return True
 
 
-_CONTAINERS = (dict, list)
+# what the generated code hands to copy_json: containers, and floats (an integral one becomes an int)
+_COPIED = (dict, list, float)
+
+
+def _js_number(x: float) -> int | float:
+    """An integral float as the int JavaScript would write (``19.0`` -> ``19``) within 2**53;
+    ``-0.0`` and every other float as they are. JavaScript has one number type, so this changes
+    no value; it only spares the request serialisation its fix-up pass for ``D.0`` numbers."""
+    if x.is_integer() and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER and (x != 0 or _copysign(1.0, x) > 0):
+        return int(x)
+    return x
 
 
 def copy_json(value: Any) -> Any:
     """Deep copy of event data (no undefined inside); drops own "__proto__" keys like
-    upstream's Object.assign copy."""
-    if type(value) is dict:
+    upstream's Object.assign copy; integral floats become ints (:func:`_js_number`)."""
+    t = type(value)
+    if t is dict:
         out = value.copy()
         for k, v in value.items():
             t = type(v)
             if t is dict or t is list:
                 out[k] = copy_json(v)
+            elif t is float:
+                out[k] = _js_number(v)
             elif v is UNDEFINED:
                 del out[k]
         if "__proto__" in out:
             del out["__proto__"]
         return out
-    return [copy_json(v) if type(v) in _CONTAINERS else v for v in value]
+    if t is list:
+        return [copy_json(v) if type(v) in _COPIED else v for v in value]
+    if t is float:
+        return _js_number(value)
+    return value
 
 
 def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]:
@@ -223,10 +361,14 @@ def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]
     return [extra + line for line in lines]
 
 
-def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
-    header = "def _gen(p, U=U, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _k=_k, _f=_f, type=type, dict=dict, list=list):"
+def _generate(node: Any, payload_is_dict: bool, checks: RootChecks | None = None) -> Callable[[Any], Any]:
+    header = ("def _gen(p, U=U, A=A, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _k=_k, _f=_f, type=type, str=str,"
+              " dict=dict, list=list):")
     gen = _Gen()
-    if payload_is_dict:
+    if checks is not None:
+        gen.emit_checked_root(node, checks)
+        lines = gen.prefix_code() + gen.lines + ["    return out"]
+    elif payload_is_dict:
         lines = _body(gen, node, True, "    ")
     else:
         # a dict-payload fast path first, then the general one (item shapes of @arrayPath)
@@ -234,12 +376,15 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
     src = header + "\n" + "\n".join(lines) + "\n"
     namespace: dict[str, Any] = {
         "U": UNDEFINED,
+        "A": checks.absent if checks is not None else UNDEFINED,
+        "_NX": checks.needs_exact if checks is not None else None,
         "_k": tuple(gen.consts),
         "_f": tuple(gen.funcs),
         "_gp": get_path,
         "_cl": copy_json,
-        "_CT": _CONTAINERS,
+        "_CT": _COPIED,
         "_bne": blank_ne_empty,
+        **gen.names,
     }
     exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping
     fn = namespace["_gen"]
@@ -249,3 +394,13 @@ def _generate(node: Any, payload_is_dict: bool) -> Callable[[Any], Any]:
 def generate_root(prepared: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
     """A function evaluating the (already validated) root object for a dict payload."""
     return _generate(prepared, payload_is_dict=True)
+
+
+def generate_checked_root(prepared: Any, checks: RootChecks) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
+    """For a root that is a plain object: one function resolving it for a dict payload and
+    checking each value as :class:`RootChecks` says (mapping and validation in one pass). It
+    returns None when a required field is missing, and whatever a field function raises goes
+    through. None when the root is not a plain object."""
+    if type(prepared) is not dict or is_directive(prepared):
+        return None
+    return _generate(prepared, payload_is_dict=True, checks=checks)

@@ -11,17 +11,18 @@ other directives to consume.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from amprelay.js import UNDEFINED, real_type_of
 
 from . import directives  # noqa: F401 - registers the directive compilers in resolve.DIRECTIVES
-from .codegen import generate_root
+from .codegen import RootChecks, generate_checked_root, generate_root
 from .errors import MappingRuntimeError
 from .nodes import Fn, as_fn
 from .resolve import compile_node, prepare_mapping
 
-__all__ = ["CompiledMapping", "build", "prepare_mapping"]
+__all__ = ["CompiledMapping", "RootChecks", "build", "prepare_mapping"]
 
 
 class CompiledMapping:
@@ -32,6 +33,12 @@ class CompiledMapping:
     def __init__(self, mapping: Any, fn: Fn):
         self.mapping = mapping
         self._fn = fn
+
+    def checked(self, checks: RootChecks) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
+        """Mapping and validation in one pass, for dict events (see
+        :func:`~amprelay.mapping.codegen.generate_checked_root`); None when the root is not a
+        plain object. A ``RecursionError`` goes through (``evaluate`` words it)."""
+        return generate_checked_root(self.mapping, checks)
 
     def evaluate(self, event: Any) -> Any:
         if type(event) is not dict:

@@ -219,7 +219,7 @@ def compile_ast(ast: Group) -> CompiledTrigger:
     fast_src = (
         "def fast(e):\n"
         "    try:\n"
-        f"        return {fast_expr}\n"
+        f"        return bool({fast_expr})\n"
         "    except Exception:\n"
         "        return _fallback(e)\n"
     )

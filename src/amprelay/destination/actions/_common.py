@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.request import AmplitudeRequest
+from amprelay.destination.request import AmplitudeRequest, post_json
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
 from amprelay.fields.dates import dayjs_utc_value
@@ -182,7 +182,8 @@ def min_id_length_option(payload: dict[str, Any]) -> Any:
 
 def event_request(payload: dict[str, Any], settings: Settings, events: list[dict[str, Any]]) -> AmplitudeRequest:
     """``POST {api_key, events, options?}`` to httpapi, or to batch when ``use_batch_endpoint``."""
-    kind = "batch" if truthy(payload.get("use_batch_endpoint")) else "httpapi"
+    batch = payload.get("use_batch_endpoint")
+    kind = "httpapi" if batch is False or batch is None else "batch" if batch is True or truthy(batch) else "httpapi"
     body: dict[str, Any] = {}
     if settings.api_key is not UNDEFINED:
         body["api_key"] = settings.api_key
@@ -190,4 +191,4 @@ def event_request(payload: dict[str, Any], settings: Settings, events: list[dict
     min_id_length = min_id_length_option(payload)
     if min_id_length is not None:
         body["options"] = {"min_id_length": min_id_length}
-    return AmplitudeRequest("POST", endpoint_for(kind, settings.endpoint), "json", json=body)
+    return post_json(endpoint_for(kind, settings.endpoint), body)

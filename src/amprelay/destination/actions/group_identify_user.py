@@ -11,7 +11,7 @@ from amprelay.destination.actions._fields import (
     MIN_ID_LENGTH_V2,
 )
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.request import AmplitudeRequest, to_json_text
+from amprelay.destination.request import AmplitudeRequest, post_form, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.dates import dayjs_utc_value
 from amprelay.fields.model import InputField
@@ -96,7 +96,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
             item["user_id"] = user_id
         item["user_properties"] = association
         form = {"api_key": api_key, "identification": to_json_text([item]), "options": options}
-        requests.append(AmplitudeRequest("POST", endpoint_for("identify", settings.endpoint), "form", form=form))
+        requests.append(post_form(endpoint_for("identify", settings.endpoint), form))
     group: dict[str, Any] = {}
     if "group_properties" in payload:
         group["group_properties"] = payload["group_properties"]
@@ -106,7 +106,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
         group["group_type"] = group_type
     group["library"] = "segment"
     form = {"api_key": api_key, "identification": to_json_text([group]), "options": options}
-    requests.append(AmplitudeRequest("POST", endpoint_for("groupidentify", settings.endpoint), "form", form=form))
+    requests.append(post_form(endpoint_for("groupidentify", settings.endpoint), form))
     return requests
 
 

@@ -17,7 +17,7 @@ from amprelay.destination.actions._fields import (
     UTM_PROPERTIES,
 )
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.request import AmplitudeRequest, to_json_text
+from amprelay.destination.request import AmplitudeRequest, post_form, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import InputField
 from amprelay.js import to_string
@@ -219,7 +219,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
         "identification": to_json_text(identification),
         "options": options,
     }
-    return [AmplitudeRequest("POST", endpoint_for("identify", settings.endpoint), "form", form=form)]
+    return [post_form(endpoint_for("identify", settings.endpoint), form)]
 
 
 ACTION = ActionDefinition(

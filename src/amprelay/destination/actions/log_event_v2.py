@@ -162,7 +162,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
     _c.set_time_and_session(props, payload)
     for source, operation in _USER_PROPERTY_OPERATIONS:
         obj = payload.get(source)
-        if obj is not None and _has_non_empty_value(obj):
+        if obj is not None and obj != {} and _has_non_empty_value(obj):
             user_properties = props.get("user_properties")
             props["user_properties"] = {**spread(user_properties), operation: obj}
     event = _c.assemble_event(payload, props, _c.library_value(payload))

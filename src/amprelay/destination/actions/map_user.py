@@ -7,7 +7,7 @@ from typing import Any
 from amprelay.destination.action import ActionDefinition, Context
 from amprelay.destination.actions import _common as _c
 from amprelay.destination.endpoints import endpoint_for
-from amprelay.destination.request import AmplitudeRequest, to_json_text
+from amprelay.destination.request import AmplitudeRequest, post_form, to_json_text
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import InputField
 from amprelay.js import to_string
@@ -44,7 +44,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
     form = {"api_key": to_string(settings.api_key), "mapping": to_json_text([payload])}
     if min_id_length is not None:
         form["options"] = to_json_text({"min_id_length": min_id_length})
-    return [AmplitudeRequest("POST", endpoint_for("usermap", settings.endpoint), "form", form=form)]
+    return [post_form(endpoint_for("usermap", settings.endpoint), form)]
 
 
 ACTION = ActionDefinition(
