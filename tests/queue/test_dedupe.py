@@ -36,9 +36,12 @@ def test_expired_ids_are_pruned(q):
     q.enqueue_with_dead([unit("a", i) for i in range(3)], [], None,
                         claims(1000.0, ("web", "x0"), ("web", "x1"), ("web", "x2"), window=10))
     q.enqueue_with_dead([unit("b", 9)], [], None, claims(1000.0 + 10_000, ("web", "y"), window=10))
-    table = "dedupe" if hasattr(q, "db") else "amprelay_dedupe"
-    conn = q._conn
-    assert conn.execute(f"SELECT message_id FROM {table}").fetchall() == [("y",)]
+    if hasattr(q, "db"):
+        assert q._conn.execute("SELECT message_id FROM dedupe").fetchall() == [("y",)]
+    else:
+        from amprelay.store.postgres import dedupe_key
+
+        assert q._conn.execute("SELECT key, message FROM amprelay_dedupe").fetchall() == [dedupe_key("web", "y")]
 
 
 def test_queues_on_one_postgres_database_share_the_window():
@@ -90,3 +93,30 @@ def test_concurrent_claims_of_one_message_store_it_once(make_queue):
     for o in others:
         o.close()
     assert len(stored) == 12 + 1  # every writer's own message, the shared one once
+
+
+def test_a_hash_collision_never_makes_a_message_a_duplicate(monkeypatch):
+    """PostgreSQL keys a messageId by a hash of it: two messages sharing a key are both new (the
+    later one takes the record over), and a real duplicate is still dropped."""
+    from tests.helpers.postgres import PgSchemas, pg_available
+    from tests.requirements import require
+
+    require(pg_available(), "PostgreSQL is not reachable")
+    from amprelay.store import postgres
+
+    real = postgres.dedupe_key
+    monkeypatch.setattr(postgres, "dedupe_key", lambda s, m: (7, real(s, m)[1]))  # every message collides
+    schemas = PgSchemas()
+    try:
+        with contextlib.closing(postgres.PostgresQueue(schemas.dsn())) as q:
+            first = claims(1000.0, ("web", "a"))
+            q.enqueue_with_dead([unit("a", 1)], [], None, first)
+            other = claims(1001.0, ("web", "b"))
+            assert len(q.enqueue_with_dead([unit("b", 2)], [], None, other)) == 1 and other.duplicates == set()
+            again = claims(1002.0, ("web", "b"))
+            assert q.enqueue_with_dead([unit("b", 3)], [], None, again) == [] and again.duplicates == {("web", "b")}
+            both = claims(1003.0, ("web", "c"), ("web", "d"))  # one enqueue, one key: both new
+            assert len(q.enqueue_with_dead([unit("c", 4), unit("d", 5)], [], None, both)) == 2
+            assert both.duplicates == set()
+    finally:
+        schemas.drop()

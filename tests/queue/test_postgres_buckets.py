@@ -97,13 +97,37 @@ def test_migration_7_upgrades_a_version_6_queue_and_keeps_its_units(dsn):
     q.ack([u.id for u in got])
     q.close()
     with psycopg.connect(dsn, autocommit=True) as c:
-        assert c.execute("SELECT version FROM amprelay_schema").fetchone()[0] == SCHEMA_VERSION == 7
+        assert c.execute("SELECT version FROM amprelay_schema").fetchone()[0] == SCHEMA_VERSION
         assert c.execute("SELECT COUNT(*) FROM pg_constraint WHERE conrelid = 'amprelay_units'::regclass "
                          "AND contype = 'f'").fetchone()[0] == 0
         indexes = {r[0] for r in c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'amprelay_units' "
                                            "AND schemaname = current_schema()")}
         assert "amprelay_units_leased" not in indexes and "amprelay_units_waiting" in indexes
         assert c.execute("SELECT COUNT(*) FROM amprelay_units").fetchone()[0] == 0
+
+
+def test_migration_8_keys_a_version_7_dedupe_window_by_hash_and_keeps_it(dsn):
+    from amprelay.store.base import MessageClaims
+    from amprelay.store.pg_schema import MIGRATIONS
+    from amprelay.store.postgres import dedupe_key
+
+    with psycopg.connect(dsn, autocommit=True) as c:  # version 7 saw two messages (one with non-ASCII)
+        c.execute("CREATE TABLE amprelay_schema (version INT NOT NULL)")
+        c.execute("INSERT INTO amprelay_schema (version) VALUES (7)")
+        for step in MIGRATIONS[:7]:
+            step(c) if callable(step) else c.execute(step)
+        c.execute("INSERT INTO amprelay_dedupe (source, message_id, seen_at) VALUES "
+                  "('web', 'm1', 1000), ('ios', 'é-2', 1001)")
+    q = PostgresQueue(dsn)
+    with psycopg.connect(dsn, autocommit=True) as c:
+        assert c.execute("SELECT version FROM amprelay_schema").fetchone()[0] == SCHEMA_VERSION
+        rows = c.execute("SELECT key, message, seen_at FROM amprelay_dedupe ORDER BY seen_at").fetchall()
+        assert rows == [(*dedupe_key("web", "m1"), 1000.0), (*dedupe_key("ios", "é-2"), 1001.0)]
+    for pair, duplicate in ((("web", "m1"), True), (("ios", "é-2"), True), (("web", "é-2"), False)):
+        claim = MessageClaims(86400.0, 2000.0, {pair: range(0, 1)})
+        ids = q.enqueue_with_dead([NewUnit(EVENTS, b"{}", "u1", pair[1], 2000.0)], (), claims=claim)
+        assert (claim.duplicates == {pair}, len(ids)) == ((True, 0) if duplicate else (False, 1))
+    q.close()
 
 
 def test_a_lease_survives_a_unit_taken_meanwhile_without_breaking_order(dsn):

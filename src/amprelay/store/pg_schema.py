@@ -113,6 +113,27 @@ MIGRATIONS: list[str | Callable[[psycopg.Connection], None]] = [
     DROP INDEX IF EXISTS amprelay_dedupe_seen_at;
     CREATE INDEX amprelay_dedupe_seen_at ON amprelay_dedupe USING brin (seen_at);
     """,
+    # 8: a narrower dedupe key. A message's row is found by an 8-byte hash of it (a bigint, see
+    # amprelay.store.postgres.dedupe_key) instead of two text columns compared by collation; the
+    # message itself is kept beside it, unindexed, to tell a duplicate from a collision.
+    """
+    ALTER TABLE amprelay_dedupe RENAME TO amprelay_dedupe_v7;
+    ALTER INDEX amprelay_dedupe_pkey RENAME TO amprelay_dedupe_v7_pkey;
+    DROP INDEX amprelay_dedupe_seen_at;
+    CREATE TABLE amprelay_dedupe (
+        key BIGINT PRIMARY KEY,
+        message BYTEA NOT NULL,
+        seen_at DOUBLE PRECISION NOT NULL
+    );
+    INSERT INTO amprelay_dedupe (key, message, seen_at)
+    SELECT DISTINCT ON (key) key, message, seen_at FROM (
+        SELECT ('x' || left(md5(message), 16))::bit(64)::bigint AS key, message, seen_at FROM (
+            SELECT int4send(octet_length(convert_to(source, 'UTF8'))) || convert_to(source, 'UTF8')
+                   || convert_to(message_id, 'UTF8') AS message, seen_at FROM amprelay_dedupe_v7) AS m
+    ) AS k ORDER BY key, seen_at DESC;
+    DROP TABLE amprelay_dedupe_v7;
+    CREATE INDEX amprelay_dedupe_seen_at ON amprelay_dedupe USING brin (seen_at);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
