@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
+from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps as json_dumps
 from amprelay.js.json import loads as json_loads
 
@@ -67,8 +68,11 @@ def decode_form_value(raw: str | None) -> Any:
         return raw
 
 
-class Drop(Exception):
-    """Close the connection without answering."""
+class Drop(AmprelayError):
+    """Close the connection without answering (the stand-in's simulated fault)."""
+
+    def __init__(self) -> None:
+        super().__init__("the connection is closed without an answer")
 
 
 def form_params(scope: Scope, body: bytes) -> dict[str, str] | None:
