@@ -28,10 +28,10 @@ sys.path.insert(0, str(HERE))
 
 from _procs import cpu_seconds  # noqa: E402
 
-from amprelay.store.base import MessageClaims, NewUnit, Route  # noqa: E402
+from amprelay.store.base import MessageClaims, NewUnit, UnitRoute  # noqa: E402
 from amprelay.store.postgres import PostgresQueue  # noqa: E402
 
-EVENTS = Route("amplitude", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
+EVENTS = UnitRoute("amplitude", "POST", "https://api2.amplitude.com/2/httpapi", "json", "events", False,
                (("api_key", "k"), ("events", None)))
 
 
