@@ -4,13 +4,28 @@ runs :func:`migrate`; the queue runs it on open. The version is kept in ``amprel
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
 from amprelay.store.base import routes_without_keys
 
 BUCKETS = 64
+
+
+def bucket_of(partition: str) -> int:
+    """The bucket of a partition (user, else device): a stable hash, the same on every relay."""
+    return zlib.crc32(partition.encode("utf-8")) % BUCKETS
+
+
+def one_row(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
+    """The one row a query always returns (COUNT, nextval, a row just written)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise psycopg.DataError("the query returned no row")
+    return row
 
 
 def _routes_without_keys(conn: psycopg.Connection) -> None:

@@ -27,18 +27,15 @@ The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.s
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import psycopg
 
 from amprelay import defaults
+from amprelay.store import pg_deadletters
 from amprelay.store.base import (
     DEDUPE_PRUNE_SECONDS,
     ApiKeys,
@@ -57,34 +54,12 @@ from amprelay.store.base import (
     route_resolved,
 )
 from amprelay.store.groupcommit import GroupCommit
-from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, migrate
+from amprelay.store.pg_dedupe import claim_keys, dedupe_key
+from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, bucket_of, migrate, one_row
+from amprelay.store.pg_state import Pending, WorkerState
 from amprelay.store.sqlite import SCAN_WINDOW
 
 __all__ = ["BUCKETS", "SCHEMA_VERSION", "PostgresQueue", "bucket_of", "dedupe_key", "migrate"]
-
-
-def _one(cursor: psycopg.Cursor[Any]) -> tuple[Any, ...]:
-    """The one row a query always returns (COUNT, nextval, a row just written)."""
-    row = cursor.fetchone()
-    if row is None:
-        raise psycopg.DataError("the query returned no row")
-    return row
-
-
-def bucket_of(partition: str) -> int:
-    return zlib.crc32(partition.encode("utf-8")) % BUCKETS
-
-
-def dedupe_key(source: str, message_id: str) -> tuple[int, bytes]:
-    """A messageId's row in ``amprelay_dedupe``: its key (the first 8 bytes of the MD5 of the
-    message, as a signed bigint) and the message (the source's length, the source, the
-    messageId), which tells a duplicate from a collision. Migration 8 computes the same in SQL."""
-    s = source.encode("utf-8", "surrogatepass")
-    message = len(s).to_bytes(4, "big") + s + message_id.encode("utf-8", "surrogatepass")
-    return _first_int8(hashlib.md5(message, usedforsecurity=False).digest())[0], message
-
-
-_first_int8 = struct.Struct(">q").unpack_from
 
 
 class PostgresQueue(SettleShortcuts):
@@ -108,7 +83,7 @@ class PostgresQueue(SettleShortcuts):
         self._retry_at = 0.0
         self._connect_error = ""
         self.stale_settlements = 0
-        self._workers: dict[str, _Worker] = {}  # worker id -> its buckets and leased units, as seen here
+        self._workers: dict[str, WorkerState] = {}  # worker id -> its buckets and leased units, as seen here
         # bucket ownership is renewed (and the live workers counted) at most this often
         self._refresh_seconds = min(1.0, bucket_lease_seconds / 4)
         # The schema is brought up to date on the first connection. A database that is down at
@@ -117,7 +92,7 @@ class PostgresQueue(SettleShortcuts):
         if auto_migrate:
             with contextlib.suppress(psycopg.OperationalError), self._connection():
                 pass
-        self._group: GroupCommit[_Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
+        self._group: GroupCommit[Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
 
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:
         with self._lock:
@@ -164,7 +139,7 @@ class PostgresQueue(SettleShortcuts):
             stored = route_at_rest(route).key()  # no API key at rest
             c.execute("INSERT INTO amprelay_routes (key, destination, kind) VALUES (%s, %s, %s) "
                       "ON CONFLICT (key) DO NOTHING", (stored, route.destination, route.kind))
-            rid = _one(c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (stored,)))[0]
+            rid = one_row(c.execute("SELECT id FROM amprelay_routes WHERE key = %s", (stored,)))[0]
             self._route_ids[key] = rid
             self._routes[rid] = route
         return rid
@@ -172,7 +147,7 @@ class PostgresQueue(SettleShortcuts):
     def _route(self, c: psycopg.Connection, rid: int) -> UnitRoute:
         route = self._routes.get(rid)
         if route is None:
-            key = _one(c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)))[0]
+            key = one_row(c.execute("SELECT key FROM amprelay_routes WHERE id = %s", (rid,)))[0]
             route = route_resolved(UnitRoute.from_key(key), self._api_keys)
             self._routes[rid] = route
             self._route_ids[route.key()] = rid
@@ -189,11 +164,11 @@ class PostgresQueue(SettleShortcuts):
             raise ValueError("the PostgreSQL store has no inbox (its relays transform inline)")
         if not units and not dead and not (claims and claims.units_of):
             return []
-        me = _Pending(units, dead, claims if claims and claims.units_of else None)
+        me = Pending(units, dead, claims if claims and claims.units_of else None)
         self._group.submit(me)
         return me.ids
 
-    def _write_group(self, group: list[_Pending]) -> None:
+    def _write_group(self, group: list[Pending]) -> None:
         # the arrays go as binary parameters (%b): PostgreSQL parses text arrays of bytea slowly
         try:
             with self._connection() as c, c.transaction():
@@ -218,7 +193,7 @@ class PostgresQueue(SettleShortcuts):
                 p.ids = []
             raise
 
-    def _copy_units(self, c: psycopg.Connection, group: list[_Pending]) -> None:
+    def _copy_units(self, c: psycopg.Connection, group: list[Pending]) -> None:
         """A group's units in one COPY (one write per page rather than per row), under ids drawn
         from the table's sequence in one query, in enqueue order."""
         units = [u for p in group for u in p.units]
@@ -236,7 +211,7 @@ class PostgresQueue(SettleShortcuts):
         for p in group:
             p.ids, start = ids[start:start + len(p.units)], start + len(p.units)
 
-    def _claim(self, c: psycopg.Connection, group: list[_Pending]) -> None:
+    def _claim(self, c: psycopg.Connection, group: list[Pending]) -> None:
         """The dedupe claims of a group's enqueues, in one statement whose rows are in one order
         (of their keys, see :func:`dedupe_key`) for every relay (no deadlock between relays). An
         insert that conflicts with the same message seen within the window, or with one another
@@ -265,7 +240,7 @@ class PostgresQueue(SettleShortcuts):
             if by_key.setdefault(key, (pair, message))[0] != pair:
                 unrecorded.add(pair)
         rows = sorted((k, m) for k, (_, m) in by_key.items())
-        claimed = unrecorded | {by_key[k][0] for k in _claim_keys(c, rows, now, cutoff)}
+        claimed = unrecorded | {by_key[k][0] for k in claim_keys(c, rows, now, cutoff)}
         taken: set[tuple[str, str]] = set()
         for p in group:
             claims = p.claims
@@ -280,19 +255,19 @@ class PostgresQueue(SettleShortcuts):
 
     # -- buckets and leases ---------------------------------------------------------------------
 
-    def _worker(self, c: psycopg.Connection, worker_id: str) -> _Worker:
+    def _worker(self, c: psycopg.Connection, worker_id: str) -> WorkerState:
         """This queue's view of ``worker_id``: its buckets and the units it has leased. The units
         another queue object leased under the same id are read once from the table."""
         w = self._workers.get(worker_id)
         if w is None:
-            w = _Worker()
+            w = WorkerState()
             for uid, part, until in c.execute(
                     "SELECT id, partition, lease_until FROM amprelay_units WHERE lease_owner = %s", (worker_id,)):
                 w.leases[uid] = (part, until or 0.0)
             self._workers[worker_id] = w
         return w
 
-    def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: _Worker, now: float) -> list[int]:
+    def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: WorkerState, now: float) -> list[int]:
         """The buckets ``worker_id`` owns at ``now``. Ownership is renewed, and the live workers
         counted (for an even share), at most every ``_refresh_seconds``; in between, the buckets
         it renewed are its own (their leases run a whole ``bucket_lease_seconds``). A worker that
@@ -305,7 +280,7 @@ class PostgresQueue(SettleShortcuts):
             (until, worker_id, now))]
         c.execute("INSERT INTO amprelay_workers (worker_id, seen_at) VALUES (%s, %s) "
                   "ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at", (worker_id, now))
-        live = _one(c.execute("SELECT COUNT(*) FROM amprelay_workers WHERE worker_id <> %s AND seen_at >= %s",
+        live = one_row(c.execute("SELECT COUNT(*) FROM amprelay_workers WHERE worker_id <> %s AND seen_at >= %s",
                          (worker_id, now - self.bucket_lease_seconds)))[0] + 1
         target = math.ceil(BUCKETS / live)
         if len(owned) < target:
@@ -334,7 +309,7 @@ class PostgresQueue(SettleShortcuts):
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         now = time.time() if now is None else now
         until = now + lease_seconds
-        w: _Worker | None = None
+        w: WorkerState | None = None
         try:
             with self._connection() as c, c.transaction():
                 w = self._worker(c, worker_id)
@@ -347,7 +322,7 @@ class PostgresQueue(SettleShortcuts):
             w.leases[u.id] = (u.partition, until)
         return chosen
 
-    def _lease(self, c: psycopg.Connection, worker_id: str, w: _Worker, max_units: int, until: float,
+    def _lease(self, c: psycopg.Connection, worker_id: str, w: WorkerState, max_units: int, until: float,
                now: float) -> list[Lease]:
         owned = self._claim_buckets(c, worker_id, w, now)
         if not owned or max_units <= 0:
@@ -371,7 +346,7 @@ class PostgresQueue(SettleShortcuts):
         if (expired or owned != w.clean_owned or now >= w.clean_due or not w.clean_at <= now < w.clean_at + 1.0):
             w.clean_upto = 0
         after = w.clean_upto
-        top = _one(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
+        top = one_row(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
         # the window is read without the entries; only the chosen units' come back, with their lease.
         # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
         rows = c.execute(
@@ -386,7 +361,7 @@ class PostgresQueue(SettleShortcuts):
             return []
         # (found some: what was blocked up to clean_upto stays blocked; leasing blocks only more)
         picked = pick_runs(rows, max_units)
-        token = _one(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
+        token = one_row(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
         # only units nobody leased meanwhile (a bucket just taken over by another worker): the
         # update waits for such a worker's transaction and then leaves its units alone
         ids = [r[0] for r in picked]
@@ -470,92 +445,32 @@ class PostgresQueue(SettleShortcuts):
         self.stale_settlements += len(stale)
         return stale
 
-    # -- dead letters -----------------------------------------------------------------------------
-
-    @staticmethod
-    def _where(flt: DeadLetterFilter) -> tuple[str, list[Any]]:
-        terms: list[str] = []
-        args: list[Any] = []
-        for cond, value in (("r.destination = %s", flt.destination), ("r.kind = %s", flt.kind),
-                            ("d.message_id = %s", flt.message_id), ("d.partition = %s", flt.partition),
-                            ("d.dead_at >= %s", flt.since), ("d.dead_at < %s", flt.until)):
-            if value is not None:
-                terms.append(cond)
-                args.append(value)
-        if flt.reason_contains:
-            terms.append("strpos(lower(d.reason), lower(%s)) > 0")
-            args.append(flt.reason_contains)
-        if flt.ids is not None:
-            terms.append("d.id = ANY(%s)")
-            args.append(list(flt.ids))
-        return (" WHERE " + " AND ".join(terms)) if terms else "", args
+    # -- dead letters and stats (the statements are in amprelay.store.pg_deadletters) --------------
 
     def list_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), limit: int = 100,
                   offset: int = 0) -> list[DeadLetter]:
-        where, args = self._where(flt)
         with self._connection() as c:
-            rows = c.execute(
-                "SELECT d.id, d.route_id, d.entry, d.partition, d.message_id, d.created_at, d.dead_at, d.attempts, "
-                f"d.reason FROM amprelay_dead_letters d JOIN amprelay_routes r ON r.id = d.route_id{where} "
-                "ORDER BY d.id LIMIT %s OFFSET %s", [*args, limit if limit >= 0 else None, offset]).fetchall()
-            return [DeadLetter(i, self._route(c, rid), bytes(e), p, m, ca, da, a, reason)
-                    for i, rid, e, p, m, ca, da, a, reason in rows]
+            return pg_deadletters.list_dead(c, self._route, flt, limit, offset)
 
     def count_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
-        where, args = self._where(flt)
         with self._connection() as c:
-            return _one(c.execute(f"SELECT COUNT(*) FROM amprelay_dead_letters d JOIN amprelay_routes r "
-                             f"ON r.id = d.route_id{where}", args))[0]
+            return pg_deadletters.count_dead(c, flt)
 
     def requeue_dead(self, flt: DeadLetterFilter = DeadLetterFilter(), now: float | None = None) -> int:
-        now = time.time() if now is None else now
-        where, args = self._where(flt)
-        where = (where + " AND " if where else " WHERE ") + "r.kind <> 'rejected'"
         with self._connection() as c, c.transaction():
-            rows = c.execute(
-                f"SELECT d.id, d.route_id, d.partition, d.message_id, d.entry FROM amprelay_dead_letters d "
-                f"JOIN amprelay_routes r ON r.id = d.route_id{where} ORDER BY d.unit_id, d.id FOR UPDATE OF d",
-                args).fetchall()
-            if not rows:
-                return 0
-            c.execute(
-                "INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at) "
-                "SELECT * FROM unnest(%s::bigint[], %s::int[], %s::text[], %s::text[], %s::bytea[], %s::float8[])",
-                ([r[1] for r in rows], [bucket_of(r[2]) for r in rows], [r[2] for r in rows], [r[3] for r in rows],
-                 [bytes(r[4]) for r in rows], [now] * len(rows)))
-            c.execute("DELETE FROM amprelay_dead_letters WHERE id = ANY(%s)", ([r[0] for r in rows],))
-            return len(rows)
+            return pg_deadletters.requeue_dead(c, flt, time.time() if now is None else now)
 
     def purge_dead(self, flt: DeadLetterFilter = DeadLetterFilter()) -> int:
-        where, args = self._where(flt)
         with self._connection() as c:
-            return c.execute(f"DELETE FROM amprelay_dead_letters WHERE id IN (SELECT d.id FROM "
-                             f"amprelay_dead_letters d JOIN amprelay_routes r ON r.id = d.route_id{where})",
-                             args).rowcount
-
-    # -- stats --------------------------------------------------------------------------------------
+            return pg_deadletters.purge_dead(c, flt)
 
     def size_bytes(self) -> int:
         with self._connection() as c:
-            return _one(c.execute("SELECT pg_total_relation_size('amprelay_units') + "
-                             "pg_total_relation_size('amprelay_dead_letters')"))[0]
+            return pg_deadletters.size_bytes(c)
 
     def stats(self, now: float | None = None) -> QueueStats:
-        now = time.time() if now is None else now
         with self._connection() as c:
-            s = QueueStats()
-            for dest, n in c.execute("SELECT r.destination, COUNT(*) FROM amprelay_units u JOIN amprelay_routes r "
-                                     "ON r.id = u.route_id GROUP BY r.destination"):
-                s.depth_by_destination[dest] = n
-                s.depth += n
-            s.leased, s.waiting, s.oldest_created_at = _one(c.execute(
-                "SELECT COUNT(*) FILTER (WHERE lease_owner IS NOT NULL), "
-                "COUNT(*) FILTER (WHERE not_before > %s), MIN(created_at) FROM amprelay_units", (now,)))
-            for dest, n in c.execute("SELECT r.destination, COUNT(*) FROM amprelay_dead_letters d JOIN "
-                                     "amprelay_routes r ON r.id = d.route_id GROUP BY r.destination"):
-                s.dead_by_destination[dest] = n
-                s.dead_letters += n
-            return s
+            return pg_deadletters.stats(c, time.time() if now is None else now)
 
     def close(self) -> None:
         self._group.close()
@@ -563,59 +478,6 @@ class PostgresQueue(SettleShortcuts):
             if self._conn is not None and not self._conn.closed:
                 self._conn.close()
             self._conn = None
-
-
-def _claim_keys(c: psycopg.Connection, rows: list[tuple[int, bytes]], now: float, cutoff: float) -> Iterable[int]:
-    """Record the messages ``rows`` (key, message; in key order) as seen at ``now``; returns the
-    keys claimed: new, seen before ``cutoff`` only, or recorded for another message (a collision,
-    whose record is taken over: at worst that one is resent once). Usually every message is new:
-    the rows are copied in (one write per page rather than per row); a conflicting key, waited for
-    if another relay's transaction is inserting it, undoes the copy and the claim is made by
-    INSERT .. ON CONFLICT instead."""
-    try:
-        with c.transaction(), c.cursor().copy(
-                "COPY amprelay_dedupe (key, message, seen_at) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "bytea", "float8"])
-            for key, message in rows:
-                copy.write_row((key, message, now))
-        return [k for k, _ in rows]
-    except psycopg.errors.UniqueViolation:
-        pass
-    return [k for (k,) in c.execute(
-        "INSERT INTO amprelay_dedupe AS d (key, message, seen_at) "
-        "SELECT k, m, %s FROM unnest(%b::bigint[], %b::bytea[]) AS t(k, m) ORDER BY k "
-        "ON CONFLICT (key) DO UPDATE SET seen_at = excluded.seen_at, message = excluded.message "
-        "WHERE d.seen_at < %s OR d.message <> excluded.message RETURNING d.key",
-        (now, [k for k, _ in rows], [m for _, m in rows], cutoff)).fetchall()]
-
-
-class _Pending:
-    __slots__ = ("units", "dead", "claims", "ids")
-
-    def __init__(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
-                 claims: MessageClaims | None = None):
-        self.units = units
-        self.dead = dead
-        self.claims = claims
-        self.ids: list[int] = []
-
-
-class _Worker:
-    """A worker's buckets (renewed at ``checked_at``) and its leased units (id -> partition,
-    lease until), so a lease need not look them up."""
-
-    __slots__ = ("owned", "checked_at", "leases", "clean_upto", "clean_at", "clean_owned", "clean_due")
-
-    def __init__(self) -> None:
-        self.owned: list[int] = []
-        self.checked_at = -math.inf
-        self.leases: dict[int, tuple[str, float]] = {}
-        # the last full scan (at clean_at, of clean_owned) found nothing ready up to clean_upto
-        # (0: no such scan holds); it holds until clean_due, when a waiting retry comes due
-        self.clean_upto = 0
-        self.clean_at = -math.inf
-        self.clean_owned: list[int] = []
-        self.clean_due = math.inf
 
 
 class _Conn:
