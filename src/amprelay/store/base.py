@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -267,6 +267,23 @@ class DeadLetterFilter:
     since: float | None = None  # dead_at >= since
     until: float | None = None  # dead_at < until
     ids: tuple[int, ...] | None = None
+
+    def sql_terms(self, param: str, contains: str) -> tuple[list[str], list[Any]]:
+        """The filter as SQL terms over ``amprelay_dead_letters d JOIN amprelay_routes r`` and
+        their arguments, for a backend whose placeholder is ``param`` (``?``, ``%s``) and whose
+        substring test is ``contains`` (``instr``, ``strpos``); ``ids`` is left to the backend."""
+        terms: list[str] = []
+        args: list[Any] = []
+        for column, op, value in (("r.destination", "=", self.destination), ("r.kind", "=", self.kind),
+                                  ("d.message_id", "=", self.message_id), ("d.partition", "=", self.partition),
+                                  ("d.dead_at", ">=", self.since), ("d.dead_at", "<", self.until)):
+            if value is not None:
+                terms.append(f"{column} {op} {param}")
+                args.append(value)
+        if self.reason_contains:
+            terms.append(f"{contains}(lower(d.reason), lower({param})) > 0")
+            args.append(self.reason_contains)
+        return terms, args
 
 
 @dataclass(slots=True)

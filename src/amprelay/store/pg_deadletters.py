@@ -16,17 +16,7 @@ __all__ = ["count_dead", "list_dead", "purge_dead", "requeue_dead", "size_bytes"
 
 
 def _where(flt: DeadLetterFilter) -> tuple[str, list[Any]]:
-    terms: list[str] = []
-    args: list[Any] = []
-    for cond, value in (("r.destination = %s", flt.destination), ("r.kind = %s", flt.kind),
-                        ("d.message_id = %s", flt.message_id), ("d.partition = %s", flt.partition),
-                        ("d.dead_at >= %s", flt.since), ("d.dead_at < %s", flt.until)):
-        if value is not None:
-            terms.append(cond)
-            args.append(value)
-    if flt.reason_contains:
-        terms.append("strpos(lower(d.reason), lower(%s)) > 0")
-        args.append(flt.reason_contains)
+    terms, args = flt.sql_terms("%s", "strpos")
     if flt.ids is not None:
         terms.append("d.id = ANY(%s)")
         args.append(list(flt.ids))

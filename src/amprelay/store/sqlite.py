@@ -316,17 +316,7 @@ class SQLiteQueue(SettleShortcuts):
 
     @staticmethod
     def _where(flt: DeadLetterFilter) -> tuple[str, list]:
-        terms: list[str] = []
-        args: list = []
-        for cond, value in (("r.destination = ?", flt.destination), ("r.kind = ?", flt.kind),
-                            ("d.message_id = ?", flt.message_id), ("d.partition = ?", flt.partition),
-                            ("d.dead_at >= ?", flt.since), ("d.dead_at < ?", flt.until)):
-            if value is not None:
-                terms.append(cond)
-                args.append(value)
-        if flt.reason_contains:
-            terms.append("instr(lower(d.reason), lower(?)) > 0")
-            args.append(flt.reason_contains)
+        terms, args = flt.sql_terms("?", "instr")
         if flt.ids is not None:
             terms.append(f"d.id IN ({','.join('?' * len(flt.ids))})" if flt.ids else "0")
             args.extend(flt.ids)
