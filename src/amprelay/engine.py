@@ -110,7 +110,7 @@ def _check_audience_context(event: dict[str, Any]) -> None:
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
-    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_checked", "_perform", "_ctx")
+    __slots__ = ("action", "mapping", "_evaluate", "_validate", "_compiled", "_checked", "_uses", "_perform", "_ctx")
 
     def __init__(self, action_key: str, mapping: dict[str, Any] | None) -> None:
         action = ACTIONS.get(action_key)
@@ -130,8 +130,11 @@ class CompiledAction:
         self._evaluate = compiled.evaluate
         validator = compile_validator(action.fields)
         self._validate = validator
-        # mapping and validation in one pass; the two steps above when it cannot decide
-        self._checked = compiled.checked(RootChecks(*validator.root_checks()))
+        # mapping and validation in one pass (the two steps above when it cannot decide), built
+        # at the second event: a mapping run once (preview, the event tester) is not compiled twice
+        self._compiled = compiled
+        self._checked: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+        self._uses = 0
         self._perform = action.perform
         self._ctx = Context(0)
 
@@ -141,6 +144,8 @@ class CompiledAction:
             kind = "null" if event is None else type(event).__name__
             raise InvalidEventError(f"Cannot read properties of {kind} (reading 'context')")
         checked = self._checked
+        if checked is None and self._uses < 2:
+            checked = self._one_pass()
         if checked is not None and type(event) is dict:
             try:
                 payload = checked(event)
@@ -158,6 +163,24 @@ class CompiledAction:
             return self._validate(resolved)
         except PayloadValidationError as exc:
             raise PayloadError(str(exc)) from exc
+
+    def _one_pass(self) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
+        self._uses += 1
+        if self._uses == 2:
+            self.compile_one_pass()
+        return self._checked
+
+    def compile_one_pass(self) -> bool:
+        """Build the one-pass function now (else it is built at the second event); whether the
+        mapping has one (its root is a plain object)."""
+        self._uses = 2
+        self._checked = self._compiled.checked(RootChecks(*self._validate.root_checks()))
+        return self._checked is not None
+
+    def use_two_steps(self) -> None:
+        """Always map, then validate (the reference's two steps; what the one pass is checked against)."""
+        self._uses = 2
+        self._checked = None
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         payload = self.payload(event)

@@ -33,8 +33,9 @@ def _pairs() -> list[tuple[CompiledAction, CompiledAction]]:
     pairs = []
     for key, mapping in mappings:
         checked = CompiledAction(key, mapping)
+        checked.compile_one_pass()
         two_steps = CompiledAction(key, mapping)
-        two_steps._checked = None
+        two_steps.use_two_steps()
         pairs.append((checked, two_steps))
     return pairs
 
@@ -53,6 +54,9 @@ def test_presets_take_the_one_pass_path() -> None:
     for checked, _ in PAIRS:
         assert checked._checked is not None
     action = CompiledAction("logEventV2", next(p.mapping for p in PRESETS if p.name == "Track Calls"))
+    assert action._checked is None  # built at the second event, not for a mapping run once
+    action.payload(track())
+    action.payload(track())
     assert action._checked is not None and action._checked(track()) is not None
 
 
