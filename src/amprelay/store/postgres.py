@@ -349,6 +349,10 @@ class PostgresQueue(SettleShortcuts):
         top = one_row(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
         # the window is read without the entries; only the chosen units' come back, with their lease.
         # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
+        # Not by a bitmap scan: that visits every settled (deleted) unit not yet vacuumed away on
+        # every lease, where an index scan marks their entries dead once, for every later scan
+        # (a window behind 20,000 settled units: 1.8 ms -> 0.5 ms).
+        c.execute("SET LOCAL enable_bitmapscan = off")
         rows = c.execute(
             "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) AND id > %s "
             "AND (lease_owner IS NULL OR lease_until < %s) AND not_before <= %s AND NOT (partition = ANY(%s)) "
