@@ -7,7 +7,7 @@ import orjson
 import psycopg
 import pytest
 
-from amprelay.store import NewUnit, UnitRoute
+from amprelay.store import NewUnit, RetryItem, UnitRoute
 from amprelay.store.postgres import BUCKETS, SCHEMA_VERSION, PostgresQueue, bucket_of, migrate
 from tests.helpers.postgres import PgSchemas, pg_available
 from tests.requirements import require
@@ -73,7 +73,7 @@ def test_migrate_is_idempotent_and_versioned(dsn):
         assert c.execute("SELECT COUNT(*) FROM amprelay_buckets").fetchone()[0] == BUCKETS
 
 
-def test_migration_7_upgrades_a_version_6_queue_and_keeps_its_units(dsn):
+def test_migrations_7_to_9_upgrade_a_version_6_queue_and_keep_its_units(dsn):
     from amprelay.store.pg_schema import MIGRATIONS
 
     with psycopg.connect(dsn, autocommit=True) as c:  # a queue as version 6 left it: A owns every bucket
@@ -89,12 +89,12 @@ def test_migration_7_upgrades_a_version_6_queue_and_keeps_its_units(dsn):
         c.execute("INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at) "
                   "VALUES (%s, %s, 'u1', 'm2', '{}', 1)", (rid, bucket_of("u1")))
         c.execute("UPDATE amprelay_buckets SET owner = 'A', lease_until = 1005")
-    q = PostgresQueue(dsn, bucket_lease_seconds=5)  # a new queue object under A's id reads A's leases
-    assert q.lease("A", 10, 60, now=1000) == []  # u1's second unit waits behind the first
-    got = q.lease("A", 10, 60, now=5001)  # the lease expired: both go, in order
+    q = PostgresQueue(dsn, bucket_lease_seconds=5)  # (migrated: leases live in their workers' memory)
+    assert q.lease("B", 10, 60, now=1000) == []  # A's buckets are still A's
+    got = q.lease("B", 10, 60, now=1006)  # they lapsed: B takes them, and what A had in flight, in order
     assert [u.message_id for u in got] == ["m1", "m2"] and got[0].route == EVENTS
-    assert q.lease("A", 10, 60, now=5002) == []  # in flight
-    q.ack([u.id for u in got])
+    assert q.lease("B", 10, 60, now=1007) == []  # in flight
+    assert q.settle(ack=[u.id for u in got], tokens={u.id: u.token for u in got}, now=1008) == []
     q.close()
     with psycopg.connect(dsn, autocommit=True) as c:
         assert c.execute("SELECT version FROM amprelay_schema").fetchone()[0] == SCHEMA_VERSION
@@ -102,8 +102,13 @@ def test_migration_7_upgrades_a_version_6_queue_and_keeps_its_units(dsn):
                          "AND contype = 'f'").fetchone()[0] == 0
         indexes = {r[0] for r in c.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'amprelay_units' "
                                            "AND schemaname = current_schema()")}
-        assert "amprelay_units_leased" not in indexes and "amprelay_units_waiting" in indexes
+        assert indexes == {"amprelay_units_pkey", "amprelay_units_waiting"}
+        assert c.execute("SELECT reloptions FROM pg_class WHERE oid = 'amprelay_units'::regclass").fetchone()[0] is None
         assert c.execute("SELECT COUNT(*) FROM amprelay_units").fetchone()[0] == 0
+        columns = {r[0] for r in c.execute("SELECT column_name FROM information_schema.columns WHERE table_name = "
+                                           "'amprelay_units' AND table_schema = current_schema()")}
+        assert not columns & {"lease_owner", "lease_until", "lease_token"}
+        assert c.execute("SELECT COUNT(*) FROM amprelay_buckets WHERE epoch > 0").fetchone()[0] == BUCKETS
 
 
 def test_migration_8_keys_a_version_7_dedupe_window_by_hash_and_keeps_it(dsn):
@@ -130,25 +135,53 @@ def test_migration_8_keys_a_version_7_dedupe_window_by_hash_and_keeps_it(dsn):
     q.close()
 
 
-def test_a_lease_survives_a_unit_taken_meanwhile_without_breaking_order(dsn):
-    """Two workers racing for one partition (a bucket just taken over): the one whose update
-    finds a unit taken leases none of that partition's later units."""
-    a = PostgresQueue(dsn, bucket_lease_seconds=5)
-    first, second = a.enqueue(units(1, 2))
-    with psycopg.connect(dsn) as other:  # another worker leases the first unit, uncommitted
-        other.execute("UPDATE amprelay_units SET lease_owner = 'B', lease_until = 9999 WHERE id = %s", (first,))
-        import threading
-
-        got: list = []
-        t = threading.Thread(target=lambda: got.extend(a.lease("A", 10, 60, now=1000)))
-        t.start()
-        t.join(0.5)  # A's update waits for B's transaction
-        other.commit()
-    t.join(10)
-    assert got == []  # u0's first unit went to B: its second waits
-    with psycopg.connect(dsn) as c:
-        assert c.execute("SELECT lease_owner FROM amprelay_units WHERE id = %s", (second,)).fetchone()[0] is None
+def test_a_settlement_after_a_takeover_is_stale_and_changes_nothing(dsn):
+    """A worker whose buckets lapsed settles late: another worker took them over (a new epoch) and
+    leased the same units; the late settlement changes nothing, the new owner's counts."""
+    a, b = PostgresQueue(dsn, bucket_lease_seconds=5), PostgresQueue(dsn, bucket_lease_seconds=5)
+    a.enqueue(units(3, 2))
+    old = a.lease("A", 10, 300, now=1000)
+    new = b.lease("B", 10, 300, now=1006)
+    assert sorted(u.id for u in new) == sorted(u.id for u in old)
+    assert sorted(a.settle(ack=[u.id for u in old], tokens={u.id: u.token for u in old}, now=1007)) == \
+        sorted(u.id for u in old)
+    assert a.stale_settlements == len(old) and b.stats().depth == 6
+    assert b.settle(retry=[RetryItem(u.id, 1010, "429") for u in new], tokens={u.id: u.token for u in new},
+                    now=1008) == []
+    again = b.lease("B", 10, 300, now=1011)
+    assert sorted(u.id for u in again) == sorted(u.id for u in new) and {u.attempts for u in again} == {1}
+    b.ack([u.id for u in again])
+    assert b.stats().depth == 0
     a.close()
+    b.close()
+
+
+def test_a_takeover_waits_for_a_settlement_checking_its_bucket(dsn):
+    """A settlement locks its buckets' rows while it checks their epochs: a worker looking for
+    buckets meanwhile skips them (and takes them once the settlement is done)."""
+    a, b = PostgresQueue(dsn, bucket_lease_seconds=5), PostgresQueue(dsn, bucket_lease_seconds=5)
+    a.enqueue(units(1, 1))
+    [u] = a.lease("A", 10, 300, now=1000)
+    with psycopg.connect(dsn) as c:  # the same lock as a's settlement holds
+        c.execute("SELECT epoch FROM amprelay_buckets WHERE bucket = %s FOR SHARE", (bucket_of("u0"),))
+        assert b.lease("B", 10, 300, now=1006) == []
+        with psycopg.connect(dsn) as d:
+            assert d.execute("SELECT owner FROM amprelay_buckets WHERE bucket = %s",
+                             (bucket_of("u0"),)).fetchone()[0] == "A"
+    assert [x.id for x in b.lease("B", 10, 300, now=1007)] == [u.id]
+    a.close()
+    b.close()
+
+
+def test_a_worker_that_lets_its_buckets_lapse_keeps_them_and_its_settlements(dsn):
+    """No one took the buckets meanwhile: they keep their epoch, and the worker's leases settle."""
+    q = PostgresQueue(dsn, bucket_lease_seconds=5)
+    q.enqueue(units(2, 1))
+    got = q.lease("A", 10, 300, now=1000)
+    assert q.lease("A", 10, 300, now=1010) == []  # re-claimed after lapsing: its units are still in flight
+    assert q.settle(ack=[u.id for u in got], tokens={u.id: u.token for u in got}, now=1011) == []
+    assert q.stats().depth == 0
+    q.close()
 
 
 def test_after_an_empty_scan_only_new_units_are_read_and_the_whole_window_again_within_a_second(dsn):

@@ -74,15 +74,16 @@ def size_bytes(c: psycopg.Connection) -> int:
     return size
 
 
-def stats(c: psycopg.Connection, now: float) -> QueueStats:
-    s = QueueStats()
+def stats(c: psycopg.Connection, now: float, leased: int) -> QueueStats:
+    """The queue's statistics; ``leased``: the units in flight (kept by the relays that leased
+    them, not in the table: the caller's own)."""
+    s = QueueStats(leased=leased)
     for dest, n in c.execute("SELECT r.destination, COUNT(*) FROM amprelay_units u JOIN amprelay_routes r "
                              "ON r.id = u.route_id GROUP BY r.destination"):
         s.depth_by_destination[dest] = n
         s.depth += n
-    s.leased, s.waiting, s.oldest_created_at = one_row(c.execute(
-        "SELECT COUNT(*) FILTER (WHERE lease_owner IS NOT NULL), "
-        "COUNT(*) FILTER (WHERE not_before > %s), MIN(created_at) FROM amprelay_units", (now,)))
+    s.waiting, s.oldest_created_at = one_row(c.execute(
+        "SELECT COUNT(*) FILTER (WHERE not_before > %s), MIN(created_at) FROM amprelay_units", (now,)))
     for dest, n in c.execute("SELECT r.destination, COUNT(*) FROM amprelay_dead_letters d JOIN "
                              "amprelay_routes r ON r.id = d.route_id GROUP BY r.destination"):
         s.dead_by_destination[dest] = n

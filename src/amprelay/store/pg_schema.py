@@ -149,6 +149,20 @@ MIGRATIONS: list[str | Callable[[psycopg.Connection], None]] = [
     DROP TABLE amprelay_dedupe_v7;
     CREATE INDEX amprelay_dedupe_seen_at ON amprelay_dedupe USING brin (seen_at);
     """,
+    # 9: a lease writes nothing to its units. The worker that leased them keeps them in memory;
+    # settlements are fenced by the bucket's epoch, bumped whenever the bucket changes hands (a
+    # relay still running an older version fails on the dropped columns instead of sending units
+    # another relay owns; what it had in flight moves with its buckets when their leases lapse).
+    # One index per unit: a lease reads its buckets' units in id order along the primary key
+    # (appended to at its right end) instead of a (bucket, id) index inserted into at 64 places.
+    # Full pages again: the room migration 7 left was for the lease's in-place updates.
+    """
+    DROP INDEX amprelay_units_bucket;
+    ALTER TABLE amprelay_units RESET (fillfactor);
+    ALTER TABLE amprelay_buckets ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE amprelay_units DROP COLUMN lease_owner, DROP COLUMN lease_until, DROP COLUMN lease_token;
+    DROP SEQUENCE amprelay_lease_tokens;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

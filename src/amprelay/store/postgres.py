@@ -5,16 +5,18 @@ partition (the user id, else the device id). A worker leases units only from buc
 bucket is owned by one worker at a time through a short lease (``bucket_lease_seconds``), renewed
 at most once a second and taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets
 evenly; a dead worker's buckets expire and are taken over, and the units it had leased are
-released to the new owner (any it had in flight are at worst resent, and Amplitude deduplicates
+the new owner's to send (any it had in flight are at worst resent, and Amplitude deduplicates
 them by insert_id). Within a worker the same ordering rules as SQLite hold (see
 :mod:`amprelay.store.base`).
 
-Work per unit (PostgreSQL's CPU is what several relays share): a unit is inserted once (one
-multi-row INSERT per enqueue, binary parameters), leased by an update in place (no index covers
-the lease columns, and pages keep room for it: a HOT update), and deleted once; the worker keeps
-its own leases in memory, so a lease locks no rows it does not take, and after a scan that found
-nothing ready it reads only newer units. Settlements are one statement per kind, fenced by the
-lease tokens in the statement itself.
+Work per unit (PostgreSQL's CPU is what several relays share): a unit is inserted once (one COPY
+per group of enqueues), read once when leased and deleted once. A lease writes nothing to its
+units: the worker keeps its leases in memory (a unit in flight blocks its partition there), and
+after a scan that found nothing ready it reads only newer units. A settlement is fenced twice:
+by the lease's token against this worker's own later leases of the unit (in memory), and by the
+epoch of the unit's bucket against other workers: the epoch changes whenever the bucket changes
+hands, and the settlement locks its buckets' rows (``FOR SHARE``) while it checks them, so a
+takeover waits for it or it sees the takeover. Then one statement per kind of outcome.
 
 Durability: every write commits with PostgreSQL's ``synchronous_commit`` (on by default), so an
 enqueue returns only once the units are on disk. Concurrent enqueues in one process share one
@@ -27,6 +29,7 @@ The schema (queue, sessions, dedupe) is created and migrated by :mod:`amprelay.s
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import threading
 import time
@@ -56,7 +59,7 @@ from amprelay.store.base import (
 from amprelay.store.groupcommit import GroupCommit
 from amprelay.store.pg_dedupe import claim_keys, dedupe_key
 from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, bucket_of, migrate, one_row
-from amprelay.store.pg_state import Pending, WorkerState
+from amprelay.store.pg_state import InFlight, Pending, WorkerState
 from amprelay.store.sqlite import SCAN_WINDOW
 
 __all__ = ["BUCKETS", "SCHEMA_VERSION", "PostgresQueue", "bucket_of", "dedupe_key", "migrate"]
@@ -84,6 +87,7 @@ class PostgresQueue(SettleShortcuts):
         self._connect_error = ""
         self.stale_settlements = 0
         self._workers: dict[str, WorkerState] = {}  # worker id -> its buckets and leased units, as seen here
+        self._tokens = itertools.count(1)  # lease tokens, unique within this queue object
         # bucket ownership is renewed (and the live workers counted) at most this often
         self._refresh_seconds = min(1.0, bucket_lease_seconds / 4)
         # The schema is brought up to date on the first connection. A database that is down at
@@ -255,16 +259,11 @@ class PostgresQueue(SettleShortcuts):
 
     # -- buckets and leases ---------------------------------------------------------------------
 
-    def _worker(self, c: psycopg.Connection, worker_id: str) -> WorkerState:
-        """This queue's view of ``worker_id``: its buckets and the units it has leased. The units
-        another queue object leased under the same id are read once from the table."""
+    def _worker(self, worker_id: str) -> WorkerState:
+        """This queue's view of ``worker_id``: its buckets and the units it has leased."""
         w = self._workers.get(worker_id)
         if w is None:
-            w = WorkerState()
-            for uid, part, until in c.execute(
-                    "SELECT id, partition, lease_until FROM amprelay_units WHERE lease_owner = %s", (worker_id,)):
-                w.leases[uid] = (part, until or 0.0)
-            self._workers[worker_id] = w
+            w = self._workers[worker_id] = WorkerState()
         return w
 
     def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: WorkerState, now: float) -> list[int]:
@@ -275,35 +274,40 @@ class PostgresQueue(SettleShortcuts):
         if w.owned and w.checked_at <= now < w.checked_at + self._refresh_seconds:
             return w.owned
         until = now + self.bucket_lease_seconds
-        owned = [r[0] for r in c.execute(
-            "UPDATE amprelay_buckets SET lease_until = %s WHERE owner = %s AND lease_until >= %s RETURNING bucket",
-            (until, worker_id, now))]
+        epochs: dict[int, int] = dict(c.execute(
+            "UPDATE amprelay_buckets SET lease_until = %s WHERE owner = %s AND lease_until >= %s "
+            "RETURNING bucket, epoch", (until, worker_id, now)).fetchall())
+        owned = list(epochs)
         c.execute("INSERT INTO amprelay_workers (worker_id, seen_at) VALUES (%s, %s) "
                   "ON CONFLICT (worker_id) DO UPDATE SET seen_at = excluded.seen_at", (worker_id, now))
         live = one_row(c.execute("SELECT COUNT(*) FROM amprelay_workers WHERE worker_id <> %s AND seen_at >= %s",
                          (worker_id, now - self.bucket_lease_seconds)))[0] + 1
         target = math.ceil(BUCKETS / live)
         if len(owned) < target:
-            claimed = [r[0] for r in c.execute(
-                "UPDATE amprelay_buckets SET owner = %s, lease_until = %s WHERE bucket IN ("
+            # a bucket changing hands gets a new epoch (its former owner's settlements are stale;
+            # the units it had in flight are ours to send now); one whose lease this worker let
+            # lapse, with no one taking it meanwhile, keeps its epoch
+            claimed: dict[int, int] = dict(c.execute(
+                "UPDATE amprelay_buckets SET owner = %s, lease_until = %s, "
+                "epoch = CASE WHEN owner IS NOT DISTINCT FROM %s THEN epoch ELSE epoch + 1 END WHERE bucket IN ("
                 " SELECT bucket FROM amprelay_buckets WHERE (owner IS NULL OR lease_until < %s) AND "
                 " (owner IS DISTINCT FROM %s OR lease_until < %s) ORDER BY bucket LIMIT %s FOR UPDATE SKIP LOCKED"
-                ") RETURNING bucket", (worker_id, until, now, worker_id, now, target - len(owned)))]
-            if claimed:
-                # units a dead owner had leased in these buckets are ours to send now
-                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL "
-                          "WHERE bucket = ANY(%s) AND lease_owner IS NOT NULL AND lease_owner <> %s",
-                          (claimed, worker_id))
-            owned += claimed
+                ") RETURNING bucket, epoch",
+                (worker_id, until, worker_id, now, worker_id, now, target - len(owned))).fetchall())
+            epochs.update(claimed)
+            owned += list(claimed)
         elif len(owned) > target:
             # give back surplus buckets with nothing in flight, so a new worker gets its share
-            busy = {bucket_of(part) for part, _ in w.leases.values()}
+            busy = {bucket_of(held.partition) for held in w.leases.values()}
             surplus = [b for b in sorted(owned, reverse=True) if b not in busy][: len(owned) - target]
             if surplus:
                 c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 "
                           "WHERE bucket = ANY(%s) AND owner = %s", (surplus, worker_id))
                 owned = [b for b in owned if b not in surplus]
         w.owned, w.checked_at = sorted(owned), now
+        w.epochs = {b: epochs[b] for b in owned}
+        # an expired lease in a bucket no longer ours cannot settle any more (its epoch is gone)
+        w.expired = {uid: held for uid, held in w.expired.items() if bucket_of(held.partition) in w.epochs}
         return w.owned
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
@@ -312,14 +316,15 @@ class PostgresQueue(SettleShortcuts):
         w: WorkerState | None = None
         try:
             with self._connection() as c, c.transaction():
-                w = self._worker(c, worker_id)
+                w = self._worker(worker_id)
                 chosen = self._lease(c, worker_id, w, max_units, until, now)
         except BaseException:
             if w is not None:  # what was renewed or claimed may have been rolled back
                 w.checked_at, w.clean_upto = -math.inf, 0
             raise
         for u in chosen:  # recorded once the transaction committed
-            w.leases[u.id] = (u.partition, until)
+            w.leases[u.id] = InFlight(u.partition, until, u.token, w.epochs[bucket_of(u.partition)])
+            w.expired.pop(u.id, None)
         return chosen
 
     def _lease(self, c: psycopg.Connection, worker_id: str, w: WorkerState, max_units: int, until: float,
@@ -327,73 +332,73 @@ class PostgresQueue(SettleShortcuts):
         owned = self._claim_buckets(c, worker_id, w, now)
         if not owned or max_units <= 0:
             return []
-        # partitions with a unit in flight (leased by this worker: the others' leases in these
-        # buckets were released when they were taken over) or waiting for a retry send nothing
-        # now; the rest are scanned in enqueue order within a window, so a throttled backlog
-        # hides no one. An expired lease is leased again.
-        expired = [uid for uid, (_, end) in w.leases.items() if end < now]
+        # partitions with a unit in flight (leased by this worker: what other workers had in
+        # flight in these buckets is ours since we took them over) or waiting for a retry send
+        # nothing now; the rest are scanned in enqueue order within a window, so a throttled
+        # backlog hides no one. An expired lease is leased again.
+        expired = [uid for uid, held in w.leases.items() if held.until < now]
         for uid in expired:
-            del w.leases[uid]
-        blocked = {part for part, _ in w.leases.values()}
+            w.expired[uid] = w.leases.pop(uid)
+        blocked = {held.partition for held in w.leases.values()}
         waiting = c.execute("SELECT partition, MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
                             "bucket = ANY(%s) AND not_before > %s GROUP BY partition", (owned, now)).fetchall()
         blocked.update(part for part, _ in waiting)
         due = min((nb for _, nb in waiting), default=math.inf)
-        # After a scan that found nothing ready, only newer units can be ready until something
-        # unblocks a partition (a settlement, an expired lease, a retry coming due, other buckets);
-        # each lease then reads only the units enqueued since, and the whole window at least once
-        # a second (a unit whose id was drawn before the last scan but committed after it).
+        # After a scan, nothing is ready up to a point (all of it if it leased every ready unit it
+        # read, else up to the first one it left) until something unblocks a partition: a
+        # settlement (from the lowest unit it settles on), an expired lease, a retry coming due,
+        # other buckets. Each lease then reads only the units from there on (not the units in
+        # flight again and again), and the whole window at least once a second (a unit whose id
+        # was drawn before the last scan but committed after it).
         if (expired or owned != w.clean_owned or now >= w.clean_due or not w.clean_at <= now < w.clean_at + 1.0):
             w.clean_upto = 0
         after = w.clean_upto
         top = one_row(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
-        # the window is read without the entries; only the chosen units' come back, with their lease.
+        # the window is read without the entries; only the chosen units' are read then.
         # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
-        # Not by a bitmap scan: that visits every settled (deleted) unit not yet vacuumed away on
-        # every lease, where an index scan marks their entries dead once, for every later scan
-        # (a window behind 20,000 settled units: 1.8 ms -> 0.5 ms).
-        c.execute("SET LOCAL enable_bitmapscan = off")
+        # Always along the primary key, in id order, stopping at the window's end: not by a
+        # sequential or bitmap scan and a sort (what the planner picks for a table it has no
+        # statistics of yet), which would read every unit, and every settled (deleted) unit not
+        # yet vacuumed away, on every lease; an index scan marks their entries dead once.
+        c.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
+        window = max(SCAN_WINDOW, 2 * max_units)
         rows = c.execute(
             "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) AND id > %s "
-            "AND (lease_owner IS NULL OR lease_until < %s) AND not_before <= %s AND NOT (partition = ANY(%s)) "
-            "ORDER BY id LIMIT %s",
-            (owned, after, now, now, list(blocked), max(SCAN_WINDOW, 2 * max_units)), prepare=False).fetchall()
+            "AND not_before <= %s AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s",
+            (owned, after, now, list(blocked), window), prepare=False).fetchall()
+        if not after:
+            w.clean_at, w.clean_owned = now, owned
+        w.clean_due = due
         if not rows:
-            if not after:
-                w.clean_at, w.clean_owned = now, owned
-            w.clean_upto, w.clean_due = top, due
+            w.clean_upto = top
             return []
-        # (found some: what was blocked up to clean_upto stays blocked; leasing blocks only more)
         picked = pick_runs(rows, max_units)
-        token = one_row(c.execute("SELECT nextval('amprelay_lease_tokens')"))[0]
-        # only units nobody leased meanwhile (a bucket just taken over by another worker): the
-        # update waits for such a worker's transaction and then leaves its units alone
+        # the first ready unit not leased now (picked is an ordered subsequence of rows)
+        n = next((i for i, r in enumerate(picked) if r is not rows[i]), len(picked))
+        w.clean_upto = rows[n][0] - 1 if n < len(rows) else top if len(rows) < window else rows[-1][0]
+        token = next(self._tokens)
         ids = [r[0] for r in picked]
         got = {r[0]: r for r in c.execute(
-            "UPDATE amprelay_units u SET lease_owner = %s, lease_until = %s, not_before = 0, lease_token = %s "
-            "FROM unnest(%b::bigint[]) AS t(id) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
-            "AND (u.lease_owner IS NULL OR u.lease_until < %s) "
-            "RETURNING u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error",
-            (worker_id, until, token, ids, ids[0], ids[-1], now))}
+            "SELECT u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error "
+            "FROM amprelay_units u JOIN unnest(%b::bigint[]) AS t(id) ON u.id = t.id WHERE u.id BETWEEN %s AND %s",
+            (ids, ids[0], ids[-1]))}
         if len(got) < len(picked):
-            # a partition missing a unit sends none of its later ones now (order holds)
+            # settled meanwhile (by a settlement without a token): a partition missing a unit
+            # sends none of its later ones now (order holds)
             holed = {r[2] for r in picked if r[0] not in got}
-            back = [r[0] for r in picked if r[0] in got and r[2] in holed]
-            if back:
-                c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL WHERE id = ANY(%s)",
-                          (back,))
             picked = [r for r in picked if r[0] in got and r[2] not in holed]
+            w.clean_upto = 0
         return [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
                 for uid, rid, part, attempts, mid, entry, created, err in (got[r[0]] for r in picked)]
 
     def release(self, worker_id: str) -> int:
+        """Give up ``worker_id``'s buckets; the units it leased here are ready again (their
+        settlements, if any come, are stale)."""
         with self._connection() as c, c.transaction():
-            n = c.execute("UPDATE amprelay_units SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s",
-                          (worker_id,)).rowcount
             c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 WHERE owner = %s", (worker_id,))
             c.execute("DELETE FROM amprelay_workers WHERE worker_id = %s", (worker_id,))
-        self._workers.pop(worker_id, None)
-        return n
+        w = self._workers.pop(worker_id, None)
+        return len(w.leases) if w is not None else 0
 
     def settle(self, ack: Iterable[int] = (), retry: Iterable[RetryItem] = (),
                dead: Iterable[tuple[int, str]] = (), now: float | None = None,
@@ -408,44 +413,74 @@ class PostgresQueue(SettleShortcuts):
 
     def _settle(self, acks: list[int], retries: list[RetryItem], deads: list[tuple[int, str]], now: float,
                 tokens: Mapping[int, int]) -> list[int]:
-        """One statement per kind of outcome; a fenced unit (one with a token) changes only while
-        its row still carries that token, so a stale settlement changes nothing. The rows are
-        found by one range scan of the primary key between the lowest and the highest id (joined
-        with the ids), not by one index descent per id."""
-        done: set[int] = set()
+        """One statement per kind of outcome, for the units whose settlement holds: unfenced (no
+        token), or fenced by this worker's latest lease of the unit (in memory) while its bucket
+        still has that lease's epoch. The buckets' rows are locked (``FOR SHARE``) for that check:
+        a worker taking one over waits until this commits, or has taken it and bumped the epoch
+        first. The rows are found by one range scan of the primary key between the lowest and the
+        highest id (joined with the ids), not by one index descent per id."""
+        settled = [*acks, *(r.id for r in retries), *(d[0] for d in deads)]
+        held: dict[int, tuple[WorkerState, InFlight]] = {}  # fenced unit -> its lease, if this is its latest
+        for uid in settled:
+            tok = tokens.get(uid)
+            if tok is None:
+                continue
+            for w in self._workers.values():
+                h = w.holder(uid, tok)
+                if h is not None:
+                    held[uid] = (w, h)
+                    break
+        # only buckets this worker still owns under the lease's epoch, as last renewed, are checked
+        check = {uid: bucket_of(h.partition) for uid, (w, h) in held.items()
+                 if w.epochs.get(bucket_of(h.partition)) == h.epoch}
         with self._connection() as c, c.transaction():
+            epochs: dict[int, int] = dict(c.execute(
+                "SELECT bucket, epoch FROM amprelay_buckets WHERE bucket = ANY(%s) ORDER BY bucket FOR SHARE",
+                (sorted(set(check.values())),)).fetchall()) if check else {}
+
+            def holds(uid: int) -> bool:
+                if tokens.get(uid) is None:
+                    return True
+                return uid in check and epochs.get(check[uid]) == held[uid][1].epoch
+
+            acks = [i for i in acks if holds(i)]
+            retries = [r for r in retries if holds(r.id)]
+            deads = [d for d in deads if holds(d[0])]
+            done: set[int] = set()
             if acks:
                 done.update(r[0] for r in c.execute(
-                    "DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::bigint[]) AS t(id, tok) "
-                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id AND (t.tok IS NULL OR u.lease_token = t.tok) "
-                    "RETURNING u.id", (acks, [tokens.get(i) for i in acks], min(acks), max(acks))))
+                    "DELETE FROM amprelay_units u USING unnest(%b::bigint[]) AS t(id) "
+                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id", (acks, min(acks), max(acks))))
             if retries:
                 done.update(r[0] for r in c.execute(
-                    "UPDATE amprelay_units u SET lease_owner = NULL, lease_until = NULL, not_before = t.nb, "
-                    "last_error = COALESCE(t.err, u.last_error), attempts = u.attempts + t.inc "
-                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[], %s::bigint[]) "
-                    "AS t(id, nb, err, inc, tok) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
-                    "AND (t.tok IS NULL OR u.lease_token = t.tok) RETURNING u.id",
+                    "UPDATE amprelay_units u SET not_before = t.nb, last_error = COALESCE(t.err, u.last_error), "
+                    "attempts = u.attempts + t.inc "
+                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[]) AS t(id, nb, err, inc) "
+                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id",
                     ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
-                     [1 if r.count_attempt else 0 for r in retries], [tokens.get(r.id) for r in retries],
-                     min(r.id for r in retries), max(r.id for r in retries))))
+                     [1 if r.count_attempt else 0 for r in retries], min(r.id for r in retries),
+                     max(r.id for r in retries))))
             if deads:
                 done.update(r[0] for r in c.execute(
-                    "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[], %s::bigint[]) "
-                    "AS t(id, reason, tok) WHERE u.id BETWEEN %s AND %s AND u.id = t.id "
-                    "AND (t.tok IS NULL OR u.lease_token = t.tok) "
-                    "RETURNING u.*, t.reason) "
+                    "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[]) "
+                    "AS t(id, reason) WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.*, t.reason) "
                     "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, created_at, "
                     "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
                     "attempts + 1, reason FROM gone RETURNING unit_id",
-                    ([d[0] for d in deads], [d[1] for d in deads], [tokens.get(d[0]) for d in deads],
-                     min(d[0] for d in deads), max(d[0] for d in deads), now)))
-        settled = [*acks, *(r.id for r in retries), *(d[0] for d in deads)]
-        for w in self._workers.values():  # settled or stale, these units are no longer in flight here
-            for uid in settled:
-                w.leases.pop(uid, None)
-            w.clean_upto = 0  # their partitions may have more to send
-        stale = [i for i in settled if i in tokens and i not in done]
+                    ([d[0] for d in deads], [d[1] for d in deads], min(d[0] for d in deads),
+                     max(d[0] for d in deads), now)))
+        # settled or stale, a lease these settle is over (a later lease of the unit stays in flight)
+        for uid in settled:
+            if uid in held:
+                held[uid][0].forget(uid)
+            elif tokens.get(uid) is None:
+                for w in self._workers.values():
+                    w.forget(uid)
+        if settled:  # their partitions may have more to send, from the lowest of them on
+            lowest = min(settled) - 1
+            for w in self._workers.values():
+                w.clean_upto = min(w.clean_upto, lowest)
+        stale = [i for i in settled if tokens.get(i) is not None and i not in done]
         self.stale_settlements += len(stale)
         return stale
 
@@ -474,7 +509,8 @@ class PostgresQueue(SettleShortcuts):
 
     def stats(self, now: float | None = None) -> QueueStats:
         with self._connection() as c:
-            return pg_deadletters.stats(c, time.time() if now is None else now)
+            return pg_deadletters.stats(c, time.time() if now is None else now,
+                                        sum(len(w.leases) for w in self._workers.values()))
 
     def close(self) -> None:
         self._group.close()
