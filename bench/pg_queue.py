@@ -5,8 +5,9 @@
 Each run, in a fresh schema: enqueue ``--units`` units as 100-unit requests with their messageId
 claims (as ingest does), then lease (4,000 at most, as delivery does) and acknowledge until the
 queue is empty. Prints the CPU time of the PostgreSQL backend serving the queue per unit, for
-enqueue, lease and settle, and the rows each phase wrote per unit (pg_stat_user_tables), so a
-change to the queue's statements shows up as µs of PostgreSQL per unit.
+enqueue, lease and settle, so a change to the queue's statements shows up as µs of PostgreSQL per
+unit; and the WAL bytes written per unit and phase (the whole server's: exact on a server of its
+own, e.g. a throw-away ``initdb`` cluster given by ``--dsn``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ EVENTS = UnitRoute("amplitude", "POST", "https://api2.amplitude.com/2/httpapi", 
                (("api_key", "k"), ("events", None)))
 
 
-def run(dsn: str, n: int) -> dict[str, float]:
+def run(dsn: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
     schema = f"amprelay_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -45,11 +46,17 @@ def run(dsn: str, n: int) -> dict[str, float]:
             pids = [r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
                                                 (schema,))]
             out: dict[str, float] = {}
+            wal_per_unit: dict[str, float] = {}
+
+            def wal() -> int:
+                """The server's WAL position, in bytes."""
+                return int(admin.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
 
             def measure(name: str, fn) -> None:
-                cpu0 = sum(cpu_seconds(p) for p in pids)
+                cpu0, wal0 = sum(cpu_seconds(p) for p in pids), wal()
                 fn()
                 out[name] = (sum(cpu_seconds(p) for p in pids) - cpu0) / n * 1e6
+                wal_per_unit[name] = (wal() - wal0) / n
 
             def enqueue() -> None:
                 now = time.time()
@@ -73,7 +80,7 @@ def run(dsn: str, n: int) -> dict[str, float]:
             measure("enqueue", enqueue)
             measure("lease+settle", lease)
             assert sum(len(x) for x in leased) == n, "every unit is leased once"
-            return out
+            return out, wal_per_unit
         finally:
             q.close()
             admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -85,11 +92,14 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--dsn", default=os.environ.get("AMPRELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     args = ap.parse_args()
-    results = [run(args.dsn, args.units) for _ in range(args.runs)]
-    print(f"{args.units} units per run, {args.runs} runs; PostgreSQL backend CPU µs per unit (min / median / max)")
+    got = [run(args.dsn, args.units) for _ in range(args.runs)]
+    results = [r for r, _ in got]
+    print(f"{args.units} units per run, {args.runs} runs; PostgreSQL backend CPU µs per unit (min / median / max); "
+          "the server's WAL bytes per unit (median)")
     for phase in results[0]:
         cpu = sorted(r[phase] for r in results)
-        print(f"{phase:<14} {cpu[0]:7.1f} / {statistics.median(cpu):7.1f} / {cpu[-1]:7.1f} µs")
+        wal = statistics.median(w[phase] for _, w in got)
+        print(f"{phase:<14} {cpu[0]:7.1f} / {statistics.median(cpu):7.1f} / {cpu[-1]:7.1f} µs   WAL {wal:6.0f} B")
     total = sorted(sum(r.values()) for r in results)
     print(f"{'total':<14} {total[0]:7.1f} / {statistics.median(total):7.1f} / {total[-1]:7.1f} µs")
     return 0
