@@ -27,12 +27,13 @@ class Pending:
 
 class InFlight(NamedTuple):
     """A leased unit, as the worker that leased it remembers it (nothing about a lease is written
-    to the unit's row): its partition, until when, the lease's token and its bucket's epoch."""
+    to the unit's row): its partition, until when, the lease's token, its bucket's epoch and bucket."""
 
     partition: str
     until: float
     token: int
     epoch: int
+    bucket: int
 
 
 class WorkerState:

@@ -205,7 +205,7 @@ class PostgresQueue(SettleShortcuts):
             return
         rids = [self._route_id(c, u.route) for u in units]  # (no other statement while copying)
         ids = sorted(r[0] for r in c.execute(
-            "SELECT nextval('amprelay_units_id_seq') FROM generate_series(1, %s)", (len(units),)))
+            "SELECT nextval('amprelay_units_id_seq') FROM generate_series(1, %s)", (len(units),)).fetchall())
         with c.cursor().copy("COPY amprelay_units (id, route_id, bucket, partition, message_id, entry, created_at) "
                              "FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "int8", "int4", "text", "text", "bytea", "float8"])
@@ -298,7 +298,7 @@ class PostgresQueue(SettleShortcuts):
             owned += list(claimed)
         elif len(owned) > target:
             # give back surplus buckets with nothing in flight, so a new worker gets its share
-            busy = {bucket_of(held.partition) for held in w.leases.values()}
+            busy = {held.bucket for held in w.leases.values()}
             surplus = [b for b in sorted(owned, reverse=True) if b not in busy][: len(owned) - target]
             if surplus:
                 c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 "
@@ -307,7 +307,7 @@ class PostgresQueue(SettleShortcuts):
         w.owned, w.checked_at = sorted(owned), now
         w.epochs = {b: epochs[b] for b in owned}
         # an expired lease in a bucket no longer ours cannot settle any more (its epoch is gone)
-        w.expired = {uid: held for uid, held in w.expired.items() if bucket_of(held.partition) in w.epochs}
+        w.expired = {uid: held for uid, held in w.expired.items() if held.bucket in w.epochs}
         return w.owned
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
@@ -323,7 +323,8 @@ class PostgresQueue(SettleShortcuts):
                 w.checked_at, w.clean_upto = -math.inf, 0
             raise
         for u in chosen:  # recorded once the transaction committed
-            w.leases[u.id] = InFlight(u.partition, until, u.token, w.epochs[bucket_of(u.partition)])
+            bucket = bucket_of(u.partition)
+            w.leases[u.id] = InFlight(u.partition, until, u.token, w.epochs[bucket], bucket)
             w.expired.pop(u.id, None)
         return chosen
 
@@ -365,7 +366,7 @@ class PostgresQueue(SettleShortcuts):
         rows = c.execute(
             "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) AND id > %s "
             "AND not_before <= %s AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s",
-            (owned, after, now, list(blocked), window), prepare=False).fetchall()
+            (owned, after, now, list(blocked), window), prepare=False, binary=True).fetchall()
         if not after:
             w.clean_at, w.clean_owned = now, owned
         w.clean_due = due
@@ -381,7 +382,7 @@ class PostgresQueue(SettleShortcuts):
         got = {r[0]: r for r in c.execute(
             "SELECT u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error "
             "FROM amprelay_units u JOIN unnest(%b::bigint[]) AS t(id) ON u.id = t.id WHERE u.id BETWEEN %s AND %s",
-            (ids, ids[0], ids[-1]))}
+            (ids, ids[0], ids[-1]), binary=True).fetchall()}  # (binary: the entries as they are, not hex)
         if len(got) < len(picked):
             # settled meanwhile (by a settlement without a token): a partition missing a unit
             # sends none of its later ones now (order holds)
@@ -431,8 +432,7 @@ class PostgresQueue(SettleShortcuts):
                     held[uid] = (w, h)
                     break
         # only buckets this worker still owns under the lease's epoch, as last renewed, are checked
-        check = {uid: bucket_of(h.partition) for uid, (w, h) in held.items()
-                 if w.epochs.get(bucket_of(h.partition)) == h.epoch}
+        check = {uid: h.bucket for uid, (w, h) in held.items() if w.epochs.get(h.bucket) == h.epoch}
         with self._connection() as c, c.transaction():
             epochs: dict[int, int] = dict(c.execute(
                 "SELECT bucket, epoch FROM amprelay_buckets WHERE bucket = ANY(%s) ORDER BY bucket FOR SHARE",
@@ -450,7 +450,7 @@ class PostgresQueue(SettleShortcuts):
             if acks:
                 done.update(r[0] for r in c.execute(
                     "DELETE FROM amprelay_units u USING unnest(%b::bigint[]) AS t(id) "
-                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id", (acks, min(acks), max(acks))))
+                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id", (acks, min(acks), max(acks))).fetchall())
             if retries:
                 done.update(r[0] for r in c.execute(
                     "UPDATE amprelay_units u SET not_before = t.nb, last_error = COALESCE(t.err, u.last_error), "
@@ -459,7 +459,7 @@ class PostgresQueue(SettleShortcuts):
                     "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id",
                     ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
                      [1 if r.count_attempt else 0 for r in retries], min(r.id for r in retries),
-                     max(r.id for r in retries))))
+                     max(r.id for r in retries))).fetchall())
             if deads:
                 done.update(r[0] for r in c.execute(
                     "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[]) "
@@ -468,7 +468,7 @@ class PostgresQueue(SettleShortcuts):
                     "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
                     "attempts + 1, reason FROM gone RETURNING unit_id",
                     ([d[0] for d in deads], [d[1] for d in deads], min(d[0] for d in deads),
-                     max(d[0] for d in deads), now)))
+                     max(d[0] for d in deads), now)).fetchall())
         # settled or stale, a lease these settle is over (a later lease of the unit stays in flight)
         for uid in settled:
             if uid in held:
