@@ -42,7 +42,7 @@ class WorkerState:
     to ``expired``: its settlement still counts until its unit is leased again."""
 
     __slots__ = ("owned", "epochs", "checked_at", "leases", "expired", "clean_upto", "clean_at", "clean_owned",
-                 "clean_due")
+                 "clean_due", "seen_top")
 
     def __init__(self) -> None:
         self.owned: list[int] = []
@@ -56,6 +56,7 @@ class WorkerState:
         self.clean_at = -math.inf
         self.clean_owned: list[int] = []
         self.clean_due = math.inf
+        self.seen_top = 0  # the newest unit the last lease saw
 
     def holder(self, uid: int, token: int) -> InFlight | None:
         """The lease ``token`` of unit ``uid`` if it is this worker's latest lease of it."""

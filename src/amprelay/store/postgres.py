@@ -371,12 +371,15 @@ class PostgresQueue(SettleShortcuts):
             w.clean_at, w.clean_owned = now, owned
         w.clean_due = due
         if not rows:
-            w.clean_upto = top
+            w.clean_upto = w.seen_top = top
             return []
         picked = pick_runs(rows, max_units)
-        # the first ready unit not leased now (picked is an ordered subsequence of rows)
+        # the first ready unit not leased now (picked is an ordered subsequence of rows); and no
+        # further than the newest unit the previous lease saw: an id drawn before this scan may
+        # be committed (by another relay) just after it, and is read again on the next lease
         n = next((i for i, r in enumerate(picked) if r is not rows[i]), len(picked))
-        w.clean_upto = rows[n][0] - 1 if n < len(rows) else top if len(rows) < window else rows[-1][0]
+        upto = rows[n][0] - 1 if n < len(rows) else top if len(rows) < window else rows[-1][0]
+        w.clean_upto, w.seen_top = min(upto, w.seen_top), top
         token = next(self._tokens)
         ids = [r[0] for r in picked]
         got = {r[0]: r for r in c.execute(
