@@ -24,7 +24,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import orjson
 
@@ -220,12 +220,18 @@ class SQLiteQueue(SettleShortcuts):
             # within a window: a throttled user's backlog never hides the others' units. Rows up to
             # _clean_upto are skipped: their partitions are still leased or waiting (only newer
             # rows can be ready), so a backlog behind units in flight is not read again and again.
-            rows = c.execute(
+            # read lazily: rows past the one that fills the lease are not read at all
+            cur = c.execute(
                 "SELECT id, route_id, partition, attempts FROM units WHERE id > ? AND not_before <= ? "
                 "AND partition NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
                 (after, now, orjson.dumps(list(blocked)), window),
-            ).fetchall()
-            picked = [(r[0], r[1], r[2]) for r in pick_runs(rows, max_units)]
+            )
+            rows: list = []
+            try:
+                picked = [(r[0], r[1], r[2]) for r in pick_runs(_recorded(cur, rows), max_units)]
+            finally:
+                cur.close()  # ends the statement (and its read of the file) where it stopped
+            read_all = len(rows) < window and len(picked) < max_units
             chosen: list[Lease] = []
             if picked:
                 details = {
@@ -243,15 +249,15 @@ class SQLiteQueue(SettleShortcuts):
                                         token))
                     leases[uid] = (worker_id, until, part)
                     self._tokens[uid] = token
-            self._note_clean(rows, {u.partition for u in chosen}, top if len(rows) < window else 0, now,
+            self._note_clean(rows, {u.partition for u in chosen}, top if read_all else 0, now,
                              min((r[1] for r in waiting), default=math.inf))
         return chosen
 
     def _note_clean(self, rows: list, taken: set[str], top: int, now: float, due: float) -> None:
         """After a scan (``rows``, of which the partitions ``taken`` are now leased): every row up
         to the first one of another partition (left for a later lease) is leased or blocked; when
-        there is none, every row up to where the scan read (``top``, 0 when it stopped at its
-        window: nothing is known past its last row)."""
+        there is none, every row up to where the scan read (``top``, 0 when it stopped before the
+        end, at its window or a full lease: nothing is known past its last row)."""
         upto = next((r[0] - 1 for r in rows if r[2] not in taken), None)
         if upto is None:
             upto = max(rows[-1][0], top) if rows else top
@@ -466,3 +472,10 @@ class SQLiteQueue(SettleShortcuts):
                 self._rconn.close()
         if self._owns_db:
             self.db.close()
+
+
+def _recorded(rows: Iterable[tuple], into: list) -> Iterator[tuple]:
+    """``rows``, each appended to ``into`` as it is read."""
+    for r in rows:
+        into.append(r)
+        yield r
