@@ -163,6 +163,8 @@ class DeliveryWorker:
         ``linger_ms`` old, and, while other rounds are in flight, up to ``batch_wait_ms`` (at
         most ``linger_ms``) for one of them to finish, leasing again each time one does."""
         s = self.settings
+        if self._round_done is not None:
+            self._round_done.clear()  # set again when a round finishes after this lease began
         leases = await asyncio.to_thread(self.queue.lease, self.worker_id, s.lease_units, s.lease_seconds)
         if leases and len(leases) < s.lease_units and s.linger_ms > 0 and not self._stopping:
             oldest = min(u.created_at for u in leases)
@@ -190,11 +192,12 @@ class DeliveryWorker:
             left = deadline - loop.time()
             if left <= 0:
                 return
+            if not done.is_set():  # (set: one finished since the last lease began: lease again now)
+                try:
+                    await asyncio.wait_for(done.wait(), left)
+                except TimeoutError:
+                    return
             done.clear()
-            try:
-                await asyncio.wait_for(done.wait(), left)
-            except TimeoutError:
-                return
             await self._lease_more(leases)
 
     async def deliver_and_settle(self, leases: list[Lease]) -> None:
