@@ -53,8 +53,10 @@ def answered(metrics_url: str) -> float:
     return n
 
 
-def received(fake_url: str) -> int:
-    return int(orjson.loads(urlopen(fake_url + "/_fake/stats").read())["events_received"])
+def received(fake_url: str) -> tuple[int, int]:
+    """(events, requests) the stand-in received so far."""
+    st = orjson.loads(urlopen(fake_url + "/_fake/stats").read())
+    return int(st["events_received"]), sum(sum(per.values()) for per in st["requests"].values())
 
 
 def main() -> int:
@@ -93,12 +95,12 @@ def main() -> int:
         procs["load generator"] = gen.pid
         window = args.duration / 2
         time.sleep(args.duration - window)
-        t0, r0, cpu0, back0 = time.perf_counter(), received(fake_url), \
+        t0, (r0, n0), cpu0, back0 = time.perf_counter(), received(fake_url), \
             {k: cpu_seconds(p) for k, p in procs.items()}, relay_backlog(metrics_url)
         load0 = os.getloadavg()[0]
         ok0 = answered(metrics_url)
         time.sleep(max(0.0, t_start + args.duration - time.perf_counter()))
-        t1, r1, cpu1, back1 = time.perf_counter(), received(fake_url), \
+        t1, (r1, n1), cpu1, back1 = time.perf_counter(), received(fake_url), \
             {k: cpu_seconds(p) for k, p in procs.items()}, relay_backlog(metrics_url)
         ok1 = answered(metrics_url)
         result = q.get(timeout=120)
@@ -113,7 +115,8 @@ def main() -> int:
         print(f"accepted          : {result['accepted'] / result['elapsed']:,.0f} events/s, "
               f"statuses {result['statuses']}; {requests / window_s:,.0f} requests/s over the window")
         print(f"reaching stand-in : {events / window_s:,.0f} events/s over the last {window_s:.0f} s "
-              f"({r1:,} in all)")
+              f"({r1:,} in all), in {(n1 - n0) / window_s:,.1f} requests/s = {events / max(1, n1 - n0):,.0f} "
+              f"events per request")
         growth = back1[0] - back0[0]
         flat = back1[0] <= back0[0] + 0.5 * args.rate / per_request
         print(f"inbox depth       : {back0[0]:,.0f} -> {back1[0]:,.0f} requests' worth over the window "

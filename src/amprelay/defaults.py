@@ -7,6 +7,7 @@ from __future__ import annotations
 # delivery (``delivery:`` in the config; ``amprelay.delivery.DeliverySettings``)
 MAX_AGE_SECONDS = 24 * 3600.0  # past it, undeliverable units go to the dead-letter store
 LINGER_MS = 50.0  # wait this long for a fuller batch
+BATCH_WAIT_MS = 20.0  # a partial round waits this long (at most linger_ms) for the rounds in flight
 CONCURRENCY = 4  # rounds in flight
 TIMEOUT_SECONDS = 30.0
 FAILURE_WARNING_SECONDS = 60.0  # a destination failing this long logs a warning

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote_plus
 
 import orjson
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from amprelay.delivery.batcher import Batcher, Limit, form_quote, waves
 from amprelay.delivery.insert_id import base_insert_id, event_insert_id
@@ -189,3 +191,28 @@ def test_a_settlement_from_an_expired_lease_is_dropped_and_counted(tmp_path):
         assert metrics.registry.get_sample_value("amprelay_stale_settlements_total") == 1
     finally:
         q.close()
+
+
+def _url_search_params(text: str) -> str:
+    """``URLSearchParams``' encoding of one component, written the slow obvious way."""
+    return quote_plus(text, safe="*").replace("~", "%7E")
+
+
+_texts = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@given(st.lists(st.fixed_dictionaries({"user_id": _texts, "user_properties": st.dictionaries(_texts, _texts, max_size=3)}),
+                min_size=1, max_size=6), _texts)
+@example([{"user_id": "a b~*-._%+&=", "user_properties": {"é": "€ 😀"}}], "x y")
+def test_form_batches_are_the_url_encoding_of_the_entries_array(idents, api_key):
+    """Entries are url-encoded one by one and joined: the body is exactly the encoding of the
+    whole array (or of the one object, for a single identifyUser)."""
+    units = [u for i, ident in enumerate(idents)
+             for u in requests_to_units("amp", f"m{i}", [identify_req(ident, api_key=api_key)])]
+    [batch] = Batcher().build(as_leases(units))
+    entries = [u.entry.decode() for u in units]
+    value = entries[0] if len(entries) == 1 else "[" + ",".join(entries) + "]"
+    expected = (f"api_key={_url_search_params(api_key)}&identification={_url_search_params(value)}"
+                "&options=undefined")
+    assert batch.body == expected.encode()
+    assert dict(parse_qsl(batch.body.decode()))["identification"] == value

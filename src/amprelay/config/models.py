@@ -151,6 +151,9 @@ class DeliveryConfig(_Model):
     amplitude_url: str | None = None  # base URL override (local Amplitude, a proxy)
     max_age_seconds: float = Field(defaults.MAX_AGE_SECONDS, gt=0)
     linger_ms: float = Field(defaults.LINGER_MS, ge=0)
+    # while rounds are in flight, a round short of a full lease waits up to this long (at most
+    # linger_ms) for one to finish and leases again: the units it unblocks join this round
+    batch_wait_ms: float = Field(defaults.BATCH_WAIT_MS, ge=0)
     concurrency: int = Field(defaults.CONCURRENCY, ge=1, le=64)
     timeout_seconds: float = Field(defaults.TIMEOUT_SECONDS, gt=0)
     # Visible failures: a destination whose requests have failed (5xx, timeouts, unreachable, an

@@ -5,7 +5,9 @@ its entries) and cut, in lease order, into batches that respect the API's limits
 per request and bytes per body. A batch's body has exactly the shape of the action's request
 with several entries in it: JSON bodies keep their keys in the action's order with the entries
 spliced in as the stored JSON bytes (no re-encoding); form bodies keep their fields in order,
-url-encoded like the browser's ``URLSearchParams``.
+url-encoded like the browser's ``URLSearchParams`` (each entry encoded once, when its batch is
+cut: the encoding of ``[a,b]`` is the encodings of ``a`` and ``b`` joined by ``%2C`` in ``%5B`` ...
+``%5D``).
 
 Identify (``/identify``) takes a single identification object or an array: identifyUser sends
 one object, so a batch of one is sent exactly as the action made it and a larger batch as an
@@ -21,11 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote_plus
 
 import orjson
 
-from amprelay.destination.request import to_json_bytes  # JSON.stringify's number formatting
+from amprelay.destination.request import form_quote, to_json_bytes  # JSON.stringify's number formatting
 from amprelay.store.base import Lease, UnitRoute
 
 
@@ -48,12 +49,6 @@ FALLBACK_LIMIT = Limit(1000, 1_000_000)
 def limit_for(route: UnitRoute, limits: dict[str, Limit] | None = None) -> Limit:
     limits = DEFAULT_LIMITS if limits is None else limits
     return limits.get(route.path, FALLBACK_LIMIT)
-
-
-def form_quote(text: str) -> str:
-    """application/x-www-form-urlencoded as ``URLSearchParams`` writes it: space -> ``+``;
-    ``*-._`` and ASCII alphanumerics kept; everything else percent-encoded (UTF-8)."""
-    return quote_plus(text, safe="*").replace("~", "%7E")
 
 
 @dataclass(slots=True)
@@ -113,19 +108,19 @@ class _Shape:
             self.content_type = next(v for k, v in headers.items() if k.lower() == "content-type")
         self.headers = headers
 
-    def entry_cost(self, entry: bytes) -> int:
+    def encoded(self, entries: Sequence[bytes]) -> Sequence[bytes]:
+        """The entries as they appear in the body (JSON: as stored; form: url-encoded)."""
         if self.encoding == "json":
-            return len(entry) + 1  # the comma
-        return len(form_quote(entry.decode())) + 3  # "%2C"
+            return entries
+        return [form_quote(e.decode()).encode() for e in entries]
 
-    def body(self, entries: Sequence[bytes]) -> bytes:
+    def body(self, encoded: Sequence[bytes]) -> bytes:
+        """The request body around entries already :meth:`encoded`."""
         if self.encoding == "json":
-            return self.prefix + b"[" + b",".join(entries) + b"]" + self.suffix
-        if self.single and len(entries) == 1:
-            value = entries[0].decode()
-        else:
-            value = "[" + ",".join(e.decode() for e in entries) + "]"
-        return self.prefix + form_quote(value).encode() + self.suffix
+            return self.prefix + b"[" + b",".join(encoded) + b"]" + self.suffix
+        if self.single and len(encoded) == 1:
+            return self.prefix + encoded[0] + self.suffix
+        return self.prefix + b"%5B" + b"%2C".join(encoded) + b"%5D" + self.suffix
 
     def fixed_cost(self) -> int:
         return len(self.prefix) + len(self.suffix) + (2 if self.encoding == "json" else 6)
@@ -161,26 +156,28 @@ class Batcher:
             max_bytes = min(lim.max_bytes, cap.max_bytes) if cap else lim.max_bytes
             shape = self.shape(route)
             fixed = shape.fixed_cost()
-            cur: list[Lease] = []
-            size = fixed
-            for u in units:
-                cost = shape.entry_cost(u.entry)
-                if cur and (len(cur) >= max_entries or size + cost > max_bytes):
-                    out.append(self._make(route, shape, cur))
-                    cur, size = [], fixed
-                cur.append(u)
+            sep = 1 if shape.encoding == "json" else 3  # "," or "%2C"
+            encoded = shape.encoded([u.entry for u in units])
+            start, size = 0, fixed
+            for i, enc in enumerate(encoded):
+                cost = len(enc) + sep
+                if i > start and (i - start >= max_entries or size + cost > max_bytes):
+                    out.append(self._make(route, shape, units[start:i], encoded[start:i]))
+                    start, size = i, fixed
                 size += cost
-            if cur:
-                out.append(self._make(route, shape, cur))
+            if start < len(units):
+                out.append(self._make(route, shape, units[start:], encoded[start:]))
         return out
 
     def rebuild(self, batch: Batch, leases: Sequence[Lease]) -> Batch:
         """The same route with other units (a half after a split)."""
-        return self._make(batch.route, self.shape(batch.route), list(leases))
+        shape = self.shape(batch.route)
+        units = list(leases)
+        return self._make(batch.route, shape, units, shape.encoded([u.entry for u in units]))
 
     @staticmethod
-    def _make(route: UnitRoute, shape: _Shape, units: list[Lease]) -> Batch:
-        return Batch(route, units, shape.body([u.entry for u in units]), shape.content_type, shape.headers)
+    def _make(route: UnitRoute, shape: _Shape, units: list[Lease], encoded: Sequence[bytes]) -> Batch:
+        return Batch(route, units, shape.body(encoded), shape.content_type, shape.headers)
 
 
 def waves(batches: Sequence[Batch]) -> list[list[Batch]]:

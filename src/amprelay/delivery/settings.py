@@ -15,6 +15,7 @@ class DeliverySettings:
     # from the config's `delivery:` section (amprelay.defaults declares their defaults once)
     max_age_seconds: float = defaults.MAX_AGE_SECONDS
     linger_ms: float = defaults.LINGER_MS
+    batch_wait_ms: float = defaults.BATCH_WAIT_MS
     concurrency: int = defaults.CONCURRENCY
     timeout_seconds: float = defaults.TIMEOUT_SECONDS
     failure_warning_seconds: float = defaults.FAILURE_WARNING_SECONDS
@@ -35,7 +36,8 @@ class DeliverySettings:
     @classmethod
     def from_config(cls, cfg: DeliveryOptions, *, poll_seconds: float = 0.25) -> DeliverySettings:
         """From the config's ``delivery:`` section (``amprelay.config.DeliveryConfig``)."""
-        return cls(max_age_seconds=cfg.max_age_seconds, linger_ms=cfg.linger_ms, concurrency=cfg.concurrency,
+        return cls(max_age_seconds=cfg.max_age_seconds, linger_ms=cfg.linger_ms, batch_wait_ms=cfg.batch_wait_ms,
+                   concurrency=cfg.concurrency,
                    timeout_seconds=cfg.timeout_seconds, failure_warning_seconds=cfg.failure_warning_seconds,
                    failure_repeat_seconds=cfg.failure_repeat_seconds, poll_seconds=poll_seconds)
 
@@ -48,6 +50,8 @@ class DeliveryOptions(Protocol):
     def max_age_seconds(self) -> float: ...
     @property
     def linger_ms(self) -> float: ...
+    @property
+    def batch_wait_ms(self) -> float: ...
     @property
     def concurrency(self) -> int: ...
     @property

@@ -2,7 +2,9 @@
 pure stages and the records between them are in :mod:`amprelay.delivery.stages`).
 
 Several loops run side by side (``concurrency``); each handles one *round* at a time: it
-leases units (lingering briefly when the queue holds less than a full batch), builds batches,
+leases units (lingering briefly when the queue holds less than a full batch, and, while other
+rounds are in flight, waiting a little for one of them to finish: the units it unblocks join
+the round instead of going in a small round of their own), builds batches,
 sends them (batches that share a user/device one after the other, the others in parallel),
 and settles every unit of the round in one queue transaction.
 
@@ -67,6 +69,8 @@ class DeliveryWorker:
         self._caps: dict[UnitRoute, _Cap] = {}
         self._held: dict[tuple[str, str], float] = {}  # (destination, api_key) -> hold until
         self._wake: asyncio.Event | None = None
+        self._round_done: asyncio.Event | None = None
+        self._in_flight = 0  # rounds being delivered or settled
         self._stopping = False
         # rounds whose outcome the store could not write (disk full, database away): their units
         # stay leased to this worker and are settled again, never resent; no new lease meanwhile
@@ -91,6 +95,7 @@ class DeliveryWorker:
         finish, or ``poll_seconds`` (retries coming due)."""
         if self._wake is None:
             self._wake = asyncio.Event()
+        round_done = self._round_done = asyncio.Event()
         s = self.settings
         slots = asyncio.Semaphore(max(1, s.concurrency))
         inflight: set[asyncio.Task] = set()
@@ -99,8 +104,10 @@ class DeliveryWorker:
 
         def done(task: asyncio.Task) -> None:
             inflight.discard(task)
+            self._in_flight = len(inflight)
             slots.release()
             wake.set()
+            round_done.set()
             if not task.cancelled() and task.exception() is not None:
                 log.error("delivery round failed: %r", task.exception())
 
@@ -139,6 +146,7 @@ class DeliveryWorker:
                     continue
                 task = asyncio.create_task(self.deliver_and_settle(leases))
                 inflight.add(task)
+                self._in_flight = len(inflight)
                 task.add_done_callback(done)
         except asyncio.CancelledError:
             for t in list(inflight):  # stopping without grace: the leases are released by the owner
@@ -151,18 +159,46 @@ class DeliveryWorker:
                 await self._settle_pending()
 
     async def lease_round(self) -> list[Lease]:
-        """Lease a round's units, lingering briefly for a fuller batch."""
+        """Lease a round's units, lingering briefly for a fuller batch: until the oldest unit is
+        ``linger_ms`` old, and, while other rounds are in flight, up to ``batch_wait_ms`` (at
+        most ``linger_ms``) for one of them to finish, leasing again each time one does."""
         s = self.settings
+        if self._round_done is not None:
+            self._round_done.clear()  # set again when a round finishes after this lease began
         leases = await asyncio.to_thread(self.queue.lease, self.worker_id, s.lease_units, s.lease_seconds)
         if leases and len(leases) < s.lease_units and s.linger_ms > 0 and not self._stopping:
             oldest = min(u.created_at for u in leases)
             wait = oldest + s.linger_ms / 1000.0 - self.clock()
             if wait > 0:
                 await asyncio.sleep(min(wait, s.linger_ms / 1000.0))
-                more = await asyncio.to_thread(
-                    self.queue.lease, self.worker_id, s.lease_units - len(leases), s.lease_seconds)
-                leases.extend(more)
+                await self._lease_more(leases)
+            await self._wait_for_rounds(leases, min(s.batch_wait_ms, s.linger_ms) / 1000.0)
         return leases
+
+    async def _lease_more(self, leases: list[Lease]) -> None:
+        s = self.settings
+        leases.extend(await asyncio.to_thread(self.queue.lease, self.worker_id, s.lease_units - len(leases),
+                                              s.lease_seconds))
+
+    async def _wait_for_rounds(self, leases: list[Lease], seconds: float) -> None:
+        """While rounds are in flight and the lease is not full, wait (``seconds`` in all) for
+        one to finish, then lease again: the partitions it held can send with this round."""
+        done = self._round_done
+        if seconds <= 0 or done is None:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while self._in_flight and len(leases) < self.settings.lease_units and not self._stopping:
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            if not done.is_set():  # (set: one finished since the last lease began: lease again now)
+                try:
+                    await asyncio.wait_for(done.wait(), left)
+                except TimeoutError:
+                    return
+            done.clear()
+            await self._lease_more(leases)
 
     async def deliver_and_settle(self, leases: list[Lease]) -> None:
         try:

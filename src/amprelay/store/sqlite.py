@@ -19,11 +19,12 @@ The file's schema, pragmas and group commit belong to :mod:`amprelay.store.sqlit
 
 from __future__ import annotations
 
+import math
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 import orjson
 
@@ -69,6 +70,12 @@ class SQLiteQueue(SettleShortcuts):
         self._leases: dict[int, tuple[str, float, str]] = {}  # unit id -> (worker, until, partition)
         self._tokens: dict[int, int] = {}  # unit id -> token of its latest lease (the fence)
         self._next_token = 0
+        # every unit up to _clean_upto was leased or blocked at the last scans (0: no such scan
+        # holds); it holds while no partition unblocks: until a settlement, a release, an expired
+        # lease, a retry coming due (_clean_due) or a second after the first such scan (_clean_at)
+        self._clean_upto = 0
+        self._clean_at = -math.inf
+        self._clean_due = math.inf
         self.stale_settlements = 0
         self._rconn, self._rlock = self.db.reader()
         self._api_keys: ApiKeys | None = None
@@ -201,16 +208,30 @@ class SQLiteQueue(SettleShortcuts):
             token = self._next_token
             blocked = {part for _, _, part in leases.values()}
             c = self._rconn
-            blocked.update(r[0] for r in c.execute(
-                "SELECT DISTINCT partition FROM units WHERE not_before > 0 AND not_before > ?", (now,)))
+            waiting = c.execute("SELECT partition, MIN(not_before) FROM units WHERE not_before > 0 AND not_before > ? "
+                                "GROUP BY partition", (now,)).fetchall()
+            blocked.update(r[0] for r in waiting)
+            if expired or now >= self._clean_due or not self._clean_at <= now < self._clean_at + 1.0:
+                self._clean_upto = 0
+            after = self._clean_upto
+            top = c.execute("SELECT COALESCE(MAX(id), 0) FROM units").fetchone()[0]
+            window = max(SCAN_WINDOW, 2 * max_units)
             # Only rows of partitions with nothing leased or waiting are scanned, in enqueue order,
-            # within a window: a throttled user's backlog never hides the others' units.
-            rows = c.execute(
-                "SELECT id, route_id, partition, attempts FROM units WHERE not_before <= ? "
+            # within a window: a throttled user's backlog never hides the others' units. Rows up to
+            # _clean_upto are skipped: their partitions are still leased or waiting (only newer
+            # rows can be ready), so a backlog behind units in flight is not read again and again.
+            # read lazily: rows past the one that fills the lease are not read at all
+            cur = c.execute(
+                "SELECT id, route_id, partition, attempts FROM units WHERE id > ? AND not_before <= ? "
                 "AND partition NOT IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?",
-                (now, orjson.dumps(list(blocked)), max(SCAN_WINDOW, 2 * max_units)),
-            ).fetchall()
-            picked = [(r[0], r[1], r[2]) for r in pick_runs(rows, max_units)]
+                (after, now, orjson.dumps(list(blocked)), window),
+            )
+            rows: list = []
+            try:
+                picked = [(r[0], r[1], r[2]) for r in pick_runs(_recorded(cur, rows), max_units)]
+            finally:
+                cur.close()  # ends the statement (and its read of the file) where it stopped
+            read_all = len(rows) < window and len(picked) < max_units
             chosen: list[Lease] = []
             if picked:
                 details = {
@@ -228,7 +249,23 @@ class SQLiteQueue(SettleShortcuts):
                                         token))
                     leases[uid] = (worker_id, until, part)
                     self._tokens[uid] = token
+            self._note_clean(rows, {u.partition for u in chosen}, top if read_all else 0, now,
+                             min((r[1] for r in waiting), default=math.inf))
         return chosen
+
+    def _note_clean(self, rows: list, taken: set[str], top: int, now: float, due: float) -> None:
+        """After a scan (``rows``, of which the partitions ``taken`` are now leased): every row up
+        to the first one of another partition (left for a later lease) is leased or blocked; when
+        there is none, every row up to where the scan read (``top``, 0 when it stopped before the
+        end, at its window or a full lease: nothing is known past its last row)."""
+        upto = next((r[0] - 1 for r in rows if r[2] not in taken), None)
+        if upto is None:
+            upto = max(rows[-1][0], top) if rows else top
+        if upto <= self._clean_upto:
+            return
+        if not self._clean_upto:
+            self._clean_at, self._clean_due = now, due
+        self._clean_upto = upto
 
     def _route_cached(self, rid: int) -> UnitRoute:
         route = self._routes.get(rid)
@@ -242,10 +279,15 @@ class SQLiteQueue(SettleShortcuts):
             mine = [i for i, (w, _, _) in self._leases.items() if w == worker_id]
             for i in mine:
                 del self._leases[i]
+            self._clean_upto = 0
             return len(mine)
 
-    def _unlease(self, ids: Iterable[int], gone: Iterable[int]) -> None:
+    def _unlease(self, ids: Sequence[int], gone: Iterable[int]) -> None:
         with self._lease_lock:
+            # their partitions may have more to send, in rows after these units (a lease takes a
+            # partition's leading units), so only the scan from the oldest of them on is undone
+            if ids:
+                self._clean_upto = min(self._clean_upto, min(ids) - 1)
             pop_lease = self._leases.pop
             for i in ids:
                 pop_lease(i, None)
@@ -430,3 +472,10 @@ class SQLiteQueue(SettleShortcuts):
                 self._rconn.close()
         if self._owns_db:
             self.db.close()
+
+
+def _recorded(rows: Iterable[tuple], into: list) -> Iterator[tuple]:
+    """``rows``, each appended to ``into`` as it is read."""
+    for r in rows:
+        into.append(r)
+        yield r
