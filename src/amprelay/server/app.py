@@ -170,7 +170,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             items[index] = None  # the request's tree is freed as its items are taken
             try:
                 msg, rejection = expand_batch_item(item, parsed.batch_context, lim.max_message_bytes,
-                                                   lim.max_depth) if batch else (item, None)
+                                                   lim.max_depth, parsed.shallow) if batch else (item, None)
                 if msg is not None:
                     problems = validate_message(msg)
                     if problems:

@@ -13,7 +13,7 @@ from typing import Any
 
 from amprelay.config import ServerConfig
 from amprelay.errors import AmprelayError
-from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, parse
+from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, nests_within, parse
 
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
 # what analytics.js (analytics-next) posts to.
@@ -46,6 +46,9 @@ class ParsedRequest:
     write_key: str | None
     messages: list[Any]  # raw items (not yet validated)
     batch_context: dict[str, Any] = field(default_factory=dict)
+    #: every item is known to nest within the depth limit (read from the body's bytes): the
+    #: items need no walk of their own
+    shallow: bool = False
 
 
 def write_key_from_auth(header: str | None) -> str | None:
@@ -140,7 +143,8 @@ def parse_request(
             shared["sentAt"] = doc["sentAt"]
         if shared and depth_exceeds(shared, max_depth - 1):
             raise IngestError(400, "too_deep", f"the batch's context nests deeper than {max_depth} levels")
-        return ParsedRequest(write_key, batch, shared)
+        # an item is two levels below the body's top (the request object, its batch array)
+        return ParsedRequest(write_key, batch, shared, shallow=nests_within(body, max_depth + 2))
 
     msg_type = TYPE_BY_PATH.get(path_segment)
     if msg_type is None:
@@ -149,10 +153,10 @@ def parse_request(
         raise IngestError(
             413, "too_large", f"the message is {len(body)} bytes; the limit is {max_message_bytes} bytes per message"
         )
-    if depth_exceeds(doc, max_depth):
+    if not nests_within(body, max_depth) and depth_exceeds(doc, max_depth):
         raise IngestError(400, "too_deep", f"the message nests objects and arrays deeper than {max_depth} levels")
     doc["type"] = msg_type
-    return ParsedRequest(write_key, [doc], {})
+    return ParsedRequest(write_key, [doc], {}, shallow=True)
 
 
 def parse_body(body: bytes) -> Any:
@@ -166,13 +170,14 @@ def parse_body(body: bytes) -> Any:
 
 
 def expand_batch_item(item: Any, shared: dict[str, Any], max_message_bytes: int,
-                      max_depth: int = MAX_DEPTH) -> tuple[dict | None, Rejection | None]:
+                      max_depth: int = MAX_DEPTH, shallow: bool = False) -> tuple[dict | None, Rejection | None]:
     """One item of a batch, ``writeKey`` removed, with the batch's shared
-    context/integrations/sentAt applied. Returns (message, None) or (None, rejection)."""
+    context/integrations/sentAt applied. Returns (message, None) or (None, rejection).
+    ``shallow``: the item is known to nest within ``max_depth`` (:attr:`ParsedRequest.shallow`)."""
     if not isinstance(item, dict):
         return None, Rejection("not_an_object", f"a message must be a JSON object, not {_js_type(item)}")
     item.pop("writeKey", None)
-    if depth_exceeds(item, max_depth):
+    if not shallow and depth_exceeds(item, max_depth):
         return None, Rejection("too_deep", f"the message nests objects and arrays deeper than {max_depth} levels")
     size = len(dumps(item))
     if size > max_message_bytes:
