@@ -310,9 +310,9 @@ def depth_exceeds(value: Any, limit: int) -> bool:
 # What stays of JSON text once its strings' escapes are gone: quotes and brackets ({} as []).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _SQUARE = bytes.maketrans(b"{}", b"[]")
-# From a string's opening quote: strings without brackets ("") and brackets, then a string that
-# holds brackets (possessive: no match never backtracks into a misaligned quote).
-_UP_TO_BRACKETED_STRING = re.compile(rb'((?:""|[\[\]])*+)"[\[\]]++"')
+# From a string's opening quote: runs of brackets and strings without brackets (""), then a
+# string that holds brackets (possessive: a failed match never backtracks to a misaligned quote).
+_UP_TO_BRACKETED_STRING = re.compile(rb'((?:[\[\]]*+"")*+[\[\]]*+)"[\[\]]++"')
 
 
 def nests_within(raw: bytes, limit: int) -> bool:
