@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from amprelay.config import Config, SourceConfig
 from amprelay.delivery.metrics import Metrics
 from amprelay.errors import Unavailable
-from amprelay.js.json import SLOW, parse_fast
+from amprelay.js.json import SLOW, dumps, parse_fast
 from amprelay.server.access import SOURCE_STATE_KEY
 from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
@@ -35,9 +35,11 @@ from amprelay.server.ingest import (
     Rejection,
     Rejections,
     decode_body,
-    expand_batch_item,
+    merge_batch_item,
+    overwritten_bytes,
     parse_body,
     parse_request,
+    too_large,
 )
 from amprelay.server.metrics import ingest_metrics
 from amprelay.spec import normalize_message, validate_message
@@ -65,10 +67,12 @@ class RelayLike(Protocol):
 
     def source_for_key(self, write_key: str) -> SourceConfig | None: ...
 
-    async def accept(self, source: SourceConfig, messages: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
+    async def accept(self, source: SourceConfig, messages: list[dict[str, Any]], rejected: list[dict[str, Any]],
+                     payload: bytes | None = None) -> None:
         """Make ``messages`` (valid) and ``rejected`` (each {index, reason, message}; ingest sends one
         record per request, index None, with counts and samples as its message) durable;
-        return only once they are. Raise :class:`Unavailable` to refuse."""
+        return only once they are. ``payload``: ``messages`` as one JSON array (``dumps``), when
+        the caller has it. Raise :class:`Unavailable` to refuse."""
 
     def ready(self) -> ReadyReport:
         """The readiness checks' outcome (called in a worker thread)."""
@@ -162,26 +166,39 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         now = datetime.now(UTC)
         now_text = format_timestamp(now)
         accepted: list[dict[str, Any]] = []
+        payload: list[bytes] = []  # each accepted message's JSON: the inbox row is their array
         rejections = Rejections()
         items = parsed.messages
+        shared, shallow, max_bytes = parsed.batch_context, parsed.shallow, lim.max_message_bytes
         taken = min(len(items), lim.max_batch_messages) if batch else len(items)
         for index in range(taken):
             item = items[index]
             items[index] = None  # the request's tree is freed as its items are taken
             try:
-                msg, rejection = expand_batch_item(item, parsed.batch_context, lim.max_message_bytes,
-                                                   lim.max_depth, parsed.shallow) if batch else (item, None)
+                # a batch's item: a new dict, the shared fields merged (the item stays as sent)
+                msg, rejection = merge_batch_item(item, shared, lim.max_depth, shallow) if batch else (item, None)
                 if msg is not None:
                     problems = validate_message(msg)
                     if problems:
-                        rejection = Rejection("invalid_message", "; ".join(problems))
-                if rejection is None:
-                    assert msg is not None  # expand_batch_item returns a message or a rejection
-                    accepted.append(normalize_message(msg, received_at=now, received_text=now_text))
-                    continue
+                        size = len(dumps(item)) if batch else 0  # a single message: measured whole
+                        rejection = too_large(size, max_bytes) if size > max_bytes else \
+                            Rejection("invalid_message", "; ".join(problems))
+                        item = msg
+                    else:
+                        slack = overwritten_bytes(msg) if batch else 0
+                        data = dumps(normalize_message(msg, received_at=now, received_text=now_text))
+                        # the limit is on the item as sent: measured only when the normalised
+                        # message is near it (normalising adds bytes but for what it overwrites)
+                        if len(data) + slack > max_bytes and batch and (size := len(dumps(item))) > max_bytes:
+                            rejection = too_large(size, max_bytes)
+                        else:
+                            accepted.append(msg)
+                            payload.append(data)
+                            continue
             except Exception:  # a bug must cost one item, never the request (SDKs retry 5xx)
                 log.exception("ingest could not read the message at index %d", index)
                 rejection = Rejection("unreadable", "the relay could not read this message")
+            assert rejection is not None
             rejections.add(index, rejection, item)
         rejections.add_many(taken, len(items) - taken, Rejection(
             "too_many", f"the batch holds {len(items)} messages; the limit is {lim.max_batch_messages} per batch"))
@@ -199,7 +216,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
                      "message": f"over this write key's limit of {rate_limiter.rate:g} messages a second"}), \
                     [(b"retry-after", str(max(1, math.ceil(wait))).encode())]
         try:
-            await relay.accept(source, accepted, [rejections.dead_letter()] if rejections else [])
+            await relay.accept(source, accepted, [rejections.dead_letter()] if rejections else [],
+                               b"[" + b",".join(payload) + b"]" if payload else None)
         except Unavailable as exc:
             return 503, orjson.dumps({"success": False, "code": "unavailable", "message": exc.reason}), \
                 [(b"retry-after", str(exc.retry_after).encode())]
