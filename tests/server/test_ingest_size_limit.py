@@ -1,7 +1,10 @@
-"""The per-message size limit of a batch is on the item as sent, though ingest measures the
+"""The ingest app driven in-process with a stand-in relay.
+
+The per-message size limit of a batch is on the item as sent, though ingest measures the
 normalised message it serialises anyway and the item only near the limit: the same items are
 taken, refused as too large or as invalid as when every item is measured first
-(``expand_batch_item``), and the inbox row is exactly the accepted messages' JSON array."""
+(``expand_batch_item``), and the inbox row is exactly the accepted messages' JSON array. The fast
+way in adds the CORS headers Starlette's middleware would."""
 
 from __future__ import annotations
 
@@ -106,3 +109,42 @@ def test_the_size_limit_is_on_the_item_as_sent(items, shared):
     assert payload == (dumps(messages) if messages else None)
     if payload is not None:
         assert loads(payload) == loads(dumps(messages))
+
+
+def _post_headers(app, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, list]:
+    async def run() -> tuple[int, list]:
+        out: dict[str, Any] = {}
+
+        async def receive():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                out["status"], out["headers"] = message["status"], message["headers"]
+
+        await app({"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": b""},
+                  receive, send)
+        return out["status"], out["headers"]
+
+    return asyncio.run(run())
+
+
+def test_the_fast_way_in_adds_the_headers_starlettes_cors_middleware_adds():
+    """What CORSMiddleware appends to a simple response: Access-Control-Allow-Origin for an
+    allowed Origin (``*`` when every origin is), and always ``Vary: Origin``."""
+    from starlette.middleware.cors import CORSMiddleware
+    from starlette.responses import Response
+
+    async def plain(scope, receive, send):
+        await Response(b"", status_code=200)(scope, receive, send)
+
+    body = orjson.dumps({"event": "E", "userId": "u", "writeKey": "k"})
+    for origins in (None, ["https://shop.example"]):
+        app = create_app(_Relay(), cors_origins=origins)
+        reference = CORSMiddleware(plain, allow_origins=origins or ["*"], allow_methods=["POST"])
+        for origin in (None, b"https://shop.example", b"https://other.example"):
+            headers = [(b"origin", origin)] if origin else []
+            status, ours = _post_headers(app, "/v1/track", body, headers)
+            _, theirs = _post_headers(reference, "/v1/track", b"", headers)
+            cors = [(n, v) for n, v in ours if n.startswith(b"access-control") or n == b"vary"]
+            assert status == 200 and cors == [(n, v) for n, v in theirs if n not in (b"content-length",)]

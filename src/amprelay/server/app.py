@@ -18,7 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from amprelay.config import Config, SourceConfig
 from amprelay.delivery.metrics import Metrics
@@ -101,6 +101,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
     counters = ingest_metrics(relay.metrics.registry)
 
     requests_by_label: dict[tuple[str, int], Any] = {}  # the counter's children, looked up once
+    cors: dict[str, Any] = {"allow_origins": cors_origins or ["*"], "allow_methods": ["POST", "GET", "OPTIONS"],
+                            "allow_headers": ["Content-Type", "Authorization", "Content-Encoding"], "max_age": 86400}
 
     def count_request(endpoint: str, status: int) -> None:
         child = requests_by_label.get((endpoint, status))
@@ -109,23 +111,42 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         child.inc()
 
     async def ingest(scope: Scope, receive: Receive, send: Send) -> None:
-        """The ingest endpoints as a plain ASGI app: no Request object, no per-request middleware
-        but CORS (see :class:`IngestApp`)."""
-        segment = scope["path"][4:] if "path_params" not in scope else scope["path_params"]["kind"]
-        if segment not in TYPE_BY_PATH and segment not in BATCH_PATHS:
-            status, body, extra = _error_parts(IngestError(404, "unknown_path", f"unknown endpoint {scope['path']}"))
-            await _respond(send, status, body, extra)
-            return
+        """The route ``/v1/{kind}`` (behind Starlette's stack and its CORS middleware): what the
+        fast way in leaves, an unknown endpoint (404)."""
+        status, body, extra = _error_parts(IngestError(404, "unknown_path", f"unknown endpoint {scope['path']}"))
+        await _respond(send, status, body, extra)
+
+    allow_all = "*" in cors["allow_origins"]
+    allowed = frozenset(o.encode("latin-1") for o in cors["allow_origins"])
+
+    def cors_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The headers Starlette's CORS middleware adds to a simple (not preflight) response."""
+        origin = next((value for name, value in scope["headers"] if name == b"origin"), None)
+        if origin is not None and (allow_all or origin in allowed):
+            return [(b"access-control-allow-origin", b"*" if allow_all else origin), _VARY_ORIGIN]
+        return [_VARY_ORIGIN]
+
+    async def fast_ingest(scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/<known endpoint>`` as a plain ASGI app (see :class:`IngestApp`): no Request
+        object, no middleware; CORS's headers added here. An exception is answered 500 and
+        re-raised, as Starlette's error middleware does."""
+        segment = scope["path"][4:]
         endpoint = "batch" if segment in BATCH_PATHS else TYPE_BY_PATH[segment]
+        cors_extra = cors_headers(scope)
         pressure = relay.pressure
         if pressure is not None:
             pressure.enter()
         try:
             status, body, extra = await _ingest(scope, receive, segment)
+        except Exception:
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8"), *cors_extra]})
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise
         finally:
             if pressure is not None:
                 pressure.exit()
-        await _respond(send, status, body, extra)
+        await _respond(send, status, body, extra + cors_extra if extra else cors_extra)
         count_request(endpoint, status)
 
     async def _ingest(scope: Scope, receive: Receive, segment: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -259,13 +280,12 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         *settings_routes(relay.source_for_key, lambda: relay.config.server.public_url),
         *(extra_routes or []),
     ]
-    cors: dict[str, Any] = {"allow_origins": cors_origins or ["*"], "allow_methods": ["POST", "GET", "OPTIONS"],
-                            "allow_headers": ["Content-Type", "Authorization", "Content-Encoding"], "max_age": 86400}
-    return IngestApp(ingest, cors, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan)
+    return IngestApp(fast_ingest, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan)
 
 
 _SUCCESS = orjson.dumps({"success": True})
 _JSON_HEADERS = (b"content-type", b"application/json")
+_VARY_ORIGIN = (b"vary", b"Origin")
 
 
 def _error_parts(exc: IngestError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -293,17 +313,17 @@ class _Endpoint:
 
 class IngestApp(Starlette):
     """The Starlette app, with a shorter way in for ``POST /v1/<endpoint>`` (the known ingest
-    endpoints): straight to the ingest ASGI app behind CORS, without Starlette's per-request
-    stack (error and exception middleware, router, Request). The same app also serves the route
-    ``/v1/{kind}`` for what the fast path leaves (unknown endpoints, other methods).
+    endpoints): straight to the ingest ASGI app, which adds CORS's headers itself, without
+    Starlette's per-request stack (error, exception and CORS middleware, router, Request). The
+    same app also serves the route ``/v1/{kind}`` for what the fast path leaves (unknown
+    endpoints, other methods).
 
     Middleware added with :meth:`add_middleware` (the access log) wraps both ways in. An exception
     the ingest app raises is answered 500 and re-raised, as Starlette's error middleware does."""
 
-    def __init__(self, ingest: ASGIApp, cors: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, ingest: ASGIApp, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._ingest_app = ingest
-        self._fast: ASGIApp = CORSMiddleware(self._guarded_ingest, **cors)
+        self._fast: ASGIApp = ingest
 
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
         super().add_middleware(middleware_class, *args, **kwargs)
@@ -317,24 +337,6 @@ class IngestApp(Starlette):
                 await self._fast(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-    async def _guarded_ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self._ingest_app(scope, receive, tracking_send)
-        except Exception:
-            if not started:
-                await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]})
-                await send({"type": "http.response.body", "body": b"Internal Server Error"})
-            raise
 
 
 def service_index() -> dict[str, Any]:
