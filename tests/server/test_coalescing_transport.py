@@ -50,6 +50,14 @@ def test_writes_of_one_step_leave_together_at_its_end():
         await asyncio.sleep(0)
         assert raw.writes[1:] == [b"next"]
         assert t.get_extra_info("peername") == "info:peername"  # the rest is the transport's
+        big = b"b" * CoalescingTransport.HOLD_BYTES
+        t.write(big)  # too big to hold
+        assert raw.writes[2:] == [big]
+        t.write(b"head")
+        t.write(big)  # held data beyond the bound: sent at once, not at the step's end
+        assert raw.writes[3:] == [b"head" + big]
+        await asyncio.sleep(0)
+        assert len(raw.writes) == 4
         return raw
 
     asyncio.run(main())
