@@ -16,6 +16,7 @@ import asyncio
 import base64
 import cProfile
 import gc
+import os
 import pstats
 import sys
 import tempfile
@@ -97,6 +98,17 @@ async def drive(app, endpoint: str, data: list[bytes], requests: int, concurrenc
     return statuses
 
 
+def thread_cpu() -> list[tuple[str, float]]:
+    """(name, user + system CPU seconds) of each of this process's threads, from /proc."""
+    out = []
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in sorted(os.listdir("/proc/self/task")):
+        stat = Path(f"/proc/self/task/{tid}/stat").read_text()
+        fields = stat[stat.rindex(")") + 2:].split()
+        out.append((stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / tick))
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--endpoint", choices=["batch", "track"], default="batch")
@@ -133,6 +145,7 @@ def main() -> int:
     per = 1 if args.endpoint == "track" else args.batch
     print(f"{requests} requests ({per} events each), statuses {statuses}: {cpu / requests * 1e6:,.0f} µs CPU "
           f"per request ({cpu / requests / per * 1e6:,.1f} µs per event), {requests / wall:,.0f} requests/s wall")
+    print("CPU by thread since start (Linux):", ", ".join(f"{name} {cpu:.2f} s" for name, cpu in thread_cpu()))
     if prof is not None:
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
     service.relay.inbox.close()
