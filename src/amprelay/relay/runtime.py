@@ -58,11 +58,12 @@ class RelayObserver(Protocol):
         """An invalid message went to the dead-letter store at ingest."""
 
 
-def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str, Any]]) -> tuple[
-        bytes | None, list[tuple[str, bytes]]]:
-    """An inbox append's arguments: the accepted messages as one JSON array, and each rejected
-    record (ingest sends one per request: counts and samples) with its reason."""
-    return (dumps(messages) if messages else None,
+def _inbox_rows(messages: Sequence[dict[str, Any]], rejected: Iterable[dict[str, Any]],
+                payload: bytes | None = None) -> tuple[bytes | None, list[tuple[str, bytes]]]:
+    """An inbox append's arguments: the accepted messages as one JSON array (``payload`` when
+    the caller serialised them), and each rejected record (ingest sends one per request: counts
+    and samples) with its reason."""
+    return (None if not messages else payload if payload is not None else dumps(messages),
             [(_rejected_reason(r), dumps(r.get("message"), default=str)) for r in rejected])
 
 
@@ -305,14 +306,15 @@ class Relay:
             self._on_enqueued()
 
     async def accept(self, source: SourceConfig, messages: list[dict[str, Any]],
-                     rejected: list[dict[str, Any]]) -> None:
+                     rejected: list[dict[str, Any]], payload: bytes | None = None) -> None:
+        """``payload``: ``messages`` as one JSON array (``dumps(messages)``) when ingest has it."""
         from starlette.concurrency import run_in_threadpool
 
         if self.inbox is None:  # PostgreSQL: transform and store inline, in a worker thread
             await run_in_threadpool(self.accept_sync, source, messages, rejected)
             return
         # The inbox: the event loop awaits the group write (no worker thread per request).
-        rows = _inbox_rows(messages, rejected)
+        rows = _inbox_rows(messages, rejected, payload)
         reason = self.admission(_rows_bytes(rows))
         if reason is not None:
             raise Unavailable(reason)

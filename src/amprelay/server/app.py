@@ -18,12 +18,12 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from amprelay.config import Config, SourceConfig
 from amprelay.delivery.metrics import Metrics
 from amprelay.errors import Unavailable
-from amprelay.js.json import SLOW, parse_fast
+from amprelay.js.json import SLOW, dumps, parse_fast
 from amprelay.server.access import SOURCE_STATE_KEY
 from amprelay.server.cdn import settings_routes
 from amprelay.server.ingest import (
@@ -35,9 +35,11 @@ from amprelay.server.ingest import (
     Rejection,
     Rejections,
     decode_body,
-    expand_batch_item,
+    merge_batch_item,
+    overwritten_bytes,
     parse_body,
     parse_request,
+    too_large,
 )
 from amprelay.server.metrics import ingest_metrics
 from amprelay.spec import normalize_message, validate_message
@@ -65,10 +67,12 @@ class RelayLike(Protocol):
 
     def source_for_key(self, write_key: str) -> SourceConfig | None: ...
 
-    async def accept(self, source: SourceConfig, messages: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
+    async def accept(self, source: SourceConfig, messages: list[dict[str, Any]], rejected: list[dict[str, Any]],
+                     payload: bytes | None = None) -> None:
         """Make ``messages`` (valid) and ``rejected`` (each {index, reason, message}; ingest sends one
         record per request, index None, with counts and samples as its message) durable;
-        return only once they are. Raise :class:`Unavailable` to refuse."""
+        return only once they are. ``payload``: ``messages`` as one JSON array (``dumps``), when
+        the caller has it. Raise :class:`Unavailable` to refuse."""
 
     def ready(self) -> ReadyReport:
         """The readiness checks' outcome (called in a worker thread)."""
@@ -97,6 +101,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
     counters = ingest_metrics(relay.metrics.registry)
 
     requests_by_label: dict[tuple[str, int], Any] = {}  # the counter's children, looked up once
+    cors: dict[str, Any] = {"allow_origins": cors_origins or ["*"], "allow_methods": ["POST", "GET", "OPTIONS"],
+                            "allow_headers": ["Content-Type", "Authorization", "Content-Encoding"], "max_age": 86400}
 
     def count_request(endpoint: str, status: int) -> None:
         child = requests_by_label.get((endpoint, status))
@@ -105,23 +111,42 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         child.inc()
 
     async def ingest(scope: Scope, receive: Receive, send: Send) -> None:
-        """The ingest endpoints as a plain ASGI app: no Request object, no per-request middleware
-        but CORS (see :class:`IngestApp`)."""
-        segment = scope["path"][4:] if "path_params" not in scope else scope["path_params"]["kind"]
-        if segment not in TYPE_BY_PATH and segment not in BATCH_PATHS:
-            status, body, extra = _error_parts(IngestError(404, "unknown_path", f"unknown endpoint {scope['path']}"))
-            await _respond(send, status, body, extra)
-            return
+        """The route ``/v1/{kind}`` (behind Starlette's stack and its CORS middleware): what the
+        fast way in leaves, an unknown endpoint (404)."""
+        status, body, extra = _error_parts(IngestError(404, "unknown_path", f"unknown endpoint {scope['path']}"))
+        await _respond(send, status, body, extra)
+
+    allow_all = "*" in cors["allow_origins"]
+    allowed = frozenset(o.encode("latin-1") for o in cors["allow_origins"])
+
+    def cors_headers(scope: Scope) -> list[tuple[bytes, bytes]]:
+        """The headers Starlette's CORS middleware adds to a simple (not preflight) response."""
+        origin = next((value for name, value in scope["headers"] if name == b"origin"), None)
+        if origin is not None and (allow_all or origin in allowed):
+            return [(b"access-control-allow-origin", b"*" if allow_all else origin), _VARY_ORIGIN]
+        return [_VARY_ORIGIN]
+
+    async def fast_ingest(scope: Scope, receive: Receive, send: Send) -> None:
+        """``POST /v1/<known endpoint>`` as a plain ASGI app (see :class:`IngestApp`): no Request
+        object, no middleware; CORS's headers added here. An exception is answered 500 and
+        re-raised, as Starlette's error middleware does."""
+        segment = scope["path"][4:]
         endpoint = "batch" if segment in BATCH_PATHS else TYPE_BY_PATH[segment]
+        cors_extra = cors_headers(scope)
         pressure = relay.pressure
         if pressure is not None:
             pressure.enter()
         try:
             status, body, extra = await _ingest(scope, receive, segment)
+        except Exception:
+            await send({"type": "http.response.start", "status": 500, "headers": [
+                (b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8"), *cors_extra]})
+            await send({"type": "http.response.body", "body": b"Internal Server Error"})
+            raise
         finally:
             if pressure is not None:
                 pressure.exit()
-        await _respond(send, status, body, extra)
+        await _respond(send, status, body, extra + cors_extra if extra else cors_extra)
         count_request(endpoint, status)
 
     async def _ingest(scope: Scope, receive: Receive, segment: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -162,26 +187,39 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         now = datetime.now(UTC)
         now_text = format_timestamp(now)
         accepted: list[dict[str, Any]] = []
+        payload: list[bytes] = []  # each accepted message's JSON: the inbox row is their array
         rejections = Rejections()
         items = parsed.messages
+        shared, shallow, max_bytes = parsed.batch_context, parsed.shallow, lim.max_message_bytes
         taken = min(len(items), lim.max_batch_messages) if batch else len(items)
         for index in range(taken):
             item = items[index]
             items[index] = None  # the request's tree is freed as its items are taken
             try:
-                msg, rejection = expand_batch_item(item, parsed.batch_context, lim.max_message_bytes,
-                                                   lim.max_depth) if batch else (item, None)
+                # a batch's item: a new dict, the shared fields merged (the item stays as sent)
+                msg, rejection = merge_batch_item(item, shared, lim.max_depth, shallow) if batch else (item, None)
                 if msg is not None:
                     problems = validate_message(msg)
                     if problems:
-                        rejection = Rejection("invalid_message", "; ".join(problems))
-                if rejection is None:
-                    assert msg is not None  # expand_batch_item returns a message or a rejection
-                    accepted.append(normalize_message(msg, received_at=now, received_text=now_text))
-                    continue
+                        size = len(dumps(item)) if batch else 0  # a single message: measured whole
+                        rejection = too_large(size, max_bytes) if size > max_bytes else \
+                            Rejection("invalid_message", "; ".join(problems))
+                        item = msg
+                    else:
+                        slack = overwritten_bytes(msg) if batch else 0
+                        data = dumps(normalize_message(msg, received_at=now, received_text=now_text))
+                        # the limit is on the item as sent: measured only when the normalised
+                        # message is near it (normalising adds bytes but for what it overwrites)
+                        if len(data) + slack > max_bytes and batch and (size := len(dumps(item))) > max_bytes:
+                            rejection = too_large(size, max_bytes)
+                        else:
+                            accepted.append(msg)
+                            payload.append(data)
+                            continue
             except Exception:  # a bug must cost one item, never the request (SDKs retry 5xx)
                 log.exception("ingest could not read the message at index %d", index)
                 rejection = Rejection("unreadable", "the relay could not read this message")
+            assert rejection is not None
             rejections.add(index, rejection, item)
         rejections.add_many(taken, len(items) - taken, Rejection(
             "too_many", f"the batch holds {len(items)} messages; the limit is {lim.max_batch_messages} per batch"))
@@ -199,7 +237,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
                      "message": f"over this write key's limit of {rate_limiter.rate:g} messages a second"}), \
                     [(b"retry-after", str(max(1, math.ceil(wait))).encode())]
         try:
-            await relay.accept(source, accepted, [rejections.dead_letter()] if rejections else [])
+            await relay.accept(source, accepted, [rejections.dead_letter()] if rejections else [],
+                               b"[" + b",".join(payload) + b"]" if payload else None)
         except Unavailable as exc:
             return 503, orjson.dumps({"success": False, "code": "unavailable", "message": exc.reason}), \
                 [(b"retry-after", str(exc.retry_after).encode())]
@@ -241,13 +280,12 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         *settings_routes(relay.source_for_key, lambda: relay.config.server.public_url),
         *(extra_routes or []),
     ]
-    cors: dict[str, Any] = {"allow_origins": cors_origins or ["*"], "allow_methods": ["POST", "GET", "OPTIONS"],
-                            "allow_headers": ["Content-Type", "Authorization", "Content-Encoding"], "max_age": 86400}
-    return IngestApp(ingest, cors, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan)
+    return IngestApp(fast_ingest, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan)
 
 
 _SUCCESS = orjson.dumps({"success": True})
 _JSON_HEADERS = (b"content-type", b"application/json")
+_VARY_ORIGIN = (b"vary", b"Origin")
 
 
 def _error_parts(exc: IngestError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
@@ -275,17 +313,17 @@ class _Endpoint:
 
 class IngestApp(Starlette):
     """The Starlette app, with a shorter way in for ``POST /v1/<endpoint>`` (the known ingest
-    endpoints): straight to the ingest ASGI app behind CORS, without Starlette's per-request
-    stack (error and exception middleware, router, Request). The same app also serves the route
-    ``/v1/{kind}`` for what the fast path leaves (unknown endpoints, other methods).
+    endpoints): straight to the ingest ASGI app, which adds CORS's headers itself, without
+    Starlette's per-request stack (error, exception and CORS middleware, router, Request). The
+    same app also serves the route ``/v1/{kind}`` for what the fast path leaves (unknown
+    endpoints, other methods).
 
     Middleware added with :meth:`add_middleware` (the access log) wraps both ways in. An exception
     the ingest app raises is answered 500 and re-raised, as Starlette's error middleware does."""
 
-    def __init__(self, ingest: ASGIApp, cors: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(self, ingest: ASGIApp, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._ingest_app = ingest
-        self._fast: ASGIApp = CORSMiddleware(self._guarded_ingest, **cors)
+        self._fast: ASGIApp = ingest
 
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
         super().add_middleware(middleware_class, *args, **kwargs)
@@ -299,24 +337,6 @@ class IngestApp(Starlette):
                 await self._fast(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
-
-    async def _guarded_ingest(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self._ingest_app(scope, receive, tracking_send)
-        except Exception:
-            if not started:
-                await send({"type": "http.response.start", "status": 500,
-                            "headers": [(b"content-length", b"21"), (b"content-type", b"text/plain; charset=utf-8")]})
-                await send({"type": "http.response.body", "body": b"Internal Server Error"})
-            raise
 
 
 def service_index() -> dict[str, Any]:

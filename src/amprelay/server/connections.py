@@ -15,6 +15,11 @@ keep-alive idle timeout.
 * **Connection cap**: beyond ``max_connections`` open connections a new one is closed at once.
   Every hostile connection ends within its timeout, so the cap is only reached by a flood.
 * **Header size**: a header block over 64 KiB is answered 431 and closed.
+
+Responses also leave in one system call, not two: uvicorn writes a response's status line and
+headers (``http.response.start``) and its body apart; the protocol's transport holds what is
+written during one step of the event loop and sends it together at the step's end
+(:class:`CoalescingTransport`).
 """
 
 from __future__ import annotations
@@ -34,6 +39,56 @@ log = logging.getLogger("amprelay.server")
 MAX_HEADER_BYTES = 64 * 1024
 _408 = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _431 = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+
+
+class CoalescingTransport:
+    """A transport whose writes during one step of the event loop leave as one ``send`` at the
+    step's end (``call_soon``): a response's head and body, written apart by uvicorn, in one
+    system call. Beyond :attr:`HOLD_BYTES` what is held is sent at once (the transport's flow
+    control sees big responses). ``close`` sends what is held first; ``abort`` drops it, as the
+    transport's own buffer is dropped. Everything else is the wrapped transport's."""
+
+    __slots__ = ("_transport", "_loop", "_held", "_held_bytes")
+
+    HOLD_BYTES = 64 * 1024  # what is held is sent at once beyond this
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] | None = None
+        self._held_bytes = 0
+
+    def write(self, data: bytes) -> None:
+        if not data:
+            return
+        if self._held is None:
+            if len(data) >= self.HOLD_BYTES:  # nothing to join it to worth the copy
+                self._transport.write(data)
+                return
+            self._held = [data]
+            self._loop.call_soon(self.flush)
+        else:
+            self._held.append(data)
+            self._held_bytes += len(data)
+            if self._held_bytes >= self.HOLD_BYTES:  # a big response keeps the transport's flow control
+                self.flush()
+
+    def flush(self) -> None:
+        held, self._held = self._held, None
+        self._held_bytes = 0
+        if held and not self._transport.is_closing():
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 class GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -56,6 +111,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # --- connection ------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self.transport = CoalescingTransport(transport, self.loop)  # type: ignore[assignment]
         if len(self.connections) > self.max_connections:
             self._count("over_limit")
             now = time.monotonic()

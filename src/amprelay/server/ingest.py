@@ -13,7 +13,7 @@ from typing import Any
 
 from amprelay.config import ServerConfig
 from amprelay.errors import AmprelayError
-from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, parse
+from amprelay.js.json import SLOW, JSONParseError, depth_exceeds, dumps, nests_within, parse
 
 # Path segment -> message type. Long names are the HTTP Tracking API's; one-letter names are
 # what analytics.js (analytics-next) posts to.
@@ -46,6 +46,9 @@ class ParsedRequest:
     write_key: str | None
     messages: list[Any]  # raw items (not yet validated)
     batch_context: dict[str, Any] = field(default_factory=dict)
+    #: every item is known to nest within the depth limit (read from the body's bytes): the
+    #: items need no walk of their own
+    shallow: bool = False
 
 
 def write_key_from_auth(header: str | None) -> str | None:
@@ -140,7 +143,8 @@ def parse_request(
             shared["sentAt"] = doc["sentAt"]
         if shared and depth_exceeds(shared, max_depth - 1):
             raise IngestError(400, "too_deep", f"the batch's context nests deeper than {max_depth} levels")
-        return ParsedRequest(write_key, batch, shared)
+        # an item is two levels below the body's top (the request object, its batch array)
+        return ParsedRequest(write_key, batch, shared, shallow=nests_within(body, max_depth + 2))
 
     msg_type = TYPE_BY_PATH.get(path_segment)
     if msg_type is None:
@@ -149,10 +153,10 @@ def parse_request(
         raise IngestError(
             413, "too_large", f"the message is {len(body)} bytes; the limit is {max_message_bytes} bytes per message"
         )
-    if depth_exceeds(doc, max_depth):
+    if not nests_within(body, max_depth) and depth_exceeds(doc, max_depth):
         raise IngestError(400, "too_deep", f"the message nests objects and arrays deeper than {max_depth} levels")
     doc["type"] = msg_type
-    return ParsedRequest(write_key, [doc], {})
+    return ParsedRequest(write_key, [doc], {}, shallow=True)
 
 
 def parse_body(body: bytes) -> Any:
@@ -166,26 +170,64 @@ def parse_body(body: bytes) -> Any:
 
 
 def expand_batch_item(item: Any, shared: dict[str, Any], max_message_bytes: int,
-                      max_depth: int = MAX_DEPTH) -> tuple[dict | None, Rejection | None]:
+                      max_depth: int = MAX_DEPTH, shallow: bool = False) -> tuple[dict | None, Rejection | None]:
     """One item of a batch, ``writeKey`` removed, with the batch's shared
-    context/integrations/sentAt applied. Returns (message, None) or (None, rejection)."""
+    context/integrations/sentAt applied. Returns (message, None) or (None, rejection).
+    ``shallow``: the item is known to nest within ``max_depth`` (:attr:`ParsedRequest.shallow`)."""
+    msg, rejection = merge_batch_item(item, shared, max_depth, shallow)
+    if msg is None:
+        return None, rejection
+    size = len(dumps(item))
+    if size > max_message_bytes:
+        return None, too_large(size, max_message_bytes)
+    return msg, None
+
+
+def merge_batch_item(item: Any, shared: dict[str, Any], max_depth: int = MAX_DEPTH,
+                     shallow: bool = False) -> tuple[dict | None, Rejection | None]:
+    """:func:`expand_batch_item` but the size limit: ``writeKey`` is removed from ``item`` (in
+    place), the message is a new dict (``item`` itself stays as sent, to be measured)."""
     if not isinstance(item, dict):
         return None, Rejection("not_an_object", f"a message must be a JSON object, not {_js_type(item)}")
     item.pop("writeKey", None)
-    if depth_exceeds(item, max_depth):
+    if not shallow and depth_exceeds(item, max_depth):
         return None, Rejection("too_deep", f"the message nests objects and arrays deeper than {max_depth} levels")
-    size = len(dumps(item))
-    if size > max_message_bytes:
-        return None, Rejection(
-            "too_large", f"the message is {size} bytes; the limit is {max_message_bytes} bytes per message")
+    msg = dict(item)
     for key, value in shared.items():
         if key == "sentAt":
-            item.setdefault("sentAt", value)
-        elif isinstance(item.get(key), dict):
-            item[key] = {**value, **item[key]}
-        elif key not in item:
-            item[key] = value
-    return item, None
+            msg.setdefault("sentAt", value)
+        elif isinstance(msg.get(key), dict):
+            msg[key] = {**value, **msg[key]}
+        elif key not in msg:
+            msg[key] = value
+    return msg, None
+
+
+def too_large(size: int, max_message_bytes: int) -> Rejection:
+    return Rejection("too_large", f"the message is {size} bytes; the limit is {max_message_bytes} bytes per message")
+
+
+#: The values ingest's normalisation may overwrite (``normalize_message``); an absent key is added.
+_OVERWRITTEN = ("messageId", "receivedAt", "timestamp")
+
+
+def overwritten_bytes(msg: dict[str, Any]) -> int:
+    """At most how many bytes of ``msg``'s JSON normalising it may take away: the values it may
+    overwrite (a string's JSON is at most 6 bytes a character and its quotes), and 3 for an
+    ``originalTimestamp`` null replaced by the (at least 1-byte) timestamp. Merging the batch's
+    shared fields only adds. So a message sent as ``S`` bytes normalises to at least
+    ``S - overwritten_bytes`` bytes: the size limit needs the size as sent only near the limit."""
+    n = 3
+    for key in _OVERWRITTEN:
+        if key in msg:
+            v = msg[key]
+            if type(v) is str:
+                n += 6 * len(v) + 2
+            elif v is None or type(v) in (bool, int, float):
+                n += 32
+            else:
+                n += len(dumps(v, default=str))
+    return n
 
 
 class Rejections:
