@@ -23,8 +23,10 @@ from amprelay.destination import (
     Context,
     Settings,
 )
+from amprelay.destination.request import SET_JS_NUMBERS as _SET_JS_NUMBERS
 from amprelay.errors import AmprelayError
 from amprelay.fields import NeedsExactPath, PayloadValidationError, compile_validator, default_mapping
+from amprelay.js import js_numbers
 from amprelay.mapping import (
     MappingRuntimeError,
     MappingValidationError,
@@ -107,6 +109,13 @@ def _check_audience_context(event: dict[str, Any]) -> None:
         raise InvalidEventError("Cannot read properties of null (reading 'computation_class')")
 
 
+class _Unnormalised(dict):  # type: ignore[type-arg]
+    """A payload whose numbers could not be normalised (see :meth:`CompiledAction.payload`):
+    its requests take the exact serialisation."""
+
+    __slots__ = ()
+
+
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
@@ -139,7 +148,9 @@ class CompiledAction:
         self._ctx = Context(0)
 
     def payload(self, event: Any) -> dict[str, Any]:
-        """The validated payload ``perform`` receives for ``event``."""
+        """The validated payload ``perform`` receives for ``event``, its numbers as
+        :func:`amprelay.js.js_number` gives them (the same JavaScript values: what lets the
+        requests be serialised without a fix-up pass, see :func:`run`)."""
         if not isinstance(event, dict):
             kind = "null" if event is None else type(event).__name__
             raise InvalidEventError(f"Cannot read properties of {kind} (reading 'context')")
@@ -160,9 +171,14 @@ class CompiledAction:
         except MappingRuntimeError as exc:
             raise MappingEvaluationError(str(exc)) from exc
         try:
-            return self._validate(resolved)
+            payload = self._validate(resolved)
         except PayloadValidationError as exc:
             raise PayloadError(str(exc)) from exc
+        # the one pass copies and coerces numbers as js_number does; the closure tree does not
+        try:
+            return js_numbers(payload)
+        except RecursionError:  # nested beyond the interpreter's limit: left as it is
+            return _Unnormalised(payload)
 
     def _one_pass(self) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
         self._uses += 1
@@ -192,7 +208,14 @@ class CompiledAction:
         ctx = self._ctx
         if ctx.now_ms != now_ms:  # one Context per distinct "now" (frozen: safe to share)
             ctx = self._ctx = Context(now_ms)
-        return self._perform(payload, settings, ctx)
+        requests = self._perform(payload, settings, ctx)
+        # the payload's numbers are as JavaScript writes them, and so are the actions' own (their
+        # arithmetic goes through js_number); the api key is the settings' raw value
+        key = settings.api_key
+        if type(payload) is not _Unnormalised and (type(key) is str or js_numbers(key) is key):
+            for request in requests:
+                _SET_JS_NUMBERS(request, True)
+        return requests
 
 
 class CompiledSubscription:
