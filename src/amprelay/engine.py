@@ -2,7 +2,7 @@
 
 Per event the pipeline is the reference's (actions-core): resolve the mapping (mapping-kit),
 remove empty values and validate/coerce the payload against the action's fields (ajv), then
-``perform``. Nothing here does I/O: :meth:`CompiledSubscription.run` returns the
+``perform``. Nothing here does I/O: ``CompiledSubscription.run`` returns the
 :class:`~amprelay.destination.request.AmplitudeRequest` objects to send.
 
 The conformance harness (answers in the recorded cases' format) is :mod:`amprelay.conformance`.
@@ -166,6 +166,11 @@ class CompiledAction:
                 raise MappingEvaluationError(str(exc)) from exc
             if payload is not None:
                 return payload
+        return self._two_steps(event)
+
+    def _two_steps(self, event: Any) -> dict[str, Any]:
+        """Resolve the mapping, then validate (for a mapping with no one pass, or when the one
+        pass leaves it to the exact path)."""
         try:
             resolved = self._evaluate(event)
         except MappingRuntimeError as exc:
@@ -199,7 +204,18 @@ class CompiledAction:
         self._checked = None
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
-        payload = self.payload(event)
+        checked = self._checked
+        if checked is not None and type(event) is dict:  # payload()'s common case, inline
+            try:
+                payload = checked(event)
+            except (NeedsExactPath, RecursionError):
+                payload = None
+            except MappingRuntimeError as exc:
+                raise MappingEvaluationError(str(exc)) from exc
+            if payload is None:
+                payload = self._two_steps(event)
+        else:
+            payload = self.payload(event)
         context = event.get("context", _MISSING)
         if context is None or (type(context) is dict and context.get("personas", _MISSING) is None):
             _check_audience_context(event)  # raises
@@ -221,11 +237,15 @@ class CompiledAction:
 class CompiledSubscription:
     """A subscription ready to evaluate: ``matches(event)`` then ``run(event, settings)``."""
 
-    __slots__ = ("subscription", "action", "trigger_error", "matches", "_run")
+    __slots__ = ("subscription", "action", "trigger_error", "matches", "run")
 
     #: ``matches(event)``: whether the subscription is enabled, its trigger valid and matching
     #: ``event`` (the trigger's compiled function itself: one call per event and subscription)
     matches: Callable[[dict[str, Any]], bool]
+    #: ``run(event, settings, now_ms=None)``: the requests for ``event`` (raises an
+    #: :class:`ActionError` subclass on failure); the action's own :meth:`CompiledAction.run`,
+    #: no call in between
+    run: Callable[..., list[AmplitudeRequest]]
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
@@ -236,7 +256,7 @@ class CompiledSubscription:
         if not subscription.enabled or self.trigger_error is not None:
             matcher = _never
         self.matches = matcher
-        self._run = self.action.run
+        self.run = self.action.run
 
     @property
     def name(self) -> str:
@@ -245,10 +265,6 @@ class CompiledSubscription:
     @property
     def action_key(self) -> str:
         return self.subscription.action_key
-
-    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
-        """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
-        return self._run(event, settings, now_ms)
 
 
 def compile_subscription(subscription: Subscription) -> CompiledSubscription:
