@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from amprelay.js import UNDEFINED, Undefined, js_number, js_numbers, keys_in_order, truthy
+from amprelay.js import UNDEFINED, js_number, js_numbers, keys_in_order, truthy
 
 from .directives import blank_ne_empty
 from .nodes import Const, as_fn, is_directive, remove_undefined_copy
@@ -328,9 +328,6 @@ def copy_json(value: Any) -> Any:
     ``JSON.stringify`` does; requests are serialised without a fix-up pass)."""
     t = type(value)
     if t is dict:
-        # the common case, a flat object of strings, ints and booleans: a C-level check, a copy
-        if _DICT_WORK.isdisjoint(map(type, value.values())) and "__proto__" not in value:
-            return value.copy()
         out = value.copy()
         for k, v in value.items():
             t = type(v)
@@ -344,17 +341,10 @@ def copy_json(value: Any) -> Any:
             del out["__proto__"]
         return out
     if t is list:
-        if _LIST_WORK.isdisjoint(map(type, value)):
-            return value.copy()
         return [copy_json(v) if type(v) in _COPIED else v for v in value]
     if t is float:
         return _js_number(value)
     return value
-
-
-# value types copy_json has work for (in an object: undefined too, which it drops)
-_LIST_WORK = frozenset(_COPIED)
-_DICT_WORK = frozenset((*_COPIED, Undefined))
 
 
 def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]:
