@@ -2,7 +2,7 @@
 
 Per event the pipeline is the reference's (actions-core): resolve the mapping (mapping-kit),
 remove empty values and validate/coerce the payload against the action's fields (ajv), then
-``perform``. Nothing here does I/O: :meth:`CompiledSubscription.run` returns the
+``perform``. Nothing here does I/O: ``CompiledSubscription.run`` returns the
 :class:`~amprelay.destination.request.AmplitudeRequest` objects to send.
 
 The conformance harness (answers in the recorded cases' format) is :mod:`amprelay.conformance`.
@@ -23,8 +23,10 @@ from amprelay.destination import (
     Context,
     Settings,
 )
+from amprelay.destination.request import SET_JS_NUMBERS as _SET_JS_NUMBERS
 from amprelay.errors import AmprelayError
 from amprelay.fields import NeedsExactPath, PayloadValidationError, compile_validator, default_mapping
+from amprelay.js import js_numbers
 from amprelay.mapping import (
     MappingRuntimeError,
     MappingValidationError,
@@ -107,6 +109,13 @@ def _check_audience_context(event: dict[str, Any]) -> None:
         raise InvalidEventError("Cannot read properties of null (reading 'computation_class')")
 
 
+class _Unnormalised(dict):  # type: ignore[type-arg]
+    """A payload whose numbers could not be normalised (see :meth:`CompiledAction.payload`):
+    its requests take the exact serialisation."""
+
+    __slots__ = ()
+
+
 class CompiledAction:
     """An action with its mapping compiled: ``run(event, settings)`` -> requests."""
 
@@ -139,7 +148,9 @@ class CompiledAction:
         self._ctx = Context(0)
 
     def payload(self, event: Any) -> dict[str, Any]:
-        """The validated payload ``perform`` receives for ``event``."""
+        """The validated payload ``perform`` receives for ``event``, its numbers as
+        :func:`amprelay.js.js_number` gives them (the same JavaScript values: what lets the
+        requests be serialised without a fix-up pass, see :func:`run`)."""
         if not isinstance(event, dict):
             kind = "null" if event is None else type(event).__name__
             raise InvalidEventError(f"Cannot read properties of {kind} (reading 'context')")
@@ -155,14 +166,24 @@ class CompiledAction:
                 raise MappingEvaluationError(str(exc)) from exc
             if payload is not None:
                 return payload
+        return self._two_steps(event)
+
+    def _two_steps(self, event: Any) -> dict[str, Any]:
+        """Resolve the mapping, then validate (for a mapping with no one pass, or when the one
+        pass leaves it to the exact path)."""
         try:
             resolved = self._evaluate(event)
         except MappingRuntimeError as exc:
             raise MappingEvaluationError(str(exc)) from exc
         try:
-            return self._validate(resolved)
+            payload = self._validate(resolved)
         except PayloadValidationError as exc:
             raise PayloadError(str(exc)) from exc
+        # the one pass copies and coerces numbers as js_number does; the closure tree does not
+        try:
+            return js_numbers(payload)
+        except RecursionError:  # nested beyond the interpreter's limit: left as it is
+            return _Unnormalised(payload)
 
     def _one_pass(self) -> Callable[[dict[str, Any]], dict[str, Any] | None] | None:
         self._uses += 1
@@ -183,7 +204,18 @@ class CompiledAction:
         self._checked = None
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
-        payload = self.payload(event)
+        checked = self._checked
+        if checked is not None and type(event) is dict:  # payload()'s common case, inline
+            try:
+                payload = checked(event)
+            except (NeedsExactPath, RecursionError):
+                payload = None
+            except MappingRuntimeError as exc:
+                raise MappingEvaluationError(str(exc)) from exc
+            if payload is None:
+                payload = self._two_steps(event)
+        else:
+            payload = self.payload(event)
         context = event.get("context", _MISSING)
         if context is None or (type(context) is dict and context.get("personas", _MISSING) is None):
             _check_audience_context(event)  # raises
@@ -192,17 +224,28 @@ class CompiledAction:
         ctx = self._ctx
         if ctx.now_ms != now_ms:  # one Context per distinct "now" (frozen: safe to share)
             ctx = self._ctx = Context(now_ms)
-        return self._perform(payload, settings, ctx)
+        requests = self._perform(payload, settings, ctx)
+        # the payload's numbers are as JavaScript writes them, and so are the actions' own (their
+        # arithmetic goes through js_number); the api key is the settings' raw value
+        key = settings.api_key
+        if type(payload) is not _Unnormalised and (type(key) is str or js_numbers(key) is key):
+            for request in requests:
+                _SET_JS_NUMBERS(request, True)
+        return requests
 
 
 class CompiledSubscription:
     """A subscription ready to evaluate: ``matches(event)`` then ``run(event, settings)``."""
 
-    __slots__ = ("subscription", "action", "trigger_error", "matches", "_run")
+    __slots__ = ("subscription", "action", "trigger_error", "matches", "run")
 
     #: ``matches(event)``: whether the subscription is enabled, its trigger valid and matching
     #: ``event`` (the trigger's compiled function itself: one call per event and subscription)
     matches: Callable[[dict[str, Any]], bool]
+    #: ``run(event, settings, now_ms=None)``: the requests for ``event`` (raises an
+    #: :class:`ActionError` subclass on failure); the action's own :meth:`CompiledAction.run`,
+    #: no call in between
+    run: Callable[..., list[AmplitudeRequest]]
 
     def __init__(self, subscription: Subscription) -> None:
         self.subscription = subscription
@@ -213,7 +256,7 @@ class CompiledSubscription:
         if not subscription.enabled or self.trigger_error is not None:
             matcher = _never
         self.matches = matcher
-        self._run = self.action.run
+        self.run = self.action.run
 
     @property
     def name(self) -> str:
@@ -222,10 +265,6 @@ class CompiledSubscription:
     @property
     def action_key(self) -> str:
         return self.subscription.action_key
-
-    def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
-        """The requests for ``event`` (raises an :class:`ActionError` subclass on failure)."""
-        return self._run(event, settings, now_ms)
 
 
 def compile_subscription(subscription: Subscription) -> CompiledSubscription:

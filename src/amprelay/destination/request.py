@@ -118,6 +118,37 @@ def to_json_bytes(obj: Any) -> bytes:
     return _dumps(jsify(obj)) if fixed is None else fixed
 
 
+_TINY = b"e-6"  # how orjson writes 1e-6 <= |x| < 1e-5 (JavaScript: 0.000001...)
+
+
+def js_body_bytes(obj: Any) -> bytes:
+    """``JSON.stringify(obj)`` for a body whose floats are as :func:`amprelay.js.js_number`
+    gives them (what the engine's payloads and the actions' arithmetic hold): then orjson
+    writes every number as JavaScript does, but for an int beyond 2**53 (orjson refuses it) and
+    a float in ``[1e-6, 1e-5)`` (orjson's only other notation, ``e-6``); both take the exact
+    writer. No fix-up scan for ``.0`` or ``e+``: no such float is left."""
+    try:
+        out = orjson.dumps(obj, option=orjson.OPT_STRICT_INTEGER)
+    except TypeError:  # an integer beyond 2**53, a lone surrogate
+        return _dumps(jsify(obj))
+    if _TINY in out and _tiny_outside_strings(out):
+        return _dumps(jsify(obj))
+    return out
+
+
+def _tiny_outside_strings(out: bytes) -> bool:
+    """Whether an ``e-6`` in orjson's ``out`` may be a number's (it is not when an odd number of
+    quotes precede it and no backslash makes quotes ambiguous)."""
+    if 92 in out:  # a backslash
+        return True
+    e = out.find(_TINY)
+    while e != -1:
+        if out.count(_QUOTE, 0, e) % 2 == 0:
+            return True
+        e = out.find(_TINY, e + 3)
+    return False
+
+
 def to_json_text(obj: Any) -> str:
     return to_json_bytes(obj).decode()
 
@@ -177,6 +208,9 @@ class AmplitudeRequest:
     json: dict[str, Any] | None = None
     form: dict[str, str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: the JSON body's numbers are already as JavaScript holds them (:func:`amprelay.js.js_number`;
+    #: set by the engine, whose payloads are): it is serialised with no fix-up pass
+    js_numbers: bool = field(default=False, compare=False, repr=False)
 
     @property
     def content_type(self) -> str:
@@ -187,6 +221,8 @@ class AmplitudeRequest:
     def body_bytes(self) -> bytes:
         """The exact bytes sent: ``JSON.stringify`` or ``URLSearchParams`` serialisation."""
         if self.encoding == "json":
+            if self.js_numbers:
+                return js_body_bytes(self.json or {})
             return to_json_bytes(self.json or {})
         return form_urlencode(self.form or {})
 
@@ -210,8 +246,9 @@ class AmplitudeRequest:
 _new_object = object.__new__
 # the slots' own setters: what the frozen dataclass's __init__ does, without a call of
 # object.__setattr__ per field
-_SET_METHOD, _SET_URL, _SET_ENCODING, _SET_JSON, _SET_FORM, _SET_HEADERS = (
-    getattr(AmplitudeRequest, name).__set__ for name in ("method", "url", "encoding", "json", "form", "headers")
+_SET_METHOD, _SET_URL, _SET_ENCODING, _SET_JSON, _SET_FORM, _SET_HEADERS, SET_JS_NUMBERS = (
+    getattr(AmplitudeRequest, name).__set__
+    for name in ("method", "url", "encoding", "json", "form", "headers", "js_numbers")
 )
 
 
@@ -224,6 +261,7 @@ def _post(url: str, encoding: Literal["json", "form"], body: dict[str, Any] | No
     _SET_JSON(request, body)
     _SET_FORM(request, form)
     _SET_HEADERS(request, {})
+    SET_JS_NUMBERS(request, False)
     return request
 
 

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from amprelay.js import normalize_number, number_to_string, real_type_of, string_to_number
+from amprelay.js import js_number, number_to_string, real_type_of, string_to_number
 
 from .errors import (
     FieldIssue,
@@ -165,7 +165,7 @@ class Checker:
                 if tl is str and local:
                     x = string_to_number(local)
                     if x == x and (t == "number" or math.isinf(x) or x % 1 == 0):
-                        n = normalize_number(x)
+                        n = js_number(x)  # as JSON.stringify writes it (an int when integral)
                         return n, n
             elif t == "boolean":
                 if (tl is str and local == "false") or (is_num and local == 0) or local is None:

@@ -16,6 +16,8 @@ The tests in ``tests/js`` check each rule against answers recorded from Node.
 from .numbers import (
     MAX_SAFE_INTEGER,
     as_number,
+    js_number,
+    js_numbers,
     normalize_number,
     number_to_string,
     round_half_up,
@@ -40,6 +42,8 @@ __all__ = [
     "from_utf16",
     "has_surrogates",
     "is_array_index",
+    "js_number",
+    "js_numbers",
     "json_round_trip",
     "json_stringify",
     "keys_in_order",

@@ -16,6 +16,8 @@ from .undefined import UNDEFINED
 __all__ = [
     "MAX_SAFE_INTEGER",
     "as_number",
+    "js_number",
+    "js_numbers",
     "normalize_number",
     "number_to_string",
     "round_half_up",
@@ -126,6 +128,54 @@ def normalize_number(x: float) -> int | float:
     if x == x and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER and x == int(x):
         return int(x)
     return x
+
+
+#: integral doubles from here on are written alike by JSON.stringify and orjson ("1e+21")
+_EXPONENT_FORM = 1e21
+
+
+def js_number(x: float) -> int | float:
+    """``x`` as a value ``orjson`` writes exactly as ``JSON.stringify`` writes ``x``, outside
+    ``1e-6 <= |x| < 1e-5`` (orjson's ``1e-6``, JavaScript's ``0.000001``): an integral double
+    below 1e21 becomes the ``int`` of the same value (``-0.0`` is ``0``; one beyond 2**53 is an
+    int ``orjson``'s strict-integer mode refuses, so the exact writer takes it). The value does
+    not change: JavaScript has one number type. Every other float is returned as it is (orjson
+    and ``Number::toString`` both write the shortest round-trip digits, in the same notation)."""
+    if x.is_integer() and -_EXPONENT_FORM < x < _EXPONENT_FORM:
+        return int(x)
+    return x
+
+
+def js_numbers(value: Any) -> Any:
+    """``value`` (JSON data) with every float as :func:`js_number` gives it; containers are copied
+    only where something changed (``value`` itself when nothing did). Raises ``RecursionError``
+    for data nested beyond the interpreter's limit."""
+    t = type(value)
+    if t is float:
+        return js_number(value)
+    if t is dict:
+        out = None
+        for k, v in value.items():
+            tv = type(v)
+            if tv is float or tv is dict or tv is list:
+                n = js_numbers(v)
+                if n is not v:
+                    if out is None:
+                        out = value.copy()
+                    out[k] = n
+        return value if out is None else out
+    if t is list:
+        new = None
+        for i, v in enumerate(value):
+            tv = type(v)
+            if tv is float or tv is dict or tv is list:
+                n = js_numbers(v)
+                if n is not v:
+                    if new is None:
+                        new = list(value)
+                    new[i] = n
+        return value if new is None else new
+    return value
 
 
 def round_half_up(x: int | float) -> int | float:

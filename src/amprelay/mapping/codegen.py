@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from math import copysign as _copysign
 from typing import Any
 
-from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, keys_in_order, truthy
+from amprelay.js import UNDEFINED, js_number, js_numbers, keys_in_order, truthy
 
 from .directives import blank_ne_empty
 from .nodes import Const, as_fn, is_directive, remove_undefined_copy
@@ -151,9 +150,10 @@ class _Gen:
             if type(v) in (dict, list):
                 self.lines.append(f"{indent}{target} = _cl({self.const(remove_undefined_copy(v))})")
             else:
-                self.lines.append(f"{indent}{target} = {self.const(v)}")
+                self.lines.append(f"{indent}{target} = {self.const(js_number(v) if type(v) is float else v)}")
             return
-        self.lines.append(f"{indent}{target} = {self.func(as_fn(compiled, True))}(p)")
+        # the closure tree's value, its numbers as JavaScript writes them (see copy_json)
+        self.lines.append(f"{indent}{target} = _jn({self.func(as_fn(compiled, True))}(p))")
 
     def name(self, value: Any, stem: str) -> str:
         """A module-level name of the generated code bound to ``value`` (a global lookup, no indexing)."""
@@ -280,7 +280,7 @@ class _Gen:
         item_fn = self.func(_generate(shape, payload_is_dict=False))
         self.lines.append(f"{indent}if type({var}) is list: {target} = [{item_fn}(i) for i in {var}]")
         self.lines.append(f"{indent}elif type({var}) is dict: {target} = [{item_fn}({var})]")
-        self.lines.append(f"{indent}else: {target} = {var}")
+        self.lines.append(f"{indent}else: {target} = _cl({var}) if type({var}) in _CT else {var}")
         return True
 
     def emit_if(self, opts: Any, target: str, indent: str) -> bool:
@@ -318,18 +318,14 @@ class _Gen:
 _COPIED = (dict, list, float)
 
 
-def _js_number(x: float) -> int | float:
-    """An integral float as the int JavaScript would write (``19.0`` -> ``19``) within 2**53;
-    ``-0.0`` and every other float as they are. JavaScript has one number type, so this changes
-    no value; it only spares the request serialisation its fix-up pass for ``D.0`` numbers."""
-    if x.is_integer() and -MAX_SAFE_INTEGER <= x <= MAX_SAFE_INTEGER and (x != 0 or _copysign(1.0, x) > 0):
-        return int(x)
-    return x
+_js_number = js_number
 
 
 def copy_json(value: Any) -> Any:
     """Deep copy of event data (no undefined inside); drops own "__proto__" keys like
-    upstream's Object.assign copy; integral floats become ints (:func:`_js_number`)."""
+    upstream's Object.assign copy; floats as :func:`amprelay.js.js_number` gives them (an
+    integral one becomes an int: the same JavaScript number, and what orjson writes as
+    ``JSON.stringify`` does; requests are serialised without a fix-up pass)."""
     t = type(value)
     if t is dict:
         out = value.copy()
@@ -362,7 +358,7 @@ def _body(gen: _Gen, node: Any, payload_is_dict: bool, indent: str) -> list[str]
 
 
 def _generate(node: Any, payload_is_dict: bool, checks: RootChecks | None = None) -> Callable[[Any], Any]:
-    header = ("def _gen(p, U=U, A=A, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _k=_k, _f=_f, type=type, str=str,"
+    header = ("def _gen(p, U=U, A=A, _cl=_cl, _CT=_CT, _gp=_gp, _bne=_bne, _jn=_jn, _k=_k, _f=_f, type=type, str=str,"
               " dict=dict, list=list):")
     gen = _Gen()
     if checks is not None:
@@ -384,6 +380,7 @@ def _generate(node: Any, payload_is_dict: bool, checks: RootChecks | None = None
         "_cl": copy_json,
         "_CT": _COPIED,
         "_bne": blank_ne_empty,
+        "_jn": js_numbers,
         **gen.names,
     }
     exec(compile(src, "<mapping>", "exec"), namespace)  # noqa: S102 - generated from a validated mapping

@@ -13,7 +13,7 @@ from amprelay.destination.request import AmplitudeRequest, post_json
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
 from amprelay.fields.dates import dayjs_utc_value
-from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, round_half_up, spread, truthy, with_key_order
+from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, js_number, round_half_up, spread, truthy, with_key_order
 
 REVENUE_KEYS = ("revenue", "price", "productId", "quantity", "revenueType")
 UA_KEYS = ("os_name", "os_version", "device_manufacturer", "device_model", "device_type")
@@ -41,7 +41,7 @@ def format_session_id(session_id: Any) -> int | float:
     ``dayjs.utc(x).valueOf()``."""
     if type(session_id) is str and _DIGITS.fullmatch(session_id):
         n = int(session_id)
-        return n if n <= MAX_SAFE_INTEGER else float(session_id)
+        return n if n <= MAX_SAFE_INTEGER else js_number(float(session_id))
     return dayjs_utc_value(session_id)
 
 
@@ -157,6 +157,8 @@ def revenue_properties(source: dict[str, Any]) -> dict[str, Any]:
         revenue = quantity * price
         if type(revenue) is int and not -MAX_SAFE_INTEGER <= revenue <= MAX_SAFE_INTEGER:
             revenue = float(quantity) * float(price)
+        if type(revenue) is float:  # as JSON.stringify writes it (2 * 0.5 is 1)
+            revenue = js_number(revenue)
     if not truthy(revenue):
         return {}
     out: dict[str, Any] = {"revenue": revenue}
