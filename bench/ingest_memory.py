@@ -34,7 +34,8 @@ class _Relay:
     def source_for_key(self, key: str) -> SourceConfig:
         return SOURCE
 
-    async def accept(self, source: SourceConfig, messages: list, rejected: list) -> None:
+    async def accept(self, source: SourceConfig, messages: list, rejected: list,
+                     payload: bytes | None = None) -> None:
         self.accepted += len(messages)
 
     def ready(self) -> tuple[bool, str]:
