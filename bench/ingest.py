@@ -29,10 +29,10 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from _procs import cpu_seconds, free_port, peak_rss_kb, stop_all, wait_http  # noqa: E402
+from _procs import BENCH_WRITE_KEY as WRITE_KEY  # noqa: E402
+from _procs import cpu_seconds, free_port, ingest_bench_config, peak_rss_kb, stop_all, wait_http  # noqa: E402
 
 AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
-WRITE_KEY = "bench-write-key"
 
 
 def build_requests(netloc: str, endpoint: str, batch: int, seed: int) -> list[bytes]:
@@ -204,17 +204,7 @@ def start_relay(name: str, workers: int = 0) -> tuple[subprocess.Popen, subproce
     fake = subprocess.Popen([AMPRELAY, "fake-amplitude", "--port", str(fake_port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     config = tmp / "amprelay.yaml"
-    config.write_text(f"""
-data_dir: {tmp / 'data'}
-sources: [{{name: bench, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: bench-api-key-0000000000000001, secretKey: s, endpoint: north_america}}
-    presets: true
-server: {{host: 127.0.0.1, port: {relay_port}, workers: {workers}}}
-delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
-ingest: {{dedupe_window: 0}}  # the corpus repeats its messageIds: measure mapping, not the dedupe
-""")
+    config.write_text(ingest_bench_config(tmp / "data", relay_port, workers, f"http://127.0.0.1:{fake_port}"))
     relay = subprocess.Popen([AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return fake, relay, fake_port, relay_port
@@ -272,7 +262,7 @@ def main() -> int:
                 backlog = inbox
             if inbox == 0 and depth == 0:
                 break
-            time.sleep(0.2)
+            time.sleep(1.0)  # each /metrics counts the queue's units: scraping it faster costs the relay CPU
         took = time.perf_counter() - t0
         cpu2 = relay_cpu(relay.pid)
         stats = orjson.loads(urlopen(f"http://127.0.0.1:{fake_port}/_fake/stats").read())

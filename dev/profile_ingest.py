@@ -28,7 +28,8 @@ import orjson
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "bench"))
 
-WRITE_KEY = "bench-write-key"
+from _procs import BENCH_WRITE_KEY as WRITE_KEY  # noqa: E402
+from _procs import ingest_bench_config  # noqa: E402
 
 
 def bodies(endpoint: str, batch: int, seed: int) -> list[bytes]:
@@ -44,16 +45,7 @@ def build_app(tmp: Path):
     from amprelay.config.loading import parse_config
     from amprelay.wiring import RelayService
 
-    text = f"""
-data_dir: {tmp / 'data'}
-sources: [{{name: bench, write_key: {WRITE_KEY}}}]
-destinations:
-  - name: amplitude
-    settings: {{apiKey: bench-api-key-0000000000000001, secretKey: s, endpoint: north_america}}
-    presets: true
-server: {{host: 127.0.0.1, port: 1, workers: 1}}
-ingest: {{dedupe_window: 0}}
-"""
+    text = ingest_bench_config(tmp / "data", 1, 1)
     return RelayService.build(parse_config(text).config)
 
 

@@ -158,15 +158,19 @@ class CompiledAction:
         if checked is None and self._uses < 2:
             checked = self._one_pass()
         if checked is not None and type(event) is dict:
-            try:
-                payload = checked(event)
-            except (NeedsExactPath, RecursionError):
-                payload = None
-            except MappingRuntimeError as exc:
-                raise MappingEvaluationError(str(exc)) from exc
-            if payload is not None:
-                return payload
+            return self._checked_payload(checked, event)
         return self._two_steps(event)
+
+    def _checked_payload(self, checked: Callable[[dict[str, Any]], dict[str, Any] | None],
+                         event: dict[str, Any]) -> dict[str, Any]:
+        """The one pass's payload, or the two steps' when the one pass leaves it to them."""
+        try:
+            payload = checked(event)
+        except (NeedsExactPath, RecursionError):
+            payload = None
+        except MappingRuntimeError as exc:
+            raise MappingEvaluationError(str(exc)) from exc
+        return self._two_steps(event) if payload is None else payload
 
     def _two_steps(self, event: Any) -> dict[str, Any]:
         """Resolve the mapping, then validate (for a mapping with no one pass, or when the one
@@ -205,15 +209,8 @@ class CompiledAction:
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         checked = self._checked
-        if checked is not None and type(event) is dict:  # payload()'s common case, inline
-            try:
-                payload = checked(event)
-            except (NeedsExactPath, RecursionError):
-                payload = None
-            except MappingRuntimeError as exc:
-                raise MappingEvaluationError(str(exc)) from exc
-            if payload is None:
-                payload = self._two_steps(event)
+        if checked is not None and type(event) is dict:  # payload()'s common case
+            payload = self._checked_payload(checked, event)
         else:
             payload = self.payload(event)
         context = event.get("context", _MISSING)
