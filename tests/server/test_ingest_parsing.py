@@ -11,10 +11,11 @@ from amprelay.server.ingest import (
     Rejection,
     Rejections,
     decode_body,
-    expand_batch_item,
     parse_request,
     write_key_from_auth,
 )
+
+from .helpers import expand_batch_item
 
 
 def basic(user: str, password: str = "") -> str:

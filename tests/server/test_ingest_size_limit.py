@@ -20,8 +20,10 @@ from amprelay.config import SourceConfig
 from amprelay.delivery.metrics import Metrics
 from amprelay.js.json import dumps, loads
 from amprelay.server.app import create_app
-from amprelay.server.ingest import Limits, expand_batch_item
+from amprelay.server.ingest import Limits
 from amprelay.spec import validate_message
+
+from .helpers import expand_batch_item
 
 LIMIT = 400
 

@@ -169,24 +169,13 @@ def parse_body(body: bytes) -> Any:
         raise IngestError(400, "invalid_json", exc.message) from None
 
 
-def expand_batch_item(item: Any, shared: dict[str, Any], max_message_bytes: int,
-                      max_depth: int = MAX_DEPTH, shallow: bool = False) -> tuple[dict | None, Rejection | None]:
-    """One item of a batch, ``writeKey`` removed, with the batch's shared
-    context/integrations/sentAt applied. Returns (message, None) or (None, rejection).
-    ``shallow``: the item is known to nest within ``max_depth`` (:attr:`ParsedRequest.shallow`)."""
-    msg, rejection = merge_batch_item(item, shared, max_depth, shallow)
-    if msg is None:
-        return None, rejection
-    size = len(dumps(item))
-    if size > max_message_bytes:
-        return None, too_large(size, max_message_bytes)
-    return msg, None
-
-
 def merge_batch_item(item: Any, shared: dict[str, Any], max_depth: int = MAX_DEPTH,
                      shallow: bool = False) -> tuple[dict | None, Rejection | None]:
-    """:func:`expand_batch_item` but the size limit: ``writeKey`` is removed from ``item`` (in
-    place), the message is a new dict (``item`` itself stays as sent, to be measured)."""
+    """One item of a batch, ``writeKey`` removed (from ``item``, in place), with the batch's shared
+    context/integrations/sentAt applied in a new dict (``item`` itself stays as sent, for the size
+    limit, which the caller applies: see ``server/app.py``). Returns (message, None) or (None,
+    rejection). ``shallow``: the item is known to nest within ``max_depth``
+    (:attr:`ParsedRequest.shallow`)."""
     if not isinstance(item, dict):
         return None, Rejection("not_an_object", f"a message must be a JSON object, not {_js_type(item)}")
     item.pop("writeKey", None)
