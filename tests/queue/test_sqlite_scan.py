@@ -90,7 +90,7 @@ def test_leases_are_those_of_a_full_scan(tmp_path_factory, script):
                 elif answer == "dead":
                     args = {"dead": [(u.id, "bad") for u in leases]}
                 else:
-                    args = {"retry": [RetryItem(u.id, now + (0.3 * b if answer == "retry" else 0), "x")
+                    args = {"retry": [RetryItem(u.id, now + (0.1 * a * b if answer == "retry" else 0), "x")
                                       for u in leases]}
                 assert q.settle(**args, now=now, tokens=tokens) == ref.settle(**args, now=now, tokens=tokens)
             elif op == "tick":
