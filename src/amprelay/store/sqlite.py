@@ -261,14 +261,13 @@ class SQLiteQueue(SettleShortcuts):
         upto = next((r[0] - 1 for r in rows if r[2] not in taken), None)
         if upto is None:
             upto = max(rows[-1][0], top) if rows else top
-        if self._clean_upto:
-            # a retry settled since the range began may lie in it now, due before the range's
-            # first due time: the earliest retry waiting now bounds it too
-            self._clean_due = min(self._clean_due, due)
+        # the earliest retry waiting now, whenever it was settled (as PostgreSQL's queue does):
+        # one settled after the range began may lie in it by now
+        self._clean_due = due
         if upto <= self._clean_upto:
             return
         if not self._clean_upto:
-            self._clean_at, self._clean_due = now, due
+            self._clean_at = now
         self._clean_upto = upto
 
     def _route_cached(self, rid: int) -> UnitRoute:
