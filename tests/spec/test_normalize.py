@@ -1,6 +1,8 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from amprelay.spec import format_timestamp, normalize_message, parse_timestamp
 
@@ -56,3 +58,29 @@ def test_timestamps_that_do_not_parse_are_kept_as_sent_without_skew_correction(t
     out = normalize_message({"timestamp": ts, "sentAt": "2024-01-01T11:59:00.000Z"}, RECEIVED)
     assert out["timestamp"] == ts and out["originalTimestamp"] == ts
     assert out["receivedAt"] == "2024-01-01T12:00:00.000Z"
+
+
+def datetime_skew_correction(received: datetime, sent: str, original: str) -> str:
+    """The correction as datetime arithmetic computes it (what ingest did before it used µs)."""
+    return format_timestamp(received - (parse_timestamp(sent) - parse_timestamp(original)))
+
+
+iso_texts = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                         timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)),
+                                                    timezone(timedelta(hours=-8))])).map(
+    lambda d: d.isoformat())
+
+
+@given(iso_texts, iso_texts, st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(2100, 1, 1)))
+@example("0001-01-02T00:00:00+00:00", "9999-12-30T00:00:00+00:00", datetime(2024, 1, 1))  # beyond datetime's range
+def test_the_skew_correction_is_the_datetime_arithmetics(sent, original, received):
+    received = received.replace(tzinfo=UTC)
+    try:
+        expected = datetime_skew_correction(received, sent, original)
+    except OverflowError:
+        with pytest.raises(OverflowError):
+            normalize_message({"timestamp": original, "sentAt": sent}, received)
+        return
+    assert normalize_message({"timestamp": original, "sentAt": sent}, received)["timestamp"] == expected
+    # sentAt handed over parsed (as a batch's shared one may be) gives the same
+    assert normalize_message({"timestamp": original}, received, sent_at=parse_timestamp(sent))["timestamp"] == expected

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amprelay.spec.timestamps import _parse_cached, format_timestamp, parse_timestamp
+from amprelay.spec.timestamps import (
+    MAX_EPOCH_US,
+    MIN_EPOCH_US,
+    _parse_cached,
+    epoch_us,
+    format_epoch_us,
+    format_timestamp,
+    parse_timestamp,
+    timestamp_us,
+)
 
 
 def strftime_reference(moment: datetime) -> str:
@@ -44,3 +53,24 @@ def test_memoised_parse_answers_like_a_fresh_one(text):
 
 def test_parse_ignores_non_strings():
     assert parse_timestamp(12345) is None and parse_timestamp(None) is None
+
+
+@given(st.datetimes(min_value=datetime.min, max_value=datetime.max), st.one_of(st.just(UTC), offsets))
+def test_the_epoch_microseconds_format_as_the_datetime_does(naive, tz):
+    moment = naive.replace(tzinfo=tz)
+    try:
+        expected = format_timestamp(moment)
+    except OverflowError:  # within a day of datetime's range: no UTC moment to write
+        return
+    us = epoch_us(moment)
+    assert MIN_EPOCH_US <= us <= MAX_EPOCH_US
+    assert format_epoch_us(us) == expected
+
+
+def test_epoch_microseconds_examples():
+    assert format_epoch_us(0) == "1970-01-01T00:00:00.000Z"
+    assert format_epoch_us(-1) == "1969-12-31T23:59:59.999Z"  # cut toward the earlier millisecond
+    assert format_epoch_us(MIN_EPOCH_US) == "0001-01-01T00:00:00.000Z"
+    assert format_epoch_us(MAX_EPOCH_US) == "9999-12-31T23:59:59.999Z"
+    assert timestamp_us("2024-01-01T00:00:00.001+01:00") == epoch_us(datetime(2023, 12, 31, 23, 0, 0, 1000, UTC))
+    assert timestamp_us("not a time") is None and timestamp_us(5) is None

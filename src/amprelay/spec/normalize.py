@@ -7,7 +7,15 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from .timestamps import format_timestamp, parse_timestamp
+from .timestamps import (
+    MAX_EPOCH_US,
+    MIN_EPOCH_US,
+    epoch_us,
+    format_epoch_us,
+    format_timestamp,
+    parse_timestamp,
+    timestamp_us,
+)
 
 __all__ = ["normalize_message"]
 
@@ -35,17 +43,24 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
         received_text = format_timestamp(received_at)
     msg["receivedAt"] = received_text
 
-    sent = sent_at
-    if sent is None and isinstance(msg.get("sentAt"), str):
-        sent = parse_timestamp(msg["sentAt"])
+    # The moments as µs since the epoch (memoised per text: a batch's messages share a sentAt);
+    # datetime arithmetic only for a result outside datetime's range (it raises, as it did).
+    sent_us = epoch_us(sent_at) if sent_at is not None else timestamp_us(msg.get("sentAt"))
     client = msg.get("timestamp")
     original_value = msg.get("originalTimestamp")
     if original_value is None and client is not None:
         original_value = msg["originalTimestamp"] = client
-    original = parse_timestamp(original_value) if isinstance(original_value, str) else None
+    original_us = timestamp_us(original_value)
 
-    if original is not None and sent is not None:
-        msg["timestamp"] = format_timestamp(received_at - (sent - original))
+    if original_us is not None and sent_us is not None:
+        skewed = epoch_us(received_at) - (sent_us - original_us)
+        if MIN_EPOCH_US <= skewed <= MAX_EPOCH_US:
+            msg["timestamp"] = format_epoch_us(skewed)
+        else:
+            sent = sent_at if sent_at is not None else parse_timestamp(msg["sentAt"])
+            original = parse_timestamp(original_value)
+            assert sent is not None and original is not None
+            msg["timestamp"] = format_timestamp(received_at - (sent - original))  # OverflowError
     elif client is None:
-        msg["timestamp"] = format_timestamp(original) if original is not None else received_text
+        msg["timestamp"] = format_epoch_us(original_us) if original_us is not None else received_text
     return msg

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import Any
 
-__all__ = ["format_timestamp", "parse_timestamp"]
+__all__ = ["epoch_us", "format_epoch_us", "format_timestamp", "parse_timestamp", "timestamp_us"]
 
 _ISO_RE = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})"
@@ -69,3 +70,43 @@ def format_timestamp(moment: datetime) -> str:
     # isoformat is C and four-digit years are padded as toISOString pads them; the UTC offset
     # it writes ("+00:00") becomes "Z".
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
+
+
+# -- the same moments as integers: ingest's clock-skew correction, without datetime arithmetic --
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+#: datetime's range, in µs from the epoch: what :func:`format_epoch_us` can write
+MIN_EPOCH_US = (datetime.min.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+MAX_EPOCH_US = (datetime.max.replace(tzinfo=UTC) - _EPOCH) // _MICROSECOND
+
+
+def epoch_us(moment: datetime) -> int:
+    """``moment`` (aware) in microseconds since 1970-01-01T00:00:00Z."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def timestamp_us(text: Any) -> int | None:
+    """:func:`parse_timestamp` of ``text`` in microseconds since the epoch (None if invalid)."""
+    if not isinstance(text, str):
+        return None
+    return _us_cached(text)
+
+
+@lru_cache(maxsize=4096)
+def _us_cached(text: str) -> int | None:
+    moment = _parse_cached(text)
+    return None if moment is None else epoch_us(moment)
+
+
+def format_epoch_us(us: int) -> str:
+    """:func:`format_timestamp` of the moment ``us`` microseconds after the epoch
+    (``MIN_EPOCH_US <= us <= MAX_EPOCH_US``): the second's text is memoised, the milliseconds
+    are cut, not rounded, as ``isoformat(timespec="milliseconds")`` cuts them."""
+    seconds, micro = divmod(us, 1_000_000)
+    return f"{_second_text(seconds)}.{micro // 1000:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _second_text(seconds: int) -> str:
+    return (_EPOCH + timedelta(seconds=seconds)).isoformat()[:19]
