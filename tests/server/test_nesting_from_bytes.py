@@ -30,6 +30,8 @@ def _texts(value):
 @example(["]", [[[]]], "["], 3)  # brackets in strings that would balance the real ones
 @example({"a": '\\"[['}, 1)  # an escaped backslash before a quote, then brackets
 @example([["x", "[]"], ["]["]], 2)
+@example(["[", "]", ""], 1)  # strings side by side (commas dropped): their quotes meet as ""
+@example({"[": "]]", "": "["}, 1)
 def test_nests_within_agrees_with_the_walk(value, limit):
     for text in _texts(value):
         assert nests_within(text, limit) == (not depth_exceeds(value, limit)), text

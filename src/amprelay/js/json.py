@@ -312,9 +312,8 @@ def depth_exceeds(value: Any, limit: int) -> bool:
 # What stays of JSON text once its strings' escapes are gone: quotes and brackets ({} as []).
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 _SQUARE = bytes.maketrans(b"{}", b"[]")
-# From a string's opening quote: runs of brackets and strings without brackets (""), then a
-# string that holds brackets (possessive: a failed match never backtracks to a misaligned quote).
-_UP_TO_BRACKETED_STRING = re.compile(rb'((?:[\[\]]*+"")*+[\[\]]*+)"[\[\]]++"')
+# A string once only quotes and brackets are left: its quotes and the brackets it holds.
+_STRING = re.compile(rb'"[^"]*+"')
 
 
 def nests_within(raw: bytes, limit: int) -> bool:
@@ -323,22 +322,16 @@ def nests_within(raw: bytes, limit: int) -> bool:
     parsed value. False also when it cannot tell (then walk with :func:`depth_exceeds`).
 
     The escaped backslashes, then the escaped quotes, are dropped, so every quote left opens or
-    closes a string; then everything but quotes and brackets. When every string's quotes are then
-    side by side (no bracket in a string: ``""`` pairs hold every quote) the quotes go, else what
-    lies between them. Each pass of removing ``[]`` pairs then takes away exactly one level (the
-    innermost containers)."""
+    closes a string; then everything but quotes and brackets. Taking away two quotes side by
+    side (an empty string, or one string's end and the next one's start: the strings merge)
+    leaves the quotes alternating, so once the ``""`` pairs are gone, what remains between
+    quotes is the brackets of strings that hold some: they go with their quotes. Each pass of
+    removing ``[]`` pairs then takes away exactly one level (the innermost containers)."""
     if b"\\" in raw:
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    s = raw.translate(_SQUARE, _NOT_STRUCTURE)
-    if 2 * s.count(b'""') != s.count(b'"'):  # a string holds a bracket: drop those strings
-        parts = []
-        pos = 0
-        while (m := _UP_TO_BRACKETED_STRING.match(s, pos)) is not None:
-            parts.append(m.group(1))
-            pos = m.end()
-        parts.append(s[pos:])
-        s = b"".join(parts)
-    s = s.translate(None, b'"')
+    s = raw.translate(_SQUARE, _NOT_STRUCTURE).replace(b'""', b"")
+    if 34 in s:  # a quote: some string holds a bracket
+        s = _STRING.sub(b"", s)
     for _ in range(limit):
         if not s:
             return True
