@@ -38,6 +38,7 @@ def observe_many(hist: Histogram, values: Sequence[float]) -> None:
 
 class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None):
+        self._children: dict[tuple[int, tuple[str, ...]], Counter] = {}
         r = self.registry = registry if registry is not None else CollectorRegistry(auto_describe=True)
         self.received = Counter("amprelay_events_received", "Messages received from sources", ["source"], registry=r)
         self.deduplicated = Counter(
@@ -84,6 +85,15 @@ class Metrics:
         self._known_depth: set[str] = set()
         self._known_dead: set[str] = set()
 
+
+    def child(self, counter: Counter, *labels: str) -> Counter:
+        """``counter.labels(*labels)``, memoised: the mapping loop counts every event, and
+        ``labels()`` checks and locks on every call (about 0.7 µs of the 1.1 an increment costs)."""
+        key = (id(counter), labels)  # the counters live as long as this object
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = counter.labels(*labels)
+        return found
     def set_failing(self, destination: str, failing: bool) -> None:
         self.failing.labels(destination).set(1 if failing else 0)
 

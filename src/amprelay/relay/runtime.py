@@ -168,7 +168,7 @@ class Relay:
             if not routed(dest, source_name):
                 continue
             if not destination_enabled(message):
-                metrics.filtered.labels(dest.name).inc()
+                metrics.child(metrics.filtered, dest.name).inc()
                 if observer is not None:
                     observer.on_message(source_name, message, dest.name, [], created)
                 continue
@@ -177,7 +177,7 @@ class Relay:
                                 msg, message_id, created)
                      for sub in matching(dest, msg)]
             if not fired:
-                metrics.filtered.labels(dest.name).inc()
+                metrics.child(metrics.filtered, dest.name).inc()
             if observer is not None:
                 observer.on_message(source_name, msg, dest.name, fired, created)
         return out
@@ -299,9 +299,13 @@ class Relay:
                 dropped[source_name] = dropped.get(source_name, 0) + 1
         for source_name, n in dropped.items():
             self.metrics.deduplicated.labels(source_name).inc(n)
+        enqueued: dict[str, int] = {}  # counted per destination, then one increment each
         for i, unit in enumerate(result.units):
             if i not in skipped:
-                self.metrics.enqueued.labels(unit.route.destination).inc()
+                destination = unit.route.destination
+                enqueued[destination] = enqueued.get(destination, 0) + 1
+        for destination, n in enqueued.items():
+            self.metrics.enqueued.labels(destination).inc(n)
         if result.units and self._on_enqueued is not None:
             self._on_enqueued()
 

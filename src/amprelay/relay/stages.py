@@ -101,6 +101,6 @@ def record_run(out: ProcessResult, metrics: Metrics, destination: str, run: Subs
         out.errors[reason] = out.errors.get(reason, 0) + 1
         out.dead.append((rejected_unit(destination, "mapping", message, message_id, created), reason))
         return Fired(sub.name, sub.action_key, 0, run.error)
-    metrics.mapped.labels(destination, sub.action_key).inc()
+    metrics.child(metrics.mapped, destination, sub.action_key).inc()
     out.units.extend(run.units)
     return Fired(sub.name, sub.action_key, len(run.units), None)
