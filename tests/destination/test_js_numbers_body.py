@@ -18,6 +18,7 @@ import orjson
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from amprelay.delivery.units import requests_to_units
 from amprelay.destination import ACTIONS, PRESETS, Settings
 from amprelay.destination.request import AmplitudeRequest, js_body_bytes, jsify, to_json_bytes
 from amprelay.engine import ActionError, CompiledAction
@@ -140,6 +141,11 @@ def _check(action: CompiledAction, event: dict[str, Any]) -> None:
             assert [f for f in _floats(request.json) if f.is_integer() and abs(f) < 1e21] == [], event
             assert request.body_bytes() == _exact(request.json), (action.action.key, event)
             assert request.body_bytes() == to_json_bytes(request.json)
+            # and so are its queue units' entries (delivery batches them as they are stored)
+            events = request.json.get("events") if request.json else None
+            if isinstance(events, list):
+                units = requests_to_units("amp", "", [request], stable_insert_id=False)
+                assert [u.entry for u in units] == [_exact(e) for e in events], (action.action.key, event)
 
 
 @example({"type": "track", "event": "Order Completed",

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
-from amprelay.destination.request import AmplitudeRequest, to_json_bytes  # JSON.stringify's number formatting
+from amprelay.destination.request import AmplitudeRequest, js_body_bytes, to_json_bytes  # JSON.stringify's numbers
 from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps, loads, well_formed
 from amprelay.store.base import NewUnit, UnitRoute
@@ -140,6 +140,8 @@ def request_to_units(
             events = fill_insert_ids(events, base_insert_id(destination, subscription, message_id, request_index))
         route = _route(destination, request, JSON_ENTRIES_FIELD, False, body, None)
         entries = events
+        # the engine's bodies hold numbers as JavaScript does: orjson writes them, no walk for floats
+        encode = js_body_bytes if request.js_numbers else entry_bytes
     else:
         form = request.form or {}
         field = next((f for f in FORM_ENTRIES_FIELDS if f in form), None)
@@ -152,11 +154,12 @@ def request_to_units(
         single = not isinstance(value, list)
         entries = [value] if single else value
         route = _route(destination, request, field, single, {k: str(v) for k, v in form.items()}, "")
+        encode = entry_bytes  # parsed from the form's JSON text: its numbers as orjson reads them
     kind = route.kind
     units: list[NewUnit] = []
     for entry in entries:
         part = partition_key(kind, entry) or fallback_partition or f"message:{message_id}"
-        units.append(NewUnit(route, entry_bytes(entry), well_formed(part), message_id, created_at))
+        units.append(NewUnit(route, encode(entry), well_formed(part), message_id, created_at))
     return units
 
 
