@@ -227,7 +227,9 @@ def event_request(payload: dict[str, Any], settings: Settings, events: list[dict
     if settings.api_key is not UNDEFINED:
         body["api_key"] = settings.api_key
     body["events"] = events
-    min_id_length = min_id_length_option(payload)
-    if min_id_length is not None:
-        body["options"] = {"min_id_length": min_id_length}
+    min_id_length = payload.get("min_id_length")
+    if min_id_length is not None:  # min_id_length_option, inline: most payloads have none
+        min_id_length = min_id_length_option(payload)
+        if min_id_length is not None:
+            body["options"] = {"min_id_length": min_id_length}
     return post_json(endpoint_for(kind, settings.endpoint), body)
