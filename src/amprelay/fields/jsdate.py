@@ -45,9 +45,11 @@ _ISO_MS_Z = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):(
 _DAY_CACHE: dict[str, int | None] = {}
 _HOUR_CACHE: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> its first millisecond (valid dates, hours 0-23)
 # "00".."59" -> milliseconds (as minutes, as seconds); "000".."999" -> the number
-_MINUTE_MS = {f"{i:02d}": i * 60_000 for i in range(60)}
-_SECOND_MS = {f"{i:02d}": i * 1000 for i in range(60)}
-_DIGITS3 = {f"{i:03d}": i for i in range(1000)}
+# ":MM:SS" -> its milliseconds; ".sssZ" (or ".sssz") -> the milliseconds: with the hour's
+# "YYYY-MM-DDTHH" (13 characters), the three slices of the 24-character form, each checked by
+# one lookup
+_MINUTE_SECOND_MS = {f":{m:02d}:{s:02d}": m * 60_000 + s * 1000 for m in range(60) for s in range(60)}
+_MILLIS_Z = {f".{i:03d}{z}": i for i in range(1000) for z in "Zz"}
 # ... and the same form with every part in range: certainly a valid date (a single regex match).
 ISO_MS_Z_VALID = re.compile(
     r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
@@ -190,10 +192,10 @@ def _v8_parse(s: str) -> tuple[int, int, int, int, int, int, int, int | None] | 
 def iso_ms_z(s: str) -> int | float | None:
     """``YYYY-MM-DDTHH:MM:SS.sssZ`` read the way V8 reads it; None when ``s`` is not of that form."""
     hour_ms = _HOUR_CACHE.get(s[:13])  # "YYYY-MM-DDTHH" of a valid date and an hour 0-23
-    if hour_ms is not None and len(s) == 24 and s[13] == ":" and s[16] == ":" and s[19] == "." and s[23] in "Zz":
-        mi, sec, milli = _MINUTE_MS.get(s[14:16]), _SECOND_MS.get(s[17:19]), _DIGITS3.get(s[20:23])
-        if mi is not None and sec is not None and milli is not None:  # else: the exact path decides
-            return hour_ms + mi + sec + milli  # a 4-digit year: within the time value range
+    if hour_ms is not None:
+        minute_second, milli = _MINUTE_SECOND_MS.get(s[13:19]), _MILLIS_Z.get(s[19:])
+        if minute_second is not None and milli is not None:  # else: the exact path decides
+            return hour_ms + minute_second + milli  # a 4-digit year: within the time value range
     m = _ISO_MS_Z.match(s)
     if m is None:
         return None

@@ -194,6 +194,9 @@ class _Gen:
                 self.emit_checked_object(value, var, obj_check)
                 self.lines.append(f"    out[{k!r}] = {var}")
                 continue
+            if check is not None and _kept_constant(value, check[1], check[2]):
+                self.lines.append(f"    out[{k!r}] = {value!r}")  # checked here, once
+                continue
             if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
                 # a value read from the event: copied (containers, floats) unless kept as it is
                 var = self.prefix(parse_path(strip_root(value["@path"])))
@@ -240,6 +243,9 @@ class _Gen:
                 continue
             value = obj[k]
             entry = table.get(k)
+            if entry is not None and _kept_constant(value, entry[0], False, entry[2]):
+                self.lines.append(f"    {target}[{k!r}] = {value!r}")  # checked here, once
+                continue
             if type(value) is dict and len(value) == 1 and type(value.get("@path")) is str:
                 var = self.prefix(parse_path(strip_root(value["@path"])))
                 if entry is None and not additional:
@@ -312,6 +318,18 @@ class _Gen:
         else:
             self.lines.append(f"{indent}    {target} = U")
         return True
+
+
+def _kept_constant(value: Any, types: frozenset[type], strings: bool,
+                   enum: frozenset[str] = frozenset()) -> bool:
+    """Whether ``value``, a constant of the mapping, is one the generated check keeps as it is
+    (its type in ``types``, a non-empty string when ``strings``, a string in ``enum``): then
+    the check is made when generating the code, and the value assigned directly. Only
+    booleans, integers and strings (as written in the mapping: what the code would assign)."""
+    t = type(value)
+    if t is not bool and t is not int and t is not str:
+        return False
+    return t in types or (t is str and ((strings and value != "") or value in enum))
 
 
 # what the generated code hands to copy_json: containers, and floats (an integral one becomes an int)

@@ -113,32 +113,69 @@ def library_value(payload: dict[str, Any]) -> Any:
     return "segment"
 
 
-def assemble_event(payload: dict[str, Any], props: dict[str, Any], library: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``{...parsedUA, ...user_agent?, ...properties, ...extra, library}`` without undefined
-    values, keys in the reference's order. (An undefined user-agent key still fixes the position of
-    the mapped value that overrides it, as in the JavaScript spread.)"""
+def user_agent_fields(payload: dict[str, Any], present: Any) -> dict[str, Any]:
+    """The head of the reference's event, ``{...parsedUA, ...user_agent?}``: the parsed user-agent
+    fields (``userAgentParsing``), then ``user_agent`` (``includeRawUserAgent``). A user-agent key
+    without a value but in ``present`` (the properties spread after it) gets a placeholder: in
+    the JavaScript spread its position is kept for the mapped value that overwrites it."""
     event: dict[str, Any] = {}
     parsing = payload.get("userAgentParsing")
     if parsing is True or (parsing is not None and parsing is not False and truthy(parsing)):
         user_agent = payload.get("userAgent")
         if type(user_agent) is str and user_agent or (user_agent is not None and truthy(user_agent)):
             parsed = parse_user_agent_properties(user_agent, payload.get("userAgentData"))
-            for key in UA_KEYS:
-                value = parsed.get(key, UNDEFINED)
-                if value is not UNDEFINED:
-                    event[key] = value
-                elif key in props:
-                    event[key] = None  # position only: overwritten by props below
+            if len(parsed) == len(UA_KEYS):
+                event = parsed  # a new object, every key with a value and in UA_KEYS' order
+            else:
+                for key in UA_KEYS:
+                    value = parsed.get(key, UNDEFINED)
+                    if value is not UNDEFINED:
+                        event[key] = value
+                    elif key in present:
+                        event[key] = None  # position only: overwritten by the properties
     raw = payload.get("includeRawUserAgent")
     if raw is True or (raw is not None and raw is not False and truthy(raw)):
         if "userAgent" in payload:
             event["user_agent"] = payload["userAgent"]
+    return event
+
+
+def assemble_event(payload: dict[str, Any], props: dict[str, Any], library: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``{...parsedUA, ...user_agent?, ...properties, ...extra, library}`` without undefined
+    values, keys in the reference's order. (An undefined user-agent key still fixes the position of
+    the mapped value that overrides it, as in the JavaScript spread.)"""
+    event = user_agent_fields(payload, props)
     event.update(props)
     if extra:
         event.update(extra)
     if library is not UNDEFINED:
         event["library"] = library
     return event
+
+
+def without_keys(payload: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    """``payload`` without ``keys``, its other keys in its order (a copy with those keys deleted:
+    cheaper than building the object key by key)."""
+    out = payload.copy()
+    for key in keys:
+        if key in out:
+            del out[key]
+    return out
+
+
+def event_with_properties(payload: dict[str, Any], excluded: tuple[str, ...]) -> dict[str, Any]:
+    """``{...parsedUA, ...user_agent?, ...properties}`` with ``properties`` the payload without
+    the ``excluded`` keys (those the action reads itself). What :func:`assemble_event` starts
+    with, as one object the action then sets its own keys on: none of the user-agent keys is
+    excluded, so a key set on this object afterwards goes where setting it on ``properties``
+    before the spread puts it (the actions set ``platform``, ``time``, ``session_id``,
+    ``user_properties``, then ``library``, none of them a user-agent key)."""
+    head = user_agent_fields(payload, payload)  # a user-agent key is in properties iff in payload
+    props = without_keys(payload, excluded)
+    if head:
+        head.update(props)
+        return head
+    return props
 
 
 def is_number(value: Any) -> bool:
@@ -190,7 +227,9 @@ def event_request(payload: dict[str, Any], settings: Settings, events: list[dict
     if settings.api_key is not UNDEFINED:
         body["api_key"] = settings.api_key
     body["events"] = events
-    min_id_length = min_id_length_option(payload)
-    if min_id_length is not None:
-        body["options"] = {"min_id_length": min_id_length}
+    min_id_length = payload.get("min_id_length")
+    if min_id_length is not None:  # min_id_length_option, inline: most payloads have none
+        min_id_length = min_id_length_option(payload)
+        if min_id_length is not None:
+            body["options"] = {"min_id_length": min_id_length}
     return post_json(endpoint_for(kind, settings.endpoint), body)

@@ -198,11 +198,12 @@ _EXCLUDED = frozenset(
         "library",
     )
 )
+_EXCLUDED_KEYS = tuple(_EXCLUDED)  # what perform deletes from its copy of the payload
 _USER_PROPERTY_SOURCES = ("utm_properties", "referrer")
 
 
 def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
-    props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
+    props = _c.without_keys(payload, _EXCLUDED_KEYS)
     _c.normalize_platform(props, payload.get("library"))
     if _c.has_utm_or_referrer(payload):
         # the opposite order of the event actions: UTM and referrer win over user_properties

@@ -18,7 +18,7 @@ from amprelay.destination.actions._fields import (
 from amprelay.destination.request import AmplitudeRequest
 from amprelay.destination.settings import Settings
 from amprelay.fields.model import InputField
-from amprelay.js import spread
+from amprelay.js import UNDEFINED, spread
 
 FIELDS: dict[str, InputField] = {
     **EVENT_FIELDS,
@@ -145,6 +145,7 @@ _EXCLUDED = frozenset(
         "add",
     )
 )
+_EXCLUDED_KEYS = tuple(_EXCLUDED)  # what perform deletes from its copy of the payload
 _USER_PROPERTY_OPERATIONS = (("setOnce", "$setOnce"), ("setAlways", "$set"), ("add", "$add"))
 
 
@@ -157,15 +158,22 @@ def _has_non_empty_value(obj: Any) -> bool:
 
 
 def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[AmplitudeRequest]:
-    props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
-    _c.normalize_platform(props, payload.get("library"))
-    _c.set_time_and_session(props, payload)
+    """The reference's perform: the payload without the keys it reads itself as ``properties``,
+    ``platform`` normalised, ``time`` and ``session_id`` as epoch ms, ``setOnce`` / ``setAlways``
+    / ``add`` (each with a value other than ``""``) as ``$setOnce`` / ``$set`` / ``$add`` in
+    ``user_properties``; the event ``{...parsedUA, ...properties, library}``, one request. The
+    properties are set on the event itself (:func:`_c.event_with_properties`): the same keys in
+    the same order."""
+    event = _c.event_with_properties(payload, _EXCLUDED_KEYS)
+    _c.normalize_platform(event, payload.get("library"))
+    _c.set_time_and_session(event, payload)
     for source, operation in _USER_PROPERTY_OPERATIONS:
         obj = payload.get(source)
         if obj is not None and obj != {} and _has_non_empty_value(obj):
-            user_properties = props.get("user_properties")
-            props["user_properties"] = {**spread(user_properties), operation: obj}
-    event = _c.assemble_event(payload, props, _c.library_value(payload))
+            event["user_properties"] = {**spread(event.get("user_properties")), operation: obj}
+    library = _c.library_value(payload)
+    if library is not UNDEFINED:
+        event["library"] = library
     return [_c.event_request(payload, settings, [event])]
 
 

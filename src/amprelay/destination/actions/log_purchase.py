@@ -103,6 +103,7 @@ _EXCLUDED = frozenset(
         "library2",
     )
 )
+_EXCLUDED_KEYS = tuple(_EXCLUDED)  # what perform deletes from its copy of the payload
 _USER_PROPERTY_SOURCES = ("utm_properties", "referrer")
 PRODUCT_EVENT_TYPE = "Product Purchased"
 
@@ -112,7 +113,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
     if products is None:
         products = []
     per_product = truthy(payload.get("trackRevenuePerProduct"))
-    props = {k: v for k, v in payload.items() if k not in _EXCLUDED}
+    props = _c.without_keys(payload, _EXCLUDED_KEYS)
     _c.normalize_platform(props, payload.get("library"))
     _c.set_time_and_session(props, payload)
     if _c.has_utm_or_referrer(payload):
