@@ -39,9 +39,9 @@ AMPRELAY = [sys.executable, "-m", "amprelay.cli.main"]
 WRITE_KEY = "bench-scale"
 
 
-async def post_all(ports: list[int], bodies: list[bytes]) -> None:
-    """Posts every body once (retrying one that is not answered 200 on the next relay) over 8
-    keep-alive connections, round-robin over the relays, with bench/ingest.py's minimal HTTP/1.1
+async def post_all(ports: list[int], bodies: list[bytes], connections: int = 8) -> None:
+    """Posts every body once (retrying one that is not answered 200 on the next relay) over
+    ``connections`` keep-alive connections, round-robin over the relays, with bench/ingest.py's minimal HTTP/1.1
     client: pre-built requests, no HTTP library in the loop (httpx cost the load generator
     15 µs of CPU per event, which the relays then did not have on a 2-core machine)."""
     from ingest import _Client
@@ -78,7 +78,7 @@ async def post_all(ports: list[int], bodies: list[bytes]) -> None:
             if client.transport is not None:
                 client.transport.close()
 
-    await asyncio.gather(*(connection(k) for k in range(8)))
+    await asyncio.gather(*(connection(k) for k in range(connections)))
 
 
 def pg_backends(dsn: str, application: str) -> list[int]:
