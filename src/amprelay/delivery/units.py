@@ -15,7 +15,11 @@ from typing import Any
 import orjson
 
 from amprelay.delivery.insert_id import base_insert_id, fill_insert_ids
-from amprelay.destination.request import AmplitudeRequest, js_body_bytes, to_json_bytes  # JSON.stringify's numbers
+from amprelay.destination.request import (  # JSON.stringify's numbers
+    AmplitudeRequest,
+    js_body_bytes,
+    to_json_bytes,
+)
 from amprelay.errors import AmprelayError
 from amprelay.js.json import dumps, loads, well_formed
 from amprelay.store.base import NewUnit, UnitRoute

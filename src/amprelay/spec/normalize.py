@@ -58,8 +58,8 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
             msg["timestamp"] = format_epoch_us(skewed)
         else:
             sent = sent_at if sent_at is not None else parse_timestamp(msg["sentAt"])
-            original = parse_timestamp(original_value)
-            assert sent is not None and original is not None
+            original = parse_timestamp(original_value) if isinstance(original_value, str) else None
+            assert sent is not None and original is not None  # both parsed above, as µs
             msg["timestamp"] = format_timestamp(received_at - (sent - original))  # OverflowError
     elif client is None:
         msg["timestamp"] = format_epoch_us(original_us) if original_us is not None else received_text
