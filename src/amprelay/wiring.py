@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -25,6 +24,7 @@ from amprelay.console import Activity, Console, ConsoleAuth, resolve_token
 from amprelay.delivery.metrics import Metrics
 from amprelay.delivery.service import DeliveryService
 from amprelay.delivery.settings import DeliverySettings
+from amprelay.engine import settle_heap
 from amprelay.masking import register_secrets
 from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.readiness import FailingDestinationsCheck, WorkersCheck
@@ -201,12 +201,7 @@ class RelayService:
         # The inbox processor and delivery share the GIL with the event loop: switch threads
         # more often than the default 5 ms so ingest requests are not held behind a transform batch.
         sys.setswitchinterval(0.0005)
-        # Messages are trees of dicts and lists without cycles, made by the thousand per request:
-        # the cyclic collector's full passes over them are pure pauses. Keep what startup built
-        # out of its sight and let it run less often.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 50, 100)
+        settle_heap()  # the cyclic collector out of the way of the messages' trees
         # uvicorn's own runner: its event loop (uvloop when installed, as it is with amprelay)
         uvicorn.Server(self.uvicorn_config()).run()
 

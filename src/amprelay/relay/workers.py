@@ -388,11 +388,9 @@ def worker_main() -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    import gc
+    from amprelay.engine import settle_heap
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)
+    settle_heap()  # as the main process does (RelayService.run)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write on the report channel
     (_map if spec["role"] == "map" else _deliver)(spec, stop, out)
