@@ -85,7 +85,6 @@ class Metrics:
         self._known_depth: set[str] = set()
         self._known_dead: set[str] = set()
 
-
     def child(self, counter: Counter, *labels: str) -> Counter:
         """``counter.labels(*labels)``, memoised: the mapping loop counts every event, and
         ``labels()`` checks and locks on every call (about 0.7 µs of the 1.1 an increment costs)."""
@@ -94,6 +93,7 @@ class Metrics:
         if found is None:
             found = self._children[key] = counter.labels(*labels)
         return found
+
     def set_failing(self, destination: str, failing: bool) -> None:
         self.failing.labels(destination).set(1 if failing else 0)
 
