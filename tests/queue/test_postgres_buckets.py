@@ -50,6 +50,37 @@ def test_two_workers_split_the_buckets_and_never_share_a_partition(dsn):
     b.close()
 
 
+def test_a_busy_worker_drains_its_surplus_buckets_and_hands_them_over(dsn):
+    """Under load every bucket has units in flight all the time: the first worker still gives a
+    second one its share, by leasing nothing more from its surplus buckets and giving each back
+    once its units in flight are settled; per-partition order holds across the handover."""
+    a, b = PostgresQueue(dsn, bucket_lease_seconds=30), PostgresQueue(dsn, bucket_lease_seconds=30)
+    a.enqueue(units(200, 2))
+    first = a.lease("A", 200, 60, now=1000)  # alone: A owns every bucket, one unit in flight per user
+    assert {bucket_of(u.partition) for u in first} == set(range(BUCKETS))
+    assert b.lease("B", 10_000, 60, now=1001) == []  # B registers; every bucket is A's, and busy
+    half = BUCKETS // 2
+    # A sees B; none of its buckets is idle, so it drains its 32 surplus ones: new leases come
+    # from its other 32 only (every user's second unit is ready now, but a drained bucket's stay)
+    assert a.lease("A", 0, 60, now=1002) == []
+    a.ack([u.id for u in first])
+    keep = a.lease("A", 10_000, 60, now=1002.5)
+    assert {bucket_of(u.partition) for u in keep} == set(range(half))
+    assert b.lease("B", 10_000, 60, now=1002.7) == []  # not handed over before A's next renewal
+    assert a.lease("A", 10_000, 60, now=1003.5) == []  # drained: A gives those buckets back
+    from_b = b.lease("B", 10_000, 60, now=1004)
+    assert {bucket_of(u.partition) for u in from_b} == set(range(half, BUCKETS))
+    # B sends the second unit of the users whose first unit A sent: none is sent twice, none skipped
+    sent_first = {u.partition: u.id for u in first}
+    assert all(u.id > sent_first[u.partition] for u in from_b)
+    assert sorted(u.partition for u in keep + from_b) == sorted(sent_first)
+    with psycopg.connect(dsn) as c:
+        owners = dict(c.execute("SELECT owner, COUNT(*) FROM amprelay_buckets GROUP BY owner").fetchall())
+    assert owners == {"A": half, "B": half}
+    a.close()
+    b.close()
+
+
 def test_a_dead_workers_buckets_and_leased_units_move(dsn):
     a, b = PostgresQueue(dsn, bucket_lease_seconds=5), PostgresQueue(dsn, bucket_lease_seconds=5)
     a.enqueue(units(50, 2))

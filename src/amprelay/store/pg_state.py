@@ -41,11 +41,12 @@ class WorkerState:
     units, so a lease need not look them up. A lease that expired unsettled moves from ``leases``
     to ``expired``: its settlement still counts until its unit is leased again."""
 
-    __slots__ = ("owned", "epochs", "checked_at", "leases", "expired", "clean_upto", "clean_at", "clean_owned",
+    __slots__ = ("owned", "leasable", "epochs", "checked_at", "leases", "expired", "clean_upto", "clean_at", "clean_owned",
                  "clean_due", "seen_top")
 
     def __init__(self) -> None:
         self.owned: list[int] = []
+        self.leasable: list[int] = []  # owned, but for the buckets being drained to give back
         self.epochs: dict[int, int] = {}
         self.checked_at = -math.inf
         self.leases: dict[int, InFlight] = {}

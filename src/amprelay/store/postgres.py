@@ -267,12 +267,13 @@ class PostgresQueue(SettleShortcuts):
         return w
 
     def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: WorkerState, now: float) -> list[int]:
-        """The buckets ``worker_id`` owns at ``now``. Ownership is renewed, and the live workers
+        """The buckets ``worker_id`` leases from at ``now``: those it owns, but for any it drains to
+        give back. Ownership is renewed, and the live workers
         counted (for an even share), at most every ``_refresh_seconds``; in between, the buckets
         it renewed are its own (their leases run a whole ``bucket_lease_seconds``). A worker that
         owns none looks for some on every lease."""
         if w.owned and w.checked_at <= now < w.checked_at + self._refresh_seconds:
-            return w.owned
+            return w.leasable
         until = now + self.bucket_lease_seconds
         epochs: dict[int, int] = dict(c.execute(
             "UPDATE amprelay_buckets SET lease_until = %s WHERE owner = %s AND lease_until >= %s "
@@ -296,19 +297,26 @@ class PostgresQueue(SettleShortcuts):
                 (worker_id, until, worker_id, now, worker_id, now, target - len(owned))).fetchall())
             epochs.update(claimed)
             owned += list(claimed)
-        elif len(owned) > target:
-            # give back surplus buckets with nothing in flight, so a new worker gets its share
+        draining: set[int] = set()
+        if len(owned) > target:
+            # give back surplus buckets, so a new worker gets its share: those with nothing in
+            # flight now; if too few are (under load every bucket has units in flight), the
+            # highest-numbered others are drained: no new lease there, given back once their units
+            # in flight are settled (the new owner then sends their later units, in order)
             busy = {held.bucket for held in w.leases.values()}
-            surplus = [b for b in sorted(owned, reverse=True) if b not in busy][: len(owned) - target]
-            if surplus:
+            surplus = len(owned) - target
+            idle = [b for b in sorted(owned, reverse=True) if b not in busy][:surplus]
+            if idle:
                 c.execute("UPDATE amprelay_buckets SET owner = NULL, lease_until = 0 "
-                          "WHERE bucket = ANY(%s) AND owner = %s", (surplus, worker_id))
-                owned = [b for b in owned if b not in surplus]
+                          "WHERE bucket = ANY(%s) AND owner = %s", (idle, worker_id))
+                owned = [b for b in owned if b not in idle]
+            draining = set(sorted(busy & set(owned), reverse=True)[: surplus - len(idle)])
         w.owned, w.checked_at = sorted(owned), now
+        w.leasable = [b for b in w.owned if b not in draining]
         w.epochs = {b: epochs[b] for b in owned}
         # an expired lease in a bucket no longer ours cannot settle any more (its epoch is gone)
         w.expired = {uid: held for uid, held in w.expired.items() if held.bucket in w.epochs}
-        return w.owned
+        return w.leasable
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         now = time.time() if now is None else now
