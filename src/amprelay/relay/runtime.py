@@ -343,8 +343,11 @@ class Relay:
         size (checked at most once a second), or the disk too full to take the write and keep room
         for delivery (checked every time: :class:`amprelay.store.space.DiskGuard`)."""
         now = time.monotonic()
-        if now - self._admission_checked >= 1.0:
-            with self._admission_lock:
+        # one request checks; those arriving meanwhile go by the last check instead of waiting for
+        # this one (all wait for the very first)
+        if now - self._admission_checked >= 1.0 and self._admission_lock.acquire(
+                blocking=self._admission_checked == 0.0):
+            try:
                 if now - self._admission_checked >= 1.0:
                     reason = None
                     qc = self.config.queue
@@ -356,6 +359,8 @@ class Relay:
                         reason = f"the store can't be checked: {exc}"
                     self._admission_reason = reason
                     self._admission_checked = now
+            finally:
+                self._admission_lock.release()
         if self._admission_reason is not None:
             return self._admission_reason
         try:
