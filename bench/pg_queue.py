@@ -43,8 +43,11 @@ def run(dsn: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
         sep = "&" if "?" in dsn else "?"
         q = PostgresQueue(f"{dsn}{sep}options={quote(f'-csearch_path={schema}')}&application_name={schema}")
         try:
-            pids = [r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
-                                                (schema,))]
+            def pids() -> list[int]:
+                """The queue's backends (its connections open as it needs them)."""
+                return [r[0] for r in admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s",
+                                                    (schema,))]
+
             out: dict[str, float] = {}
             wal_per_unit: dict[str, float] = {}
 
@@ -53,9 +56,10 @@ def run(dsn: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
                 return int(admin.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn").fetchone()[0])
 
             def measure(name: str, fn) -> None:
-                cpu0, wal0 = sum(cpu_seconds(p) for p in pids), wal()
+                cpu0, wal0 = {p: cpu_seconds(p) for p in pids()}, wal()
                 fn()
-                out[name] = (sum(cpu_seconds(p) for p in pids) - cpu0) / n * 1e6
+                # a backend that connected meanwhile counts from zero
+                out[name] = sum(cpu_seconds(p) - cpu0.get(p, 0.0) for p in pids()) / n * 1e6
                 wal_per_unit[name] = (wal() - wal0) / n
 
             def enqueue() -> None:
