@@ -1,9 +1,10 @@
 """PostgreSQL's CPU per unit in the queue's own operations, without HTTP or mapping in the way.
 
-    .venv/bin/python bench/pg_queue.py [--units 20000] [--runs 3] [--dsn postgresql://...]
+    .venv/bin/python bench/pg_queue.py [--units 20000] [--runs 3] [--lease 4000] [--dsn postgresql://...]
 
 Each run, in a fresh schema: enqueue ``--units`` units as 100-unit requests with their messageId
-claims (as ingest does), then lease (4,000 at most, as delivery does) and acknowledge until the
+claims (as ingest does), then lease (``--lease`` at most: 4,000 as delivery does; fewer, as when
+several relays share the queue, makes each lease find a backlog) and acknowledge until the
 queue is empty. Prints the CPU time of the PostgreSQL backend serving the queue per unit, for
 enqueue, lease and settle, so a change to the queue's statements shows up as µs of PostgreSQL per
 unit; and the WAL bytes written per unit and phase (the whole server's: exact on a server of its
@@ -36,7 +37,7 @@ EVENTS = UnitRoute("amplitude", "POST", "https://api2.amplitude.com/2/httpapi", 
                (("api_key", "k"), ("events", None)))
 
 
-def run(dsn: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
+def run(dsn: str, n: int, per_lease: int) -> tuple[dict[str, float], dict[str, float]]:
     schema = f"amprelay_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(dsn, autocommit=True) as admin:
         admin.execute(f'CREATE SCHEMA "{schema}"')
@@ -75,7 +76,7 @@ def run(dsn: str, n: int) -> tuple[dict[str, float], dict[str, float]]:
 
             def lease() -> None:
                 while True:
-                    got = q.lease("bench", 4000, 300)
+                    got = q.lease("bench", per_lease, 300)
                     if not got:
                         break
                     leased.append(got)
@@ -94,11 +95,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--units", type=int, default=20000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--lease", type=int, default=4000, help="units per lease at most")
     ap.add_argument("--dsn", default=os.environ.get("AMPRELAY_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     args = ap.parse_args()
-    got = [run(args.dsn, args.units) for _ in range(args.runs)]
+    got = [run(args.dsn, args.units, args.lease) for _ in range(args.runs)]
     results = [r for r, _ in got]
-    print(f"{args.units} units per run, {args.runs} runs; PostgreSQL backend CPU µs per unit (min / median / max); "
+    print(f"{args.units} units per run, {args.runs} runs, leases of {args.lease}; PostgreSQL backend CPU µs per unit (min / median / max); "
           "the server's WAL bytes per unit (median)")
     for phase in results[0]:
         cpu = sorted(r[phase] for r in results)

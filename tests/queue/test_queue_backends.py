@@ -95,6 +95,16 @@ def test_a_lease_holds_only_the_leading_run_of_one_route_per_partition(q):
     assert ids(q.lease("w", 10, 60, now=1000)) == [got[3]]
 
 
+def test_a_lease_reads_past_the_runs_it_leaves_for_later(q):
+    """The runs a lease leaves out (a partition's units after its route changes) do not keep it
+    from filling with the units behind them (a backend reading its scan in chunks reads on)."""
+    lead = q.enqueue([unit("a", 0)])
+    q.enqueue([unit("a", i, IDENTIFY) for i in range(1, 1200)])
+    others = q.enqueue([unit(f"u{i}", i) for i in range(20)])
+    got = q.lease("w", 10, 60, now=1000)
+    assert ids(got) == lead + others[:9]
+
+
 def test_expired_lease_returns_units_and_release_takes_them_back(q):
     got = q.enqueue([unit("a", 0), unit("b", 1)])
     assert ids(q.lease("w", 1, 10, now=1000)) == [got[0]]

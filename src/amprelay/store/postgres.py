@@ -34,6 +34,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import psycopg
 
@@ -319,13 +320,19 @@ class PostgresQueue(SettleShortcuts):
         return w.leasable
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
+        """Pipelined: the statements go out together as far as one does not need another's answer
+        (PostgreSQL's CPU per round trip is what several relays share): the scan with what it
+        needs, then the chosen units' entries with the commit; the buckets' renewal, once a
+        second, before them."""
         now = time.time() if now is None else now
         until = now + lease_seconds
         w: WorkerState | None = None
         try:
-            with self._connection() as c, c.transaction():
-                w = self._worker(worker_id)
-                chosen = self._lease(c, worker_id, w, max_units, until, now)
+            with self._connection() as c, c.pipeline():
+                with c.transaction():
+                    w = self._worker(worker_id)
+                    picked, entries = self._lease(c, worker_id, w, max_units, until, now)
+                chosen = self._leased(c, w, picked, entries)  # (the entries' answer comes with the commit's)
         except BaseException:
             if w is not None:  # what was renewed or claimed may have been rolled back
                 w.checked_at, w.clean_upto = -math.inf, 0
@@ -337,10 +344,12 @@ class PostgresQueue(SettleShortcuts):
         return chosen
 
     def _lease(self, c: psycopg.Connection, worker_id: str, w: WorkerState, max_units: int, until: float,
-               now: float) -> list[Lease]:
+               now: float) -> tuple[list[Sequence[Any]], psycopg.Cursor | None]:
+        """The units to lease (rows of the window) and the query reading their entries, not yet
+        answered."""
         owned = self._claim_buckets(c, worker_id, w, now)
         if not owned or max_units <= 0:
-            return []
+            return [], None
         # partitions with a unit in flight (leased by this worker: what other workers had in
         # flight in these buckets is ours since we took them over) or waiting for a retry send
         # nothing now; the rest are scanned in enqueue order within a window, so a throttled
@@ -348,11 +357,7 @@ class PostgresQueue(SettleShortcuts):
         expired = [uid for uid, held in w.leases.items() if held.until < now]
         for uid in expired:
             w.expired[uid] = w.leases.pop(uid)
-        blocked = {held.partition for held in w.leases.values()}
-        waiting = c.execute("SELECT partition, MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
-                            "bucket = ANY(%s) AND not_before > %s GROUP BY partition", (owned, now)).fetchall()
-        blocked.update(part for part, _ in waiting)
-        due = min((nb for _, nb in waiting), default=math.inf)
+        blocked = list({held.partition for held in w.leases.values()})
         # After a scan, nothing is ready up to a point (all of it if it leased every ready unit it
         # read, else up to the first one it left) until something unblocks a partition: a
         # settlement (from the lowest unit it settles on), an expired lease, a retry coming due,
@@ -362,7 +367,11 @@ class PostgresQueue(SettleShortcuts):
         if (expired or owned != w.clean_owned or now >= w.clean_due or not w.clean_at <= now < w.clean_at + 1.0):
             w.clean_upto = 0
         after = w.clean_upto
-        top = one_row(c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units"))[0]
+        # the retries coming due (the next scan's deadline); the partitions waiting for one are
+        # left out by the scan itself (a hashed subquery: its plan holds no more than theirs)
+        due_cursor = c.execute("SELECT MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
+                               "bucket = ANY(%s::int[]) AND not_before > %s", (owned, now))
+        top_cursor = c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units")
         # the window is read without the entries; only the chosen units' are read then.
         # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
         # Always along the primary key, in id order, stopping at the window's end: not by a
@@ -371,35 +380,66 @@ class PostgresQueue(SettleShortcuts):
         # yet vacuumed away, on every lease; an index scan marks their entries dead once.
         c.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
         window = max(SCAN_WINDOW, 2 * max_units)
-        rows = c.execute(
-            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s) AND id > %s "
-            "AND not_before <= %s AND NOT (partition = ANY(%s)) ORDER BY id LIMIT %s",
-            (owned, after, now, list(blocked), window), prepare=False, binary=True).fetchall()
+        # read in chunks, the first of twice the units asked for (at least 256): usually it holds
+        # the lease; more, each twice the last, are read only while partitions left out (another
+        # route's turn, a retried partition's smaller runs) keep it from filling, up to the window
+        chunk = min(window, max(256, 2 * max_units))
+        rows = self._scan(c, owned, after, now, blocked, chunk)
+        exhausted = len(rows) < chunk
+        picked = pick_runs(rows, max_units)
+        while len(picked) < max_units and not exhausted and len(rows) < window:
+            chunk *= 2
+            ask = min(chunk, window - len(rows))
+            more = self._scan(c, owned, rows[-1][0], now, blocked, ask)
+            exhausted = len(more) < ask
+            rows += more
+            picked = pick_runs(rows, max_units)
+        due = one_row(due_cursor)[0]
+        top = one_row(top_cursor)[0]
         if not after:
             w.clean_at, w.clean_owned = now, owned
-        w.clean_due = due
+        w.clean_due = math.inf if due is None else due
         if not rows:
             w.clean_upto = w.seen_top = top
-            return []
-        picked = pick_runs(rows, max_units)
+            return [], None
         # the first ready unit not leased now (picked is an ordered subsequence of rows); and no
         # further than the newest unit the previous lease saw: an id drawn before this scan may
         # be committed (by another relay) just after it, and is read again on the next lease
         n = next((i for i, r in enumerate(picked) if r is not rows[i]), len(picked))
-        upto = rows[n][0] - 1 if n < len(rows) else top if len(rows) < window else rows[-1][0]
+        upto = rows[n][0] - 1 if n < len(rows) else top if exhausted else rows[-1][0]
         w.clean_upto, w.seen_top = min(upto, w.seen_top), top
-        token = next(self._tokens)
         ids = [r[0] for r in picked]
-        got = {r[0]: r for r in c.execute(
+        entries = c.execute(
             "SELECT u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error "
             "FROM amprelay_units u JOIN unnest(%b::bigint[]) AS t(id) ON u.id = t.id WHERE u.id BETWEEN %s AND %s",
-            (ids, ids[0], ids[-1]), binary=True).fetchall()}  # (binary: the entries as they are, not hex)
+            (ids, ids[0], ids[-1]), binary=True)  # (binary: the entries as they are, not hex)
+        return picked, entries
+
+    @staticmethod
+    def _scan(c: psycopg.Connection, owned: list[int], after: int, now: float, blocked: list[str],
+              limit: int) -> list[Any]:
+        """Up to ``limit`` ready units after ``after`` in the ``owned`` buckets, in id order, of
+        partitions neither ``blocked`` nor waiting for a retry (``bucket = ANY`` of an int array:
+        a hash lookup, as for the partitions)."""
+        return c.execute(
+            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s::int[]) AND id > %s "
+            "AND not_before <= %s AND NOT (partition = ANY(%s)) AND partition NOT IN (SELECT partition FROM "
+            "amprelay_units WHERE not_before > 0 AND bucket = ANY(%s::int[]) AND not_before > %s) ORDER BY id LIMIT %s",
+            (owned, after, now, blocked, owned, now, limit), prepare=False, binary=True).fetchall()
+
+    def _leased(self, c: psycopg.Connection, w: WorkerState, picked: list[Sequence[Any]],
+                entries: psycopg.Cursor | None) -> list[Lease]:
+        """The leases of the ``picked`` units whose ``entries`` came back."""
+        if entries is None:
+            return []
+        got = {r[0]: r for r in entries.fetchall()}
         if len(got) < len(picked):
             # settled meanwhile (by a settlement without a token): a partition missing a unit
             # sends none of its later ones now (order holds)
             holed = {r[2] for r in picked if r[0] not in got}
             picked = [r for r in picked if r[0] in got and r[2] not in holed]
             w.clean_upto = 0
+        token = next(self._tokens)
         return [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
                 for uid, rid, part, attempts, mid, entry, created, err in (got[r[0]] for r in picked)]
 
@@ -444,42 +484,22 @@ class PostgresQueue(SettleShortcuts):
                     break
         # only buckets this worker still owns under the lease's epoch, as last renewed, are checked
         check = {uid: h.bucket for uid, (w, h) in held.items() if w.epochs.get(h.bucket) == h.epoch}
-        with self._connection() as c, c.transaction():
-            epochs: dict[int, int] = dict(c.execute(
-                "SELECT bucket, epoch FROM amprelay_buckets WHERE bucket = ANY(%s) ORDER BY bucket FOR SHARE",
-                (sorted(set(check.values())),)).fetchall()) if check else {}
+        # pipelined: the buckets' check with the transaction's start, then the statements with
+        # the commit (their answers read after it, in the same round trip)
+        with self._connection() as c, c.pipeline():
+            with c.transaction():
+                epochs: dict[int, int] = dict(c.execute(
+                    "SELECT bucket, epoch FROM amprelay_buckets WHERE bucket = ANY(%s) ORDER BY bucket FOR SHARE",
+                    (sorted(set(check.values())),)).fetchall()) if check else {}
 
-            def holds(uid: int) -> bool:
-                if tokens.get(uid) is None:
-                    return True
-                return uid in check and epochs.get(check[uid]) == held[uid][1].epoch
+                def holds(uid: int) -> bool:
+                    if tokens.get(uid) is None:
+                        return True
+                    return uid in check and epochs.get(check[uid]) == held[uid][1].epoch
 
-            acks = [i for i in acks if holds(i)]
-            retries = [r for r in retries if holds(r.id)]
-            deads = [d for d in deads if holds(d[0])]
-            done: set[int] = set()
-            if acks:
-                done.update(r[0] for r in c.execute(
-                    "DELETE FROM amprelay_units u USING unnest(%b::bigint[]) AS t(id) "
-                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id", (acks, min(acks), max(acks))).fetchall())
-            if retries:
-                done.update(r[0] for r in c.execute(
-                    "UPDATE amprelay_units u SET not_before = t.nb, last_error = COALESCE(t.err, u.last_error), "
-                    "attempts = u.attempts + t.inc "
-                    "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[]) AS t(id, nb, err, inc) "
-                    "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id",
-                    ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
-                     [1 if r.count_attempt else 0 for r in retries], min(r.id for r in retries),
-                     max(r.id for r in retries))).fetchall())
-            if deads:
-                done.update(r[0] for r in c.execute(
-                    "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[]) "
-                    "AS t(id, reason) WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.*, t.reason) "
-                    "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, created_at, "
-                    "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
-                    "attempts + 1, reason FROM gone RETURNING unit_id",
-                    ([d[0] for d in deads], [d[1] for d in deads], min(d[0] for d in deads),
-                     max(d[0] for d in deads), now)).fetchall())
+                cursors = self._settlements(c, [i for i in acks if holds(i)], [r for r in retries if holds(r.id)],
+                                            [d for d in deads if holds(d[0])], now)
+            done = {r[0] for cur in cursors for r in cur.fetchall()}
         # settled or stale, a lease these settle is over (a later lease of the unit stays in flight)
         for uid in settled:
             if uid in held:
@@ -494,6 +514,36 @@ class PostgresQueue(SettleShortcuts):
         stale = [i for i in settled if tokens.get(i) is not None and i not in done]
         self.stale_settlements += len(stale)
         return stale
+
+    @staticmethod
+    def _settlements(c: psycopg.Connection, acks: list[int], retries: list[RetryItem],
+                     deads: list[tuple[int, str]], now: float) -> list[psycopg.Cursor]:
+        """One statement per kind of outcome, sent (answered with the commit): their rows are the
+        ids settled."""
+        cursors: list[psycopg.Cursor] = []
+        if acks:
+            cursors.append(c.execute(
+                "DELETE FROM amprelay_units u USING unnest(%b::bigint[]) AS t(id) "
+                "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id", (acks, min(acks), max(acks))))
+        if retries:
+            cursors.append(c.execute(
+                "UPDATE amprelay_units u SET not_before = t.nb, last_error = COALESCE(t.err, u.last_error), "
+                "attempts = u.attempts + t.inc "
+                "FROM unnest(%s::bigint[], %s::float8[], %s::text[], %s::int[]) AS t(id, nb, err, inc) "
+                "WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.id",
+                ([r.id for r in retries], [max(r.not_before, 0.0) for r in retries], [r.error for r in retries],
+                 [1 if r.count_attempt else 0 for r in retries], min(r.id for r in retries),
+                 max(r.id for r in retries))))
+        if deads:
+            cursors.append(c.execute(
+                "WITH gone AS (DELETE FROM amprelay_units u USING unnest(%s::bigint[], %s::text[]) "
+                "AS t(id, reason) WHERE u.id BETWEEN %s AND %s AND u.id = t.id RETURNING u.*, t.reason) "
+                "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, created_at, "
+                "dead_at, attempts, reason) SELECT id, route_id, partition, message_id, entry, created_at, %s, "
+                "attempts + 1, reason FROM gone RETURNING unit_id",
+                ([d[0] for d in deads], [d[1] for d in deads], min(d[0] for d in deads),
+                 max(d[0] for d in deads), now)))
+        return cursors
 
     # -- dead letters and stats (the statements are in amprelay.store.pg_deadletters) --------------
 
