@@ -174,29 +174,42 @@ class PostgresQueue(SettleShortcuts):
         return me.ids
 
     def _write_group(self, group: list[Pending]) -> None:
-        # the arrays go as binary parameters (%b): PostgreSQL parses text arrays of bytea slowly
         try:
-            with self._connection() as c, c.transaction():
-                now = time.time()
-                self._claim(c, group)
-                self._copy_units(c, group)
-                for p in group:
-                    if p.dead:
-                        c.execute(
-                            "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, "
-                            "created_at, dead_at, attempts, reason) SELECT 0, r, p, m, e, ca, %s, 0, reason FROM "
-                            "unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::float8[], %s::text[]) "
-                            "AS t(r, p, m, e, ca, reason)",
-                            (now, [self._route_id(c, u.route) for u, _ in p.dead], [u.partition for u, _ in p.dead],
-                             [u.message_id for u, _ in p.dead], [u.entry for u, _ in p.dead],
-                             [u.created_at for u, _ in p.dead], [reason for _, reason in p.dead]),
-                        )
+            with self._connection() as c:
+                try:
+                    self._write(c, group, copy_claims=True)
+                except psycopg.errors.UniqueViolation:
+                    # a message of the group was recorded before (or another relay's transaction
+                    # was recording it): the claims' copy failed and took the transaction with it.
+                    # Again, with claims that tell each message's fate (usually every one is new,
+                    # so no savepoint is paid for on every write)
+                    self._route_ids.clear()
+                    self._routes.clear()
+                    self._write(c, group, copy_claims=False)
         except BaseException:
             self._route_ids.clear()
             self._routes.clear()
             for p in group:
                 p.ids = []
             raise
+
+    def _write(self, c: psycopg.Connection, group: list[Pending], copy_claims: bool) -> None:
+        # the arrays go as binary parameters (%b): PostgreSQL parses text arrays of bytea slowly
+        with c.transaction():
+            now = time.time()
+            self._claim(c, group, copy_claims)
+            self._copy_units(c, group)
+            for p in group:
+                if p.dead:
+                    c.execute(
+                        "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, "
+                        "created_at, dead_at, attempts, reason) SELECT 0, r, p, m, e, ca, %s, 0, reason FROM "
+                        "unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::float8[], %s::text[]) "
+                        "AS t(r, p, m, e, ca, reason)",
+                        (now, [self._route_id(c, u.route) for u, _ in p.dead], [u.partition for u, _ in p.dead],
+                         [u.message_id for u, _ in p.dead], [u.entry for u, _ in p.dead],
+                         [u.created_at for u, _ in p.dead], [reason for _, reason in p.dead]),
+                    )
 
     def _copy_units(self, c: psycopg.Connection, group: list[Pending]) -> None:
         """A group's units in one COPY (one write per page rather than per row), under ids drawn
@@ -216,7 +229,7 @@ class PostgresQueue(SettleShortcuts):
         for p in group:
             p.ids, start = ids[start:start + len(p.units)], start + len(p.units)
 
-    def _claim(self, c: psycopg.Connection, group: list[Pending]) -> None:
+    def _claim(self, c: psycopg.Connection, group: list[Pending], copy: bool) -> None:
         """The dedupe claims of a group's enqueues, in one statement whose rows are in one order
         (of their keys, see :func:`dedupe_key`) for every relay (no deadlock between relays). An
         insert that conflicts with the same message seen within the window, or with one another
@@ -245,7 +258,7 @@ class PostgresQueue(SettleShortcuts):
             if by_key.setdefault(key, (pair, message))[0] != pair:
                 unrecorded.add(pair)
         rows = sorted((k, m) for k, (_, m) in by_key.items())
-        claimed = unrecorded | {by_key[k][0] for k in claim_keys(c, rows, now, cutoff)}
+        claimed = unrecorded | {by_key[k][0] for k in claim_keys(c, rows, now, cutoff, copy)}
         taken: set[tuple[str, str]] = set()
         for p in group:
             claims = p.claims
