@@ -334,9 +334,9 @@ class PostgresQueue(SettleShortcuts):
 
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         """Pipelined: the statements go out together as far as one does not need another's answer
-        (PostgreSQL's CPU per round trip is what several relays share): the scan with what it
-        needs, then the chosen units' entries with the commit; the buckets' renewal, once a
-        second, before them."""
+        (PostgreSQL's CPU per round trip is what several relays share): the scan, which reads the
+        units whole, with what it needs, then the commit; the buckets' renewal, once a second,
+        before them."""
         now = time.time() if now is None else now
         until = now + lease_seconds
         w: WorkerState | None = None
@@ -344,8 +344,10 @@ class PostgresQueue(SettleShortcuts):
             with self._connection() as c, c.pipeline():
                 with c.transaction():
                     w = self._worker(worker_id)
-                    picked, entries = self._lease(c, worker_id, w, max_units, until, now)
-                chosen = self._leased(c, w, picked, entries)  # (the entries' answer comes with the commit's)
+                    picked = self._lease(c, worker_id, w, max_units, until, now)
+                token = next(self._tokens)
+                chosen = [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
+                          for uid, rid, part, attempts, mid, entry, created, err in picked]
         except BaseException:
             if w is not None:  # what was renewed or claimed may have been rolled back
                 w.checked_at, w.clean_upto = -math.inf, 0
@@ -357,12 +359,11 @@ class PostgresQueue(SettleShortcuts):
         return chosen
 
     def _lease(self, c: psycopg.Connection, worker_id: str, w: WorkerState, max_units: int, until: float,
-               now: float) -> tuple[list[Sequence[Any]], psycopg.Cursor | None]:
-        """The units to lease (rows of the window) and the query reading their entries, not yet
-        answered."""
+               now: float) -> list[Sequence[Any]]:
+        """The units to lease: rows of the window, whole."""
         owned = self._claim_buckets(c, worker_id, w, now)
         if not owned or max_units <= 0:
-            return [], None
+            return []
         # partitions with a unit in flight (leased by this worker: what other workers had in
         # flight in these buckets is ours since we took them over) or waiting for a retry send
         # nothing now; the rest are scanned in enqueue order within a window, so a throttled
@@ -385,7 +386,6 @@ class PostgresQueue(SettleShortcuts):
         due_cursor = c.execute("SELECT MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
                                "bucket = ANY(%s::int[]) AND not_before > %s", (owned, now))
         top_cursor = c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units")
-        # the window is read without the entries; only the chosen units' are read then.
         # Not prepared: planned with its arrays as constants, "NOT partition = ANY" is a hash lookup.
         # Always along the primary key, in id order, stopping at the window's end: not by a
         # sequential or bitmap scan and a sort (what the planner picks for a table it has no
@@ -393,10 +393,11 @@ class PostgresQueue(SettleShortcuts):
         # yet vacuumed away, on every lease; an index scan marks their entries dead once.
         c.execute("SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)")
         window = max(SCAN_WINDOW, 2 * max_units)
-        # read in chunks, the first of twice the units asked for (at least 256): usually it holds
-        # the lease; more, each twice the last, are read only while partitions left out (another
-        # route's turn, a retried partition's smaller runs) keep it from filling, up to the window
-        chunk = min(window, max(256, 2 * max_units))
+        # read in chunks, the first of the units asked for (at least 256): usually it is the lease
+        # (its entries read with it, not by a second query); more, each twice the last, are read
+        # only while partitions left out (another route's turn, a retried partition's smaller
+        # runs) keep it from filling, up to the window
+        chunk = min(window, max(256, max_units))
         rows = self._scan(c, owned, after, now, blocked, chunk)
         exhausted = len(rows) < chunk
         picked = pick_runs(rows, max_units)
@@ -414,47 +415,27 @@ class PostgresQueue(SettleShortcuts):
         w.clean_due = math.inf if due is None else due
         if not rows:
             w.clean_upto = w.seen_top = top
-            return [], None
+            return []
         # the first ready unit not leased now (picked is an ordered subsequence of rows); and no
         # further than the newest unit the previous lease saw: an id drawn before this scan may
         # be committed (by another relay) just after it, and is read again on the next lease
         n = next((i for i, r in enumerate(picked) if r is not rows[i]), len(picked))
         upto = rows[n][0] - 1 if n < len(rows) else top if exhausted else rows[-1][0]
         w.clean_upto, w.seen_top = min(upto, w.seen_top), top
-        ids = [r[0] for r in picked]
-        entries = c.execute(
-            "SELECT u.id, u.route_id, u.partition, u.attempts, u.message_id, u.entry, u.created_at, u.last_error "
-            "FROM amprelay_units u JOIN unnest(%b::bigint[]) AS t(id) ON u.id = t.id WHERE u.id BETWEEN %s AND %s",
-            (ids, ids[0], ids[-1]), binary=True)  # (binary: the entries as they are, not hex)
-        return picked, entries
+        return picked
 
     @staticmethod
     def _scan(c: psycopg.Connection, owned: list[int], after: int, now: float, blocked: list[str],
               limit: int) -> list[Any]:
         """Up to ``limit`` ready units after ``after`` in the ``owned`` buckets, in id order, of
         partitions neither ``blocked`` nor waiting for a retry (``bucket = ANY`` of an int array:
-        a hash lookup, as for the partitions)."""
+        a hash lookup, as for the partitions); binary: the entries as they are, not hex."""
         return c.execute(
-            "SELECT id, route_id, partition, attempts FROM amprelay_units WHERE bucket = ANY(%s::int[]) AND id > %s "
-            "AND not_before <= %s AND NOT (partition = ANY(%s)) AND partition NOT IN (SELECT partition FROM "
-            "amprelay_units WHERE not_before > 0 AND bucket = ANY(%s::int[]) AND not_before > %s) ORDER BY id LIMIT %s",
+            "SELECT id, route_id, partition, attempts, message_id, entry, created_at, last_error "
+            "FROM amprelay_units WHERE bucket = ANY(%s::int[]) AND id > %s AND not_before <= %s "
+            "AND NOT (partition = ANY(%s)) AND partition NOT IN (SELECT partition FROM amprelay_units "
+            "WHERE not_before > 0 AND bucket = ANY(%s::int[]) AND not_before > %s) ORDER BY id LIMIT %s",
             (owned, after, now, blocked, owned, now, limit), prepare=False, binary=True).fetchall()
-
-    def _leased(self, c: psycopg.Connection, w: WorkerState, picked: list[Sequence[Any]],
-                entries: psycopg.Cursor | None) -> list[Lease]:
-        """The leases of the ``picked`` units whose ``entries`` came back."""
-        if entries is None:
-            return []
-        got = {r[0]: r for r in entries.fetchall()}
-        if len(got) < len(picked):
-            # settled meanwhile (by a settlement without a token): a partition missing a unit
-            # sends none of its later ones now (order holds)
-            holed = {r[2] for r in picked if r[0] not in got}
-            picked = [r for r in picked if r[0] in got and r[2] not in holed]
-            w.clean_upto = 0
-        token = next(self._tokens)
-        return [Lease(uid, self._route(c, rid), bytes(entry), part, mid, created, attempts, err, token)
-                for uid, rid, part, attempts, mid, entry, created, err in (got[r[0]] for r in picked)]
 
     def release(self, worker_id: str) -> int:
         """Give up ``worker_id``'s buckets; the units it leased here are ready again (their
