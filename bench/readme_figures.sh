@@ -18,5 +18,6 @@ for _ in 1 2 3; do run "$PY" bench/sustained.py --rate 9000 --duration 60 --work
 for _ in 1 2 3; do run "$PY" bench/sustained.py --endpoint track --rate 3000 --duration 60 --workers 1; done
 run "$PY" bench/scale.py --relays 1,2 --runs 3
 run "$PY" bench/pg_queue.py --runs 3
+run "$PY" bench/pg_queue.py --runs 3 --lease 200
 for _ in 1 2 3; do run "$PY" bench/dedupe.py; done
 run "$PY" bench/ingest_memory.py
