@@ -41,8 +41,8 @@ class WorkerState:
     units, so a lease need not look them up. A lease that expired unsettled moves from ``leases``
     to ``expired``: its settlement still counts until its unit is leased again."""
 
-    __slots__ = ("owned", "leasable", "epochs", "checked_at", "leases", "expired", "clean_upto", "clean_at", "clean_owned",
-                 "clean_due", "seen_top")
+    __slots__ = ("owned", "leasable", "epochs", "checked_at", "leases", "expired", "clean_upto", "clean_at",
+                 "clean_owned", "clean_due", "seen_top")
 
     def __init__(self) -> None:
         self.owned: list[int] = []

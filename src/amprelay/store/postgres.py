@@ -282,10 +282,10 @@ class PostgresQueue(SettleShortcuts):
 
     def _claim_buckets(self, c: psycopg.Connection, worker_id: str, w: WorkerState, now: float) -> list[int]:
         """The buckets ``worker_id`` leases from at ``now``: those it owns, but for any it drains to
-        give back. Ownership is renewed, and the live workers
-        counted (for an even share), at most every ``_refresh_seconds``; in between, the buckets
-        it renewed are its own (their leases run a whole ``bucket_lease_seconds``). A worker that
-        owns none looks for some on every lease."""
+        give back. Ownership is renewed, and the live workers counted (for an even share), at most
+        every ``_refresh_seconds``; in between, the buckets it renewed are its own (their leases
+        run a whole ``bucket_lease_seconds``). A worker that owns none looks for some on every
+        lease."""
         if w.owned and w.checked_at <= now < w.checked_at + self._refresh_seconds:
             return w.leasable
         until = now + self.bucket_lease_seconds
@@ -382,7 +382,7 @@ class PostgresQueue(SettleShortcuts):
             w.clean_upto = 0
         after = w.clean_upto
         # the retries coming due (the next scan's deadline); the partitions waiting for one are
-        # left out by the scan itself (a hashed subquery: its plan holds no more than theirs)
+        # left out by the scan itself (a subquery, hashed once per scan)
         due_cursor = c.execute("SELECT MIN(not_before) FROM amprelay_units WHERE not_before > 0 AND "
                                "bucket = ANY(%s::int[]) AND not_before > %s", (owned, now))
         top_cursor = c.execute("SELECT COALESCE(MAX(id), 0) FROM amprelay_units")
