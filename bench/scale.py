@@ -1,10 +1,10 @@
 """Scale-out: delivered events/s with 1, 2 and 4 relays (`amprelay serve` processes) sharing one
 PostgreSQL queue, and one relay on the embedded SQLite store for comparison, on this machine.
 
-    .venv/bin/python bench/scale.py [--events 60000] [--relays 1,2,4] [--runs 3] [--no-sqlite] [--dsn ...]
+    .venv/bin/python bench/scale.py [--events 60000] [--relays 1,2,4] [--runs 3] [--no-sqlite] [--connections 8] [--dsn ...]
 
 Each run: a fresh PostgreSQL schema, the local Amplitude in its own process, N relays; a load
-process posts /v1/batch requests (100 events each, 8 connections, round-robin over the relays);
+process posts /v1/batch requests (100 events each, `--connections` keep-alive connections (8), round-robin over the relays);
 the clock stops when the local Amplitude has recorded every event. Prints events/s end to end
 (ingest + transform + queue + delivery) and the CPU time per event of the relays, of PostgreSQL's
 backends serving them, of the stand-in and of the load generator; with ``--runs 3``, also each
@@ -90,7 +90,8 @@ def pg_backends(dsn: str, application: str) -> list[int]:
                                         (application,))]
 
 
-def run(backend: str, relays: int, events: list[dict], dsn: str | None) -> tuple[float, dict[str, float]]:
+def run(backend: str, relays: int, events: list[dict], dsn: str | None,
+        connections: int = 8) -> tuple[float, dict[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="amprelay-scale-"))
     fake_port = free_port()
     fake = subprocess.Popen([*AMPRELAY, "fake-amplitude", "--port", str(fake_port)],
@@ -134,7 +135,7 @@ delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
                    "load generator": [os.getpid()]}
         cpu0 = {k: sum(cpu_seconds(p) for p in pids) for k, pids in watched.items()}
         start = time.perf_counter()
-        asyncio.run(post_all(ports, bodies))
+        asyncio.run(post_all(ports, bodies, connections))
         fake_url = f"http://127.0.0.1:{fake_port}"
         expected = sum(1 for e in events if e["type"] in ("track", "page", "screen"))
         while True:
@@ -174,6 +175,9 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--runs", type=int, default=1, help="run every configuration this many times")
     ap.add_argument("--no-sqlite", action="store_true", help="leave out the embedded-store comparison")
+    ap.add_argument("--connections", type=int, default=8,
+                    help="the load generator's keep-alive connections, round-robin over the relays (each posts "
+                         "its next request when the last is answered)")
     args = ap.parse_args()
     # track/page/screen events only: every one becomes exactly one Amplitude event under the presets
     events = []
@@ -199,7 +203,7 @@ def main() -> int:
         print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relays':>8} {'postgres':>9} {'stand-in':>9} "
               f"{'load gen':>9}")
         for backend, n in rows:
-            rate, cpu = run(backend, n, events, args.dsn)
+            rate, cpu = run(backend, n, events, args.dsn, args.connections)
             results[(backend, n)].append((rate, cpu))
             pg = f"{cpu['postgres']:>9,.1f}" if backend == "postgres" else f"{'-':>9}"
             print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu['relays']:>8,.1f} {pg} {cpu['stand-in']:>9,.1f} "
