@@ -7,15 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from .timestamps import (
-    MAX_EPOCH_US,
-    MIN_EPOCH_US,
-    epoch_us,
-    format_epoch_us,
-    format_timestamp,
-    parse_timestamp,
-    timestamp_us,
-)
+from .timestamps import epoch_us, format_epoch_us, format_timestamp, timestamp_us
 
 __all__ = ["normalize_message"]
 
@@ -43,8 +35,7 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
         received_text = format_timestamp(received_at)
     msg["receivedAt"] = received_text
 
-    # The moments as µs since the epoch (memoised per text: a batch's messages share a sentAt);
-    # datetime arithmetic only for a result outside datetime's range (it raises, as it did).
+    # The moments as µs since the epoch (memoised per text: a batch's messages share a sentAt).
     sent_us = epoch_us(sent_at) if sent_at is not None else timestamp_us(msg.get("sentAt"))
     client = msg.get("timestamp")
     original_value = msg.get("originalTimestamp")
@@ -53,14 +44,8 @@ def normalize_message(msg: dict[str, Any], received_at: datetime, sent_at: datet
     original_us = timestamp_us(original_value)
 
     if original_us is not None and sent_us is not None:
-        skewed = epoch_us(received_at) - (sent_us - original_us)
-        if MIN_EPOCH_US <= skewed <= MAX_EPOCH_US:
-            msg["timestamp"] = format_epoch_us(skewed)
-        else:
-            sent = sent_at if sent_at is not None else parse_timestamp(msg["sentAt"])
-            original = parse_timestamp(original_value) if isinstance(original_value, str) else None
-            assert sent is not None and original is not None  # both parsed above, as µs
-            msg["timestamp"] = format_timestamp(received_at - (sent - original))  # OverflowError
+        # OverflowError for a moment outside datetime's range, as the datetime arithmetic raised
+        msg["timestamp"] = format_epoch_us(epoch_us(received_at) - (sent_us - original_us))
     elif client is None:
         msg["timestamp"] = format_epoch_us(original_us) if original_us is not None else received_text
     return msg

@@ -100,9 +100,11 @@ def _us_cached(text: str) -> int | None:
 
 
 def format_epoch_us(us: int) -> str:
-    """:func:`format_timestamp` of the moment ``us`` microseconds after the epoch
-    (``MIN_EPOCH_US <= us <= MAX_EPOCH_US``): the second's text is memoised, the milliseconds
-    are cut, not rounded, as ``isoformat(timespec="milliseconds")`` cuts them."""
+    """:func:`format_timestamp` of the moment ``us`` microseconds after the epoch: the second's
+    text is memoised, the milliseconds are cut, not rounded, as ``isoformat(timespec=
+    "milliseconds")`` cuts them. ``OverflowError`` outside datetime's range, as datetime raises."""
+    if not MIN_EPOCH_US <= us <= MAX_EPOCH_US:
+        raise OverflowError("date value out of range")
     seconds, micro = divmod(us, 1_000_000)
     return f"{_second_text(seconds)}.{micro // 1000:03d}Z"
 
