@@ -34,6 +34,7 @@ from amprelay.relay.workers import Workers, reshard, shard_rule
 from amprelay.server.access import AccessLogMiddleware
 from amprelay.server.app import create_app
 from amprelay.server.connections import connection_options
+from amprelay.server.front import ForwardToMain, FromFront
 from amprelay.server.ingest import ingest_limits, rate_limiter
 from amprelay.server.metrics import ingest_metrics
 from amprelay.store import api_keys_of, open_queue
@@ -55,6 +56,8 @@ class RelayService:
     console: Console | None = None
     reloader: Reloader | None = None
     lock: DataDirLock | None = None
+    #: ``server.ingest_processes``: their listening sockets, and the main process's own (Unix)
+    fronts: FrontSockets | None = None
 
     @classmethod
     def build(cls, config: Config, *, worker_id: str | None = None, warnings: list[str] | None = None,
@@ -80,10 +83,13 @@ class RelayService:
             # of its own, so a restarted relay's old buckets expire and move.
             worker_id = "local" if config.queue.backend == "sqlite" else \
                 f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-        shards = config.server.workers if config.queue.backend == "sqlite" else 0
-        if config.server.workers and not shards:
-            log.warning("server.workers applies to the embedded store; with PostgreSQL, run more relays")
-        queue = open_queue(config.queue, config.data_dir, shared=bool(shards))
+        embedded = config.queue.backend == "sqlite"
+        shards = config.server.workers if embedded else 0
+        n_fronts = config.server.ingest_processes if embedded else 0
+        for key in ("workers", "ingest_processes"):
+            if getattr(config.server, key) and not embedded:
+                log.warning("server.%s applies to the embedded store; with PostgreSQL, run more relays", key)
+        queue = open_queue(config.queue, config.data_dir, shared=bool(shards or n_fronts))
         queue.set_api_keys(api_keys_of(config.destinations))  # keys are read from the config, not the store
         metrics = Metrics()
         cc = config.console
@@ -107,20 +113,27 @@ class RelayService:
         relay.readiness.checks.append(FailingDestinationsCheck(delivery.health))
         register_secrets([token])  # the admin token may come from the environment, not the config
         workers = None
+        fronts = FrontSockets.bind(config.server, config.data_dir, n_fronts) if n_fronts else None
         if inbox is not None:
             # messages left split over another number of mappers are mapped first (exactly once)
             reshard(inbox, relay, shards, shard_rule(config))
-            if shards:  # this process ingests; mapping and delivery run in worker processes
-                def consumed(n: int, inbox: SQLiteInbox = inbox) -> None:
-                    inbox.pending_bytes = max(0, inbox.pending_bytes - n)
+            if shards or fronts:  # mapping and delivery, or ingest, run in worker processes
+                def backlog(n: int, inbox: SQLiteInbox = inbox) -> None:
+                    inbox.pending_bytes = max(0, inbox.pending_bytes + n)
 
                 workers = relay.workers = Workers(
-                    config, shards, lock.fileno, on_consumed=consumed,
+                    config, shards, lock.fileno, on_backlog=backlog,
+                    fronts=fronts.fds() if fronts else (), main_socket=fronts.main_path if fronts else None,
+                    backlog=lambda: inbox.pending_bytes,
                     log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower())
                 relay.readiness.checks.append(WorkersCheck(workers))
-            else:
-                relay.pressure = IngestPressure()
+            if not shards:
+                if fronts is None:  # ingest here: the processor gives way to it
+                    relay.pressure = IngestPressure()
+                # appended by the ingest processes, the inbox's rows wake no one here: poll it
                 processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
+                if fronts is not None:
+                    processor.idle_wait = 0.01
         server = config.server
         reloader = Reloader(relay, load, config.data_dir) if load is not None else None
 
@@ -132,35 +145,25 @@ class RelayService:
                 pid_file = write_pid_file(config.data_dir)
             if workers is not None:
                 workers.start()
-                log.info("workers started", extra={"fields": {"mapping": shards, "delivery": 1}})
-                try:
-                    yield
-                finally:
-                    await asyncio.to_thread(workers.stop)
-                    if activity is not None:
-                        activity.save()
-                    if relay.sessions is not None:
-                        relay.sessions.close()
-                    assert inbox is not None
-                    inbox.close()
-                    queue.close()
-                    if pid_file is not None:
-                        remove_pid_file(pid_file)
-                    lock.release()
-                    log.info("stopped; nothing in flight is lost (undelivered units stay queued)")
-                return
-            if processor is not None:
-                processor.start()
-            await delivery.start()
-            log.info("delivery started", extra={"fields": {
-                "destinations": [d.name for d in config.destinations],
-                "amplitude_url": config.delivery.amplitude_url or "amplitude.com"}})
+                log.info("workers started", extra={"fields": {
+                    "mapping": shards, "delivery": 1 if shards else 0, "ingest": n_fronts}})
+            here = not shards  # mapping and delivery in this process
+            if here:
+                if processor is not None:
+                    processor.start()
+                await delivery.start()
+                log.info("delivery started", extra={"fields": {
+                    "destinations": [d.name for d in config.destinations],
+                    "amplitude_url": config.delivery.amplitude_url or "amplitude.com"}})
             try:
                 yield
             finally:
-                if processor is not None:
-                    await asyncio.to_thread(processor.stop)
-                await delivery.stop(graceful=True)
+                if workers is not None:  # the ingest processes first: nothing more arrives
+                    await asyncio.to_thread(workers.stop)
+                if here:
+                    if processor is not None:
+                        await asyncio.to_thread(processor.stop)
+                    await delivery.stop(graceful=True)
                 if inbox is not None:
                     inbox.close()
                 if activity is not None:
@@ -168,6 +171,8 @@ class RelayService:
                 if relay.sessions is not None:
                     relay.sessions.close()
                 queue.close()
+                if fronts is not None:
+                    fronts.close()
                 if pid_file is not None:
                     remove_pid_file(pid_file)
                 lock.release()
@@ -188,13 +193,22 @@ class RelayService:
                          limits=ingest_limits(server), rate_limiter=rate_limiter(server))
         if config.logging.access_log:
             app.add_middleware(AccessLogMiddleware, is_key=lambda part: relay.source_for_key(part) is not None)
-        return cls(config, relay, delivery, app, processor, console, reloader, lock)
+        return cls(config, relay, delivery, app, processor, console, reloader, lock, fronts)
 
     def uvicorn_config(self) -> uvicorn.Config:
         s = self.config.server
+        if self.fronts is not None:  # on the private socket, behind the ingest processes (which do TLS)
+            return uvicorn.Config(FromFront(self.app), log_config=None, access_log=False, proxy_headers=False,
+                                  timeout_graceful_shutdown=30, backlog=2048,
+                                  **connection_options(s, ingest_metrics(self.relay.metrics.registry)))
         return uvicorn.Config(self.app, host=s.host, port=s.port, log_config=None, access_log=False,
                               timeout_graceful_shutdown=30, backlog=2048, **tls_options(s),
                               **connection_options(s, ingest_metrics(self.relay.metrics.registry)))
+
+    @property
+    def sockets(self) -> list[socket.socket] | None:
+        """What uvicorn serves on: None (it binds server.host:port), or the private socket."""
+        return [self.fronts.main] if self.fronts is not None else None
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM; then stop accepting, finish deliveries in flight, exit."""
@@ -203,7 +217,7 @@ class RelayService:
         sys.setswitchinterval(0.0005)
         settle_heap()  # the cyclic collector out of the way of the messages' trees
         # uvicorn's own runner: its event loop (uvloop when installed, as it is with amprelay)
-        uvicorn.Server(self.uvicorn_config()).run()
+        uvicorn.Server(self.uvicorn_config()).run(sockets=self.sockets)
 
 
 def tls_options(server: ServerConfig) -> dict[str, Any]:
@@ -235,7 +249,8 @@ class ThreadedRelay:
         self.service = service
         cfg = service.uvicorn_config()
         self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, name="amprelay-relay", daemon=True)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": service.sockets},
+                                        name="amprelay-relay", daemon=True)
 
     def start(self, timeout: float = 15.0) -> ThreadedRelay:
         import time
@@ -250,7 +265,8 @@ class ThreadedRelay:
 
     @property
     def url(self) -> str:
-        sock = self._server.servers[0].sockets[0]
+        fronts = self.service.fronts
+        sock = fronts.listeners[0] if fronts is not None else self._server.servers[0].sockets[0]
         host, port = sock.getsockname()[:2]
         scheme = "https" if self.service.config.server.tls_cert else "http"
         return f"{scheme}://{host}:{port}"
@@ -263,3 +279,132 @@ class ThreadedRelay:
 def run_in_thread(config: Config) -> ThreadedRelay:
     """Start a relay for ``config`` (set ``config.server.port = 0`` for an ephemeral port)."""
     return ThreadedRelay(RelayService.build(config)).start()
+
+
+# -- server.ingest_processes -----------------------------------------------------------------------
+
+
+class FrontSockets:
+    """The sockets of a relay with ingest processes: one listening socket per ingest process on
+    server.host:port (``SO_REUSEPORT``: the kernel spreads connections over them), bound here so
+    a port in use fails ``serve`` at once and a restarted ingest process finds its socket's
+    backlog waiting; and the main process's own Unix socket, in the data dir, where the ingest
+    processes send every request but ingest's."""
+
+    def __init__(self, listeners: list[socket.socket], main: socket.socket, main_path: str, tmp: str | None):
+        self.listeners = listeners
+        self.main = main
+        self.main_path = main_path
+        self._tmp = tmp
+
+    @classmethod
+    def bind(cls, server: ServerConfig, data_dir: str | os.PathLike[str], n: int) -> FrontSockets:
+        """Raises OSError (the port in use...)."""
+        listeners: list[socket.socket] = []
+        try:
+            family, kind, proto, _, address = socket.getaddrinfo(server.host, server.port, type=socket.SOCK_STREAM)[0]
+            for _ in range(n):
+                sock = socket.socket(family, kind, proto)
+                listeners.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind(address)
+                sock.listen(2048)
+                address = sock.getsockname()  # port 0: the others on the port the first got
+            main, path, tmp = _private_socket(Path(data_dir))
+        except BaseException:
+            for sock in listeners:
+                sock.close()
+            raise
+        return cls(listeners, main, path, tmp)
+
+    def fds(self) -> list[int]:
+        return [sock.fileno() for sock in self.listeners]
+
+    def close(self) -> None:
+        for sock in [*self.listeners, self.main]:
+            sock.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self.main_path)
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(self._tmp)
+
+
+def _private_socket(data_dir: Path) -> tuple[socket.socket, str, str | None]:
+    """A listening Unix socket only this user can reach: in the data dir (private to the user,
+    locked by this process: a file left by a killed relay is replaced), else, for a path longer
+    than a Unix socket's name may be, in a new private temporary directory."""
+    import tempfile
+
+    tmp = None
+    path = str(data_dir.resolve() / "amprelay-main.sock")
+    if len(path.encode()) > 100:
+        tmp = tempfile.mkdtemp(prefix="amprelay-")
+        path = os.path.join(tmp, "main.sock")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        old = os.umask(0o177)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+        sock.listen(2048)
+    except BaseException:
+        sock.close()
+        raise
+    return sock, path, tmp
+
+
+def front_main() -> int:
+    """An ingest process (``amprelay.cli.front``, started by :class:`Workers`): ingest on its
+    listening socket into the inbox, the rest forwarded to the main process; its metrics and
+    appended bytes reported every 0.5 s; the inbox's backlog read from stdin (the disk guard's
+    reserve). SIGTERM: stops accepting, answers the requests in flight, exits."""
+    import threading
+
+    from amprelay.delivery.metrics import Metrics
+    from amprelay.relay.workers import REPORT_SECONDS, report, start_worker
+    from amprelay.store import sqlite_path
+    from amprelay.store.sqlitedb import SQLiteDatabase
+
+    spec, out = start_worker()
+    config: Config = spec["config"]
+    server = config.server
+    db = SQLiteDatabase(sqlite_path(config.queue, config.data_dir), shared=True)
+    queue = SQLiteQueue(db)
+    inbox = SQLiteInbox(db)
+    metrics = Metrics()
+    relay = Relay(config, queue, metrics, inbox=inbox)
+    forward = ForwardToMain(spec["main_socket"])
+    app = create_app(relay, cors_origins=server.cors_origins, limits=ingest_limits(server),
+                     rate_limiter=rate_limiter(server), fallback=forward, lifespan=forward.lifespan)
+    if config.logging.access_log:
+        app.add_middleware(AccessLogMiddleware, is_key=lambda part: relay.source_for_key(part) is not None)
+    stopped = threading.Event()
+
+    def reports() -> None:
+        while not stopped.wait(REPORT_SECONDS):
+            report(out, metrics.registry, write_error=db.write_error, appended_bytes=inbox.appended_bytes)
+
+    def backlog() -> None:
+        for line in sys.stdin.buffer:
+            with contextlib.suppress(ValueError):
+                inbox.pending_bytes = int(line)
+
+    threading.Thread(target=reports, name="amprelay-reports", daemon=True).start()
+    threading.Thread(target=backlog, name="amprelay-backlog", daemon=True).start()
+    listener = socket.socket(fileno=spec["fd"])
+    cfg = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=30, backlog=2048,
+                         **tls_options(server), **connection_options(server, ingest_metrics(metrics.registry)))
+    try:
+        uvicorn.Server(cfg).run(sockets=[listener])
+    finally:
+        stopped.set()
+        report(out, metrics.registry, write_error=db.write_error, appended_bytes=inbox.appended_bytes)
+        inbox.close()
+        queue.close()
+        db.close()
+    return 0

@@ -71,7 +71,7 @@ def start_serve(config: Path, port: int, timeout: float = 20.0) -> subprocess.Po
 
 
 def serve_config(path: Path, *, port: int, amplitude_url: str, api_key: str = API_KEY, workers: int = 0,
-                 queue: str = "", data_dir: Path | None = None) -> Path:
+                 queue: str = "", data_dir: Path | None = None, ingest_processes: int = 0, extra: str = "") -> Path:
     """A config file for `amprelay serve`: source ``web`` (:data:`WRITE_KEY`), one destination with
     the presets, delivery to ``amplitude_url``; ``queue``: a ``queue:`` section's flow mapping;
     the data dir is ``data`` beside the file unless given."""
@@ -83,9 +83,9 @@ destinations:
     settings: {{apiKey: {api_key}, secretKey: s}}
     presets: true
 {f"queue: {queue}" if queue else ""}
-server: {{port: {port}, workers: {workers}}}
+server: {{port: {port}, workers: {workers}, ingest_processes: {ingest_processes}}}
 delivery: {{amplitude_url: "{amplitude_url}", linger_ms: 5}}
-""")
+{extra}""")
     return path
 
 

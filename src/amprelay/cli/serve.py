@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-dir", help="directory of the embedded store (default ./data)")
     p.add_argument("--workers", type=_workers, help="embedded store: map in N processes and deliver in one more "
                    "(server.workers; default 0: everything in this process)")
+    p.add_argument("--ingest-processes", type=_workers, help="embedded store: answer ingest requests in N "
+                   "processes on the same port (server.ingest_processes; default 0: in this process)")
     p.add_argument("--amplitude-url", default=os.environ.get("AMPRELAY_AMPLITUDE_URL"),
                    help="send to this base URL instead of Amplitude's (keeps each API's path; EU under /eu); "
                         "env AMPRELAY_AMPLITUDE_URL")
@@ -65,6 +67,8 @@ def load(args: argparse.Namespace, secrets: bool = True):
         cfg.server.port = args.port
     if getattr(args, "workers", None) is not None:
         cfg.server.workers = args.workers
+    if getattr(args, "ingest_processes", None) is not None:
+        cfg.server.ingest_processes = args.ingest_processes
     if getattr(args, "data_dir", None):
         cfg.data_dir = args.data_dir
     if getattr(args, "amplitude_url", None):
@@ -106,6 +110,10 @@ def run(args: argparse.Namespace) -> int:
         service = RelayService.build(loaded.config, warnings=loaded.warnings, load=lambda: load(args))
     except DataDirInUse as exc:
         print(f"amprelay: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # the ingest processes' sockets, bound before anything starts
+        s = loaded.config.server
+        print(f"amprelay: cannot listen on {s.host}:{s.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     s = loaded.config.server
     scheme = "https" if s.tls_cert else "http"

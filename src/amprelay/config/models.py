@@ -108,6 +108,9 @@ class ServerConfig(_Model):
     trusted_proxies: list[str] | None = None
     # embedded store: map in this many processes, deliver in one more (0: all in this process)
     workers: int = Field(0, ge=0, le=64)
+    # embedded store: answer ingest in this many processes of their own, on the same port
+    # (SO_REUSEPORT); the main process serves the rest through them (0: it serves everything)
+    ingest_processes: int = Field(0, ge=0, le=64)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

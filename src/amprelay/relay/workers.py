@@ -10,14 +10,18 @@ metrics, the console) and the data-dir lock; it starts
   Each message so becomes units exactly once, even if any process is killed;
 - one *delivery* process, the store's only leasing process (leases live in its memory, so a
   killed one's leases vanish with it and its successor resends; Amplitude deduplicates by
-  ``insert_id``).
+  ``insert_id``);
+- with ``serve --ingest-processes M``, M *ingest* processes (:mod:`amprelay.server.front`), each
+  on a listening socket of its own that the main process bound (the sockets outlive a restarted
+  ingest process: connections wait in its backlog meanwhile).
 
 The processes write the SQLite file in turns (an ``flock`` per transaction, see
 :class:`amprelay.store.sqlitedb.SQLiteDatabase`). They inherit the lock's descriptor, so the data
 dir stays locked until the last of them is gone, and they die with the main process
 (``PR_SET_PDEATHSIG``, and a check of the parent pid twice a second). The main process restarts a
 worker that exits. Every 0.5 s each worker writes a report on its stdout (its metrics, its store
-error, the inbox bytes it consumed); ``/metrics`` adds the workers' counters to the main
+error, the inbox bytes it consumed or appended), and the main process writes the inbox's backlog
+in bytes to each ingest process's stdin (its disk guard's reserve); ``/metrics`` adds the workers' counters to the main
 process's own (a restarted worker's last report is kept, so counters do not go back), and
 ``/ready`` is false while a worker cannot write the store.
 
@@ -36,7 +40,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +49,8 @@ import orjson
 log = logging.getLogger("amprelay.workers")
 
 REPORT_SECONDS = 0.5
+#: the module an ingest process runs (it wires the HTTP server: above this package)
+FRONT_MODULE = "amprelay.cli.front"
 Snapshot = list  # [[family, type, documentation, [[sample, {labels}, value], ...]], ...]
 
 
@@ -83,11 +89,13 @@ def reshard(inbox: Any, relay: Any, shards: int, rule: str) -> int:
 @dataclass
 class _Worker:
     name: str
-    role: str  # "map" | "deliver"
+    role: str  # "map" | "deliver" | "front"
     shard: int = 0
+    fd: int | None = None  # a front's listening socket
     proc: subprocess.Popen | None = None
     report: dict[str, Any] = field(default_factory=dict)
     consumed: int = 0  # this incarnation's consumed bytes already subtracted from the backlog
+    appended: int = 0  # this incarnation's appended bytes already added to it
     started: float = 0.0
     restarts: int = 0
 
@@ -96,14 +104,23 @@ class Workers:
     """Starts, watches and restarts the worker processes; merges their reports."""
 
     def __init__(self, config: Any, shards: int, lock_fd: int | None, *, log_level: str = "warning",
-                 on_consumed: Callable[[int], None] | None = None):
+                 on_backlog: Callable[[int], None] | None = None, fronts: Sequence[int] = (),
+                 main_socket: str | None = None, backlog: Callable[[], int] | None = None):
+        """``shards`` mapping processes and one delivery process (none if ``shards`` is 0), an
+        ingest process per socket in ``fronts`` (which forward the rest to ``main_socket``).
+        ``on_backlog``: told the inbox bytes the workers consumed (negative) or appended;
+        ``backlog``: the inbox's bytes waiting, sent to the ingest processes."""
         self.config = config
         self.shards = shards
         self.rule = shard_rule(config)
         self.lock_fd = lock_fd
         self.log_level = log_level
-        self.on_consumed = on_consumed
-        self.workers = [_Worker(f"map-{k}", "map", k) for k in range(shards)] + [_Worker("deliver", "deliver")]
+        self.on_backlog = on_backlog
+        self.main_socket = main_socket
+        self.backlog = backlog
+        self.workers = [_Worker(f"map-{k}", "map", k) for k in range(shards)] + \
+            ([_Worker("deliver", "deliver")] if shards else []) + \
+            [_Worker(f"ingest-{k}", "front", k, fd) for k, fd in enumerate(fronts)]
         self._retired: list[Snapshot] = []  # counters of worker incarnations that exited
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -120,17 +137,20 @@ class Workers:
         self._monitor.start()
 
     def _spawn(self, w: _Worker) -> None:
-        spec = {"role": w.role, "shard": w.shard, "shards": self.shards, "rule": self.rule,
-                "config": self.config, "parent": os.getpid(), "log_level": self.log_level}
+        spec = {"role": w.role, "shard": w.shard, "shards": self.shards, "rule": self.rule, "fd": w.fd,
+                "main_socket": self.main_socket, "config": self.config, "parent": os.getpid(),
+                "log_level": self.log_level}
         env = dict(os.environ)
         # the name in the command line only tells the processes apart in ps and /proc
-        proc = subprocess.Popen([sys.executable, "-m", "amprelay.relay.workers", w.name], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, pass_fds=(self.lock_fd,) if self.lock_fd is not None else (),
-                                env=env)
+        proc = subprocess.Popen([sys.executable, "-m", FRONT_MODULE if w.role == "front" else __name__, w.name],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                pass_fds=tuple(fd for fd in (self.lock_fd, w.fd) if fd is not None))
         assert proc.stdin is not None
         proc.stdin.write(pickle.dumps(spec))
-        proc.stdin.close()
-        w.proc, w.report, w.consumed, w.started = proc, {}, 0, time.monotonic()
+        proc.stdin.flush()
+        if w.role != "front":  # a front's stdin stays open: the backlog's size goes there
+            proc.stdin.close()
+        w.proc, w.report, w.consumed, w.appended, w.started = proc, {}, 0, 0, time.monotonic()
         threading.Thread(target=self._read, args=(w, proc), name=f"amprelay-{w.name}-reports", daemon=True).start()
 
     def _read(self, w: _Worker, proc: subprocess.Popen) -> None:
@@ -144,15 +164,31 @@ class Workers:
                 if w.proc is not proc:
                     break
                 w.report = report
-                consumed = int(report.get("consumed_bytes", 0))
-                delta, w.consumed = consumed - w.consumed, consumed
-            if delta and self.on_consumed is not None:
-                self.on_consumed(delta)
+                consumed, appended = int(report.get("consumed_bytes", 0)), int(report.get("appended_bytes", 0))
+                delta = (appended - w.appended) - (consumed - w.consumed)
+                w.consumed, w.appended = consumed, appended
+            if delta and self.on_backlog is not None:
+                self.on_backlog(delta)
+
+    def _tell_fronts(self) -> None:
+        if self.backlog is None:
+            return
+        line = b"%d\n" % self.backlog()
+        for w in self.workers:
+            proc = w.proc
+            if w.role == "front" and proc is not None and proc.stdin is not None and not proc.stdin.closed:
+                with contextlib.suppress(OSError, ValueError):
+                    proc.stdin.write(line)
+                    proc.stdin.flush()
 
     def _watch(self) -> None:
         for w in self.workers:
             self._spawn(w)
+        told = 0.0
         while not self._stop.wait(0.1):
+            if time.monotonic() - told >= REPORT_SECONDS:
+                told = time.monotonic()
+                self._tell_fronts()
             for w in self.workers:
                 proc = w.proc
                 if proc is None or proc.poll() is None or self._stop.is_set():
@@ -306,7 +342,8 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="amprelay-parent-watch", daemon=True).start()
 
 
-def _report(out, registry: Any, **fields: Any) -> None:
+def report(out, registry: Any, **fields: Any) -> None:
+    """One report line on a worker's report channel (its stdout)."""
     out.write(orjson.dumps({"metrics": snapshot(registry), **fields}) + b"\n")
     out.flush()
 
@@ -332,7 +369,7 @@ def _map(spec: dict[str, Any], stop: threading.Event, out) -> None:
     processor.start()
     try:
         while not stop.wait(REPORT_SECONDS):
-            _report(out, metrics.registry, write_error=db.write_error, last_error=processor.last_error,
+            report(out, metrics.registry, write_error=db.write_error, last_error=processor.last_error,
                     consumed_bytes=processor.consumed_bytes)
     finally:
         processor.stop()
@@ -368,7 +405,7 @@ def _deliver(spec: dict[str, Any], stop: threading.Event, out) -> None:
         try:
             while not stop.is_set():
                 await asyncio.sleep(REPORT_SECONDS)
-                _report(out, metrics.registry, write_error=db.write_error, leased=queue.leased_count)
+                report(out, metrics.registry, write_error=db.write_error, leased=queue.leased_count)
         finally:
             await service.stop(graceful=True)
 
@@ -379,20 +416,26 @@ def _deliver(spec: dict[str, Any], stop: threading.Event, out) -> None:
         db.close()
 
 
-def worker_main() -> int:
-    spec = pickle.loads(sys.stdin.buffer.read())
+def start_worker() -> tuple[dict[str, Any], Any]:
+    """A worker process's first steps: its spec read from stdin, tied to the main process,
+    logging set up, the heap settled. Returns the spec and the report channel (stdout)."""
+    spec = pickle.load(sys.stdin.buffer)
     _die_with_parent(spec["parent"])
+    from amprelay.engine import settle_heap
     from amprelay.logs import setup_logging
 
     setup_logging(spec.get("log_level", "warning"))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    from amprelay.engine import settle_heap
-
     settle_heap()  # as the main process does (RelayService.run)
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write on the report channel
+    return spec, out
+
+
+def worker_main() -> int:
+    spec, out = start_worker()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
     (_map if spec["role"] == "map" else _deliver)(spec, stop, out)
     return 0
 

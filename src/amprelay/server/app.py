@@ -94,9 +94,12 @@ class ORJSONResponse(JSONResponse):
 
 def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batch_bytes: int = 500 * 1024,
                cors_origins: list[str] | None = None, extra_routes: Sequence[BaseRoute] | None = None,
-               lifespan=None, limits: Limits | None = None, rate_limiter: RateLimiter | None = None) -> Starlette:
+               lifespan=None, limits: Limits | None = None, rate_limiter: RateLimiter | None = None,
+               fallback: ASGIApp | None = None) -> Starlette:
     """``limits`` (default: Segment's, with ``max_message_bytes``/``max_batch_bytes``) bound what one
-    request may carry; ``rate_limiter`` (optional) limits messages per write key (429)."""
+    request may carry; ``rate_limiter`` (optional) limits messages per write key (429);
+    ``fallback``: where every request but ingest's goes instead of this app's routes (an ingest
+    process's :class:`amprelay.server.front.ForwardToMain`)."""
     lim = limits or Limits(max_message_bytes=max_message_bytes, max_batch_bytes=max_batch_bytes)
     counters = ingest_metrics(relay.metrics.registry)
 
@@ -280,7 +283,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         *settings_routes(relay.source_for_key, lambda: relay.config.server.public_url),
         *(extra_routes or []),
     ]
-    return IngestApp(fast_ingest, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan)
+    return IngestApp(fast_ingest, routes=routes, middleware=[Middleware(CORSMiddleware, **cors)], lifespan=lifespan,
+                     fallback=fallback)
 
 
 _SUCCESS = orjson.dumps({"success": True})
@@ -319,11 +323,14 @@ class IngestApp(Starlette):
     endpoints, other methods).
 
     Middleware added with :meth:`add_middleware` (the access log) wraps both ways in. An exception
-    the ingest app raises is answered 500 and re-raised, as Starlette's error middleware does."""
+    the ingest app raises is answered 500 and re-raised, as Starlette's error middleware does.
+    With a ``fallback``, every other HTTP request goes there instead (the app's own stack then
+    serves only the lifespan)."""
 
-    def __init__(self, ingest: ASGIApp, **kwargs: Any) -> None:
+    def __init__(self, ingest: ASGIApp, fallback: ASGIApp | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._fast: ASGIApp = ingest
+        self._fallback = fallback
 
     def add_middleware(self, middleware_class: Any, *args: Any, **kwargs: Any) -> None:
         super().add_middleware(middleware_class, *args, **kwargs)
@@ -336,6 +343,9 @@ class IngestApp(Starlette):
                 scope["app"] = self
                 await self._fast(scope, receive, send)
                 return
+        if self._fallback is not None and scope["type"] != "lifespan":
+            await self._fallback(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
 
 

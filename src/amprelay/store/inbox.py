@@ -30,6 +30,7 @@ class SQLiteInbox:
         self.arrived = threading.Event()
         with self._lock:  # bytes of messages waiting to become units (the disk guard's backlog)
             self.pending_bytes = self._conn.execute("SELECT COALESCE(SUM(length(payload)), 0) FROM inbox").fetchone()[0]
+        self.appended_bytes = 0  # by this process (an ingest process reports it to the main one)
 
     @property
     def write_error(self) -> str | None:
@@ -56,8 +57,7 @@ class SQLiteInbox:
         rows = self._rows(source, messages, rejected)
         if rows:
             self.db.group.submit(self._writer(rows))
-            self.pending_bytes += sum(len(r[1]) for r in rows)
-            self.arrived.set()
+            self._appended(rows)
 
     async def append_async(self, source: str, messages: bytes | None,
                            rejected: Sequence[tuple[str, bytes]] = ()) -> None:
@@ -65,8 +65,13 @@ class SQLiteInbox:
         rows = self._rows(source, messages, rejected)
         if rows:
             await self.db.group.submit_async(self._writer(rows))
-            self.pending_bytes += sum(len(r[1]) for r in rows)
-            self.arrived.set()
+            self._appended(rows)
+
+    def _appended(self, rows: list[Row]) -> None:
+        size = sum(len(r[1]) for r in rows)
+        self.pending_bytes += size
+        self.appended_bytes += size
+        self.arrived.set()
 
     def read(self, limit: int, max_bytes: int | None = None) -> list[tuple[int, str, bytes, str | None]]:
         """The oldest ``limit`` rows: (id, source, payload, reason). A row without a reason holds
