@@ -74,7 +74,8 @@ def peak_rss_kb(pid: int) -> int:
 BENCH_WRITE_KEY = "bench-write-key"
 
 
-def ingest_bench_config(data_dir: Path, port: int, workers: int, amplitude_url: str | None = None) -> str:
+def ingest_bench_config(data_dir: Path, port: int, workers: int, amplitude_url: str | None = None,
+                        ingest_processes: int = 0) -> str:
     """The relay config of the ingest benches (bench/ingest.py, dev/profile_ingest.py): one source,
     one Amplitude destination with the presets, the embedded store in ``data_dir``; without
     ``amplitude_url`` nothing is delivered anywhere real."""
@@ -86,6 +87,6 @@ destinations:
   - name: amplitude
     settings: {{apiKey: bench-api-key-0000000000000001, secretKey: s, endpoint: north_america}}
     presets: true
-server: {{host: 127.0.0.1, port: {port}, workers: {workers}}}
+server: {{host: 127.0.0.1, port: {port}, workers: {workers}, ingest_processes: {ingest_processes}}}
 {delivery}ingest: {{dedupe_window: 0}}  # the corpus repeats its messageIds: measure mapping, not the dedupe
 """

@@ -196,15 +196,17 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p / 100 * len(s)))] if s else float("nan")
 
 
-def start_relay(name: str, workers: int = 0) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
-    """The Amplitude stand-in and `amprelay serve [--workers N]` (embedded store in a temporary
+def start_relay(name: str, workers: int = 0,
+                ingest_processes: int = 0) -> tuple[subprocess.Popen, subprocess.Popen, int, int]:
+    """The Amplitude stand-in and `amprelay serve [--workers N] [--ingest-processes M]` (embedded store in a temporary
     dir), as processes: (stand-in, relay, stand-in's port, relay's port)."""
     tmp = Path(tempfile.mkdtemp(prefix=f"amprelay-bench-{name}-"))
     fake_port, relay_port = free_port(), free_port()
     fake = subprocess.Popen([AMPRELAY, "fake-amplitude", "--port", str(fake_port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     config = tmp / "amprelay.yaml"
-    config.write_text(ingest_bench_config(tmp / "data", relay_port, workers, f"http://127.0.0.1:{fake_port}"))
+    config.write_text(ingest_bench_config(tmp / "data", relay_port, workers, f"http://127.0.0.1:{fake_port}",
+                                          ingest_processes))
     relay = subprocess.Popen([AMPRELAY, "serve", "--config", str(config), "--log-level", "warning"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return fake, relay, fake_port, relay_port
@@ -220,6 +222,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=100, help="events per /v1/batch request")
     ap.add_argument("--concurrency", type=int, default=None, help="connections (default 16, with track 64)")
     ap.add_argument("--workers", type=int, default=0, help="serve --workers (0: one process)")
+    ap.add_argument("--ingest-processes", type=int, default=0, help="serve --ingest-processes (0: ingest in the main one)")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     track = args.endpoint == "track"
@@ -227,7 +230,7 @@ def main() -> int:
     concurrency = args.concurrency or (64 if track else 16)
     per_request = 1 if track else args.batch
 
-    fake, relay, fake_port, relay_port = start_relay("ingest", args.workers)
+    fake, relay, fake_port, relay_port = start_relay("ingest", args.workers, args.ingest_processes)
     try:
         wait_http(f"http://127.0.0.1:{fake_port}/_fake/health")
         wait_http(f"http://127.0.0.1:{relay_port}/health")
@@ -245,7 +248,7 @@ def main() -> int:
         n = len(lat)
         shape = "1 event per /v1/track request" if track else f"{args.batch} events per /v1/batch request"
         print(f"offered rate      : {'max' if not rate else f'{rate:,.0f} events/s'} "
-              f"({shape}, {concurrency} connections, {args.duration:.0f} s, serve --workers {args.workers})")
+              f"({shape}, {concurrency} connections, {args.duration:.0f} s, serve --workers {args.workers} --ingest-processes {args.ingest_processes})")
         print(f"accepted (durable): {result['accepted']:,} events in {result['elapsed']:.1f} s = "
               f"{result['accepted'] / result['elapsed']:,.0f} events/s, "
               f"{result['accepted'] / per_request / result['elapsed']:,.0f} requests/s")
