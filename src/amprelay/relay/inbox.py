@@ -14,6 +14,7 @@ has no inbox: its relays transform inline (see ``Relay.accept_sync``).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import zlib
@@ -24,7 +25,7 @@ from amprelay.js.json import loads
 from amprelay.store.base import InboxReceipt
 from amprelay.store.inbox import SQLiteInbox
 
-__all__ = ["InboxProcessor", "IngestPressure", "SQLiteInbox", "Shard", "shard_key"]
+__all__ = ["InboxProcessor", "IngestPressure", "SQLiteInbox", "SharedPressure", "Shard", "shard_key"]
 
 log = logging.getLogger("amprelay.inbox")
 
@@ -43,6 +44,96 @@ class IngestPressure:
 
     def exit(self) -> None:
         self.inflight -= 1
+
+    @property
+    def busy(self) -> int:
+        """The requests that need the CPU: in one process all in flight (a request waiting for its
+        inbox write still needs the GIL soon, and the processor's own writes would delay it)."""
+        return self.inflight
+
+    def awaiting_store(self) -> None:
+        """A request now waits for its inbox write."""
+
+    def store_done(self) -> None:
+        """The request's inbox write is done."""
+
+
+class SharedPressure:
+    """The ingest requests in the ingest processes (``serve --ingest-processes``), for a processor
+    in another process: ingest process ``k`` writes its counts (:meth:`slot`) in slots ``2k`` (the
+    requests needing its CPU) and ``2k + 1`` (all in flight) of a shared page (a ``memfd``), alone;
+    :attr:`busy` and :attr:`inflight` are their sums."""
+
+    __slots__ = ("fd", "processes", "_map", "_view")
+
+    SLOT_BYTES = 8
+
+    def __init__(self, fd: int, processes: int):
+        import mmap
+
+        self.fd = fd
+        self.processes = processes
+        size = max(mmap.PAGESIZE, 2 * processes * self.SLOT_BYTES)
+        if os.fstat(fd).st_size < size:
+            os.ftruncate(fd, size)
+        self._map = mmap.mmap(fd, size)
+        self._view = memoryview(self._map).cast("q")[:2 * processes]
+
+    @classmethod
+    def create(cls, processes: int) -> SharedPressure:
+        """A new page (its descriptor inherited by the processes started with it in ``pass_fds``)."""
+        return cls(os.memfd_create("amprelay-ingest-pressure", 0), processes)
+
+    @property
+    def busy(self) -> int:
+        return sum(self._view[0::2])
+
+    @property
+    def inflight(self) -> int:
+        return sum(self._view[1::2])
+
+    def reset(self, k: int) -> None:
+        """Ingest process ``k``'s counts to 0: it is gone (it may have died with requests in flight)."""
+        self._view[2 * k] = self._view[2 * k + 1] = 0
+
+    def slot(self, k: int) -> _SlotPressure:
+        """The counter ingest process ``k`` keeps (its HTTP layer's :class:`IngestPressure`)."""
+        self.reset(k)
+        return _SlotPressure(self._view, k)
+
+
+class _SlotPressure(IngestPressure):
+    """An ingest process's counts in its slots. A request waiting for the inbox's group commit
+    needs no CPU: a mapper in another process may map meanwhile (not store: that would delay the
+    commit; see :attr:`InboxProcessor.pressure_bytes`)."""
+
+    __slots__ = ("_view", "_k", "_storing")
+
+    def __init__(self, view: memoryview, k: int):
+        super().__init__()
+        self._view = view
+        self._k = 2 * k
+        self._storing = 0
+
+    def _publish(self) -> None:
+        self._view[self._k] = self.inflight - self._storing
+        self._view[self._k + 1] = self.inflight
+
+    def enter(self) -> None:
+        self.inflight += 1
+        self._publish()
+
+    def exit(self) -> None:
+        self.inflight -= 1
+        self._publish()
+
+    def awaiting_store(self) -> None:
+        self._storing += 1
+        self._publish()
+
+    def store_done(self) -> None:
+        self._storing -= 1
+        self._publish()
 
 
 class Shard:
@@ -95,11 +186,15 @@ class InboxProcessor:
     flight or ``max_wait`` has passed; and a transaction takes only ``pressure_bytes`` of payload
     (one large batch request, or some dozens of single events). A burst is so made durable at
     ingest's own speed and mapped after; under pressure mapping still gets at least
-    slice / (slice + max_wait) of the time."""
+    slice / (slice + max_wait) of the time.
+
+    With a :class:`SharedPressure` (ingest in other processes) it waits only while some request
+    needs the CPU (not while requests wait for their group commit), but keeps its transactions
+    to ``pressure_bytes`` while any is in flight (its writes would delay that commit)."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
                  store: Callable[[Any, InboxReceipt], None], batch: int = 2000,
-                 pressure: IngestPressure | None = None, slice: float = 0.001, max_wait: float = 0.05,
+                 pressure: IngestPressure | SharedPressure | None = None, slice: float = 0.001, max_wait: float = 0.05,
                  shard: Shard | None = None, idle_wait: float = 0.25, batch_bytes: int = 2 * 1024 * 1024,
                  pressure_bytes: int = 64 * 1024):
         self.inbox = inbox
@@ -186,15 +281,16 @@ class InboxProcessor:
             yield message
 
     def _give_way(self) -> bool:
-        """If ingest requests are in flight and this thread has mapped for ``slice`` seconds, wait
-        (GIL released) until none is or ``max_wait`` has passed. Whether ingest was busy."""
+        """If ingest requests need the CPU (:attr:`IngestPressure.busy`) and this thread has mapped
+        for ``slice`` seconds, wait (GIL released) until none does or ``max_wait`` has passed.
+        Whether any ingest request was in flight."""
         pressure = self.pressure
         if pressure is None or pressure.inflight <= 0:
             return False
         now = time.monotonic()
-        if now - self._running_since >= self.slice:
+        if now - self._running_since >= self.slice and pressure.busy > 0:
             deadline = now + self.max_wait
-            while pressure.inflight > 0 and not self._stop.is_set():
+            while pressure.busy > 0 and not self._stop.is_set():
                 time.sleep(0.001)
                 now = time.monotonic()
                 if now >= deadline:

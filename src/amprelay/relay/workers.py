@@ -46,6 +46,8 @@ from typing import Any
 
 import orjson
 
+from amprelay.relay.inbox import SharedPressure
+
 log = logging.getLogger("amprelay.workers")
 
 REPORT_SECONDS = 0.5
@@ -121,6 +123,8 @@ class Workers:
         self.workers = [_Worker(f"map-{k}", "map", k) for k in range(shards)] + \
             ([_Worker("deliver", "deliver")] if shards else []) + \
             [_Worker(f"ingest-{k}", "front", k, fd) for k, fd in enumerate(fronts)]
+        # the ingest processes' requests in flight, for the mappers to give way to (as in one process)
+        self.pressure: SharedPressure | None = SharedPressure.create(len(fronts)) if fronts else None
         self._retired: list[Snapshot] = []  # counters of worker incarnations that exited
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -140,11 +144,17 @@ class Workers:
         spec = {"role": w.role, "shard": w.shard, "shards": self.shards, "rule": self.rule, "fd": w.fd,
                 "main_socket": self.main_socket, "config": self.config, "parent": os.getpid(),
                 "log_level": self.log_level}
+        pressure_fd = None
+        if self.pressure is not None and w.role != "deliver":
+            pressure_fd = self.pressure.fd
+            spec["pressure"] = (pressure_fd, self.pressure.processes)
+            if w.role == "front":
+                self.pressure.reset(w.shard)  # its predecessor may have died with requests in flight
         env = dict(os.environ)
         # the name in the command line only tells the processes apart in ps and /proc
         proc = subprocess.Popen([sys.executable, "-m", FRONT_MODULE if w.role == "front" else __name__, w.name],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                pass_fds=tuple(fd for fd in (self.lock_fd, w.fd) if fd is not None))
+                                pass_fds=tuple(fd for fd in (self.lock_fd, w.fd, pressure_fd) if fd is not None))
         assert proc.stdin is not None
         proc.stdin.write(pickle.dumps(spec))
         proc.stdin.flush()
@@ -365,7 +375,8 @@ def _map(spec: dict[str, Any], stop: threading.Event, out) -> None:
     metrics = Metrics()
     relay = Relay(config, queue, metrics, inbox=inbox)
     processor = InboxProcessor(inbox, relay.process_inbox, relay.store, idle_wait=0.01,
-                               shard=Shard(spec["shard"], spec["shards"], spec["rule"] == "session"))
+                               shard=Shard(spec["shard"], spec["shards"], spec["rule"] == "session"),
+                               pressure=shared_pressure(spec))
     processor.start()
     try:
         while not stop.wait(REPORT_SECONDS):
@@ -414,6 +425,14 @@ def _deliver(spec: dict[str, Any], stop: threading.Event, out) -> None:
     finally:
         queue.close()
         db.close()
+
+
+def shared_pressure(spec: dict[str, Any]) -> SharedPressure | None:
+    """The ingest processes' shared requests-in-flight page a worker was given, if any."""
+    if "pressure" not in spec:
+        return None
+    fd, slots = spec["pressure"]
+    return SharedPressure(fd, slots)
 
 
 def start_worker() -> tuple[dict[str, Any], Any]:
