@@ -5,8 +5,9 @@ each process spends per event.
     .venv/bin/python bench/sustained.py --rate 9000 --duration 60 --workers 1
     .venv/bin/python bench/sustained.py --rate 9000 --duration 20 --workers 0    # one process
     .venv/bin/python bench/sustained.py --endpoint track --rate 3000 --duration 60 --workers 1
+    .venv/bin/python bench/sustained.py --endpoint track --rate 3000 --duration 60 --ingest-processes 2
 
-Starts the stand-in (`amprelay fake-amplitude`), `amprelay serve [--workers N]` and the load
+Starts the stand-in (`amprelay fake-amplitude`), `amprelay serve [--workers N] [--ingest-processes M]` and the load
 generator of bench/ingest.py (batches of 100 realistic events from bench/corpus.py on a fixed
 schedule, 16 connections; with ``--endpoint track`` one track event per /v1/track request, 64
 connections) as processes on this machine. Over the last half of the run (the *window*, 30 s of
@@ -37,7 +38,7 @@ AMPRELAY = str(Path(sys.executable).with_name("amprelay"))
 
 
 def worker_name(pid: int) -> str:
-    """``map-<k>`` or ``deliver`` (the last word of a worker's command line)."""
+    """``map-<k>``, ``deliver`` or ``ingest-<k>`` (the last word of a worker's command line)."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")[-1].decode()
     except OSError:
@@ -64,6 +65,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=9000, help="events/s offered")
     ap.add_argument("--duration", type=float, default=60)
     ap.add_argument("--workers", type=int, default=0, help="serve --workers (0: one process)")
+    ap.add_argument("--ingest-processes", type=int, default=0, help="serve --ingest-processes (0: ingest in the main one)")
     ap.add_argument("--endpoint", choices=["batch", "track"], default="batch",
                     help="batch: --batch events per /v1/batch request; track: one event per /v1/track request")
     ap.add_argument("--batch", type=int, default=100)
@@ -73,13 +75,14 @@ def main() -> int:
     per_request = 1 if args.endpoint == "track" else args.batch
     concurrency = args.concurrency or (64 if args.endpoint == "track" else 16)
 
-    fake, relay, fake_port, relay_port = start_relay("sustained", args.workers)
+    fake, relay, fake_port, relay_port = start_relay("sustained", args.workers, args.ingest_processes)
     fake_url, metrics_url = f"http://127.0.0.1:{fake_port}", f"http://127.0.0.1:{relay_port}/metrics"
     try:
         wait_http(fake_url + "/_fake/health")
         wait_http(f"http://127.0.0.1:{relay_port}/health")
         deadline = time.monotonic() + 20
-        while args.workers and len(children(relay.pid)) < args.workers + 1 and time.monotonic() < deadline:
+        expected = (args.workers + 1 if args.workers else 0) + args.ingest_processes
+        while len(children(relay.pid)) < expected and time.monotonic() < deadline:
             time.sleep(0.05)
         procs = {"relay (main)": relay.pid}
         for pid in sorted(children(relay.pid)):
@@ -110,7 +113,8 @@ def main() -> int:
         requests = max(1.0, ok1 - ok0)  # answered 200 over the window
         shape = "one a /v1/track request" if args.endpoint == "track" else f"{args.batch} a request"
         print(f"offered           : {args.rate:,.0f} events/s for {args.duration:.0f} s "
-              f"({shape}, {concurrency} connections); serve --workers {args.workers}; "
+              f"({shape}, {concurrency} connections); serve --workers {args.workers} "
+              f"--ingest-processes {args.ingest_processes}; "
               f"{os.cpu_count()} cores, load average {load0:.2f} before the window")
         print(f"accepted          : {result['accepted'] / result['elapsed']:,.0f} events/s, "
               f"statuses {result['statuses']}; {requests / window_s:,.0f} requests/s over the window")
