@@ -30,7 +30,7 @@ from amprelay.relay.inbox import InboxProcessor, IngestPressure
 from amprelay.relay.readiness import FailingDestinationsCheck, WorkersCheck
 from amprelay.relay.reload import Reloader, remove_pid_file, write_pid_file
 from amprelay.relay.runtime import Relay
-from amprelay.relay.workers import Workers, reshard, shard_rule
+from amprelay.relay.workers import BESIDE_INGEST_PROCESSES, Workers, reshard, shard_rule
 from amprelay.server.access import AccessLogMiddleware
 from amprelay.server.app import create_app
 from amprelay.server.connections import connection_options
@@ -44,11 +44,6 @@ from amprelay.store.paths import private_dir
 from amprelay.store.sqlite import SQLiteQueue
 
 log = logging.getLogger("amprelay.serve")
-
-#: the payload a transaction of the main process's mapper takes while ingest processes have requests
-#: in flight: 64 KiB (the default, one batch request) made single-event traffic (some 60 rows a
-#: transaction) fall behind at 3,000 requests/s; 256 KiB keeps up and keeps batch ingest's p99 low
-FRONTS_PRESSURE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -136,12 +131,11 @@ class RelayService:
                 # the processor gives way to ingest: here, or in the ingest processes
                 if fronts is None:
                     relay.pressure = IngestPressure()
-                processor = InboxProcessor(inbox, relay.process_inbox, relay.store,
-                                           pressure=workers.pressure if workers else relay.pressure)
-                # appended by the ingest processes, the inbox's rows wake no one here: poll it
-                if fronts is not None:
-                    processor.idle_wait = 0.01
-                    processor.pressure_bytes = FRONTS_PRESSURE_BYTES
+                if workers is not None and workers.pressure is not None:
+                    processor = InboxProcessor(inbox, relay.process_inbox, relay.store,
+                                               pressure=workers.pressure, **BESIDE_INGEST_PROCESSES)
+                else:
+                    processor = InboxProcessor(inbox, relay.process_inbox, relay.store, pressure=relay.pressure)
         server = config.server
         reloader = Reloader(relay, load, config.data_dir) if load is not None else None
 

@@ -112,103 +112,72 @@ def test_shared_pressure_sums_what_each_ingest_process_publishes_across_processe
         here = shared.slot(0)
         here.enter()
         here.enter()
-        here.awaiting_store()  # one of the two waits for its group commit: it needs no CPU
-        assert (shared.busy, shared.inflight) == (1, 2)
+        assert shared.inflight == 2
         # ingest process 1 is another process: it opens the page from the inherited descriptor
         code = ("import sys; from amprelay.relay.inbox import SharedPressure; "
                 "p = SharedPressure(int(sys.argv[1]), 2).slot(1); [p.enter() for _ in range(3)]")
         subprocess.run([sys.executable, "-c", code, str(shared.fd)], pass_fds=(shared.fd,), check=True)
-        assert (shared.busy, shared.inflight) == (4, 5)  # it exited with 3 in flight...
-        shared.reset(1)  # ...so its restart starts from 0
-        assert (shared.busy, shared.inflight) == (1, 2)
-        here.store_done()
+        assert shared.inflight == 5  # it exited with 3 in flight...
+        shared.reset(1)  # ...so its successor starts from 0
+        assert shared.inflight == 2
         here.exit()
         here.exit()
-        assert (shared.busy, shared.inflight) == (0, 0)
+        assert shared.inflight == 0
     finally:
         os.close(shared.fd)
 
 
-def _rows_of(inbox, n, size):
-    for r in range(n):
-        inbox.append("src", orjson.dumps([{"n": r, "pad": "x" * size}]))
-
-
-def test_processor_maps_while_ingest_waits_for_its_commit_in_small_transactions(tmp_path):
-    """Requests in flight but all waiting for their group commit (busy 0): the processor does not
-    wait for them (it would starve single-event traffic), but its transactions stay small."""
+def test_processor_beside_ingest_processes_maps_at_nice_19_without_waiting_in_small_transactions(tmp_path):
+    """Requests always in flight in the ingest processes: the processor does not wait for them (the
+    kernel gives them the CPU first: its thread runs at nice 19), but its transactions stay within
+    ``pressure_bytes``; with none in flight they take ``batch_bytes``."""
     import os
+    import threading
 
     from amprelay.relay.inbox import SharedPressure
+    from amprelay.relay.workers import BESIDE_INGEST_PROCESSES
 
     queue = SQLiteQueue(tmp_path / "q.sqlite")
     inbox = SQLiteInbox(queue.db)
-    _rows_of(inbox, 40, 1000)
+    for r in range(60):
+        inbox.append("src", orjson.dumps([{"n": r, "pad": "x" * 1000}]))
     shared = SharedPressure.create(1)
     ingest = shared.slot(0)
     ingest.enter()
-    ingest.awaiting_store()
     transactions: list[int] = []
+    priorities: set[int] = set()
+    seen: list[int] = []
 
     def process(rows):
+        priorities.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         return [m["n"] for _i, _s, payload, _r in rows for m in payload]
 
     def store(result, consumed):
         transactions.append(len(result))
+        seen.extend(result)
         queue.enqueue_with_dead([], [], consumed)
 
-    proc = InboxProcessor(inbox, process, store, pressure=shared, max_wait=10.0, pressure_bytes=8 * 1024)
+    settings = {**BESIDE_INGEST_PROCESSES, "pressure_bytes": 8 * 1024}
+    proc = InboxProcessor(inbox, process, store, pressure=shared, **settings)
     try:
         started = time.monotonic()
-        while proc.drain_once(None, proc.pressure_bytes if proc._give_way() else None):
-            pass
-        took = time.monotonic() - started
-    finally:
-        inbox.close()
-        queue.close()
-        os.close(shared.fd)
-    assert sum(transactions) == 40
-    assert max(transactions) <= 8  # ~1 KB rows, 8 KiB a transaction while a request is in flight
-    assert took < 5.0  # never waited max_wait (10 s) for a request that needs no CPU
-
-
-def test_processor_gives_way_to_a_request_that_needs_the_cpu_but_never_starves(tmp_path):
-    """A request needing the CPU for ever: after each ``slice`` of mapping the processor waits
-    ``max_wait`` (50 messages of 1 ms, slices of 2 ms, waits of 20 ms: some 25 waits, >= 0.4 s),
-    and still maps everything, in order."""
-    import os
-
-    from amprelay.relay.inbox import SharedPressure
-
-    queue = SQLiteQueue(tmp_path / "q.sqlite")
-    inbox = SQLiteInbox(queue.db)
-    for r in range(5):
-        inbox.append("src", orjson.dumps([{"n": r * 10 + i} for i in range(10)]))
-    shared = SharedPressure.create(1)
-    shared.slot(0).enter()  # busy for ever
-    seen: list[int] = []
-
-    def process(rows):
-        for _id, _src, payload, _reason in rows:
-            for message in payload:
-                time.sleep(0.001)
-                seen.append(message["n"])
-
-    def store(_result, consumed):
-        queue.enqueue_with_dead([], [], consumed)
-
-    proc = InboxProcessor(inbox, process, store, pressure=shared, slice=0.002, max_wait=0.02)
-    started = time.monotonic()
-    proc.start()
-    try:
-        deadline = started + 20
-        while len(seen) < 50 and time.monotonic() < deadline:
+        while len(seen) < 40:  # one step of the processor's loop at a time, as its thread runs them
+            assert proc.drain_once(None, proc.pressure_bytes if proc._give_way() else None)
+        assert time.monotonic() - started < 5.0  # it never waited for the requests in flight
+        under_pressure = list(transactions)
+        ingest.exit()  # ingest is idle: the rest in one transaction
+        assert proc.drain_once(None, proc.pressure_bytes if proc._give_way() else None) == 20
+        proc.start()  # the thread: at nice 19
+        inbox.append("src", orjson.dumps([{"n": 60}]))
+        deadline = time.monotonic() + 20
+        while len(seen) < 61 and time.monotonic() < deadline:
             time.sleep(0.01)
-        took = time.monotonic() - started
     finally:
         proc.stop()
         inbox.close()
         queue.close()
         os.close(shared.fd)
-    assert seen == list(range(50))
-    assert took >= 0.3  # it waited: 50 ms of mapping alone would take well under that
+    assert seen == list(range(61))
+    assert max(under_pressure) <= 8  # ~1 KB rows, 8 KiB a transaction while a request is in flight
+    assert transactions[len(under_pressure)] == 20
+    assert priorities == {os.getpriority(os.PRIO_PROCESS, 0), 19}  # the test's own thread, then the processor's

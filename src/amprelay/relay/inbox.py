@@ -13,6 +13,7 @@ has no inbox: its relays transform inline (see ``Relay.accept_sync``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -45,24 +46,16 @@ class IngestPressure:
     def exit(self) -> None:
         self.inflight -= 1
 
-    @property
-    def busy(self) -> int:
-        """The requests that need the CPU: in one process all in flight (a request waiting for its
-        inbox write still needs the GIL soon, and the processor's own writes would delay it)."""
-        return self.inflight
-
-    def awaiting_store(self) -> None:
-        """A request now waits for its inbox write."""
-
-    def store_done(self) -> None:
-        """The request's inbox write is done."""
-
 
 class SharedPressure:
-    """The ingest requests in the ingest processes (``serve --ingest-processes``), for a processor
-    in another process: ingest process ``k`` writes its counts (:meth:`slot`) in slots ``2k`` (the
-    requests needing its CPU) and ``2k + 1`` (all in flight) of a shared page (a ``memfd``), alone;
-    :attr:`busy` and :attr:`inflight` are their sums."""
+    """The ingest requests in flight in the ingest processes (``serve --ingest-processes``), for a
+    processor in another process: slot ``k`` of a shared page (a ``memfd``) holds ingest process
+    ``k``'s count, written by it alone (:meth:`slot`); :attr:`inflight` is their sum.
+
+    Such a processor does not wait for the requests (its thread runs at the lowest CPU priority,
+    ``nice`` 19, so the kernel gives the ingest processes the CPU first, and it still maps when a
+    core is free), but it keeps its transactions to ``pressure_bytes`` while any is in flight: its
+    writes would delay their group commit."""
 
     __slots__ = ("fd", "processes", "_map", "_view")
 
@@ -73,11 +66,11 @@ class SharedPressure:
 
         self.fd = fd
         self.processes = processes
-        size = max(mmap.PAGESIZE, 2 * processes * self.SLOT_BYTES)
+        size = max(mmap.PAGESIZE, processes * self.SLOT_BYTES)
         if os.fstat(fd).st_size < size:
             os.ftruncate(fd, size)
         self._map = mmap.mmap(fd, size)
-        self._view = memoryview(self._map).cast("q")[:2 * processes]
+        self._view = memoryview(self._map).cast("q")[:processes]
 
     @classmethod
     def create(cls, processes: int) -> SharedPressure:
@@ -85,16 +78,12 @@ class SharedPressure:
         return cls(os.memfd_create("amprelay-ingest-pressure", 0), processes)
 
     @property
-    def busy(self) -> int:
-        return sum(self._view[0::2])
-
-    @property
     def inflight(self) -> int:
-        return sum(self._view[1::2])
+        return sum(self._view)
 
     def reset(self, k: int) -> None:
-        """Ingest process ``k``'s counts to 0: it is gone (it may have died with requests in flight)."""
-        self._view[2 * k] = self._view[2 * k + 1] = 0
+        """Ingest process ``k``'s count to 0: it is gone (it may have died with requests in flight)."""
+        self._view[k] = 0
 
     def slot(self, k: int) -> _SlotPressure:
         """The counter ingest process ``k`` keeps (its HTTP layer's :class:`IngestPressure`)."""
@@ -103,37 +92,20 @@ class SharedPressure:
 
 
 class _SlotPressure(IngestPressure):
-    """An ingest process's counts in its slots. A request waiting for the inbox's group commit
-    needs no CPU: a mapper in another process may map meanwhile (not store: that would delay the
-    commit; see :attr:`InboxProcessor.pressure_bytes`)."""
-
-    __slots__ = ("_view", "_k", "_storing")
+    __slots__ = ("_view", "_k")
 
     def __init__(self, view: memoryview, k: int):
         super().__init__()
         self._view = view
-        self._k = 2 * k
-        self._storing = 0
-
-    def _publish(self) -> None:
-        self._view[self._k] = self.inflight - self._storing
-        self._view[self._k + 1] = self.inflight
+        self._k = k
 
     def enter(self) -> None:
         self.inflight += 1
-        self._publish()
+        self._view[self._k] = self.inflight
 
     def exit(self) -> None:
         self.inflight -= 1
-        self._publish()
-
-    def awaiting_store(self) -> None:
-        self._storing += 1
-        self._publish()
-
-    def store_done(self) -> None:
-        self._storing -= 1
-        self._publish()
+        self._view[self._k] = self.inflight
 
 
 class Shard:
@@ -188,15 +160,14 @@ class InboxProcessor:
     ingest's own speed and mapped after; under pressure mapping still gets at least
     slice / (slice + max_wait) of the time.
 
-    With a :class:`SharedPressure` (ingest in other processes) it waits only while some request
-    needs the CPU (not while requests wait for their group commit), but keeps its transactions
-    to ``pressure_bytes`` while any is in flight (its writes would delay that commit)."""
+    With ingest in other processes (a :class:`SharedPressure`, ``max_wait`` 0, ``nice`` 19) the
+    kernel's scheduler gives ingest the CPU first instead, and only the transactions stay small."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
                  store: Callable[[Any, InboxReceipt], None], batch: int = 2000,
                  pressure: IngestPressure | SharedPressure | None = None, slice: float = 0.001, max_wait: float = 0.05,
                  shard: Shard | None = None, idle_wait: float = 0.25, batch_bytes: int = 2 * 1024 * 1024,
-                 pressure_bytes: int = 64 * 1024):
+                 pressure_bytes: int = 64 * 1024, nice: int = 0):
         self.inbox = inbox
         self.shard = shard
         self.idle_wait = idle_wait
@@ -206,6 +177,7 @@ class InboxProcessor:
         self.batch = batch
         self.batch_bytes = batch_bytes
         self.pressure_bytes = pressure_bytes
+        self.nice = nice  # the thread's scheduling priority (os.setpriority), 0 as the process's
         self.pressure = pressure
         self.slice = slice
         self.max_wait = max_wait
@@ -281,16 +253,15 @@ class InboxProcessor:
             yield message
 
     def _give_way(self) -> bool:
-        """If ingest requests need the CPU (:attr:`IngestPressure.busy`) and this thread has mapped
-        for ``slice`` seconds, wait (GIL released) until none does or ``max_wait`` has passed.
-        Whether any ingest request was in flight."""
+        """If ingest requests are in flight and this thread has mapped for ``slice`` seconds, wait
+        (GIL released) until none is or ``max_wait`` has passed. Whether ingest was busy."""
         pressure = self.pressure
         if pressure is None or pressure.inflight <= 0:
             return False
         now = time.monotonic()
-        if now - self._running_since >= self.slice and pressure.busy > 0:
+        if now - self._running_since >= self.slice and self.max_wait > 0:
             deadline = now + self.max_wait
-            while pressure.busy > 0 and not self._stop.is_set():
+            while pressure.inflight > 0 and not self._stop.is_set():
                 time.sleep(0.001)
                 now = time.monotonic()
                 if now >= deadline:
@@ -299,6 +270,9 @@ class InboxProcessor:
         return True
 
     def _run(self) -> None:
+        if self.nice:
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.nice)
         backoff = 0.1
         while not self._stop.is_set():
             try:

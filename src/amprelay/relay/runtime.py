@@ -322,16 +322,10 @@ class Relay:
         reason = self.admission(_rows_bytes(rows))
         if reason is not None:
             raise Unavailable(reason)
-        pressure = self.pressure
-        if pressure is not None:
-            pressure.awaiting_store()
         try:
             await self.inbox.append_async(source.name, *rows)
         except Exception as exc:
             raise self._inbox_refused(exc) from exc
-        finally:
-            if pressure is not None:
-                pressure.store_done()
         self.metrics.received.labels(source.name).inc(len(messages))
 
     def _inbox_refused(self, exc: BaseException) -> Unavailable:
