@@ -112,25 +112,30 @@ def test_shared_pressure_sums_what_each_ingest_process_publishes_across_processe
         here = shared.slot(0)
         here.enter()
         here.enter()
-        assert shared.inflight == 2
+        here.weigh(1000)  # single events
+        here.weigh(1000)
+        assert (shared.inflight, shared.bytes_inflight, shared.heavy) == (2, 2000, False)
         # ingest process 1 is another process: it opens the page from the inherited descriptor
         code = ("import sys; from amprelay.relay.inbox import SharedPressure; "
-                "p = SharedPressure(int(sys.argv[1]), 2).slot(1); [p.enter() for _ in range(3)]")
+                "p = SharedPressure(int(sys.argv[1]), 2).slot(1); [p.enter() for _ in range(3)]; p.weigh(64000)")
         subprocess.run([sys.executable, "-c", code, str(shared.fd)], pass_fds=(shared.fd,), check=True)
-        assert shared.inflight == 5  # it exited with 3 in flight...
-        shared.reset(1)  # ...so its successor starts from 0
-        assert shared.inflight == 2
+        # it exited with 3 requests in flight, a batch's worth: the mappers would wait
+        assert (shared.inflight, shared.bytes_inflight, shared.heavy) == (5, 66000, True)
+        shared.reset(1)  # its successor starts from 0
+        assert (shared.inflight, shared.bytes_inflight, shared.heavy) == (2, 2000, False)
+        here.weigh(-2000)
         here.exit()
         here.exit()
-        assert shared.inflight == 0
+        assert (shared.inflight, shared.bytes_inflight) == (0, 0)
     finally:
         os.close(shared.fd)
 
 
 def test_processor_beside_ingest_processes_maps_at_nice_19_without_waiting_in_small_transactions(tmp_path):
-    """Requests always in flight in the ingest processes: the processor does not wait for them (the
-    kernel gives them the CPU first: its thread runs at nice 19), but its transactions stay within
-    ``pressure_bytes``; with none in flight they take ``batch_bytes``."""
+    """A single event always in flight in the ingest processes (steady single-event traffic): the
+    processor does not wait for it (not heavy; the kernel gives ingest the CPU first: the thread
+    runs at nice 19), but its transactions stay within ``pressure_bytes``; with none in flight
+    they take ``batch_bytes``."""
     import os
     import threading
 
@@ -144,6 +149,7 @@ def test_processor_beside_ingest_processes_maps_at_nice_19_without_waiting_in_sm
     shared = SharedPressure.create(1)
     ingest = shared.slot(0)
     ingest.enter()
+    ingest.weigh(1000)
     transactions: list[int] = []
     priorities: set[int] = set()
     seen: list[int] = []
@@ -181,3 +187,47 @@ def test_processor_beside_ingest_processes_maps_at_nice_19_without_waiting_in_sm
     assert max(under_pressure) <= 8  # ~1 KB rows, 8 KiB a transaction while a request is in flight
     assert transactions[len(under_pressure)] == 20
     assert priorities == {os.getpriority(os.PRIO_PROCESS, 0), 19}  # the test's own thread, then the processor's
+
+
+def test_processor_beside_ingest_processes_waits_while_a_batch_is_in_flight_but_never_starves(tmp_path):
+    """A batch request's worth in flight for ever: after each ``slice`` of mapping the processor
+    waits ``max_wait`` (50 messages of 1 ms, slices of 2 ms, waits of 20 ms: some 25 waits,
+    >= 0.4 s), and still maps everything, in order."""
+    import os
+
+    from amprelay.relay.inbox import SharedPressure
+
+    queue = SQLiteQueue(tmp_path / "q.sqlite")
+    inbox = SQLiteInbox(queue.db)
+    for r in range(5):
+        inbox.append("src", orjson.dumps([{"n": r * 10 + i} for i in range(10)]))
+    shared = SharedPressure.create(1)
+    ingest = shared.slot(0)
+    ingest.enter()
+    ingest.weigh(SharedPressure.HEAVY_BYTES)
+    seen: list[int] = []
+
+    def process(rows):
+        for _id, _src, payload, _reason in rows:
+            for message in payload:
+                time.sleep(0.001)
+                seen.append(message["n"])
+
+    def store(_result, consumed):
+        queue.enqueue_with_dead([], [], consumed)
+
+    proc = InboxProcessor(inbox, process, store, pressure=shared, slice=0.002, max_wait=0.02)
+    started = time.monotonic()
+    proc.start()
+    try:
+        deadline = started + 20
+        while len(seen) < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        took = time.monotonic() - started
+    finally:
+        proc.stop()
+        inbox.close()
+        queue.close()
+        os.close(shared.fd)
+    assert seen == list(range(50))
+    assert took >= 0.3  # it waited: 50 ms of mapping alone takes well under that

@@ -46,31 +46,45 @@ class IngestPressure:
     def exit(self) -> None:
         self.inflight -= 1
 
+    @property
+    def heavy(self) -> bool:
+        """Whether the processor should wait: here, while any request is in flight (it shares
+        the GIL with them)."""
+        return self.inflight > 0
+
+    def weigh(self, n: int) -> None:
+        """``n`` more (or fewer) bytes of request bodies in flight (what a :class:`SharedPressure`
+        weighs; one process counts requests only)."""
+
 
 class SharedPressure:
     """The ingest requests in flight in the ingest processes (``serve --ingest-processes``), for a
-    processor in another process: slot ``k`` of a shared page (a ``memfd``) holds ingest process
-    ``k``'s count, written by it alone (:meth:`slot`); :attr:`inflight` is their sum.
+    processor in another process: ingest process ``k`` writes, alone (:meth:`slot`), its count of
+    requests in flight in slot ``2k`` of a shared page (a ``memfd``) and their bodies' bytes in
+    slot ``2k + 1``.
 
-    Such a processor does not wait for the requests (its thread runs at the lowest CPU priority,
-    ``nice`` 19, so the kernel gives the ingest processes the CPU first, and it still maps when a
-    core is free), but it keeps its transactions to ``pressure_bytes`` while any is in flight: its
-    writes would delay their group commit."""
+    Such a processor (``nice`` 19: the kernel gives ingest the CPU first) waits for them only
+    while they hold at least ``HEAVY_BYTES`` (:attr:`heavy`): one batch request, or single events
+    queueing in a saturated ingest process; a few single events waiting for their group commit,
+    always in flight under steady traffic, need no CPU and must not stop mapping. While any
+    request is in flight its transactions stay within ``pressure_bytes`` (its writes would delay
+    their commit)."""
 
     __slots__ = ("fd", "processes", "_map", "_view")
 
     SLOT_BYTES = 8
+    HEAVY_BYTES = 32 * 1024
 
     def __init__(self, fd: int, processes: int):
         import mmap
 
         self.fd = fd
         self.processes = processes
-        size = max(mmap.PAGESIZE, processes * self.SLOT_BYTES)
+        size = max(mmap.PAGESIZE, 2 * processes * self.SLOT_BYTES)
         if os.fstat(fd).st_size < size:
             os.ftruncate(fd, size)
         self._map = mmap.mmap(fd, size)
-        self._view = memoryview(self._map).cast("q")[:processes]
+        self._view = memoryview(self._map).cast("q")[:2 * processes]
 
     @classmethod
     def create(cls, processes: int) -> SharedPressure:
@@ -79,25 +93,34 @@ class SharedPressure:
 
     @property
     def inflight(self) -> int:
-        return sum(self._view)
+        return sum(self._view[0::2])
+
+    @property
+    def bytes_inflight(self) -> int:
+        return sum(self._view[1::2])
+
+    @property
+    def heavy(self) -> bool:
+        return self.bytes_inflight >= self.HEAVY_BYTES
 
     def reset(self, k: int) -> None:
-        """Ingest process ``k``'s count to 0: it is gone (it may have died with requests in flight)."""
-        self._view[k] = 0
+        """Ingest process ``k``'s counts to 0: it is gone (it may have died with requests in flight)."""
+        self._view[2 * k] = self._view[2 * k + 1] = 0
 
     def slot(self, k: int) -> _SlotPressure:
         """The counter ingest process ``k`` keeps (its HTTP layer's :class:`IngestPressure`)."""
         self.reset(k)
-        return _SlotPressure(self._view, k)
+        return _SlotPressure(self._view, 2 * k)
 
 
 class _SlotPressure(IngestPressure):
-    __slots__ = ("_view", "_k")
+    __slots__ = ("_view", "_k", "_bytes")
 
     def __init__(self, view: memoryview, k: int):
         super().__init__()
         self._view = view
         self._k = k
+        self._bytes = 0
 
     def enter(self) -> None:
         self.inflight += 1
@@ -106,6 +129,10 @@ class _SlotPressure(IngestPressure):
     def exit(self) -> None:
         self.inflight -= 1
         self._view[self._k] = self.inflight
+
+    def weigh(self, n: int) -> None:
+        self._bytes += n
+        self._view[self._k + 1] = self._bytes
 
 
 class Shard:
@@ -160,8 +187,7 @@ class InboxProcessor:
     ingest's own speed and mapped after; under pressure mapping still gets at least
     slice / (slice + max_wait) of the time.
 
-    With ingest in other processes (a :class:`SharedPressure`, ``max_wait`` 0, ``nice`` 19) the
-    kernel's scheduler gives ingest the CPU first instead, and only the transactions stay small."""
+    With ingest in other processes see :class:`SharedPressure`."""
 
     def __init__(self, inbox: SQLiteInbox, process: Callable[[list[tuple[int, str, Any, str | None]]], Any],
                  store: Callable[[Any, InboxReceipt], None], batch: int = 2000,
@@ -253,15 +279,16 @@ class InboxProcessor:
             yield message
 
     def _give_way(self) -> bool:
-        """If ingest requests are in flight and this thread has mapped for ``slice`` seconds, wait
-        (GIL released) until none is or ``max_wait`` has passed. Whether ingest was busy."""
+        """If ingest requests are in flight (enough of them: :attr:`IngestPressure.heavy`) and this
+        thread has mapped for ``slice`` seconds, wait (GIL released) until they are not or
+        ``max_wait`` has passed. Whether any ingest request was in flight."""
         pressure = self.pressure
         if pressure is None or pressure.inflight <= 0:
             return False
         now = time.monotonic()
-        if now - self._running_since >= self.slice and self.max_wait > 0:
+        if now - self._running_since >= self.slice and pressure.heavy:
             deadline = now + self.max_wait
-            while pressure.inflight > 0 and not self._stop.is_set():
+            while pressure.heavy and not self._stop.is_set():
                 time.sleep(0.001)
                 now = time.monotonic()
                 if now >= deadline:

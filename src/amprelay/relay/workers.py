@@ -53,12 +53,11 @@ log = logging.getLogger("amprelay.workers")
 REPORT_SECONDS = 0.5
 #: the module an ingest process runs (it wires the HTTP server: above this package)
 FRONT_MODULE = "amprelay.cli.front"
-#: a mapper's settings beside ingest processes: the inbox polled (their rows wake no one), no
-#: waiting for their requests but the lowest CPU priority, and 256 KiB transactions while they have
-#: requests in flight (64 KiB, one batch request, made single events, some 60 rows a transaction,
-#: fall behind at 3,000 requests/s; 256 KiB keeps up and keeps batch ingest's p99 low)
-BESIDE_INGEST_PROCESSES: dict[str, Any] = {"idle_wait": 0.01, "pressure_bytes": 256 * 1024, "max_wait": 0.0,
-                                           "nice": 19}
+#: a mapper's settings beside ingest processes (see SharedPressure): the inbox polled (their rows
+#: wake no one), the lowest CPU priority, and 256 KiB transactions while they have requests in
+#: flight (64 KiB, one batch request, made single events, some 60 rows a transaction, fall behind
+#: at 3,000 requests/s)
+BESIDE_INGEST_PROCESSES: dict[str, Any] = {"idle_wait": 0.01, "pressure_bytes": 256 * 1024, "nice": 19}
 Snapshot = list  # [[family, type, documentation, [[sample, {labels}, value], ...]], ...]
 
 

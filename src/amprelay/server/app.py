@@ -137,8 +137,11 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         endpoint = "batch" if segment in BATCH_PATHS else TYPE_BY_PATH[segment]
         cors_extra = cors_headers(scope)
         pressure = relay.pressure
+        weight = 0
         if pressure is not None:
             pressure.enter()
+            weight = declared_length(scope, lim.max_batch_bytes)
+            pressure.weigh(weight)
         try:
             status, body, extra = await _ingest(scope, receive, segment)
         except Exception:
@@ -148,6 +151,7 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             raise
         finally:
             if pressure is not None:
+                pressure.weigh(-weight)
                 pressure.exit()
         await _respond(send, status, body, extra + cors_extra if extra else cors_extra)
         count_request(endpoint, status)
@@ -355,6 +359,18 @@ def service_index() -> dict[str, Any]:
 
     return {"name": "amprelay", "version": __version__,
             "links": {"health": "/health", "ready": "/ready", "metrics": "/metrics", "console": "/console"}}
+
+
+def declared_length(scope: Scope, cap: int) -> int:
+    """The request's Content-Length, at most ``cap`` (0 when absent or invalid: the body's own
+    checks answer that)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return max(0, min(int(value), cap))
+            except ValueError:
+                return 0
+    return 0
 
 
 async def _read_limited(receive: Receive, declared: str | None, limit: int) -> bytes:
