@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import base64
 import multiprocessing as mp
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -201,6 +203,7 @@ def start_relay(name: str, workers: int = 0,
     """The Amplitude stand-in and `amprelay serve [--workers N] [--ingest-processes M]` (embedded store in a temporary
     dir), as processes: (stand-in, relay, stand-in's port, relay's port)."""
     tmp = Path(tempfile.mkdtemp(prefix=f"amprelay-bench-{name}-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # after the relay is stopped (the bench's finally)
     fake_port, relay_port = free_port(), free_port()
     fake = subprocess.Popen([AMPRELAY, "fake-amplitude", "--port", str(fake_port)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

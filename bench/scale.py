@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import base64
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -93,6 +95,7 @@ def pg_backends(dsn: str, application: str) -> list[int]:
 def run(backend: str, relays: int, events: list[dict], dsn: str | None,
         connections: int = 8) -> tuple[float, dict[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="amprelay-scale-"))
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # after the relays are stopped
     fake_port = free_port()
     fake = subprocess.Popen([*AMPRELAY, "fake-amplitude", "--port", str(fake_port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
