@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import httpx
 import pytest
 
 from amprelay.fakeamp import start_process
 from amprelay.server.front import CLIENT_HEADER, SCHEME_HEADER, FromFront, forwarded_headers
-from tests.e2e.test_serve_workers import _alive, metric
-from tests.helpers.relay import WRITE_KEY, children, free_port, serve_config, start_serve, wait_for
+from tests.e2e.test_serve_workers import metric
+from tests.helpers.relay import (
+    WRITE_KEY,
+    children,
+    free_port,
+    serve_config,
+    start_serve,
+    stop_with_workers,
+    wait_for,
+)
 
 
 def _batch(start: int, n: int) -> list[dict]:
@@ -67,12 +74,7 @@ def test_ingest_processes_take_ingest_and_forward_the_rest(tmp_path):
         assert len(set(ids)) == sent
 
         now = children(proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in now) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(w) for w in now), "an ingest process outlived the relay"
+        stop_with_workers(proc, now)
         assert not (tmp_path / "data" / "amprelay-main.sock").exists()
     finally:
         proc.kill()

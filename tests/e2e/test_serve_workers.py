@@ -4,14 +4,19 @@ is refused, naming the main process), and a stop takes every worker with it."""
 
 from __future__ import annotations
 
-import signal
-import time
-
 import httpx
 
 from amprelay.fakeamp import start_process
 from tests.e2e.test_data_dir_lock import amprelay, assert_refused
-from tests.helpers.relay import WRITE_KEY, children, free_port, serve_config, start_serve, wait_for
+from tests.helpers.relay import (
+    WRITE_KEY,
+    children,
+    free_port,
+    serve_config,
+    start_serve,
+    stop_with_workers,
+    wait_for,
+)
 
 
 def metric(port: int, name: str) -> float:
@@ -44,22 +49,10 @@ def test_workers_share_one_relay_s_metrics_readiness_and_lock(tmp_path):
         assert ready["ready"] is True and ready["checks"]["workers"] == {"ok": True}, ready
         assert_refused(amprelay("serve", "--config", str(config), "--port", str(free_port())),
                        tmp_path / "data", proc.pid)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
-        deadline = time.monotonic() + 10
-        while any(_alive(w) for w in workers) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not any(_alive(w) for w in workers), "a worker outlived the relay"
+        stop_with_workers(proc, workers)
         proc = start_serve(config, port)  # the lock went with them
     finally:
         proc.kill()
         proc.wait()
         fake.stop()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False

@@ -97,3 +97,24 @@ def stop_process(proc: subprocess.Popen, timeout: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def stop_with_workers(proc: subprocess.Popen, workers: list[int], timeout: float = 10.0) -> None:
+    """SIGTERM the relay and assert its worker processes ``workers`` went with it."""
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    deadline = time.monotonic() + timeout
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(w) for w in workers), "a worker process outlived the relay"

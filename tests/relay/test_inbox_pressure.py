@@ -12,7 +12,9 @@ from amprelay.store.inbox import SQLiteInbox
 from amprelay.store.sqlite import SQLiteQueue
 
 
-def test_processor_progresses_under_permanent_pressure(tmp_path):
+def _slow_inbox(tmp_path):
+    """5 inbox rows of 10 messages, each mapped in 1 ms (so the processor's slices run out): the
+    queue, the inbox, the numbers mapped (in order), and the processor's process and store."""
     queue = SQLiteQueue(tmp_path / "q.sqlite")
     inbox = SQLiteInbox(queue.db)
     for r in range(5):
@@ -22,25 +24,36 @@ def test_processor_progresses_under_permanent_pressure(tmp_path):
     def process(rows):
         for _id, _src, payload, _reason in rows:
             for message in payload:
-                time.sleep(0.001)  # a mapping that takes time, so the processor's slices run out
+                time.sleep(0.001)
                 seen.append(message["n"])
         return None
 
     def store(_result, consumed):
         queue.enqueue_with_dead([], [], consumed)
 
+    return queue, inbox, seen, process, store
+
+
+def _map_all(proc: InboxProcessor, seen: list[int], *closing) -> float:
+    """Run ``proc`` until it mapped the 50 messages (20 s at most); the seconds it took."""
+    started = time.monotonic()
+    proc.start()
+    try:
+        while len(seen) < 50 and time.monotonic() < started + 20:
+            time.sleep(0.01)
+        return time.monotonic() - started
+    finally:
+        proc.stop()
+        for c in closing:
+            c.close()
+
+
+def test_processor_progresses_under_permanent_pressure(tmp_path):
+    queue, inbox, seen, process, store = _slow_inbox(tmp_path)
     pressure = IngestPressure()
     pressure.inflight = 1  # ingest is never idle
     proc = InboxProcessor(inbox, process, store, pressure=pressure, slice=0.002, max_wait=0.005)
-    proc.start()
-    try:
-        deadline = time.monotonic() + 20
-        while len(seen) < 50 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        proc.stop()
-        inbox.close()
-        queue.close()
+    _map_all(proc, seen, inbox, queue)
     assert seen == list(range(50))
     assert proc.processed == 5
 
@@ -197,37 +210,15 @@ def test_processor_beside_ingest_processes_waits_while_a_batch_is_in_flight_but_
 
     from amprelay.relay.inbox import SharedPressure
 
-    queue = SQLiteQueue(tmp_path / "q.sqlite")
-    inbox = SQLiteInbox(queue.db)
-    for r in range(5):
-        inbox.append("src", orjson.dumps([{"n": r * 10 + i} for i in range(10)]))
+    queue, inbox, seen, process, store = _slow_inbox(tmp_path)
     shared = SharedPressure.create(1)
     ingest = shared.slot(0)
     ingest.enter()
     ingest.weigh(SharedPressure.HEAVY_BYTES)
-    seen: list[int] = []
-
-    def process(rows):
-        for _id, _src, payload, _reason in rows:
-            for message in payload:
-                time.sleep(0.001)
-                seen.append(message["n"])
-
-    def store(_result, consumed):
-        queue.enqueue_with_dead([], [], consumed)
-
     proc = InboxProcessor(inbox, process, store, pressure=shared, slice=0.002, max_wait=0.02)
-    started = time.monotonic()
-    proc.start()
     try:
-        deadline = started + 20
-        while len(seen) < 50 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        took = time.monotonic() - started
+        took = _map_all(proc, seen, inbox, queue)
     finally:
-        proc.stop()
-        inbox.close()
-        queue.close()
         os.close(shared.fd)
     assert seen == list(range(50))
     assert took >= 0.3  # it waited: 50 ms of mapping alone takes well under that
