@@ -54,10 +54,11 @@ REPORT_SECONDS = 0.5
 #: the module an ingest process runs (it wires the HTTP server: above this package)
 FRONT_MODULE = "amprelay.cli.front"
 #: a mapper's settings beside ingest processes (see SharedPressure): the inbox polled (their rows
-#: wake no one), the lowest CPU priority, and 256 KiB transactions while they have requests in
-#: flight (64 KiB, one batch request, made single events, some 60 rows a transaction, fall behind
-#: at 3,000 requests/s)
-BESIDE_INGEST_PROCESSES: dict[str, Any] = {"idle_wait": 0.01, "pressure_bytes": 256 * 1024, "nice": 19}
+#: wake no one), the lowest CPU priority, and 256 KiB transactions (64 KiB, one batch request, made
+#: single events, some 60 rows a transaction, fall behind at 3,000 requests/s; 2 MiB, taken in a
+#: moment without requests in flight, holds the store's lock for tens of ms when the next arrive)
+BESIDE_INGEST_PROCESSES: dict[str, Any] = {"idle_wait": 0.01, "pressure_bytes": 256 * 1024,
+                                           "batch_bytes": 256 * 1024, "nice": 19}
 Snapshot = list  # [[family, type, documentation, [[sample, {labels}, value], ...]], ...]
 
 
