@@ -52,6 +52,9 @@ class IngestPressure:
         the GIL with them)."""
         return self.inflight > 0
 
+    #: whether :meth:`weigh` counts (the HTTP layer reads Content-Length only then)
+    weighs = False
+
     def weigh(self, n: int) -> None:
         """``n`` more (or fewer) bytes of request bodies in flight (what a :class:`SharedPressure`
         weighs; one process counts requests only)."""
@@ -66,9 +69,9 @@ class SharedPressure:
     Such a processor (``nice`` 19: the kernel gives ingest the CPU first) waits for them only
     while they hold at least ``HEAVY_BYTES`` (:attr:`heavy`): one batch request, or single events
     queueing in a saturated ingest process; a few single events waiting for their group commit,
-    always in flight under steady traffic, need no CPU and must not stop mapping. While any
-    request is in flight its transactions stay within ``pressure_bytes`` (its writes would delay
-    their commit)."""
+    always in flight under steady traffic, need no CPU and must not stop mapping. Its
+    transactions stay small (``BESIDE_INGEST_PROCESSES`` in :mod:`amprelay.relay.workers`): its
+    writes hold the store's lock and would delay their group commits."""
 
     __slots__ = ("fd", "processes", "_map", "_view")
 
@@ -108,13 +111,15 @@ class SharedPressure:
         self._view[2 * k] = self._view[2 * k + 1] = 0
 
     def slot(self, k: int) -> _SlotPressure:
-        """The counter ingest process ``k`` keeps (its HTTP layer's :class:`IngestPressure`)."""
-        self.reset(k)
+        """The counter ingest process ``k`` keeps (its HTTP layer's :class:`IngestPressure`); the
+        main process reset it (:meth:`reset`) before starting that process."""
         return _SlotPressure(self._view, 2 * k)
 
 
 class _SlotPressure(IngestPressure):
     __slots__ = ("_view", "_k", "_bytes")
+
+    weighs = True
 
     def __init__(self, view: memoryview, k: int):
         super().__init__()

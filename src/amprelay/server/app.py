@@ -140,8 +140,9 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
         weight = 0
         if pressure is not None:
             pressure.enter()
-            weight = declared_length(scope, lim.max_batch_bytes)
-            pressure.weigh(weight)
+            if pressure.weighs:
+                weight = declared_length(scope, lim.max_batch_bytes)
+                pressure.weigh(weight)
         try:
             status, body, extra = await _ingest(scope, receive, segment)
         except Exception:
@@ -151,7 +152,8 @@ def create_app(relay: RelayLike, *, max_message_bytes: int = 32 * 1024, max_batc
             raise
         finally:
             if pressure is not None:
-                pressure.weigh(-weight)
+                if weight:
+                    pressure.weigh(-weight)
                 pressure.exit()
         await _respond(send, status, body, extra + cors_extra if extra else cors_extra)
         count_request(endpoint, status)
