@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every performance figure in README.md, in the order the README gives them: each command 3 times
-# (or with --runs 3), so each figure is min / median / max of 3 runs. About 25 minutes on the
+# (or with --runs 3), so each figure is min / median / max of 3 runs. About 21 minutes on the
 # project's 2-core machine; run it on a quiet machine (nothing else using the CPU).
 #
 #     bash bench/readme_figures.sh > figures.txt
