@@ -164,6 +164,8 @@ _FORM_FIRST = (0x25, 0x2B)  # "%" and "+" first: the other replacements introduc
 def _form_quote(text: str) -> str:
     """One ``URLSearchParams`` component: each distinct unsafe byte is replaced in one C-level
     ``str.replace`` (on the UTF-8 bytes read as Latin-1 when the text is not ASCII)."""
+    if text.isalnum() and text.isascii():  # an API key, "undefined": nothing to replace
+        return text
     try:
         raw = text.encode()
     except UnicodeEncodeError:  # a lone surrogate: URLSearchParams takes USVStrings (U+FFFD for it)
@@ -190,7 +192,20 @@ form_quote = _form_quote  # public: delivery's batcher writes form bodies with t
 def form_urlencode(form: dict[str, str]) -> bytes:
     """``new URLSearchParams(form).toString()``: UTF-8 percent-encoding, spaces as ``+``, only
     ``*-._`` and ASCII alphanumerics left as they are."""
-    return "&".join(_form_quote(k) + "=" + _form_quote(v) for k, v in form.items()).encode()
+    names = _FORM_NAMES
+    parts = []
+    for k, v in form.items():
+        name = names.get(k)
+        if name is None:
+            name = _form_quote(k)
+            if len(names) < 64:
+                names[k] = name
+        parts.append(f"{name}={_form_quote(v)}")
+    return "&".join(parts).encode()
+
+
+#: field name -> its encoding (the actions send a handful of names: each is encoded once)
+_FORM_NAMES: dict[str, str] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,6 @@ from amprelay.js import number_to_string, string_to_number
 
 from .jsdate import (
     DAYJS_PARSE,
-    ISO_MS_Z_VALID,
     MAX_TIME_MS,
     NAN,
     iso_ms_z,
@@ -108,9 +107,7 @@ def dayjs_is_valid(x: object) -> bool:
 
 def is_date_like(data: str) -> bool:
     """actions-core's ``date-like`` ajv format (applied to strings only)."""
-    if ISO_MS_Z_VALID.match(data) is not None:
-        return True
-    v = iso_ms_z(data)
+    v = iso_ms_z(data)  # remembered for the action's conversion of the same string
     if v is not None:
         return v == v
     n = string_to_number(data)

@@ -50,11 +50,6 @@ _HOUR_CACHE: dict[str, int] = {}  # "YYYY-MM-DDTHH" -> its first millisecond (va
 # one lookup
 _MINUTE_SECOND_MS = {f":{m:02d}:{s:02d}": m * 60_000 + s * 1000 for m in range(60) for s in range(60)}
 _MILLIS_Z = {f".{i:03d}{z}": i for i in range(1000) for z in "Zz"}
-# ... and the same form with every part in range: certainly a valid date (a single regex match).
-ISO_MS_Z_VALID = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
-    r"\.[0-9]{3}[Zz]\Z"
-)
 
 
 
@@ -189,8 +184,23 @@ def _v8_parse(s: str) -> tuple[int, int, int, int, int, int, int, int | None] | 
     return d[0], d[1], d[2], hms[0], hms[1], hms[2], hms[3], offset
 
 
+_last_read: tuple[str, int | float | None] = ("", None)
+
+
 def iso_ms_z(s: str) -> int | float | None:
-    """``YYYY-MM-DDTHH:MM:SS.sssZ`` read the way V8 reads it; None when ``s`` is not of that form."""
+    """``YYYY-MM-DDTHH:MM:SS.sssZ`` read the way V8 reads it; None when ``s`` is not of that form.
+    The last string read is remembered (by identity): validation reads an event's ``time``, then
+    the action converts the same string."""
+    global _last_read
+    last = _last_read
+    if s is last[0]:
+        return last[1]
+    v = _read_iso_ms_z(s)
+    _last_read = (s, v)
+    return v
+
+
+def _read_iso_ms_z(s: str) -> int | float | None:
     hour_ms = _HOUR_CACHE.get(s[:13])  # "YYYY-MM-DDTHH" of a valid date and an hour 0-23
     if hour_ms is not None:
         minute_second, milli = _MINUTE_SECOND_MS.get(s[13:19]), _MILLIS_Z.get(s[19:])

@@ -84,6 +84,8 @@ def merge_user_properties(*properties: dict[str, Any]) -> dict[str, Any]:
     """Later objects win; ``$set`` and ``$setOnce`` are merged one level deep."""
     prev: dict[str, Any] = {}
     for current in properties:
+        if not current:  # merging {} changes nothing: prev is {} or already a merge's result
+            continue
         has_set = truthy(prev.get("$set")) or truthy(current.get("$set"))
         has_set_once = truthy(prev.get("$setOnce")) or truthy(current.get("$setOnce"))
         merged = with_key_order({**prev, **current})

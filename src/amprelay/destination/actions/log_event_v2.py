@@ -169,7 +169,7 @@ def perform(payload: dict[str, Any], settings: Settings, ctx: Context) -> list[A
     _c.set_time_and_session(event, payload)
     for source, operation in _USER_PROPERTY_OPERATIONS:
         obj = payload.get(source)
-        if obj is not None and obj != {} and _has_non_empty_value(obj):
+        if obj is not None and (obj or type(obj) is not dict) and _has_non_empty_value(obj):  # obj != {}
             event["user_properties"] = {**spread(event.get("user_properties")), operation: obj}
     library = _c.library_value(payload)
     if library is not UNDEFINED:
