@@ -120,9 +120,21 @@ def test_user_agent_data_precedence_and_empty_string():
 def test_cache_is_bounded_lru():
     useragent.cache_clear()
     parse_user_agent_properties(WIN)
-    parse_user_agent_properties(WIN)
+    parse_user_agent_properties(WIN, {"model": "Surface"})  # other properties, the same parse
     info = useragent.cache_info()
     assert info.hits == 1 and info.misses == 1 and info.maxsize == useragent.UA_CACHE_SIZE
     first = parse_user_agent_properties(WIN)
     first["os_name"] = "mutated"
     assert parse_user_agent_properties(WIN)["os_name"] == "Windows"
+
+
+def test_properties_cache_keeps_strings_only_and_is_bounded():
+    useragent.cache_clear()
+    # 1, 1.0 and true are equal dict keys: none of them may answer for another
+    assert parse_user_agent_properties(WIN, {"platformVersion": 1})["os_version"] == 1
+    assert parse_user_agent_properties(WIN, {"platformVersion": True})["os_version"] is True
+    assert parse_user_agent_properties(WIN, {"model": {"a": 1}})["device_model"] == {"a": 1}
+    assert parse_user_agent_properties(WIN, {"platformVersion": "15.0"})["os_version"] == "15.0"
+    for i in range(useragent.UA_CACHE_SIZE + 10):
+        parse_user_agent_properties(WIN, {"model": f"m{i}"})
+    assert len(useragent._PROPERTIES) <= useragent.UA_CACHE_SIZE

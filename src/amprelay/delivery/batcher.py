@@ -26,7 +26,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from amprelay.destination.request import form_quote, to_json_bytes  # JSON.stringify's number formatting
+from amprelay.destination.request import (  # JSON.stringify's number formatting
+    form_quote,
+    form_quote_bytes,
+    to_json_bytes,
+)
 from amprelay.store.base import Lease, UnitRoute
 
 
@@ -112,7 +116,7 @@ class _Shape:
         """The entries as they appear in the body (JSON: as stored; form: url-encoded)."""
         if self.encoding == "json":
             return entries
-        return [form_quote(e.decode()).encode() for e in entries]
+        return [form_quote_bytes(e.decode()) for e in entries]
 
     def body(self, encoded: Sequence[bytes]) -> bytes:
         """The request body around entries already :meth:`encoded`."""

@@ -154,39 +154,37 @@ def to_json_text(obj: Any) -> str:
 
 
 _FORM_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789*-._")
-_FORM_BYTE = [chr(b) if b in _FORM_SAFE else ("+" if b == 0x20 else f"%{b:02X}") for b in range(256)]
-
-
 _FORM_SAFE_BYTES = bytes(sorted(_FORM_SAFE))
-_FORM_FIRST = (0x25, 0x2B)  # "%" and "+" first: the other replacements introduce them
+_BYTE = [bytes((b,)) for b in range(256)]
+_FORM_BYTE = [_BYTE[b] if b in _FORM_SAFE else (b"+" if b == 0x20 else b"%%%02X" % b) for b in range(256)]
 
 
-def _form_quote(text: str) -> str:
-    """One ``URLSearchParams`` component: each distinct unsafe byte is replaced in one C-level
-    ``str.replace`` (on the UTF-8 bytes read as Latin-1 when the text is not ASCII)."""
-    if text.isalnum() and text.isascii():  # an API key, "undefined": nothing to replace
-        return text
+def form_quote_bytes(text: str) -> bytes:
+    """One ``URLSearchParams`` component, as the ASCII bytes sent: each distinct unsafe byte of
+    the UTF-8 text is replaced in one C-level ``bytes.replace``."""
     try:
         raw = text.encode()
     except UnicodeEncodeError:  # a lone surrogate: URLSearchParams takes USVStrings (U+FFFD for it)
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-        raw = text.encode()
+        raw = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace").encode()
     unsafe = raw.translate(None, _FORM_SAFE_BYTES)
     if not unsafe:
-        return text
-    if len(raw) != len(text):
-        text = raw.decode("latin-1")
+        return raw
     present = set(unsafe)
-    for b in _FORM_FIRST:
-        if b in present:
-            present.discard(b)
-            text = text.replace(chr(b), _FORM_BYTE[b])
+    # "%" first, then "+": the other replacements introduce them ("%XX", and "+" for a space)
+    if 0x25 in present:
+        present.discard(0x25)
+        raw = raw.replace(b"%", b"%25")
+    if 0x2B in present:
+        present.discard(0x2B)
+        raw = raw.replace(b"+", b"%2B")
     for b in present:
-        text = text.replace(chr(b), _FORM_BYTE[b])
-    return text
+        raw = raw.replace(_BYTE[b], _FORM_BYTE[b])
+    return raw
 
 
-form_quote = _form_quote  # public: delivery's batcher writes form bodies with the same bytes
+def form_quote(text: str) -> str:
+    """:func:`form_quote_bytes` as text (delivery's batcher writes form bodies with the same bytes)."""
+    return form_quote_bytes(text).decode("ascii")
 
 
 def form_urlencode(form: dict[str, str]) -> bytes:
@@ -197,15 +195,15 @@ def form_urlencode(form: dict[str, str]) -> bytes:
     for k, v in form.items():
         name = names.get(k)
         if name is None:
-            name = _form_quote(k)
+            name = form_quote_bytes(k) + b"="
             if len(names) < 64:
                 names[k] = name
-        parts.append(f"{name}={_form_quote(v)}")
-    return "&".join(parts).encode()
+        parts.append(name + form_quote_bytes(v))
+    return b"&".join(parts)
 
 
-#: field name -> its encoding (the actions send a handful of names: each is encoded once)
-_FORM_NAMES: dict[str, str] = {}
+#: field name -> its encoding and "=" (the actions send a handful of names: each is encoded once)
+_FORM_NAMES: dict[str, bytes] = {}
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,6 +267,7 @@ def cache_info() -> Any:
 
 def cache_clear() -> None:
     _parse_cached.cache_clear()
+    _PROPERTIES.clear()
 
 
 def parse_user_agent_properties(user_agent: str | None, user_agent_data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -279,11 +280,29 @@ def parse_user_agent_properties(user_agent: str | None, user_agent_data: dict[st
     """
     if not user_agent:
         return {}
-    os_name, major, vendor, model, raw_os_name, device_type = _parse_cached(user_agent)
     uad_version = uad_model = None
     if isinstance(user_agent_data, dict):
         uad_version = user_agent_data.get("platformVersion")
         uad_model = user_agent_data.get("model")
+    if type(user_agent) is not str or not (uad_version is None or type(uad_version) is str) \
+            or not (uad_model is None or type(uad_model) is str):
+        # kept for strings only: 1, 1.0 and true are equal keys, and objects are not keys
+        return _properties(user_agent, uad_version, uad_model)
+    key = (user_agent, uad_version, uad_model)
+    known = _PROPERTIES.get(key)
+    if known is None:
+        if len(_PROPERTIES) >= UA_CACHE_SIZE:
+            _PROPERTIES.clear()
+        known = _PROPERTIES[key] = _properties(user_agent, uad_version, uad_model)
+    return known.copy()
+
+
+#: (user agent, userAgentData.platformVersion, .model) -> the properties (copied for each event)
+_PROPERTIES: dict[tuple[Any, Any, Any], dict[str, Any]] = {}
+
+
+def _properties(user_agent: str, uad_version: Any, uad_model: Any) -> dict[str, Any]:
+    os_name, major, vendor, model, raw_os_name, device_type = _parse_cached(user_agent)
     os_version = uad_version if uad_version is not None else major
     if uad_model is not None:
         model = uad_model

@@ -29,7 +29,7 @@ def is_array_index(key: str) -> bool:
 
 def keys_in_order(obj: dict[str, Any]) -> list[str]:
     """``Object.keys(obj)``: array-index keys first, ascending, then the others in insertion order."""
-    index_keys = [k for k in obj if k[:1].isdigit() and is_array_index(k)]
+    index_keys = [k for k in obj if "0" <= k < ":" and is_array_index(k)]
     if not index_keys:
         return list(obj)
     index_keys.sort(key=int)
@@ -41,7 +41,7 @@ def with_key_order(obj: dict[str, Any]) -> dict[str, Any]:
     if len(obj) > 8 and min(obj)[:1] > "9":  # one C-level pass: no key starts with a digit
         return obj
     for k in obj:  # a plain loop: cheaper than any() over a generator
-        if k[:1].isdigit() and is_array_index(k):
+        if "0" <= k < ":" and is_array_index(k):  # starts with an ASCII digit
             return {k: obj[k] for k in keys_in_order(obj)}
     return obj
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from amprelay.destination.endpoints import endpoint_for
+from amprelay.destination.endpoints import ENDPOINTS, endpoint_for
 from amprelay.destination.request import AmplitudeRequest, post_json
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
-from amprelay.fields.dates import dayjs_utc_value
+from amprelay.fields.dates import dayjs_utc_value, iso_ms_z
 from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, js_number, round_half_up, spread, truthy, with_key_order
 
 REVENUE_KEYS = ("revenue", "price", "productId", "quantity", "revenueType")
@@ -49,7 +49,14 @@ def set_time_and_session(props: dict[str, Any], payload: dict[str, Any]) -> None
     """``time`` and ``session_id`` as epoch ms, set when truthy and dayjs-valid
     (``dayjs.utc(x).isValid()`` is "its value is not NaN": one parse each)."""
     time = payload.get("time")
-    if time is not None and time != "" and time != 0 and time is not False:
+    if type(time) is str:  # the common case (truthy: not "")
+        if time:
+            value = iso_ms_z(time)  # dayjs_utc_value's first step (what validation read already)
+            if value is None:
+                value = dayjs_utc_value(time)
+            if value == value:
+                props["time"] = value
+    elif time is not None and time != 0 and time is not False:
         value = dayjs_utc_value(time)
         if value == value:
             props["time"] = value
@@ -86,13 +93,13 @@ def merge_user_properties(*properties: dict[str, Any]) -> dict[str, Any]:
     for current in properties:
         if not current:  # merging {} changes nothing: prev is {} or already a merge's result
             continue
-        has_set = truthy(prev.get("$set")) or truthy(current.get("$set"))
-        has_set_once = truthy(prev.get("$setOnce")) or truthy(current.get("$setOnce"))
+        set_before, set_now = prev.get("$set"), current.get("$set")
+        once_before, once_now = prev.get("$setOnce"), current.get("$setOnce")
         merged = with_key_order({**prev, **current})
-        if has_set:
-            merged["$set"] = with_key_order({**spread(prev.get("$set")), **spread(current.get("$set"))})
-        if has_set_once:
-            merged["$setOnce"] = with_key_order({**spread(prev.get("$setOnce")), **spread(current.get("$setOnce"))})
+        if (set_before is not None and truthy(set_before)) or (set_now is not None and truthy(set_now)):
+            merged["$set"] = with_key_order({**spread(set_before), **spread(set_now)})
+        if (once_before is not None and truthy(once_before)) or (once_now is not None and truthy(once_now)):
+            merged["$setOnce"] = with_key_order({**spread(once_before), **spread(once_now)})
         prev = merged
     return prev
 
@@ -234,4 +241,6 @@ def event_request(payload: dict[str, Any], settings: Settings, events: list[dict
         min_id_length = min_id_length_option(payload)
         if min_id_length is not None:
             body["options"] = {"min_id_length": min_id_length}
-    return post_json(endpoint_for(kind, settings.endpoint), body)
+    region = settings.endpoint
+    url = ENDPOINTS[kind].get(region) if type(region) is str else None  # endpoint_for, inline
+    return post_json(endpoint_for(kind, region) if url is None else url, body)
