@@ -12,7 +12,8 @@ from amprelay.destination.endpoints import ENDPOINTS, endpoint_for
 from amprelay.destination.request import AmplitudeRequest, post_json
 from amprelay.destination.settings import Settings
 from amprelay.destination.useragent import parse_user_agent_properties
-from amprelay.fields.dates import dayjs_utc_value, iso_ms_z
+from amprelay.fields.dates import dayjs_utc_value
+from amprelay.fields.jsdate import iso_ms_z
 from amprelay.js import MAX_SAFE_INTEGER, UNDEFINED, js_number, round_half_up, spread, truthy, with_key_order
 
 REVENUE_KEYS = ("revenue", "price", "productId", "quantity", "revenueType")
