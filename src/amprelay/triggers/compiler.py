@@ -216,10 +216,12 @@ def compile_ast(ast: Group) -> CompiledTrigger:
 
     fast_gen = _Codegen(generic=False)
     fast_expr = fast_gen.group(ast)
+    # every condition is a comparison, a membership or identity test or a str method's answer
+    # (a bool), and ``and`` / ``or`` of bools is a bool: no bool() call needed
     fast_src = (
         "def fast(e):\n"
         "    try:\n"
-        f"        return bool({fast_expr})\n"
+        f"        return {fast_expr}\n"
         "    except Exception:\n"
         "        return _fallback(e)\n"
     )
