@@ -24,7 +24,6 @@ from amprelay.destination import (
     Context,
     Settings,
 )
-from amprelay.destination.request import SET_JS_NUMBERS as _SET_JS_NUMBERS
 from amprelay.errors import AmprelayError
 from amprelay.fields import NeedsExactPath, PayloadValidationError, compile_validator, default_mapping
 from amprelay.js import js_numbers
@@ -235,7 +234,7 @@ class CompiledAction:
         key = settings.api_key
         if type(payload) is not _Unnormalised and (type(key) is str or js_numbers(key) is key):
             for request in requests:
-                _SET_JS_NUMBERS(request, True)
+                request.js_numbers = True
         return requests
 
 

@@ -206,13 +206,17 @@ def form_urlencode(form: dict[str, str]) -> bytes:
 _FORM_NAMES: dict[str, bytes] = {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class AmplitudeRequest:
     """One HTTP request to Amplitude.
 
     ``json`` holds the JSON body (for ``encoding == "json"``); ``form`` holds the form fields as
     strings, exactly as they are sent (for ``encoding == "form"``; Amplitude's Identify, Group
     Identify and User Mapping APIs take ``application/x-www-form-urlencoded``).
+
+    Not frozen, to be built at the cost of plain attribute stores (a frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``): a request is not changed
+    once its action returns it, but for ``js_numbers``, which the engine sets.
     """
 
     method: str
@@ -256,33 +260,11 @@ class AmplitudeRequest:
         return out
 
 
-_new_object = object.__new__
-# the slots' own setters: what the frozen dataclass's __init__ does, without a call of
-# object.__setattr__ per field
-_SET_METHOD, _SET_URL, _SET_ENCODING, _SET_JSON, _SET_FORM, _SET_HEADERS, SET_JS_NUMBERS = (
-    getattr(AmplitudeRequest, name).__set__
-    for name in ("method", "url", "encoding", "json", "form", "headers", "js_numbers")
-)
-
-
-def _post(url: str, encoding: Literal["json", "form"], body: dict[str, Any] | None,
-          form: dict[str, str] | None) -> AmplitudeRequest:
-    request: AmplitudeRequest = _new_object(AmplitudeRequest)
-    _SET_METHOD(request, "POST")
-    _SET_URL(request, url)
-    _SET_ENCODING(request, encoding)
-    _SET_JSON(request, body)
-    _SET_FORM(request, form)
-    _SET_HEADERS(request, {})
-    SET_JS_NUMBERS(request, False)
-    return request
-
-
 def post_json(url: str, body: dict[str, Any]) -> AmplitudeRequest:
-    """``AmplitudeRequest("POST", url, "json", json=body)``, built faster (the actions' hot path)."""
-    return _post(url, "json", body, None)
+    """``AmplitudeRequest("POST", url, "json", json=body)`` (the actions' hot path: positional)."""
+    return AmplitudeRequest("POST", url, "json", body)
 
 
 def post_form(url: str, form: dict[str, str]) -> AmplitudeRequest:
-    """``AmplitudeRequest("POST", url, "form", form=form)``, built faster."""
-    return _post(url, "form", None, form)
+    """``AmplitudeRequest("POST", url, "form", form=form)``."""
+    return AmplitudeRequest("POST", url, "form", None, form)
