@@ -6,9 +6,12 @@ CPU seconds do not (the count is not time: a scan that mispredicts costs more th
     dev/transform_instructions.py                       # this checkout's src
     dev/transform_instructions.py --src /work/main/src  # another checkout's code
     dev/transform_instructions.py --stages pay,perf     # stages: pay, perf, body, match
+    dev/transform_instructions.py --stages loop         # the bench's loop, all stages per event
 
 Each stage runs ``--passes`` times over a 1,000-event corpus after a warm-up (one-pass functions
-built); a run with no stage is subtracted (start-up, corpus, warm-up). About 30 s per run.
+built); a run with no stage is subtracted (start-up, corpus, warm-up). About 30 s per run. The
+stages run apart miss what one event's stages share (validation's read of ``time`` is what the
+action's conversion reuses): ``loop`` runs them as the bench does.
 """
 
 from __future__ import annotations
@@ -52,7 +55,16 @@ def match():
     for ev in events:
         for s in subs:
             s.matches(ev)
-stage = {"pay": pay, "perf": perf, "body": body, "match": match}.get(sys.argv[1])
+def loop():  # what bench/compare_transform.py times: every stage in turn, per event
+    for ev in events:
+        for s in subs:
+            if s.matches(ev):
+                try:
+                    for r in s.run(ev, settings, ct.NOW_MS):
+                        r.body_bytes()
+                except err:
+                    pass
+stage = {"pay": pay, "perf": perf, "body": body, "match": match, "loop": loop}.get(sys.argv[1])
 for _ in range(int(sys.argv[2]) if stage else 0):
     stage()
 '''

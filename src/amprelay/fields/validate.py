@@ -35,6 +35,7 @@ from .errors import (
     required_message,
     type_message,
 )
+from .jsdate import iso_ms_z
 from .model import InputField
 from .schema import SchemaNode, fields_to_schema
 
@@ -166,8 +167,13 @@ def _compile_field(node: SchemaNode, checker: Checker, ptr: str) -> _FieldFn:
             if type(v) is str:
                 if not v:
                     return ABSENT
-                if no_length and is_date_like(v):
-                    return v
+                if no_length:
+                    ms = iso_ms_z(v)  # is_date_like's first step, inline (the common form)
+                    if ms is not None:
+                        if ms == ms:
+                            return v
+                    elif is_date_like(v):
+                        return v
             elif type(v) is int:
                 return v
             return exact(v)

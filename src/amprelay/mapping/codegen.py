@@ -211,13 +211,12 @@ class _Gen:
                 copied = var
             fn, inline_types, inline_str = check
             key = repr(k)
-            if inline_str:  # a non-empty string first: the common case, in one test
-                self.lines.append(f"    if type({var}) is str and {var}: out[{key}] = {var}")
-                self.lines.append(f"    elif {var} is not U:")
-            else:
-                self.lines.append(f"    if {var} is not U:")
+            self.lines.append(f"    if {var} is not U:")
             self.lines.append(f"        t = type({var})")
             branch = "if"
+            if inline_str:
+                self.lines.append(f"        if t is str and {var}: out[{key}] = {var}")
+                branch = "elif"
             if inline_types:
                 kept = copied if inline_types & set(_COPIED) else var
                 self.lines.append(f"        {branch} t in {self.name(inline_types, '_t')}: out[{key}] = {kept}")

@@ -25,6 +25,7 @@ _DIGITS = re.compile("[0-9]+")
 # platforms the two replacements leave as they are (the common ones: no regex needed)
 _PLATFORMS_AS_THEY_ARE = frozenset(("iOS", "Android", "Web", "web", "server"))
 _MAX_TIME = 8_640_000_000_000_000  # the ECMAScript time value range
+_NORMALIZED_PLATFORMS: dict[str, str] = {}  # platform -> the two replacements' result ("ios" -> "iOS")
 
 
 def normalize_platform(props: dict[str, Any], library: Any) -> None:
@@ -32,7 +33,12 @@ def normalize_platform(props: dict[str, Any], library: Any) -> None:
     ``"Web"`` for an empty platform when the hidden ``library`` is exactly ``analytics.js``."""
     platform = props.get("platform")
     if type(platform) is str and platform and platform not in _PLATFORMS_AS_THEY_ARE:
-        props["platform"] = _ANDROID.sub("Android", _IOS.sub("iOS", platform, 1), 1)
+        normalized = _NORMALIZED_PLATFORMS.get(platform)
+        if normalized is None:
+            normalized = _ANDROID.sub("Android", _IOS.sub("iOS", platform, 1), 1)
+            if len(_NORMALIZED_PLATFORMS) < 1024:  # a device's platform: a few values in practice
+                _NORMALIZED_PLATFORMS[platform] = normalized
+        props["platform"] = normalized
     if library == "analytics.js" and not truthy(props.get("platform")):
         props["platform"] = "Web"
 
