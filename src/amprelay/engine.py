@@ -209,15 +209,8 @@ class CompiledAction:
 
     def run(self, event: Any, settings: Settings, now_ms: int | None = None) -> list[AmplitudeRequest]:
         checked = self._checked
-        if checked is not None and type(event) is dict:  # payload()'s common case, inline
-            try:
-                payload = checked(event)
-            except (NeedsExactPath, RecursionError):
-                payload = None
-            except MappingRuntimeError as exc:
-                raise MappingEvaluationError(str(exc)) from exc
-            if payload is None:
-                payload = self._two_steps(event)
+        if checked is not None and type(event) is dict:  # payload()'s common case
+            payload = self._checked_payload(checked, event)
         else:
             payload = self.payload(event)
         context = event.get("context", _MISSING)
