@@ -120,3 +120,52 @@ def test_a_hash_collision_never_makes_a_message_a_duplicate(monkeypatch):
             assert both.duplicates == set()
     finally:
         schemas.drop()
+
+
+def test_one_postgres_group_commit_with_claims_duplicates_and_dead_letters():
+    """A group commit's enqueues are written in one pipelined transaction, every message taken
+    to be new; a message recorded before fails it, and the group is written again asking the
+    dedupe table. Either way: ids in enqueue order, a message claimed twice within one group
+    stored once, dead letters stored, duplicates told to their enqueues."""
+    from tests.helpers.postgres import PgSchemas, pg_available
+    from tests.requirements import require
+
+    require(pg_available(), "PostgreSQL is not reachable")
+    from amprelay.store.pg_state import Pending
+    from amprelay.store.postgres import PostgresQueue
+
+    def dead_count(q: PostgresQueue) -> int:
+        with q._connection() as c:
+            return c.execute("SELECT COUNT(*) FROM amprelay_dead_letters").fetchone()[0]
+
+    schemas = PgSchemas()
+    try:
+        with contextlib.closing(PostgresQueue(schemas.dsn())) as q:
+            asked: list[int] = []
+            careful = q._write
+            q._write = lambda c, group: (asked.append(len(group)), careful(c, group))[1]  # type: ignore[method-assign]
+            one = Pending([unit("a", 1), unit("a", 2)], [], claims(1000.0, ("web", "m1"), ("web", "m2")))
+            same = Pending([unit("b", 3)], [], claims(1000.0, ("web", "m1")))  # m1 again, same group
+            dead = claims(1000.0, ("web", "m4"))
+            dead.units_of[("web", "m4")] = range(1)
+            dead.dead_of[("web", "m5")] = [0]
+            dead.units_of[("web", "m5")] = range(0)
+            three = Pending([unit("c", 4)], [(unit("d", 5), "too big")], dead)
+            plain = Pending([unit("e", 6)], [])  # no claims at all
+            q._write_group([one, same, three, plain])
+            assert len(one.ids) == 2 and same.ids == [] and len(three.ids) == 1 and len(plain.ids) == 1
+            assert one.ids + three.ids + plain.ids == sorted(one.ids + three.ids + plain.ids)
+            assert one.claims.duplicates == set() and same.claims.duplicates == {("web", "m1")}
+            assert dead_count(q) == 1 and asked == []
+            # m2 was recorded by the first group: this one is written again, claim by claim
+            seen = Pending([unit("f", 7)], [(unit("f", 8), "bad")], claims(1001.0, ("web", "m2")))
+            seen.claims.dead_of[("web", "m2")] = [0]
+            new = Pending([unit("g", 9)], [], claims(1001.0, ("web", "m9")))
+            q._write_group([seen, new])
+            assert seen.ids == [] and seen.claims.duplicates == {("web", "m2")} and seen.dead == []
+            assert len(new.ids) == 1 and new.ids[0] > plain.ids[0] and new.claims.duplicates == set()
+            assert dead_count(q) == 1 and asked == [2]
+            leased = q.lease("w", 10, 60, now=2000)
+            assert sorted(u.partition for u in leased) == ["a", "a", "c", "e", "g"]
+    finally:
+        schemas.drop()

@@ -24,22 +24,11 @@ def dedupe_key(source: str, message_id: str) -> tuple[int, bytes]:
 _first_int8 = struct.Struct(">q").unpack_from
 
 
-def claim_keys(c: psycopg.Connection, rows: list[tuple[int, bytes]], now: float, cutoff: float,
-               copy: bool = False) -> Iterable[int]:
+def claim_keys(c: psycopg.Connection, rows: list[tuple[int, bytes]], now: float, cutoff: float) -> Iterable[int]:
     """Record the messages ``rows`` (key, message; in key order) as seen at ``now``; returns the
     keys claimed: new, seen before ``cutoff`` only, or recorded for another message (a collision,
     whose record is taken over: at worst that one is resent once). A key another relay's open
-    transaction is inserting is waited for.
-
-    With ``copy``, the rows are copied in (one write per page rather than per row), taking every
-    message to be new: a key recorded before raises ``UniqueViolation`` and fails the
-    transaction (the caller writes again without ``copy``)."""
-    if copy:
-        with c.cursor().copy("COPY amprelay_dedupe (key, message, seen_at) FROM STDIN (FORMAT BINARY)") as out:
-            out.set_types(["int8", "bytea", "float8"])
-            for key, message in rows:
-                out.write_row((key, message, now))
-        return [k for k, _ in rows]
+    transaction is inserting is waited for."""
     return [k for (k,) in c.execute(
         "INSERT INTO amprelay_dedupe AS d (key, message, seen_at) "
         "SELECT k, m, %s FROM unnest(%b::bigint[], %b::bytea[]) AS t(k, m) ORDER BY k "

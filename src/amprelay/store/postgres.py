@@ -9,10 +9,10 @@ the new owner's to send (any it had in flight are at worst resent, and Amplitude
 them by insert_id). Within a worker the same ordering rules as SQLite hold (see
 :mod:`amprelay.store.base`).
 
-Work per unit (PostgreSQL's CPU is what several relays share): a unit is inserted once (one COPY
-per group of enqueues), read once when leased and deleted once. A lease writes nothing to its
-units: the worker keeps its leases in memory (a unit in flight blocks its partition there), and
-after a scan that found nothing ready it reads only newer units. A settlement is fenced twice:
+Work per unit (PostgreSQL's CPU is what several relays share): a unit is inserted once (one
+pipelined transaction per group of enqueues), read once when leased and deleted once. A lease
+writes nothing to its units: the worker keeps its leases in memory (a unit in flight blocks its
+partition there), and after a scan that found nothing ready it reads only newer units. A settlement is fenced twice:
 by the lease's token against this worker's own later leases of the unit (in memory), and by the
 epoch of the unit's bucket against other workers: the epoch changes whenever the bucket changes
 hands, and the settlement locks its buckets' rows (``FOR SHARE``) while it checks them, so a
@@ -34,7 +34,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 
@@ -177,15 +177,15 @@ class PostgresQueue(SettleShortcuts):
         try:
             with self._connection() as c:
                 try:
-                    self._write(c, group, copy_claims=True)
+                    self._write_pipelined(c, group)
                 except psycopg.errors.UniqueViolation:
                     # a message of the group was recorded before (or another relay's transaction
-                    # was recording it): the claims' copy failed and took the transaction with it.
-                    # Again, with claims that tell each message's fate (usually every one is new,
-                    # so no savepoint is paid for on every write)
+                    # was recording it): the claims' insert failed and took the transaction with
+                    # it. Again, with claims that tell each message's fate (usually every one is
+                    # new, so that is not paid for on every write)
                     self._route_ids.clear()
                     self._routes.clear()
-                    self._write(c, group, copy_claims=False)
+                    self._write(c, group)
         except BaseException:
             self._route_ids.clear()
             self._routes.clear()
@@ -193,23 +193,70 @@ class PostgresQueue(SettleShortcuts):
                 p.ids = []
             raise
 
-    def _write(self, c: psycopg.Connection, group: list[Pending], copy_claims: bool) -> None:
+    def _write_pipelined(self, c: psycopg.Connection, group: list[Pending]) -> None:
+        """A group's transaction in one round trip, taking every message to be new: the claims
+        and the units inserted from arrays (binary parameters), their statements pipelined with
+        the transaction's start and commit. A group commit's round trips are what a relay's
+        writer holds the shared connection for (and takes the GIL back after); a message recorded
+        before raises ``UniqueViolation`` (the caller writes again with :meth:`_write`)."""
+        now = time.time()
+        plan = self._claims_plan(group)
+        outcome = self._claims_outcome(group, None if plan is None else plan.everything)
+        units = [u for _, kept, _ in outcome for u in kept]
+        deads = [d for _, _, dead in outcome for d in dead]
+        # the route ids first: a new route is written (and read back) outside the pipeline
+        unit_rids = [self._route_id(c, u.route) for u in units]
+        dead_rids = [self._route_id(c, u.route) for u, _ in deads]
+        with c.pipeline():
+            with c.transaction():
+                if plan is not None:
+                    if plan.prune:
+                        c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (plan.cutoff,))
+                    c.execute("INSERT INTO amprelay_dedupe (key, message, seen_at) "
+                              "SELECT k, m, %s FROM unnest(%b::bigint[], %b::bytea[]) AS t(k, m) ORDER BY k",
+                              (plan.now, [k for k, _ in plan.rows], [m for _, m in plan.rows]))
+                # ids drawn from the sequence in enqueue order (the rows are inserted in ORDER BY o)
+                ids_cursor = c.execute(
+                    "INSERT INTO amprelay_units (route_id, bucket, partition, message_id, entry, created_at) "
+                    "SELECT r, b, p, m, e, ca FROM unnest(%b::bigint[], %b::int4[], %b::text[], %b::text[], "
+                    "%b::bytea[], %b::float8[]) WITH ORDINALITY AS t(r, b, p, m, e, ca, o) ORDER BY o RETURNING id",
+                    (unit_rids, [bucket_of(u.partition) for u in units], [u.partition for u in units],
+                     [u.message_id for u in units], [u.entry for u in units], [u.created_at for u in units]),
+                ) if units else None
+                if deads:
+                    self._insert_dead(c, now, dead_rids, deads)
+            ids = sorted(r[0] for r in ids_cursor.fetchall()) if ids_cursor is not None else []
+        if plan is not None and plan.prune:
+            self._pruned_at = plan.now
+        start = 0
+        for p, (duplicates, kept, dead) in zip(group, outcome, strict=True):
+            if p.claims is not None:
+                p.claims.duplicates = duplicates
+            p.units, p.dead = kept, dead
+            p.ids, start = ids[start:start + len(kept)], start + len(kept)
+
+    def _write(self, c: psycopg.Connection, group: list[Pending]) -> None:
+        """A group's transaction with each message's fate asked of the dedupe table (one round
+        trip per statement; the units copied in)."""
         # the arrays go as binary parameters (%b): PostgreSQL parses text arrays of bytea slowly
         with c.transaction():
             now = time.time()
-            self._claim(c, group, copy_claims)
+            self._claim(c, group)
             self._copy_units(c, group)
-            for p in group:
-                if p.dead:
-                    c.execute(
-                        "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, "
-                        "created_at, dead_at, attempts, reason) SELECT 0, r, p, m, e, ca, %s, 0, reason FROM "
-                        "unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::float8[], %s::text[]) "
-                        "AS t(r, p, m, e, ca, reason)",
-                        (now, [self._route_id(c, u.route) for u, _ in p.dead], [u.partition for u, _ in p.dead],
-                         [u.message_id for u, _ in p.dead], [u.entry for u, _ in p.dead],
-                         [u.created_at for u, _ in p.dead], [reason for _, reason in p.dead]),
-                    )
+            dead = [d for p in group for d in p.dead]
+            if dead:
+                self._insert_dead(c, now, [self._route_id(c, u.route) for u, _ in dead], dead)
+
+    @staticmethod
+    def _insert_dead(c: psycopg.Connection, now: float, rids: list[int], dead: list[tuple[NewUnit, str]]) -> None:
+        c.execute(
+            "INSERT INTO amprelay_dead_letters (unit_id, route_id, partition, message_id, entry, "
+            "created_at, dead_at, attempts, reason) SELECT 0, r, p, m, e, ca, %s, 0, reason FROM "
+            "unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::float8[], %s::text[]) "
+            "AS t(r, p, m, e, ca, reason)",
+            (now, rids, [u.partition for u, _ in dead], [u.message_id for u, _ in dead],
+             [u.entry for u, _ in dead], [u.created_at for u, _ in dead], [reason for _, reason in dead]),
+        )
 
     def _copy_units(self, c: psycopg.Connection, group: list[Pending]) -> None:
         """A group's units in one COPY (one write per page rather than per row), under ids drawn
@@ -229,12 +276,11 @@ class PostgresQueue(SettleShortcuts):
         for p in group:
             p.ids, start = ids[start:start + len(p.units)], start + len(p.units)
 
-    def _claim(self, c: psycopg.Connection, group: list[Pending], copy: bool) -> None:
-        """The dedupe claims of a group's enqueues, in one statement whose rows are in one order
-        (of their keys, see :func:`dedupe_key`) for every relay (no deadlock between relays). An
-        insert that conflicts with the same message seen within the window, or with one another
-        relay's open transaction is inserting (it waits for that one), returns nothing: that
-        message is a duplicate; so is a pair an earlier enqueue of the same group claimed."""
+    def _claims_plan(self, group: list[Pending]) -> _ClaimsPlan | None:
+        """The dedupe rows a group's enqueues claim, in one order (of their keys, see
+        :func:`dedupe_key`) for every relay (no deadlock between relays); None if it claims none.
+        A pair whose key an earlier pair of this group has (a hash collision) is not recorded and
+        counts as new (a collision never makes a message a duplicate)."""
         first: dict[tuple[str, str], tuple[float, float]] = {}  # pair -> (now, cutoff) of its first claim
         for p in group:
             claims = p.claims
@@ -243,14 +289,9 @@ class PostgresQueue(SettleShortcuts):
             for pair in claims.units_of:
                 first.setdefault(pair, (claims.now, claims.now - claims.window))
         if not first:
-            return
+            return None
         now = max(n for n, _ in first.values())
         cutoff = min(cut for _, cut in first.values())  # one relay's claims share its window
-        if now - self._pruned_at >= DEDUPE_PRUNE_SECONDS:
-            c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (cutoff,))
-            self._pruned_at = now
-        # one row per key; a pair whose key an earlier pair of this group has (a hash collision)
-        # is not recorded and counts as new (a collision never makes a message a duplicate)
         by_key: dict[int, tuple[tuple[str, str], bytes]] = {}
         unrecorded: set[tuple[str, str]] = set()
         for pair in first:
@@ -258,18 +299,49 @@ class PostgresQueue(SettleShortcuts):
             if by_key.setdefault(key, (pair, message))[0] != pair:
                 unrecorded.add(pair)
         rows = sorted((k, m) for k, (_, m) in by_key.items())
-        claimed = unrecorded | {by_key[k][0] for k in claim_keys(c, rows, now, cutoff, copy)}
+        return _ClaimsPlan(now, cutoff, now - self._pruned_at >= DEDUPE_PRUNE_SECONDS, rows, by_key, unrecorded,
+                           set(first))
+
+    @staticmethod
+    def _claims_outcome(group: list[Pending], claimed: set[tuple[str, str]] | None) -> list[
+            tuple[set[tuple[str, str]], Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]]:
+        """Each enqueue's duplicates and the units and dead letters it stores, given the pairs
+        ``claimed`` (None: no claims): a pair not claimed is a duplicate, and so is one an
+        earlier enqueue of the same group claimed. Nothing of ``group`` is changed."""
         taken: set[tuple[str, str]] = set()
+        outcome: list[tuple[set[tuple[str, str]], Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]] = []
         for p in group:
             claims = p.claims
-            if claims is None:
+            if claims is None or claimed is None:
+                outcome.append((set(), p.units, p.dead))
                 continue
-            claims.duplicates = {q for q in claims.units_of if q not in claimed or q in taken}
+            duplicates = {q for q in claims.units_of if q not in claimed or q in taken}
             taken.update(claims.units_of)
-            if claims.duplicates:
-                skip_units, skip_dead = claims.skipped()
-                p.units = [u for i, u in enumerate(p.units) if i not in skip_units]
-                p.dead = [d for i, d in enumerate(p.dead) if i not in skip_dead]
+            if not duplicates:
+                outcome.append((duplicates, p.units, p.dead))
+                continue
+            skip_units = {i for q in duplicates for i in claims.units_of.get(q, ())}
+            skip_dead = {i for q in duplicates for i in claims.dead_of.get(q, ())}
+            outcome.append((duplicates, [u for i, u in enumerate(p.units) if i not in skip_units],
+                            [d for i, d in enumerate(p.dead) if i not in skip_dead]))
+        return outcome
+
+    def _claim(self, c: psycopg.Connection, group: list[Pending]) -> None:
+        """The dedupe claims of a group's enqueues, in one statement (see :meth:`_claims_plan`).
+        An insert that conflicts with the same message seen within the window, or with one another
+        relay's open transaction is inserting (it waits for that one), returns nothing: that
+        message is a duplicate; so is a pair an earlier enqueue of the same group claimed."""
+        plan = self._claims_plan(group)
+        claimed: set[tuple[str, str]] | None = None
+        if plan is not None:
+            if plan.prune:
+                c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (plan.cutoff,))
+                self._pruned_at = plan.now
+            claimed = plan.unrecorded | {plan.by_key[k][0] for k in claim_keys(c, plan.rows, plan.now, plan.cutoff)}
+        for p, (duplicates, kept, dead) in zip(group, self._claims_outcome(group, claimed), strict=True):
+            if p.claims is not None:
+                p.claims.duplicates = duplicates
+            p.units, p.dead = kept, dead
 
     # -- buckets and leases ---------------------------------------------------------------------
 
@@ -573,6 +645,16 @@ class PostgresQueue(SettleShortcuts):
             if self._conn is not None and not self._conn.closed:
                 self._conn.close()
             self._conn = None
+
+
+class _ClaimsPlan(NamedTuple):
+    now: float
+    cutoff: float
+    prune: bool  # expired messageIds are due to be deleted
+    rows: list[tuple[int, bytes]]  # (key, message), in key order
+    by_key: dict[int, tuple[tuple[str, str], bytes]]
+    unrecorded: set[tuple[str, str]]  # pairs whose key another pair of the group has
+    everything: set[tuple[str, str]]  # every pair claimed
 
 
 class _Conn:
