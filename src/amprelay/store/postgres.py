@@ -61,6 +61,7 @@ from amprelay.store.groupcommit import GroupCommit
 from amprelay.store.pg_dedupe import claim_keys, dedupe_key
 from amprelay.store.pg_schema import BUCKETS, SCHEMA_VERSION, bucket_of, migrate, one_row
 from amprelay.store.pg_state import InFlight, Pending, WorkerState
+from amprelay.store.pg_vacuum import UnitsVacuum
 from amprelay.store.sqlite import SCAN_WINDOW
 
 __all__ = ["BUCKETS", "SCHEMA_VERSION", "PostgresQueue", "bucket_of", "dedupe_key", "migrate"]
@@ -98,6 +99,7 @@ class PostgresQueue(SettleShortcuts):
             with contextlib.suppress(psycopg.OperationalError), self._connection():
                 pass
         self._group: GroupCommit[Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
+        self.vacuum = UnitsVacuum(dsn, connect_timeout)  # the units this queue deletes, vacuumed away
 
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:
         with self._lock:
@@ -566,6 +568,7 @@ class PostgresQueue(SettleShortcuts):
                 cursors = self._settlements(c, [i for i in acks if holds(i)], [r for r in retries if holds(r.id)],
                                             [d for d in deads if holds(d[0])], now)
             done = {r[0] for cur in cursors for r in cur.fetchall()}
+            self.vacuum.deleted_units(sum(1 for i in acks if i in done) + sum(1 for d in deads if d[0] in done))
         # settled or stale, a lease these settle is over (a later lease of the unit stays in flight)
         for uid in settled:
             if uid in held:
@@ -641,6 +644,7 @@ class PostgresQueue(SettleShortcuts):
 
     def close(self) -> None:
         self._group.close()
+        self.vacuum.close()
         with self._lock:
             if self._conn is not None and not self._conn.closed:
                 self._conn.close()
