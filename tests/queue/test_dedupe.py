@@ -169,3 +169,19 @@ def test_one_postgres_group_commit_with_claims_duplicates_and_dead_letters():
             assert sorted(u.partition for u in leased) == ["a", "a", "c", "e", "g"]
     finally:
         schemas.drop()
+
+
+def test_an_enqueue_awaited_on_the_event_loop_stores_and_claims_as_the_blocking_one(q):
+    """``enqueue_with_dead_async``: what ingest awaits on PostgreSQL (no worker thread); the same
+    group commit, claims and dead letters as ``enqueue_with_dead``."""
+    import asyncio
+
+    first = claims(1000.0, ("web", "a1"), ("web", "a2"))
+    ids = asyncio.run(q.enqueue_with_dead_async([unit("a", 1), unit("b", 2)], [(unit("c", 3), "bad")], first))
+    assert len(ids) == 2 and ids == sorted(ids) and first.duplicates == set()
+    again = claims(1001.0, ("web", "a2"), ("web", "a3"))
+    assert len(asyncio.run(q.enqueue_with_dead_async([unit("b", 4), unit("d", 5)], [], again))) == 1
+    assert again.duplicates == {("web", "a2")}
+    assert asyncio.run(q.enqueue_with_dead_async([], [])) == []
+    assert sorted(u.partition for u in q.lease("w", 10, 60, now=2000)) == ["a", "b", "d"]
+    assert q.count_dead() == 1

@@ -222,20 +222,30 @@ class Relay:
         and ``message``), durably. Returns once they are on disk; raises :class:`Unavailable`."""
         source_name = source if isinstance(source, str) else source.name
         if self.inbox is None:
-            reason = self.admission()
-            if reason is not None:
-                raise Unavailable(reason)
+            self._admit()
         else:
             rows = _inbox_rows(messages, rejected)
-            reason = self.admission(_rows_bytes(rows))
-            if reason is not None:
-                raise Unavailable(reason)
+            self._admit(_rows_bytes(rows))
             try:
                 self.inbox.append(source_name, *rows)
             except Exception as exc:
                 raise self._inbox_refused(exc) from exc
             self.metrics.received.labels(source_name).inc(len(messages))
             return ProcessResult()
+        result = self._transformed(source_name, messages, rejected)
+        self.store(result)
+        self.metrics.received.labels(source_name).inc(len(messages))
+        return result
+
+    def _admit(self, incoming: int = 0) -> None:
+        reason = self.admission(incoming)
+        if reason is not None:
+            raise Unavailable(reason)
+
+    def _transformed(self, source_name: str, messages: Sequence[dict[str, Any]],
+                     rejected: Iterable[dict[str, Any]]) -> ProcessResult:
+        """One request's units (with the running config) and its ``rejected`` messages as dead
+        letters, with their messageId claims."""
         result = self._result()
         now = time.time()
         compiled = self._active  # one request, one config
@@ -253,8 +263,6 @@ class Relay:
             result.dead.append((rejected_unit(f"source:{source_name}", "invalid_message", msg, mid, now), reason))
             if self.observer is not None:
                 self.observer.on_rejected(source_name, msg, reason, now)
-        self.store(result)
-        self.metrics.received.labels(source_name).inc(len(messages))
         return result
 
     def process_inbox(self, rows: list[tuple[int, str, Any, str | None]]) -> ProcessResult:
@@ -285,12 +293,30 @@ class Relay:
         try:
             self.queue.enqueue_with_dead(result.units, result.dead, consumed, claims)
         except Exception as exc:
-            self.last_error = f"the queue refused the write: {exc}"
-            now = time.monotonic()
-            if now - self._store_logged_at >= 60.0:  # at most once a minute (a full disk retries)
-                self._store_logged_at = now
-                log.error("queue write failed: %s", exc)
-            raise Unavailable("the durable store is unavailable; retry later", retry_after=5) from exc
+            raise self._queue_refused(exc) from exc
+        self._stored(result, claims)
+
+    async def store_async(self, result: ProcessResult) -> None:
+        """:meth:`store` (no inbox messages consumed) awaited on the event loop."""
+        claims = result.claims if result.claims is not None and result.claims.units_of else None
+        if not result.units and not result.dead and claims is None:
+            return
+        try:
+            await self.queue.enqueue_with_dead_async(result.units, result.dead, claims)
+        except Exception as exc:
+            raise self._queue_refused(exc) from exc
+        self._stored(result, claims)
+
+    def _queue_refused(self, exc: BaseException) -> Unavailable:
+        self.last_error = f"the queue refused the write: {exc}"
+        now = time.monotonic()
+        if now - self._store_logged_at >= 60.0:  # at most once a minute (a full disk retries)
+            self._store_logged_at = now
+            log.error("queue write failed: %s", exc)
+        return Unavailable("the durable store is unavailable; retry later", retry_after=5)
+
+    def _stored(self, result: ProcessResult, claims: MessageClaims | None) -> None:
+        """The metrics of a stored result, and the delivery woken."""
         dropped = dict(result.repeated)
         skipped: set[int] = set()
         if claims is not None and claims.duplicates:
@@ -314,14 +340,23 @@ class Relay:
         """``payload``: ``messages`` as one JSON array (``dumps(messages)``) when ingest has it."""
         from starlette.concurrency import run_in_threadpool
 
-        if self.inbox is None:  # PostgreSQL: transform and store inline, in a worker thread
-            await run_in_threadpool(self.accept_sync, source, messages, rejected)
+        if self.inbox is None:  # PostgreSQL: transform and store inline
+            if self.sessions is not None:  # server-side sessions read and write their store: a worker thread
+                await run_in_threadpool(self.accept_sync, source, messages, rejected)
+                return
+            # Else the event loop transforms (a worker thread would take the same GIL, plus two
+            # hand-offs a request) and awaits the group commit; the store's size, a query once a
+            # second, is read off the loop.
+            if time.monotonic() - self._admission_checked >= 1.0:
+                await run_in_threadpool(self._admit)
+            else:
+                self._admit()
+            await self.store_async(self._transformed(source.name, messages, rejected))
+            self.metrics.received.labels(source.name).inc(len(messages))
             return
         # The inbox: the event loop awaits the group write (no worker thread per request).
         rows = _inbox_rows(messages, rejected, payload)
-        reason = self.admission(_rows_bytes(rows))
-        if reason is not None:
-            raise Unavailable(reason)
+        self._admit(_rows_bytes(rows))
         try:
             await self.inbox.append_async(source.name, *rows)
         except Exception as exc:

@@ -374,6 +374,12 @@ class Queue(Protocol):
         apply the messageId dedupe ``claims``. Returns the ids of the units stored."""
         ...
 
+    async def enqueue_with_dead_async(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                                      claims: MessageClaims | None = None) -> list[int]:
+        """:meth:`enqueue_with_dead` (no inbox hand-off) for a coroutine: the event loop awaits
+        the durable write (the same group commit), no thread waits for it."""
+        ...
+
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:
         """Where the destinations' API keys are read when a stored route is sent (see
         :data:`API_KEY_REF`)."""

@@ -175,6 +175,14 @@ class PostgresQueue(SettleShortcuts):
         self._group.submit(me)
         return me.ids
 
+    async def enqueue_with_dead_async(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                                      claims: MessageClaims | None = None) -> list[int]:
+        if not units and not dead and not (claims and claims.units_of):
+            return []
+        me = Pending(units, dead, claims if claims and claims.units_of else None)
+        await self._group.submit_async(me)
+        return me.ids
+
     def _write_group(self, group: list[Pending]) -> None:
         try:
             with self._connection() as c:

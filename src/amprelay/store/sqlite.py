@@ -45,7 +45,7 @@ from amprelay.store.base import (
     route_at_rest,
     route_resolved,
 )
-from amprelay.store.sqlitedb import SQLiteDatabase, shard_consumed
+from amprelay.store.sqlitedb import SQLiteDatabase, Write, shard_consumed
 
 # A lease looks at this many eligible rows at most (or 4x the units asked for), so its cost does
 # not grow with the backlog.
@@ -133,25 +133,43 @@ class SQLiteQueue(SettleShortcuts):
         if not units and not dead and consumed is None and not (claims and claims.units_of):
             return []
         ids: list[int] = []
-
-        def write(c: sqlite3.Connection) -> None:
-            try:
-                nonlocal units, dead
-                if claims is not None and claims.units_of:
-                    units, dead = self._claim(c, claims, units, dead)
-                self._write_enqueue(c, units, dead, consumed, ids)
-            except BaseException:
-                self._route_ids.clear()  # a rolled-back route insert must not stay cached
-                self._routes.clear()
-                raise
-
         try:
-            self.db.group.submit(write)
+            self.db.group.submit(self._enqueue_write(units, dead, consumed, claims, ids))
         except BaseException:
             self._route_ids.clear()
             self._routes.clear()
             raise
         return ids
+
+    async def enqueue_with_dead_async(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                                      claims: MessageClaims | None = None) -> list[int]:
+        if not units and not dead and not (claims and claims.units_of):
+            return []
+        ids: list[int] = []
+        try:
+            await self.db.group.submit_async(self._enqueue_write(units, dead, None, claims, ids))
+        except BaseException:
+            self._route_ids.clear()
+            self._routes.clear()
+            raise
+        return ids
+
+    def _enqueue_write(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+                       consumed: InboxReceipt | None, claims: MessageClaims | None, ids: list[int]) -> Write:
+        """An enqueue's part of a group transaction; the ids of the units stored go to ``ids``."""
+
+        def write(c: sqlite3.Connection) -> None:
+            try:
+                stored, dead_stored = units, dead
+                if claims is not None and claims.units_of:
+                    stored, dead_stored = self._claim(c, claims, units, dead)
+                self._write_enqueue(c, stored, dead_stored, consumed, ids)
+            except BaseException:
+                self._route_ids.clear()  # a rolled-back route insert must not stay cached
+                self._routes.clear()
+                raise
+
+        return write
 
     def _claim(self, c: sqlite3.Connection, claims: MessageClaims, units: Sequence[NewUnit],
                dead: Sequence[tuple[NewUnit, str]]) -> tuple[Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]:
