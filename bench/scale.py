@@ -3,7 +3,8 @@ PostgreSQL queue, and one relay on the embedded SQLite store for comparison, on 
 
     .venv/bin/python bench/scale.py [--events 60000] [--relays 1,2,4] [--runs 3] [--no-sqlite] [--connections 8] [--dsn ...]
 
-Each run: a fresh PostgreSQL schema, the local Amplitude in its own process, N relays; a load
+Each run: a fresh PostgreSQL schema, the local Amplitude in its own process, N relays; once they
+share the buckets evenly (a second or two after they started; `--no-settle`: at once), a load
 process posts /v1/batch requests (100 events each, `--connections` keep-alive connections (8), round-robin over the relays);
 the clock stops when the local Amplitude has recorded every event. Prints events/s end to end
 (ingest + transform + queue + delivery) and the CPU time per event of the relays, of PostgreSQL's
@@ -92,8 +93,29 @@ def pg_backends(dsn: str, application: str) -> list[int]:
                                         (application,))]
 
 
+def wait_buckets_shared(dsn: str, schema: str, relays: int, timeout: float = 30.0) -> None:
+    """Until every relay owns its even share of the buckets, as it does a second or two after it
+    started (the steady state, which the figures are about). The first relay to lease takes all
+    of them; the others' shares come when it next counts the live relays (once a second), at once
+    if nothing is in flight, else after it drained them (``--no-settle`` measures from the start,
+    that included)."""
+    import psycopg
+
+    share = -(-64 // relays)
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(dsn, autocommit=True) as c:
+        while True:
+            owned = [n for (n,) in c.execute(
+                f'SELECT COUNT(*) FROM "{schema}".amprelay_buckets WHERE owner IS NOT NULL GROUP BY owner')]
+            if len(owned) == relays and all(64 - share * (relays - 1) <= n <= share for n in owned):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the relays did not share the buckets in {timeout:.0f} s: {owned}")
+            time.sleep(0.1)
+
+
 def run(backend: str, relays: int, events: list[dict], dsn: str | None,
-        connections: int = 8) -> tuple[float, dict[str, float]]:
+        connections: int = 8, settle: bool = True) -> tuple[float, dict[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="amprelay-scale-"))
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # after the relays are stopped
     fake_port = free_port()
@@ -131,6 +153,8 @@ delivery: {{amplitude_url: "http://127.0.0.1:{fake_port}"}}
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for port in ports:
             wait_http(f"http://127.0.0.1:{port}/health")
+        if schema is not None and settle:
+            wait_buckets_shared(dsn, schema, relays)
         bodies = [orjson.dumps({"batch": events[i:i + 100]}) for i in range(0, len(events), 100)]
         # PostgreSQL's processes for this run: its backends (connections open at start-up already)
         backends = pg_backends(dsn, schema) if schema is not None else []
@@ -181,6 +205,9 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8,
                     help="the load generator's keep-alive connections, round-robin over the relays (each posts "
                          "its next request when the last is answered)")
+    ap.add_argument("--no-settle", action="store_true",
+                    help="start the load at once, not after the relays share the buckets evenly (the first "
+                         "relay to lease takes them all; the others get theirs a second or two later)")
     args = ap.parse_args()
     # track/page/screen events only: every one becomes exactly one Amplitude event under the presets
     events = []
@@ -206,7 +233,7 @@ def main() -> int:
         print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relays':>8} {'postgres':>9} {'stand-in':>9} "
               f"{'load gen':>9}")
         for backend, n in rows:
-            rate, cpu = run(backend, n, events, args.dsn, args.connections)
+            rate, cpu = run(backend, n, events, args.dsn, args.connections, settle=not args.no_settle)
             results[(backend, n)].append((rate, cpu))
             pg = f"{cpu['postgres']:>9,.1f}" if backend == "postgres" else f"{'-':>9}"
             print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu['relays']:>8,.1f} {pg} {cpu['stand-in']:>9,.1f} "
