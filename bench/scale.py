@@ -115,7 +115,7 @@ def wait_buckets_shared(dsn: str, schema: str, relays: int, timeout: float = 30.
 
 
 def run(backend: str, relays: int, events: list[dict], dsn: str | None,
-        connections: int = 8, settle: bool = True) -> tuple[float, dict[str, float]]:
+        connections: int = 8, settle: bool = True, vacuum: bool = True) -> tuple[float, dict[str, float]]:
     tmp = Path(tempfile.mkdtemp(prefix="amprelay-scale-"))
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)  # after the relays are stopped
     fake_port = free_port()
@@ -131,7 +131,7 @@ def run(backend: str, relays: int, events: list[dict], dsn: str | None,
             c.execute(f'CREATE SCHEMA "{schema}"')
         sep = "&" if "?" in dsn else "?"
         queue = (f'{{backend: postgres, dsn: "{dsn}{sep}options={quote(f"-csearch_path={schema}")}'
-                 f'&application_name={schema}"}}')
+                 f'&application_name={schema}"' + ("" if vacuum else ", vacuum_units: 0") + "}")
     ports = [free_port() for _ in range(relays)]
     procs = []
     try:
@@ -208,6 +208,8 @@ def main() -> int:
     ap.add_argument("--no-settle", action="store_true",
                     help="start the load at once, not after the relays share the buckets evenly (the first "
                          "relay to lease takes them all; the others get theirs a second or two later)")
+    ap.add_argument("--no-vacuum", action="store_true",
+                    help="queue.vacuum_units: 0 (the relays leave the units table to autovacuum)")
     args = ap.parse_args()
     # track/page/screen events only: every one becomes exactly one Amplitude event under the presets
     events = []
@@ -233,7 +235,8 @@ def main() -> int:
         print(f"{'backend':<10} {'relays':>6} {'events/s':>10} {'relays':>8} {'postgres':>9} {'stand-in':>9} "
               f"{'load gen':>9}")
         for backend, n in rows:
-            rate, cpu = run(backend, n, events, args.dsn, args.connections, settle=not args.no_settle)
+            rate, cpu = run(backend, n, events, args.dsn, args.connections, settle=not args.no_settle,
+                            vacuum=not args.no_vacuum)
             results[(backend, n)].append((rate, cpu))
             pg = f"{cpu['postgres']:>9,.1f}" if backend == "postgres" else f"{'-':>9}"
             print(f"{backend:<10} {n:>6} {rate:>10,.0f} {cpu['relays']:>8,.1f} {pg} {cpu['stand-in']:>9,.1f} "

@@ -15,3 +15,4 @@ FAILURE_REPEAT_SECONDS = 60.0  # ... repeated at most this often while it lasts
 
 # the store (``queue:``)
 BUCKET_LEASE_SECONDS = 10.0  # PostgreSQL: how long a dead relay keeps its partitions
+VACUUM_UNITS = 20_000  # PostgreSQL: a relay vacuums the units table every so many units it deleted

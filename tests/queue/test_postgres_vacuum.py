@@ -62,12 +62,20 @@ def test_delivered_units_space_is_reused_after_the_queues_own_vacuum(dsn):
         assert q.vacuum.error is None
 
 
-def test_without_it_every_insert_extends_the_table(dsn):
-    """What the VACUUM is for (the comparison the test above relies on)."""
-    from amprelay.store.postgres import PostgresQueue
+def test_without_it_every_insert_extends_the_table(dsn, tmp_path):
+    """What the VACUUM is for (the comparison the test above relies on); ``queue.vacuum_units: 0``
+    leaves the table to autovacuum."""
+    from amprelay.config import parse_config
+    from amprelay.store import open_queue
 
-    with contextlib.closing(PostgresQueue(dsn)) as q:
-        q.vacuum.every_units = 10**9
+    cfg = parse_config(f"""
+data_dir: {tmp_path}
+sources: [{{name: web, write_key: wk-vacuum-0001}}]
+destinations: [{{name: amplitude, settings: {{apiKey: vacuum-api-key-00001, secretKey: s}}}}]
+queue: {{backend: postgres, dsn: "{dsn}", vacuum_units: 0}}
+""", "<test>").config
+    with contextlib.closing(open_queue(cfg.queue, cfg.data_dir)) as q:
+        assert q.vacuum.every_units == 0
         deliver(q, 2000, 0)
         first = table_pages(q)
         deliver(q, 2000, 10_000)

@@ -75,6 +75,7 @@ class QueueConfig(_Model):
     path: str | None = None  # sqlite file; default <data_dir>/amprelay.sqlite3
     dsn: str | None = None  # postgres
     bucket_lease_seconds: float = Field(defaults.BUCKET_LEASE_SECONDS, gt=0)  # postgres: how long a dead relay keeps its partitions
+    vacuum_units: int = Field(defaults.VACUUM_UNITS, ge=0)  # postgres: VACUUM the units every so many deleted (0: autovacuum only)
     max_bytes: int = Field(10 * 1024**3, gt=0)  # refuse ingest (503) above this
     min_free_disk_bytes: int = Field(512 * 1024**2, ge=0)
 

@@ -46,6 +46,8 @@ class StoreLocation(Protocol):
     def dsn(self) -> str | None: ...
     @property
     def bucket_lease_seconds(self) -> float: ...
+    @property
+    def vacuum_units(self) -> int: ...
 
 
 class KeyedDestination(Protocol):
@@ -77,7 +79,8 @@ def open_queue(queue_config: StoreLocation | None = None, data_dir: str | os.Pat
 
         if queue_config.dsn is None:
             raise ValueError("queue.backend postgres needs queue.dsn")
-        return PostgresQueue(queue_config.dsn, bucket_lease_seconds=queue_config.bucket_lease_seconds)
+        return PostgresQueue(queue_config.dsn, bucket_lease_seconds=queue_config.bucket_lease_seconds,
+                             vacuum_units=queue_config.vacuum_units)
     raise ValueError(f"unknown queue backend {backend!r}")
 
 

@@ -8,8 +8,8 @@ by a minute of traffic between its visits (about 450 B a unit: 18,000 units/s, ~
 PostgreSQL's shared buffers, whose backends then write out pages themselves (one relay on this
 project's machine: 18,500 events/s in the first 13 s of a run, ~13,000 from then on).
 
-So each queue counts the units it deleted and, every :data:`EVERY_UNITS` of them (at most once
-per :data:`MIN_SECONDS`), runs ``VACUUM (SKIP_LOCKED)`` of the table on a connection of its own,
+So each queue counts the units it deleted and, every ``queue.vacuum_units`` of them (20,000; 0:
+never, autovacuum only), at most once per :data:`MIN_SECONDS`, runs ``VACUUM (SKIP_LOCKED)`` of the table on a connection of its own,
 in a thread of its own: no enqueue, lease or settlement waits for it, and while another relay's
 VACUUM runs this one is skipped. A failure (a role that does not own the table may not vacuum
 it: PostgreSQL then warns and skips it) never fails the queue: autovacuum remains.
@@ -23,19 +23,17 @@ import time
 
 import psycopg
 
-__all__ = ["EVERY_UNITS", "MIN_SECONDS", "UnitsVacuum"]
+__all__ = ["MIN_SECONDS", "UnitsVacuum"]
 
 log = logging.getLogger("amprelay.store")
 
-EVERY_UNITS = 20_000  # units deleted by this queue between two of its VACUUMs ...
-MIN_SECONDS = 2.0  # ... and at least this long between them
+MIN_SECONDS = 2.0  # at least this long between two VACUUMs of one queue
 
 
 class UnitsVacuum:
     """Counts a queue's deleted units and vacuums the units table in the background."""
 
-    def __init__(self, dsn: str, connect_timeout: float, every_units: int = EVERY_UNITS,
-                 min_seconds: float = MIN_SECONDS):
+    def __init__(self, dsn: str, connect_timeout: float, every_units: int, min_seconds: float = MIN_SECONDS):
         self._dsn = dsn
         self._connect_timeout = connect_timeout
         self.every_units = every_units
@@ -51,7 +49,7 @@ class UnitsVacuum:
     def deleted_units(self, n: int) -> None:
         """``n`` more units were deleted; asks for a VACUUM every ``every_units``."""
         self.deleted += n
-        if self.deleted < self.every_units or self._closed:
+        if self.every_units <= 0 or self.deleted < self.every_units or self._closed:
             return
         self.deleted = 0
         if self._thread is None:

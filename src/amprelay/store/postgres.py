@@ -71,7 +71,8 @@ class PostgresQueue(SettleShortcuts):
     """:class:`amprelay.store.base.Queue` on PostgreSQL (psycopg 3)."""
 
     def __init__(self, dsn: str, *, bucket_lease_seconds: float = defaults.BUCKET_LEASE_SECONDS,
-                 auto_migrate: bool = True, connect_timeout: float = 5.0):
+                 auto_migrate: bool = True, connect_timeout: float = 5.0,
+                 vacuum_units: int = defaults.VACUUM_UNITS):
         if not dsn:
             raise ValueError("queue.dsn is required for the postgres backend")
         self.dsn = dsn
@@ -99,7 +100,7 @@ class PostgresQueue(SettleShortcuts):
             with contextlib.suppress(psycopg.OperationalError), self._connection():
                 pass
         self._group: GroupCommit[Pending] = GroupCommit(self._write_group, name="amprelay-pg-writer")
-        self.vacuum = UnitsVacuum(dsn, connect_timeout)  # the units this queue deletes, vacuumed away
+        self.vacuum = UnitsVacuum(dsn, connect_timeout, vacuum_units)  # the units this queue deletes, vacuumed away
 
     def set_api_keys(self, api_keys: ApiKeys | None) -> None:
         with self._lock:
