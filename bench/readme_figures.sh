@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every performance figure in README.md, in the order the README gives them: each command 3 times
-# (or with --runs 3), so each figure is min / median / max of 3 runs. About 23 minutes on the
+# (or with --runs 3), so each figure is min / median / max of 3 runs. About 27 minutes on the
 # project's 2-core machine; run it on a quiet machine (nothing else using the CPU).
 #
 #     bash bench/readme_figures.sh > figures.txt
@@ -23,6 +23,9 @@ for _ in 1 2 3; do run "$PY" bench/sustained.py --endpoint track --rate 3000 --d
 for _ in 1 2 3; do run "$PY" bench/sustained.py --rate 9000 --duration 60 --workers 1 --ingest-processes 2; done
 run "$PY" bench/scale.py --relays 1,2 --runs 3
 run "$PY" bench/scale.py --relays 1,2 --runs 3 --no-sqlite --no-settle
+run "$PY" bench/scale.py --relays 1,2 --runs 3 --no-sqlite --connections 32
+for _ in 1 2 3; do run "$PY" bench/scale.py --relays 1 --no-sqlite --events 400000; done
+for _ in 1 2 3; do run "$PY" bench/scale.py --relays 1 --no-sqlite --events 400000 --no-vacuum; done
 run "$PY" bench/pg_queue.py --runs 3
 run "$PY" bench/pg_queue.py --runs 3 --lease 200
 for _ in 1 2 3; do run "$PY" bench/dedupe.py; done
