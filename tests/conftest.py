@@ -32,6 +32,19 @@ def _outside_the_checkout(tmp_path_factory) -> Iterator[None]:
 
 
 @pytest.fixture
+def pg_dsn() -> Iterator[str]:
+    """A DSN on a schema of its own on the shared PostgreSQL server (AMPRELAY_TEST_PG_DSN), dropped
+    after the test; the test is skipped (or fails, under AMPRELAY_REQUIRE_SERVICES) without one."""
+    from tests.helpers.postgres import PG_DSN, PgSchemas, pg_available
+    from tests.requirements import require
+
+    require(pg_available(), f"PostgreSQL is not reachable at {PG_DSN}")
+    schemas = PgSchemas()
+    yield schemas.dsn()
+    schemas.drop()
+
+
+@pytest.fixture
 def fake():
     handle = run_fake(port=0)
     yield handle

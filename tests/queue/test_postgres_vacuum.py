@@ -7,20 +7,8 @@ from __future__ import annotations
 import contextlib
 import time
 
-import pytest
-
 from amprelay.store.pg_vacuum import UnitsVacuum
-from tests.helpers.postgres import PgSchemas, pg_available
 from tests.queue.test_queue_backends import unit
-from tests.requirements import require
-
-
-@pytest.fixture
-def dsn():
-    require(pg_available(), "PostgreSQL is not reachable")
-    schemas = PgSchemas()
-    yield schemas.dsn()
-    schemas.drop()
 
 
 def wait_for(check, seconds: float = 10.0) -> None:
@@ -46,10 +34,10 @@ def deliver(q, n: int, start: int) -> None:
         q.ack([u.id for u in leased])
 
 
-def test_delivered_units_space_is_reused_after_the_queues_own_vacuum(dsn):
+def test_delivered_units_space_is_reused_after_the_queues_own_vacuum(pg_dsn):
     from amprelay.store.postgres import PostgresQueue
 
-    with contextlib.closing(PostgresQueue(dsn)) as q:
+    with contextlib.closing(PostgresQueue(pg_dsn)) as q:
         q.vacuum.every_units, q.vacuum.min_seconds = 2000, 0.0
         deliver(q, 2000, 0)  # 2,000 deleted: one VACUUM asked for
         wait_for(lambda: q.vacuum.runs >= 1)
@@ -62,7 +50,7 @@ def test_delivered_units_space_is_reused_after_the_queues_own_vacuum(dsn):
         assert q.vacuum.error is None
 
 
-def test_without_it_every_insert_extends_the_table(dsn, tmp_path):
+def test_without_it_every_insert_extends_the_table(pg_dsn, tmp_path):
     """What the VACUUM is for (the comparison the test above relies on); ``queue.vacuum_units: 0``
     leaves the table to autovacuum."""
     from amprelay.config import parse_config
@@ -72,7 +60,7 @@ def test_without_it_every_insert_extends_the_table(dsn, tmp_path):
 data_dir: {tmp_path}
 sources: [{{name: web, write_key: wk-vacuum-0001}}]
 destinations: [{{name: amplitude, settings: {{apiKey: vacuum-api-key-00001, secretKey: s}}}}]
-queue: {{backend: postgres, dsn: "{dsn}", vacuum_units: 0}}
+queue: {{backend: postgres, dsn: "{pg_dsn}", vacuum_units: 0}}
 """, "<test>").config
     with contextlib.closing(open_queue(cfg.queue, cfg.data_dir)) as q:
         assert q.vacuum.every_units == 0
@@ -82,11 +70,11 @@ queue: {{backend: postgres, dsn: "{dsn}", vacuum_units: 0}}
         assert table_pages(q) >= 2 * first - 2 and q.vacuum.runs == 0
 
 
-def test_vacuums_are_at_least_min_seconds_apart(dsn):
+def test_vacuums_are_at_least_min_seconds_apart(pg_dsn):
     from amprelay.store.postgres import PostgresQueue
 
-    PostgresQueue(dsn).close()  # the schema
-    v = UnitsVacuum(dsn, 5.0, every_units=10, min_seconds=0.5)
+    PostgresQueue(pg_dsn).close()  # the schema
+    v = UnitsVacuum(pg_dsn, 5.0, every_units=10, min_seconds=0.5)
     try:
         v.deleted_units(10)
         wait_for(lambda: v.runs == 1)

@@ -13,8 +13,6 @@ import pytest
 
 from amprelay.config import parse_config
 from amprelay.relay.runtime import Relay, Unavailable
-from tests.helpers.postgres import PgSchemas, pg_available
-from tests.requirements import require
 
 CONFIG = """
 data_dir: {data_dir}
@@ -29,14 +27,6 @@ queue: {{backend: postgres, dsn: "{dsn}"}}
 
 TRACK = {"type": "track", "event": "Opened", "userId": "u1", "messageId": "m-1",
          "timestamp": "2026-12-07T10:00:00.000Z"}
-
-
-@pytest.fixture
-def dsn():
-    require(pg_available(), "PostgreSQL is not reachable")
-    schemas = PgSchemas()
-    yield schemas.dsn()
-    schemas.drop()
 
 
 @contextlib.contextmanager
@@ -78,8 +68,8 @@ def threads_of(relay: Relay, monkeypatch) -> tuple[list[str], list[str]]:
     return transformed, offloaded
 
 
-def test_the_event_loop_transforms_and_awaits_the_commit(tmp_path, dsn, monkeypatch):
-    with relay_on(tmp_path, dsn) as relay:
+def test_the_event_loop_transforms_and_awaits_the_commit(tmp_path, pg_dsn, monkeypatch):
+    with relay_on(tmp_path, pg_dsn) as relay:
         source = relay.source_for_key("wk-inline-0001")
         asyncio.run(relay.accept(source, [dict(TRACK)], []))  # the first: the store's size read off the loop
         transformed, offloaded = threads_of(relay, monkeypatch)
@@ -94,15 +84,15 @@ def test_the_event_loop_transforms_and_awaits_the_commit(tmp_path, dsn, monkeypa
         assert relay.metrics.enqueued.labels("amplitude")._value.get() == 2
 
 
-def test_the_size_check_due_runs_in_a_worker_thread(tmp_path, dsn, monkeypatch):
-    with relay_on(tmp_path, dsn) as relay:
+def test_the_size_check_due_runs_in_a_worker_thread(tmp_path, pg_dsn, monkeypatch):
+    with relay_on(tmp_path, pg_dsn) as relay:
         transformed, offloaded = threads_of(relay, monkeypatch)
         asyncio.run(relay.accept(relay.source_for_key("wk-inline-0001"), [dict(TRACK)], []))
         assert offloaded == ["_admit"] and transformed == ["MainThread"]
 
 
-def test_a_store_over_its_size_refuses_before_transforming(tmp_path, dsn, monkeypatch):
-    with relay_on(tmp_path, dsn) as relay:
+def test_a_store_over_its_size_refuses_before_transforming(tmp_path, pg_dsn, monkeypatch):
+    with relay_on(tmp_path, pg_dsn) as relay:
         relay.config.queue.max_bytes = 1
         transformed, _ = threads_of(relay, monkeypatch)
         with pytest.raises(Unavailable, match="over its limit"):
@@ -110,8 +100,8 @@ def test_a_store_over_its_size_refuses_before_transforming(tmp_path, dsn, monkey
         assert transformed == []
 
 
-def test_with_server_sessions_a_worker_thread_transforms(tmp_path, dsn, monkeypatch):
-    with relay_on(tmp_path, dsn, sessions=True) as relay:
+def test_with_server_sessions_a_worker_thread_transforms(tmp_path, pg_dsn, monkeypatch):
+    with relay_on(tmp_path, pg_dsn, sessions=True) as relay:
         transformed, offloaded = threads_of(relay, monkeypatch)
         asyncio.run(relay.accept(relay.source_for_key("wk-inline-0001"), [dict(TRACK, anonymousId="d1")], []))
         assert offloaded == ["accept_sync"] and transformed and "MainThread" not in transformed

@@ -16,7 +16,6 @@ import pytest
 
 from amprelay.fakeamp import start_process
 from tests.e2e import pgcluster
-from tests.helpers.postgres import PgSchemas, pg_available
 from tests.helpers.relay import WRITE_KEY, free_port, serve_config, start_serve, wait_for
 from tests.requirements import require
 
@@ -29,14 +28,6 @@ def write_config(path: Path, dsn: str, port: int, fake_url: str) -> Path:
 
 def start_relay(config: Path, port: int) -> subprocess.Popen:
     return start_serve(config, port, timeout=30)
-
-
-@pytest.fixture
-def pg_dsn():
-    require(pg_available(), "PostgreSQL is not reachable")
-    schemas = PgSchemas()
-    yield schemas.dsn()
-    schemas.drop()
 
 
 def send(ports: list[int], users: int, per_user: int, acked: list[str], stop: threading.Event | None = None) -> None:
