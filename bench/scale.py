@@ -96,7 +96,7 @@ def pg_backends(dsn: str, application: str) -> list[int]:
 def wait_buckets_shared(dsn: str, schema: str, relays: int, timeout: float = 30.0) -> None:
     """Until every relay owns its even share of the buckets, as it does a second or two after it
     started (the steady state, which the figures are about). The first relay to lease takes all
-    of them; the others' shares come when it next counts the live relays (once a second), at once
+    of them; the others' shares come when it next counts the live relays (every 0.25 s), at once
     if nothing is in flight, else after it drained them (``--no-settle`` measures from the start,
     that included)."""
     import psycopg

@@ -52,12 +52,13 @@ def test_a_busy_worker_drains_its_surplus_buckets_and_hands_them_over(pg_dsn):
     # A sees B; none of its buckets is idle, so it drains its 32 surplus ones: new leases come
     # from its other 32 only (every user's second unit is ready now, but a drained bucket's stay)
     assert a.lease("A", 0, 60, now=1002) == []
+    renew = a._refresh_seconds  # how often a worker renews its buckets (and counts the workers)
     a.ack([u.id for u in first])
-    keep = a.lease("A", 10_000, 60, now=1002.5)
+    keep = a.lease("A", 10_000, 60, now=1002 + 0.4 * renew)
     assert {bucket_of(u.partition) for u in keep} == set(range(half))
-    assert b.lease("B", 10_000, 60, now=1002.7) == []  # not handed over before A's next renewal
-    assert a.lease("A", 10_000, 60, now=1003.5) == []  # drained: A gives those buckets back
-    from_b = b.lease("B", 10_000, 60, now=1004)
+    assert b.lease("B", 10_000, 60, now=1002 + 0.8 * renew) == []  # not handed over before A's next renewal
+    assert a.lease("A", 10_000, 60, now=1002 + 1.2 * renew) == []  # drained: A gives those buckets back
+    from_b = b.lease("B", 10_000, 60, now=1002 + 1.6 * renew)
     assert {bucket_of(u.partition) for u in from_b} == set(range(half, BUCKETS))
     # B sends the second unit of the users whose first unit A sent: none is sent twice, none skipped
     sent_first = {u.partition: u.id for u in first}

@@ -3,7 +3,7 @@
 Ordering across workers: every unit belongs to one of ``BUCKETS`` buckets, a stable hash of its
 partition (the user id, else the device id). A worker leases units only from buckets it owns; a
 bucket is owned by one worker at a time through a short lease (``bucket_lease_seconds``), renewed
-at most once a second and taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets
+at most four times a second and taken with ``FOR UPDATE SKIP LOCKED``. Live workers share the buckets
 evenly; a dead worker's buckets expire and are taken over, and the units it had leased are
 the new owner's to send (any it had in flight are at worst resent, and Amplitude deduplicates
 them by insert_id). Within a worker the same ordering rules as SQLite hold (see
@@ -91,8 +91,10 @@ class PostgresQueue(SettleShortcuts):
         self.stale_settlements = 0
         self._workers: dict[str, WorkerState] = {}  # worker id -> its buckets and leased units, as seen here
         self._tokens = itertools.count(1)  # lease tokens, unique within this queue object
-        # bucket ownership is renewed (and the live workers counted) at most this often
-        self._refresh_seconds = min(1.0, bucket_lease_seconds / 4)
+        # bucket ownership is renewed (and the live workers counted) at most this often: a relay
+        # that joins gets its share within about this long when the others have idle buckets,
+        # else once they drained theirs
+        self._refresh_seconds = min(0.25, bucket_lease_seconds / 4)
         # The schema is brought up to date on the first connection. A database that is down at
         # start is no error: every use tries to connect again (the relay answers 503 meanwhile).
         self._migrated = not auto_migrate
@@ -418,8 +420,8 @@ class PostgresQueue(SettleShortcuts):
     def lease(self, worker_id: str, max_units: int, lease_seconds: float, now: float | None = None) -> list[Lease]:
         """Pipelined: the statements go out together as far as one does not need another's answer
         (PostgreSQL's CPU per round trip is what several relays share): the scan, which reads the
-        units whole, with what it needs, then the commit; the buckets' renewal, once a second,
-        before them."""
+        units whole, with what it needs, then the commit; the buckets' renewal, every
+        quarter of a second, before them."""
         now = time.time() if now is None else now
         until = now + lease_seconds
         w: WorkerState | None = None
