@@ -73,6 +73,11 @@ def _rejected_reason(r: dict[str, Any]) -> str:
     return mask_text(well_formed(reason))  # reasons may quote the message
 
 
+def _claims_of(result: ProcessResult) -> MessageClaims | None:
+    """A result's messageId claims, if it makes any."""
+    return result.claims if result.claims is not None and result.claims.units_of else None
+
+
 def _rows_bytes(rows: tuple[bytes | None, list[tuple[str, bytes]]]) -> int:
     messages, rejected = rows
     return (len(messages) if messages else 0) + sum(len(m) for _, m in rejected)
@@ -287,7 +292,7 @@ class Relay:
     def store(self, result: ProcessResult, consumed: InboxReceipt | None = None) -> None:
         """Store ``result``'s units and dead letters durably, and remove the ``consumed`` inbox
         messages they came from in the same transaction."""
-        claims = result.claims if result.claims is not None and result.claims.units_of else None
+        claims = _claims_of(result)
         if not result.units and not result.dead and consumed is None and claims is None:
             return
         try:
@@ -298,7 +303,7 @@ class Relay:
 
     async def store_async(self, result: ProcessResult) -> None:
         """:meth:`store` (no inbox messages consumed) awaited on the event loop."""
-        claims = result.claims if result.claims is not None and result.claims.units_of else None
+        claims = _claims_of(result)
         if not result.units and not result.dead and claims is None:
             return
         try:

@@ -172,17 +172,17 @@ class PostgresQueue(SettleShortcuts):
                           consumed: InboxReceipt | None = None, claims: MessageClaims | None = None) -> list[int]:
         if consumed is not None:
             raise ValueError("the PostgreSQL store has no inbox (its relays transform inline)")
-        if not units and not dead and not (claims and claims.units_of):
+        me = _pending(units, dead, claims)
+        if me is None:
             return []
-        me = Pending(units, dead, claims if claims and claims.units_of else None)
         self._group.submit(me)
         return me.ids
 
     async def enqueue_with_dead_async(self, units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
                                       claims: MessageClaims | None = None) -> list[int]:
-        if not units and not dead and not (claims and claims.units_of):
+        me = _pending(units, dead, claims)
+        if me is None:
             return []
-        me = Pending(units, dead, claims if claims and claims.units_of else None)
         await self._group.submit_async(me)
         return me.ids
 
@@ -224,7 +224,7 @@ class PostgresQueue(SettleShortcuts):
             with c.transaction():
                 if plan is not None:
                     if plan.prune:
-                        c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (plan.cutoff,))
+                        c.execute(_PRUNE_DEDUPE, (plan.cutoff,))
                     c.execute("INSERT INTO amprelay_dedupe (key, message, seen_at) "
                               "SELECT k, m, %s FROM unnest(%b::bigint[], %b::bytea[]) AS t(k, m) ORDER BY k",
                               (plan.now, [k for k, _ in plan.rows], [m for _, m in plan.rows]))
@@ -241,12 +241,8 @@ class PostgresQueue(SettleShortcuts):
             ids = sorted(r[0] for r in ids_cursor.fetchall()) if ids_cursor is not None else []
         if plan is not None and plan.prune:
             self._pruned_at = plan.now
-        start = 0
-        for p, (duplicates, kept, dead) in zip(group, outcome, strict=True):
-            if p.claims is not None:
-                p.claims.duplicates = duplicates
-            p.units, p.dead = kept, dead
-            p.ids, start = ids[start:start + len(kept)], start + len(kept)
+        _apply_outcome(group, outcome)
+        _assign_ids(group, ids)
 
     def _write(self, c: psycopg.Connection, group: list[Pending]) -> None:
         """A group's transaction with each message's fate asked of the dedupe table (one round
@@ -285,9 +281,7 @@ class PostgresQueue(SettleShortcuts):
             copy.set_types(["int8", "int8", "int4", "text", "text", "bytea", "float8"])
             for uid, rid, u in zip(ids, rids, units, strict=True):
                 copy.write_row((uid, rid, bucket_of(u.partition), u.partition, u.message_id, u.entry, u.created_at))
-        start = 0
-        for p in group:
-            p.ids, start = ids[start:start + len(p.units)], start + len(p.units)
+        _assign_ids(group, ids)
 
     def _claims_plan(self, group: list[Pending]) -> _ClaimsPlan | None:
         """The dedupe rows a group's enqueues claim, in one order (of their keys, see
@@ -316,13 +310,12 @@ class PostgresQueue(SettleShortcuts):
                            set(first))
 
     @staticmethod
-    def _claims_outcome(group: list[Pending], claimed: set[tuple[str, str]] | None) -> list[
-            tuple[set[tuple[str, str]], Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]]:
+    def _claims_outcome(group: list[Pending], claimed: set[tuple[str, str]] | None) -> list[_Outcome]:
         """Each enqueue's duplicates and the units and dead letters it stores, given the pairs
         ``claimed`` (None: no claims): a pair not claimed is a duplicate, and so is one an
         earlier enqueue of the same group claimed. Nothing of ``group`` is changed."""
         taken: set[tuple[str, str]] = set()
-        outcome: list[tuple[set[tuple[str, str]], Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]] = []
+        outcome: list[_Outcome] = []
         for p in group:
             claims = p.claims
             if claims is None or claimed is None:
@@ -348,13 +341,10 @@ class PostgresQueue(SettleShortcuts):
         claimed: set[tuple[str, str]] | None = None
         if plan is not None:
             if plan.prune:
-                c.execute("DELETE FROM amprelay_dedupe WHERE seen_at < %s", (plan.cutoff,))
+                c.execute(_PRUNE_DEDUPE, (plan.cutoff,))
                 self._pruned_at = plan.now
             claimed = plan.unrecorded | {plan.by_key[k][0] for k in claim_keys(c, plan.rows, plan.now, plan.cutoff)}
-        for p, (duplicates, kept, dead) in zip(group, self._claims_outcome(group, claimed), strict=True):
-            if p.claims is not None:
-                p.claims.duplicates = duplicates
-            p.units, p.dead = kept, dead
+        _apply_outcome(group, self._claims_outcome(group, claimed))
 
     # -- buckets and leases ---------------------------------------------------------------------
 
@@ -660,6 +650,34 @@ class PostgresQueue(SettleShortcuts):
             if self._conn is not None and not self._conn.closed:
                 self._conn.close()
             self._conn = None
+
+
+_PRUNE_DEDUPE = "DELETE FROM amprelay_dedupe WHERE seen_at < %s"
+
+_Outcome = tuple[set[tuple[str, str]], Sequence[NewUnit], Sequence[tuple[NewUnit, str]]]
+
+
+def _pending(units: Sequence[NewUnit], dead: Sequence[tuple[NewUnit, str]],
+             claims: MessageClaims | None) -> Pending | None:
+    """An enqueue's work for the group commit; None when it has nothing to write."""
+    if not units and not dead and not (claims and claims.units_of):
+        return None
+    return Pending(units, dead, claims if claims and claims.units_of else None)
+
+
+def _apply_outcome(group: list[Pending], outcome: list[_Outcome]) -> None:
+    """Each enqueue's duplicates told, and the units and dead letters it stored kept."""
+    for p, (duplicates, kept, dead) in zip(group, outcome, strict=True):
+        if p.claims is not None:
+            p.claims.duplicates = duplicates
+        p.units, p.dead = kept, dead
+
+
+def _assign_ids(group: list[Pending], ids: list[int]) -> None:
+    """The ids drawn for a group's units (in enqueue order), to their enqueues."""
+    start = 0
+    for p in group:
+        p.ids, start = ids[start:start + len(p.units)], start + len(p.units)
 
 
 class _ClaimsPlan(NamedTuple):
